@@ -1,0 +1,97 @@
+/**
+ * The only place that builds Redis keys (docs/keys.md draws the tree).
+ * `{name}` braces are Redis Cluster hash tags: all keys of one model or one dataset
+ * share a slot, so MULTI/EXEC and Lua over them stay legal on a cluster.
+ * Renaming a key here strands data already stored under the old name.
+ */
+export class Keys {
+  constructor(readonly prefix: string = 'swarmml') {}
+
+  private k(...parts: (string | number)[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  // ── model registry ────────────────────────────────────────────────
+  /** set of all model names */
+  models() {
+    return this.k('models');
+  }
+  /** set of model names of one type */
+  modelsByType(type: string) {
+    return this.k('models', 'type', type);
+  }
+  /** hash: type, description, production, created, nextGen */
+  model(name: string) {
+    return this.k('model', `{${name}}`);
+  }
+  /** sorted set: generation numbers scored by number */
+  modelGens(name: string) {
+    return this.k('model', `{${name}}`, 'gens');
+  }
+  /** hash: status, metrics, params, lineage, sha256, size, created, chunks */
+  modelGen(name: string, gen: number) {
+    return this.k('model', `{${name}}`, 'gen', gen);
+  }
+  /** weights: string (one chunk) or chunk i at `...:blob:<i>` */
+  modelGenBlob(name: string, gen: number, chunk: number) {
+    return this.k('model', `{${name}}`, 'gen', gen, 'blob', chunk);
+  }
+  /** lock taken while promoting one model */
+  modelPromoteLock(name: string) {
+    return this.k('model', `{${name}}`, 'promote-lock');
+  }
+
+  // ── datasets ──────────────────────────────────────────────────────
+  datasets() {
+    return this.k('datasets');
+  }
+  /** hash: latest, nextVersion, created */
+  dataset(name: string) {
+    return this.k('dataset', `{${name}}`);
+  }
+  /** sorted set of committed version numbers */
+  datasetVersions(name: string) {
+    return this.k('dataset', `{${name}}`, 'versions');
+  }
+  /** hash of committed metadata (JSON fields) */
+  datasetVersion(name: string, v: number) {
+    return this.k('dataset', `{${name}}`, `v${v}`);
+  }
+  /** binary shard i of a version */
+  datasetShard(name: string, v: number, i: number) {
+    return this.k('dataset', `{${name}}`, `v${v}`, 'shard', i);
+  }
+  /** staging area of an upload in progress: shards written here, renamed on commit */
+  datasetStaging(name: string, uploadId: string) {
+    return this.k('dataset', `{${name}}`, 'staging', uploadId);
+  }
+  datasetStagingShard(name: string, uploadId: string, i: number) {
+    return this.k('dataset', `{${name}}`, 'staging', uploadId, 'shard', i);
+  }
+
+  // ── sessions and events ───────────────────────────────────────────
+  sessions() {
+    return this.k('sessions');
+  }
+  session(id: string) {
+    return this.k('session', id);
+  }
+  events() {
+    return this.k('events');
+  }
+
+  // ── configuration, tokens, misc ───────────────────────────────────
+  config(kind: string) {
+    return this.k('config', kind);
+  }
+  configHistory(kind: string) {
+    return this.k('config', kind, 'history');
+  }
+  tokens() {
+    return this.k('tokens');
+  }
+  /** BullMQ prefix: queues live under `<prefix>:bull:<queue>` */
+  bullPrefix() {
+    return this.k('bull');
+  }
+}

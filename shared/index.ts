@@ -8,3 +8,7 @@ export * from './net.js';
 export * from './shutdown.js';
 export * from './rows.js';
 export * from './store/keys.js';
+export * from './roles.js';
+export * from './entry.js';
+export * from './protocol/prediction.js';
+export * from './protocol/delivery.js';

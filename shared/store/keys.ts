@@ -40,6 +40,13 @@ export class Keys {
   modelPromoteLock(name: string) {
     return this.k('model', `{${name}}`, 'promote-lock');
   }
+  /**
+   * Pub/sub channel (not a key): `{model, gen, status}` JSON on every status change,
+   * published atomically with the change, so serving workers can follow promotions.
+   */
+  modelEventsChannel() {
+    return this.k('pub', 'models');
+  }
 
   // ── datasets ──────────────────────────────────────────────────────
   datasets() {
@@ -68,10 +75,25 @@ export class Keys {
   datasetStagingShard(name: string, uploadId: string, i: number) {
     return this.k('dataset', `{${name}}`, 'staging', uploadId, 'shard', i);
   }
+  /**
+   * set of versions whose shard lists reference version v's own shards (v itself included
+   * while its metadata exists); v's shard keys are deleted when it empties
+   */
+  datasetShardHolders(name: string, v: number) {
+    return this.k('dataset', `{${name}}`, `v${v}`, 'holders');
+  }
+  /** set of `[model, gen]` JSON members whose lineage points at this version */
+  datasetVersionModels(name: string, v: number) {
+    return this.k('dataset', `{${name}}`, `v${v}`, 'models');
+  }
 
   // ── sessions and events ───────────────────────────────────────────
   sessions() {
     return this.k('sessions');
+  }
+  /** sorted set of session ids in one state, scored by created ms */
+  sessionsByState(state: string) {
+    return this.k('sessions', 'state', state);
   }
   session(id: string) {
     return this.k('session', id);

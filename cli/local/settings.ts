@@ -1,0 +1,43 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+
+/** Local mode's conventions (README and docs/local-mode.md): one place computes them. */
+export interface LocalSettings {
+  home: string;
+  port: number;
+  servingPort: number;
+  intakePort: number;
+  eventHandlerPort: number;
+  redisPort: number;
+  tokenFile: string;
+  demo: boolean;
+}
+
+export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
+  const home = resolve(env.SWARMML_HOME || '.swarmml');
+  const port = Number(env.SWARMML_PORT || 8080);
+  if (!Number.isInteger(port) || port < 1 || port > 65_526) {
+    throw new Error(`SWARMML_PORT must be a port number, got ${env.SWARMML_PORT}`);
+  }
+  return {
+    home,
+    port,
+    servingPort: port + 1,
+    intakePort: port + 2,
+    eventHandlerPort: port + 3,
+    redisPort: Number(env.SWARMML_REDIS_PORT || port + 9),
+    tokenFile: join(home, 'admin.token'),
+    demo: !['0', 'false', 'no'].includes(env.SWARMML_DEMO ?? ''),
+  };
+}
+
+/** Reads the admin token, generating it on first start (mode 0600). */
+export function ensureAdminToken(s: LocalSettings): { token: string; created: boolean } {
+  mkdirSync(s.home, { recursive: true });
+  if (existsSync(s.tokenFile))
+    return { token: readFileSync(s.tokenFile, 'utf8').trim(), created: false };
+  const token = `sma_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(s.tokenFile, token + '\n', { mode: 0o600 });
+  return { token, created: true };
+}

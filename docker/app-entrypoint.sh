@@ -1,0 +1,12 @@
+#!/bin/sh
+set -e
+# A service name runs that service with node as PID 1's direct exec, so SIGTERM from
+# `docker stack`/`docker service rm` reaches the service's own shutdown handler.
+case "$1" in
+gateway | event-handler | event-listener | data-intake | serving | trainer)
+  svc=$1
+  shift
+  exec node "/app/dist/services/$svc/main.js" "$@"
+  ;;
+esac
+exec "$@"

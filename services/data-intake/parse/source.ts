@@ -1,0 +1,105 @@
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { AppError, BadInput } from '../../../shared/index.js';
+
+/** What the parsers accept: a Node stream or any async iterable of byte chunks. */
+export type ByteSource = Readable | AsyncIterable<Uint8Array | string>;
+
+export async function* toChunks(input: ByteSource): AsyncGenerator<Buffer> {
+  for await (const c of input as AsyncIterable<Uint8Array | string>) {
+    if (typeof c === 'string') yield Buffer.from(c);
+    else if (Buffer.isBuffer(c)) yield c;
+    else yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  }
+}
+
+/**
+ * Reads at least `n` bytes (fewer only at the end of input) without losing them:
+ * `rest` yields the whole input again from the start.
+ */
+export async function peek(
+  source: AsyncIterable<Buffer>,
+  n: number,
+): Promise<{ head: Buffer; rest: AsyncGenerator<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const seen: Buffer[] = [];
+  let have = 0;
+  let done = false;
+  while (have < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    seen.push(r.value);
+    have += r.value.length;
+  }
+  const head = Buffer.concat(seen);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, rest: rest() };
+}
+
+export function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/** Decompresses gzip (multi-member too); a corrupt or truncated stream becomes `BadInput`. */
+export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const z = createGunzip();
+  const input = Readable.from(source);
+  input.on('error', (err) => z.destroy(err));
+  input.pipe(z);
+  try {
+    for await (const c of z) yield c as Buffer;
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new BadInput(`corrupt gzip data: ${reason}`, { reason: 'corrupt gzip' });
+  } finally {
+    input.destroy();
+    z.destroy();
+  }
+}
+
+/** Exact-length reads over a chunk stream (for binary formats such as IDX). */
+export interface ByteReader {
+  /** Exactly `n` bytes, or fewer only when the input ends first. */
+  read(n: number): Promise<Buffer>;
+}
+
+export function createByteReader(source: AsyncIterable<Buffer>): ByteReader {
+  const it = source[Symbol.asyncIterator]();
+  let pending: Buffer = Buffer.alloc(0);
+  let done = false;
+  return {
+    async read(n) {
+      const parts: Buffer[] = [];
+      let have = 0;
+      while (have < n) {
+        if (pending.length === 0) {
+          if (done) break;
+          const r = await it.next();
+          if (r.done) {
+            done = true;
+            break;
+          }
+          pending = r.value;
+          continue;
+        }
+        const take = Math.min(n - have, pending.length);
+        parts.push(pending.subarray(0, take));
+        pending = pending.subarray(take);
+        have += take;
+      }
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { baseEnv, parseEnv } from '../../shared/index.js';
+
+const schema = baseEnv.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  /** Bootstrap admin token, or a file holding it (Docker secret / $SWARMML_HOME/admin.token). */
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  ADMIN_TOKEN_FILE: z.string().optional(),
+  /** Serving replicas: a comma list of base URLs, or `dns:<host>:<port>` re-resolved (swarm: dns:tasks.serving:8081). */
+  SERVING_UPSTREAM: z.string().default('http://127.0.0.1:8081'),
+  /** Data-intake base URL; dataset uploads stream there. */
+  INTAKE_URL: z.string().url().default('http://127.0.0.1:8082'),
+  /** Event-handler base URL (its WebSocket carries live events). */
+  EVENT_HANDLER_URL: z.string().url().default('http://127.0.0.1:8083'),
+  JSON_LIMIT: z.string().default('8mb'),
+  /** Upload limit for datasets and model files, in bytes. */
+  UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  /** Directory of the built dashboard; served at `/`. */
+  DASHBOARD_DIR: z.string().optional(),
+});
+
+export type GatewayConfig = Readonly<z.infer<typeof schema> & { adminToken: string | undefined }>;
+
+export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const c = parseEnv(schema, env);
+  const adminToken =
+    c.ADMIN_TOKEN ??
+    (c.ADMIN_TOKEN_FILE ? readFileSync(c.ADMIN_TOKEN_FILE, 'utf8').trim() : undefined);
+  return Object.freeze({ ...c, adminToken });
+}

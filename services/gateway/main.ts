@@ -1,0 +1,16 @@
+import { createLogger, createRedis, onShutdown, redactUrl } from '../../shared/index.js';
+import { loadConfig } from './config.js';
+import { buildApp } from './app.js';
+
+const config = loadConfig(process.env);
+const log = createLogger('gateway', config.LOG_LEVEL);
+const redis = createRedis(config.REDIS_URL, log, { name: 'gateway' });
+const gw = buildApp({ config, log, redis });
+await gw.start();
+gw.server.listen(config.PORT, config.HOST, () => {
+  log.info(
+    { port: config.PORT, host: config.HOST, redis: redactUrl(config.REDIS_URL) },
+    'gateway listening',
+  );
+});
+onShutdown(log, [() => gw.close(), () => redis.quit()]);

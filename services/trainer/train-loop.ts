@@ -1,0 +1,170 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { BadInput } from '../../shared/index.js';
+import type { LabeledData } from './dataset-split.js';
+import { countCorrect, evaluate, type EvalResult } from './evaluate.js';
+import { createMlp } from './mlp.js';
+import type { TrainerParams } from './model-spec.js';
+import { fitNormalization, gatherNormalized, type InputKind } from './normalization.js';
+import { createRng, shuffleInPlace } from './rng.js';
+import { createSoftmaxRegression } from './softmax-regression.js';
+import type { TrainedModel } from './trained-model.js';
+
+/** What the loop reports after each epoch. */
+export interface EpochReport {
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  /** Mean training cross-entropy over the epoch's batches. */
+  loss: number;
+  /** Running accuracy on the training batches as they were seen during the epoch. */
+  trainAccuracy: number;
+  /** NaN when there is no validation set. */
+  valAccuracy: number;
+  valLoss: number;
+  /** Training samples per second in this epoch, validation excluded. */
+  samplesPerSec: number;
+  /** Since training started. */
+  elapsedMs: number;
+}
+
+export interface TrainOptions {
+  params: TrainerParams;
+  train: LabeledData;
+  validation?: LabeledData;
+  /** Raw features per row. */
+  dim: number;
+  classes: number;
+  /** Chooses what `normalize: 'auto'` means. @defaultValue 'tabular' */
+  inputKind?: InputKind;
+  /** Awaited after each epoch; a throw aborts training and rejects `trainModel` with it. */
+  onEpoch?: (e: EpochReport) => void | Promise<void>;
+  /** Polled before every batch; true ends training before that batch. */
+  shouldStop?: () => boolean;
+  /** Longest stretch of batches between event-loop turns. @defaultValue 50 */
+  yieldEveryMs?: number;
+}
+
+export interface TrainResult {
+  model: TrainedModel;
+  /** Metrics of the final weights on the validation set (NaN without one). */
+  validation: EvalResult;
+  /** The last complete epoch's report; undefined if stopped during the first. */
+  lastEpoch: EpochReport | undefined;
+  epochsCompleted: number;
+  batchesRun: number;
+  /** True when `shouldStop` ended training early. */
+  stopped: boolean;
+  elapsedMs: number;
+}
+
+function checkData(name: string, d: LabeledData, dim: number, classes: number): void {
+  if (d.x.length !== d.rows * dim || d.y.length !== d.rows) {
+    throw new BadInput(
+      `${name} set has ${d.x.length} features and ${d.y.length} labels for ${d.rows} rows of ${dim}`,
+    );
+  }
+  for (let i = 0; i < d.rows; i++) {
+    const c = d.y[i]!;
+    if (c < 0 || c >= classes) {
+      throw new BadInput(`${name} row ${i} has label ${c}, outside 0..${classes - 1}`);
+    }
+  }
+}
+
+/**
+ * Trains a softmax regression or MLP with mini-batch SGD/Adam, shuffling every epoch.
+ * Deterministic: the same params (seed included) and data give bit-identical weights.
+ */
+export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
+  const { params, train, validation, dim, classes } = opts;
+  if (train.rows === 0) throw new BadInput('the training set is empty');
+  if (classes < 2) throw new BadInput(`a classifier needs at least 2 classes, got ${classes}`);
+  checkData('training', train, dim, classes);
+  if (validation) checkData('validation', validation, dim, classes);
+
+  const rng = createRng(params.seed);
+  const norm = fitNormalization(params.normalize, opts.inputKind ?? 'tabular', train.x, train.rows, dim);
+  const net =
+    params.trainer === 'mlp'
+      ? createMlp(dim, classes, params, rng)
+      : createSoftmaxRegression(dim, classes, params, rng);
+
+  const batchSize = Math.min(params.batchSize, train.rows);
+  const xb = new Float32Array(batchSize * dim);
+  const yb = new Int32Array(batchSize);
+  const order = new Int32Array(train.rows);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const yieldEveryMs = opts.yieldEveryMs ?? 50;
+
+  const started = performance.now();
+  let lastYield = started;
+  let batchesRun = 0;
+  let stopped = false;
+  let lastEpoch: EpochReport | undefined;
+  let epochsCompleted = 0;
+
+  for (let epoch = 1; epoch <= params.epochs && !stopped; epoch++) {
+    const epochStart = performance.now();
+    shuffleInPlace(order, rng);
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let from = 0; from < train.rows; from += batchSize) {
+      if (opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      const n = Math.min(batchSize, train.rows - from);
+      gatherNormalized(train.x, dim, order, from, n, norm, xb);
+      for (let r = 0; r < n; r++) yb[r] = train.y[order[from + r]!]!;
+      lossSum += net.trainBatch(xb, yb, n) * n;
+      correct += countCorrect(net.lastProbabilities(), yb, n, classes);
+      seen += n;
+      batchesRun++;
+      const now = performance.now();
+      if (now - lastYield >= yieldEveryMs) {
+        await yieldToLoop();
+        lastYield = performance.now();
+      }
+    }
+    if (stopped) break;
+    const trainMs = performance.now() - epochStart;
+    const val = validation ? evaluate(net, validation, norm) : { loss: NaN, accuracy: NaN };
+    lastEpoch = {
+      epoch,
+      epochs: params.epochs,
+      loss: lossSum / seen,
+      trainAccuracy: correct / seen,
+      valAccuracy: val.accuracy,
+      valLoss: val.loss,
+      samplesPerSec: (seen * 1000) / Math.max(trainMs, 1e-3),
+      elapsedMs: performance.now() - started,
+    };
+    epochsCompleted = epoch;
+    await opts.onEpoch?.(lastEpoch);
+    lastYield = performance.now();
+  }
+
+  const model: TrainedModel = {
+    trainer: params.trainer,
+    params,
+    dim,
+    classes,
+    normalization: norm,
+    layers: net.layers(),
+  };
+  return {
+    model,
+    validation:
+      lastEpoch && !stopped
+        ? { loss: lastEpoch.valLoss, accuracy: lastEpoch.valAccuracy }
+        : validation
+          ? evaluate(net, validation, norm)
+          : { loss: NaN, accuracy: NaN },
+    lastEpoch,
+    epochsCompleted,
+    batchesRun,
+    stopped,
+    elapsedMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { AppError } from '../errors.js';
+
+/** How a blob was cut into chunk keys; stored in the generation hash. */
+export interface BlobLayout {
+  size: number;
+  sha256: string;
+  chunks: number;
+  chunkSize: number;
+}
+
+export interface ChunkWriteOptions {
+  /** @defaultValue 4 MiB */
+  chunkSize: number;
+  /** Chunks expire after this unless the commit step PERSISTs them (seconds). */
+  ttlS: number;
+  /** SETs in flight at once. @defaultValue 4 */
+  window?: number;
+}
+
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+
+/**
+ * Writes `data` as chunk keys `keyOf(0..n-1)` with a TTL, so an uploader that dies before
+ * its commit leaves nothing behind for long. Chunks are subarrays: no copy is made.
+ */
+export async function writeChunks(
+  redis: Redis,
+  keyOf: (i: number) => string,
+  data: Buffer,
+  opts: ChunkWriteOptions,
+): Promise<BlobLayout> {
+  const { chunkSize, ttlS } = opts;
+  if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new Error('chunkSize must be > 0');
+  const window = opts.window ?? 4;
+  const chunks = Math.ceil(data.length / chunkSize);
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i < chunks; i++) {
+    const part = data.subarray(i * chunkSize, Math.min(data.length, (i + 1) * chunkSize));
+    const p = redis.set(keyOf(i), part, 'EX', ttlS).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= window) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  return { size: data.length, sha256, chunks, chunkSize };
+}
+
+/** Reads chunks back into one Buffer and checks size and sha256 against the layout. */
+export async function readChunks(
+  redis: Redis,
+  keyOf: (i: number) => string,
+  layout: BlobLayout,
+  what: string,
+  window = 4,
+): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(layout.size);
+  let offset = 0;
+  const pending: Promise<Buffer | null>[] = [];
+  const next = (i: number) => pending.push(redis.getBuffer(keyOf(i)));
+  for (let i = 0; i < Math.min(window, layout.chunks); i++) next(i);
+  for (let i = 0; i < layout.chunks; i++) {
+    const chunk = await pending[i]!;
+    // Free the reference early: a 1 GB blob should not be held twice.
+    pending[i] = Promise.resolve(null);
+    if (i + window < layout.chunks) next(i + window);
+    if (!chunk) throw corrupt(what, `chunk ${i} of ${layout.chunks} is missing`);
+    if (offset + chunk.length > layout.size) throw corrupt(what, 'chunks exceed the stored size');
+    chunk.copy(out, offset);
+    offset += chunk.length;
+  }
+  if (offset !== layout.size) throw corrupt(what, `read ${offset} bytes, expected ${layout.size}`);
+  const sha = createHash('sha256').update(out).digest('hex');
+  if (sha !== layout.sha256) throw corrupt(what, `sha256 ${sha} != stored ${layout.sha256}`);
+  return out;
+}
+
+function corrupt(what: string, why: string): AppError {
+  return new AppError('INTERNAL', `stored weights of ${what} are corrupt: ${why}`);
+}
+
+export function chunkKeyList(keyOf: (i: number) => string, chunks: number): string[] {
+  return Array.from({ length: chunks }, (_, i) => keyOf(i));
+}

@@ -19,6 +19,10 @@ DOCKERD=/usr/sbin/dockerd
 LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 
 say() { echo "ensure-docker: $*" >&2; }
+
+# Parallel callers (test files, CI steps) must not start two daemons.
+exec 9>/tmp/swarmml-ensure-docker.lock
+flock 9
 cannot() {
   say "$*"
   exit 2

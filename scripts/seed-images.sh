@@ -19,6 +19,10 @@ have() { [[ $FORCE == 0 ]] && $DOCKER image inspect "$1" >/dev/null 2>&1; }
 now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
+# Parallel callers wait for one seeding instead of building the same images twice.
+exec 9>/tmp/swarmml-seed-images.lock
+flock 9
+
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -37,9 +41,12 @@ if ! have debian:bookworm-slim; then
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
-    bookworm - |
+    bookworm - 2>"$WORK/mmdebstrap.log" |
     $DOCKER import --change 'CMD ["bash"]' --change 'LABEL org.swarmml.seeded=true' \
-      - debian:bookworm-slim >/dev/null
+      - debian:bookworm-slim >/dev/null || {
+    tail -20 "$WORK/mmdebstrap.log" >&2
+    exit 1
+  }
   say "debian:bookworm-slim seeded in $(took "$t")"
 fi
 

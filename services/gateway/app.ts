@@ -1,7 +1,8 @@
 import http from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Keys, NotFound, type Logger, type Permission } from '../../shared/index.js';
+import { Keys, NotFound, QUEUES, type Logger, type Permission } from '../../shared/index.js';
 import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
@@ -12,6 +13,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { tokenRoutes } from './http/token-routes.js';
 import { createInferenceProxy, isInferencePath } from './inference-proxy.js';
 import { ServingUpstreams } from './serving-upstreams.js';
+import { sessionRoutes } from './sessions/session-routes.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -48,8 +50,11 @@ export function buildApp(deps: GatewayDeps): Gateway {
   app.set('query parser', 'simple');
   // JSON bodies only where the content type says so; uploads stream untouched.
   app.use(express.json({ limit: config.JSON_LIMIT, type: ['application/json', '*/*+json'] }));
+  const sessionsQueue = new Queue(QUEUES.sessions, { connection: redis, prefix: keys.bullPrefix() });
+  sessionsQueue.on('error', (err) => log.warn({ err }, 'sessions queue error'));
   const router = express.Router();
-  for (const mount of [healthRoutes, tokenRoutes, ...(deps.routes ?? [])]) mount(router, ctx);
+  const modules = [healthRoutes, tokenRoutes, sessionRoutes(sessionsQueue), ...(deps.routes ?? [])];
+  for (const mount of modules) mount(router, ctx);
   app.use(router);
   app.use((req, _res, next) => {
     next(new NotFound(`no route ${req.method} ${req.path}`));
@@ -80,6 +85,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     start: () => upstreams.start(),
     async close() {
       upstreams.close();
+      await sessionsQueue.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -73,6 +73,7 @@ export class LiveConfig {
   private readonly sub: Redis;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly seen = new Map<string, number>();
+  private readonly chains = new Map<string, Promise<void>>();
   private readonly report: Report;
   private readonly historyLimit: number;
   private started = false;
@@ -83,7 +84,9 @@ export class LiveConfig {
     private readonly opts: LiveConfigOptions = {},
   ) {
     this.sub = redis.duplicate();
-    this.sub.on('error', (err: Error) => opts.log?.warn({ err: err.message }, 'live-config subscriber'));
+    this.sub.on('error', (err: Error) =>
+      opts.log?.warn({ err: err.message }, 'live-config subscriber'),
+    );
     this.report = safeReport(opts.report);
     this.historyLimit = opts.historyLimit ?? 100;
   }
@@ -127,7 +130,13 @@ export class LiveConfig {
         version: res[1],
       });
     }
-    this.report({ type: 'config.changed', kind, version: res[0], previous: res[1], author: opts.author ?? null });
+    this.report({
+      type: 'config.changed',
+      kind,
+      version: res[0],
+      previous: res[1],
+      author: opts.author ?? null,
+    });
     return { version: res[0], doc: parsed.data as z.infer<S> };
   }
 
@@ -135,7 +144,12 @@ export class LiveConfig {
   async history(kind: string, limit = 20): Promise<ConfigVersion[]> {
     const raw = await this.redis.lrange(this.keys.configHistory(kind), 0, limit - 1);
     return raw.map((s) => {
-      const e = JSON.parse(s) as { version: number; doc: string; updatedAt: number; author: string };
+      const e = JSON.parse(s) as {
+        version: number;
+        doc: string;
+        updatedAt: number;
+        author: string;
+      };
       return {
         kind,
         version: e.version,
@@ -164,15 +178,15 @@ export class LiveConfig {
     this.started = true;
     this.sub.on('message', (channel: string) => {
       const kind = [...this.listeners.keys()].find((k) => this.keys.config(k) === channel);
-      if (kind) void this.refresh(kind, false);
+      if (kind) void this.refresh(kind);
     });
     // After a reconnect, re-read everything: a PUBLISH sent while we were away is lost.
     this.sub.on('ready', () => {
-      for (const k of this.listeners.keys()) void this.refresh(k, false);
+      for (const k of this.listeners.keys()) void this.refresh(k);
     });
     const channels = [...this.listeners.keys()].map((k) => this.keys.config(k));
     if (channels.length) await this.sub.subscribe(...channels);
-    await Promise.all([...this.listeners.keys()].map((k) => this.refresh(k, true)));
+    await Promise.all([...this.listeners.keys()].map((k) => this.refresh(k)));
   }
 
   /** A watcher added after start(): subscribe if needed, then hand it the current version. */
@@ -191,20 +205,28 @@ export class LiveConfig {
     await this.sub.quit().catch(() => this.sub.disconnect());
   }
 
-  private async refresh(kind: string, force: boolean): Promise<void> {
-    try {
-      const v = await this.get(kind);
-      if (!force && (this.seen.get(kind) ?? -1) >= v.version) return;
-      this.seen.set(kind, v.version);
-      for (const fn of this.listeners.get(kind) ?? []) {
-        try {
-          fn(v);
-        } catch (err) {
-          this.opts.log?.error({ err, kind }, 'live-config watcher threw');
+  /** Reads the current version and hands it to the watchers if it is newer than the last seen. */
+  private refresh(kind: string): Promise<void> {
+    // One refresh per kind at a time: watchers see versions once each, in increasing order.
+    const prev = this.chains.get(kind) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      try {
+        const v = await this.get(kind);
+        const seen = this.seen.get(kind);
+        if (seen !== undefined && seen >= v.version) return;
+        this.seen.set(kind, v.version);
+        for (const fn of this.listeners.get(kind) ?? []) {
+          try {
+            fn(v);
+          } catch (err) {
+            this.opts.log?.error({ err, kind }, 'live-config watcher threw');
+          }
         }
+      } catch (err) {
+        this.opts.log?.warn({ err: String(err), kind }, 'live-config refresh failed');
       }
-    } catch (err) {
-      this.opts.log?.warn({ err: String(err), kind }, 'live-config refresh failed');
-    }
+    });
+    this.chains.set(kind, next);
+    return next;
   }
 }

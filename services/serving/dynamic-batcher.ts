@@ -48,12 +48,15 @@ export function compatKey(inputs: TensorMap): { key: string; rows: number } {
 }
 
 /** Takes the head request plus later compatible ones while the rows fit. Mutates `queue`. */
-export function takeBatch<T extends { key: string; rows: number }>(queue: T[], maxBatch: number): T[] {
+export function takeBatch<T extends { key: string; rows: number }>(
+  queue: T[],
+  maxBatch: number,
+): T[] {
   const head = queue.shift();
   if (!head) return [];
   const batch = [head];
   let rows = head.rows;
-  for (let i = 0; i < queue.length && rows < maxBatch; ) {
+  for (let i = 0; i < queue.length && rows < maxBatch;) {
     const q = queue[i]!;
     if (q.key === head.key && rows + q.rows <= maxBatch) {
       batch.push(q);
@@ -67,7 +70,8 @@ export function takeBatch<T extends { key: string; rows: number }>(queue: T[], m
 /** Stacks the requests' inputs along dim 0. */
 export function stackInputs(parts: TensorMap[]): TensorMap {
   const out: TensorMap = {};
-  for (const name of Object.keys(parts[0] ?? {})) out[name] = concatRows(parts.map((p) => p[name]!));
+  for (const name of Object.keys(parts[0] ?? {}))
+    out[name] = concatRows(parts.map((p) => p[name]!));
   return out;
 }
 
@@ -140,7 +144,9 @@ export class DynamicBatcher {
       }
       clearTimeout(this.timer);
       this.timer = undefined;
-      const batch = this.opts.batching ? takeBatch(this.queue, this.opts.maxBatch) : [this.queue.shift()!];
+      const batch = this.opts.batching
+        ? takeBatch(this.queue, this.opts.maxBatch)
+        : [this.queue.shift()!];
       this.inflight++;
       void this.runBatch(batch).finally(() => {
         this.inflight--;

@@ -16,20 +16,26 @@ export function checkInputs(model: string, io: ModelIO, inputs: TensorMap): void
   }
   for (const spec of io.inputs) {
     const t = inputs[spec.name];
-    if (!t) throw new BadInput(`missing input "${spec.name}" (${describeSpec(spec)}) for model "${model}"`);
+    if (!t)
+      throw new BadInput(
+        `missing input "${spec.name}" (${describeSpec(spec)}) for model "${model}"`,
+      );
     if (t.type !== spec.type) {
       throw new BadInput(
         `input "${spec.name}" has datatype ${ELEM[t.type].v2}; model "${model}" expects ${ELEM[spec.type].v2}`,
       );
     }
-    const fits = t.dims.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === t.dims[i]);
+    const fits =
+      t.dims.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === t.dims[i]);
     if (!fits) {
       throw new BadInput(
         `input "${spec.name}" has shape ${shapeText(t.dims)}; model "${model}" expects ${shapeText(spec.shape)} (-1 = any size)`,
       );
     }
     if (t.data.length !== sizeOf(t.dims)) {
-      throw new BadInput(`input "${spec.name}" has ${t.data.length} values but shape ${shapeText(t.dims)} needs ${sizeOf(t.dims)}`);
+      throw new BadInput(
+        `input "${spec.name}" has ${t.data.length} values but shape ${shapeText(t.dims)} needs ${sizeOf(t.dims)}`,
+      );
     }
   }
 }

@@ -53,8 +53,7 @@ export class ModelFleet {
 
   async start(): Promise<void> {
     this.unsubscribe = this.opts.source.onPromotion((name, gen) => this.onPromotion(name, gen));
-    const names =
-      this.opts.models === '*' ? await this.opts.source.list() : this.opts.models;
+    const names = this.opts.models === '*' ? await this.opts.source.list() : this.opts.models;
     for (const name of names) this.add(name);
     await Promise.all(this.starts);
     this.started = true;
@@ -63,7 +62,10 @@ export class ModelFleet {
   /** a model or pipeline by name; NotFound lists what is served */
   get(name: string): Servable {
     const s = this.hosts.get(name) ?? this.pipelines.get(name);
-    if (!s) throw new NotFound(`unknown model "${name}"; served models: ${this.names().join(', ') || 'none'}`);
+    if (!s)
+      throw new NotFound(
+        `unknown model "${name}"; served models: ${this.names().join(', ') || 'none'}`,
+      );
     return s;
   }
 
@@ -131,7 +133,11 @@ export class ModelFleet {
       });
       this.procs.set(group, proc);
       this.starts.push(
-        proc.start().catch((err: unknown) => this.opts.log.error({ err, group }, 'model process failed to start')),
+        proc
+          .start()
+          .catch((err: unknown) =>
+            this.opts.log.error({ err, group }, 'model process failed to start'),
+          ),
       );
     }
     const host = new ModelHost({
@@ -145,7 +151,9 @@ export class ModelFleet {
     });
     this.hosts.set(name, host);
     this.starts.push(
-      host.start().catch((err: unknown) => this.opts.log.error({ err, model: name }, 'initial load failed')),
+      host
+        .start()
+        .catch((err: unknown) => this.opts.log.error({ err, model: name }, 'initial load failed')),
     );
   }
 }

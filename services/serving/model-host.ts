@@ -89,7 +89,10 @@ export class ModelHost implements Servable {
     const next = this.swaps.then(() => this.swap(gen));
     this.swaps = next.catch((err: unknown) => {
       this.lastError = (err as Error).message;
-      this.opts.log.error({ err, model: this.name, gen }, 'promotion failed; keeping the current generation');
+      this.opts.log.error(
+        { err, model: this.name, gen },
+        'promotion failed; keeping the current generation',
+      );
     });
     return next;
   }
@@ -109,6 +112,14 @@ export class ModelHost implements Servable {
       maxDelayMs: this.opts.batch.maxDelayMs,
       platform: 'onnxruntime_onnx',
     };
+  }
+
+  async signature(version?: number): Promise<ModelIO> {
+    return (version === undefined ? this.currentOrThrow() : await this.slotFor(version)).io;
+  }
+
+  loadedVersions(): number[] {
+    return [...this.slots.keys()].sort((a, b) => a - b);
   }
 
   async infer(inputs: TensorMap, version?: number): Promise<InferResult> {
@@ -220,6 +231,8 @@ export class ModelHost implements Servable {
       .idle()
       .then(() => this.opts.proc.unload(this.name, slot.gen))
       .then(() => this.opts.log.info({ model: this.name, gen: slot.gen }, 'generation unloaded'))
-      .catch((err: unknown) => this.opts.log.warn({ err, model: this.name, gen: slot.gen }, 'unload failed'));
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err, model: this.name, gen: slot.gen }, 'unload failed'),
+      );
   }
 }

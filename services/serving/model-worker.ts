@@ -2,11 +2,33 @@
  * Model process entry (forked by supervisor.ts with an IPC channel). Holds the
  * onnxruntime sessions of one model group, keyed by model and generation, so a crash
  * in native code takes down only this group.
+ *
+ * Startup time is restart time, so it imports nothing heavy: not shared/ (the entry point
+ * pulls in the whole store), and protocol.ts for its types only (zod alone costs about
+ * half a second to load). Errors cross as `{name, code, message}`, revived by the parent
+ * with reviveError; the parent validates what comes back with the zod schemas, and this
+ * side trusts its parent, whose sends are typed as ToWorker.
  */
 import * as ort from 'onnxruntime-node';
-import { AppError, BadInput, NotFound, Unavailable } from '../../shared/index.js';
-import { FromWorker, ToWorker, type ModelIO, type SessionOptions, type TensorSpec } from './protocol.js';
+import {
+  FromWorker,
+  ToWorker,
+  type ModelIO,
+  type SessionOptions,
+  type TensorSpec,
+} from './protocol.js';
 import { ELEM, isElemType, type TensorMap, type TypedData } from './tensors.js';
+
+/** An error in the shape the parent revives (shared/errors.ts names and codes). */
+class WireFailure extends Error {
+  constructor(
+    readonly errName: 'BadInput' | 'NotFound' | 'Unavailable',
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const sessions = new Map<string, ort.InferenceSession>();
 const keyOf = (model: string, gen: number) => `${model}@${gen}`;
@@ -18,7 +40,8 @@ function send(msg: FromWorker): void {
 function specs(meta: readonly ort.InferenceSession.ValueMetadata[], what: string): TensorSpec[] {
   return meta.map((m) => {
     if (!m.isTensor || !isElemType(m.type)) {
-      throw new BadInput(`${what} "${m.name}" has a type serving does not support`, undefined, 'BAD_INPUT');
+      const why = `${what} "${m.name}" has a type serving does not support`;
+      throw new WireFailure('BadInput', 'BAD_INPUT', why);
     }
     return {
       name: m.name,
@@ -28,7 +51,12 @@ function specs(meta: readonly ort.InferenceSession.ValueMetadata[], what: string
   });
 }
 
-async function load(model: string, gen: number, bytes: Uint8Array, options: SessionOptions): Promise<ModelIO> {
+async function load(
+  model: string,
+  gen: number,
+  bytes: Uint8Array,
+  options: SessionOptions,
+): Promise<ModelIO> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
@@ -38,13 +66,16 @@ async function load(model: string, gen: number, bytes: Uint8Array, options: Sess
       executionMode: 'sequential',
     });
   } catch (err) {
-    throw new Unavailable(
-      `generation ${gen} of model "${model}" could not be loaded: ${(err as Error).message}`,
-      undefined,
+    throw new WireFailure(
+      'Unavailable',
       'UNAVAILABLE',
+      `generation ${gen} of model "${model}" could not be loaded: ${(err as Error).message}`,
     );
   }
-  const io = { inputs: specs(session.inputMetadata, 'input'), outputs: specs(session.outputMetadata, 'output') };
+  const io = {
+    inputs: specs(session.inputMetadata, 'input'),
+    outputs: specs(session.outputMetadata, 'output'),
+  };
   await warmUp(session, io);
   const old = sessions.get(keyOf(model, gen));
   sessions.set(keyOf(model, gen), session);
@@ -70,32 +101,37 @@ async function warmUp(session: ort.InferenceSession, io: ModelIO): Promise<void>
 
 async function run(model: string, gen: number, inputs: TensorMap): Promise<TensorMap> {
   const session = sessions.get(keyOf(model, gen));
-  if (!session) throw new NotFound(`generation ${gen} of model "${model}" is not loaded in this process`);
+  if (!session) {
+    const why = `generation ${gen} of model "${model}" is not loaded in this process`;
+    throw new WireFailure('NotFound', 'NOT_FOUND', why);
+  }
   const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+  for (const [name, t] of Object.entries(inputs))
+    feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
   let results: ort.InferenceSession.ReturnType;
   try {
     results = await session.run(feeds);
   } catch (err) {
-    throw new BadInput(`model "${model}" rejected the input: ${(err as Error).message}`);
+    throw new WireFailure('BadInput', 'BAD_INPUT', `model "${model}" rejected the input: ${(err as Error).message}`);
   }
   const out: TensorMap = {};
   for (const [name, t] of Object.entries(results)) {
-    if (!isElemType(t.type)) throw new BadInput(`output "${name}" has unsupported type ${t.type}`);
+    if (!isElemType(t.type)) {
+      throw new WireFailure('BadInput', 'BAD_INPUT', `output "${name}" has unsupported type ${t.type}`);
+    }
     out[name] = { type: t.type, dims: [...t.dims], data: t.data as TypedData };
   }
   return out;
 }
 
 function serialize(err: unknown) {
-  if (err instanceof AppError) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof WireFailure) return { name: err.errName, code: err.code, message: err.message };
   return { name: 'Error', code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
 }
 
 process.on('message', (raw) => {
-  const parsed = ToWorker.safeParse(raw);
-  if (!parsed.success) return; // nothing to answer without an id; the parent never sends these
-  const msg = parsed.data;
+  const msg = raw as ToWorker;
+  if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number') return;
   void (async () => {
     try {
       switch (msg.t) {

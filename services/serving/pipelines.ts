@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BadInput, NotFound } from '../../shared/index.js';
-import type { TensorSpec } from './protocol.js';
+import type { ModelIO, TensorSpec } from './protocol.js';
 import type { Description, InferResult, Servable } from './servable.js';
 import type { TensorMap } from './tensors.js';
 
@@ -27,7 +27,9 @@ export const PipelineDef = z.object({
     )
     .min(1),
   /** pipeline output name → `<node>.<output>` */
-  outputs: z.record(z.string(), z.string()).refine((o) => Object.keys(o).length > 0, 'needs at least one output'),
+  outputs: z
+    .record(z.string(), z.string())
+    .refine((o) => Object.keys(o).length > 0, 'needs at least one output'),
 });
 export type PipelineDef = z.infer<typeof PipelineDef>;
 export const PipelineDefs = z.array(PipelineDef);
@@ -37,7 +39,8 @@ type Ref = { kind: 'request'; name: string } | { kind: 'node'; node: string; out
 function parseRef(ref: string): Ref {
   if (ref.startsWith(REQUEST)) return { kind: 'request', name: ref.slice(REQUEST.length) };
   const dot = ref.indexOf('.');
-  if (dot <= 0) throw new BadInput(`bad reference "${ref}": use "$request.<input>" or "<node>.<output>"`);
+  if (dot <= 0)
+    throw new BadInput(`bad reference "${ref}": use "$request.<input>" or "<node>.<output>"`);
   return { kind: 'node', node: ref.slice(0, dot), output: ref.slice(dot + 1) };
 }
 
@@ -45,7 +48,8 @@ function parseRef(ref: string): Ref {
 export function checkPipeline(def: PipelineDef): string[] {
   const ids = new Set<string>();
   for (const n of def.nodes) {
-    if (ids.has(n.id)) throw new BadInput(`pipeline "${def.name}": node id "${n.id}" is used twice`);
+    if (ids.has(n.id))
+      throw new BadInput(`pipeline "${def.name}": node id "${n.id}" is used twice`);
     ids.add(n.id);
   }
   const deps = new Map<string, string[]>();
@@ -53,21 +57,27 @@ export function checkPipeline(def: PipelineDef): string[] {
     const d: string[] = [];
     for (const ref of Object.values(n.inputs).map(parseRef)) {
       if (ref.kind !== 'node') continue;
-      if (!ids.has(ref.node)) throw new BadInput(`pipeline "${def.name}": node "${n.id}" refers to unknown node "${ref.node}"`);
+      if (!ids.has(ref.node))
+        throw new BadInput(
+          `pipeline "${def.name}": node "${n.id}" refers to unknown node "${ref.node}"`,
+        );
       d.push(ref.node);
     }
     deps.set(n.id, d);
   }
   for (const ref of Object.values(def.outputs).map(parseRef)) {
     if (ref.kind !== 'node' || !ids.has(ref.node)) {
-      throw new BadInput(`pipeline "${def.name}": outputs must refer to "<node>.<output>" of a known node`);
+      throw new BadInput(
+        `pipeline "${def.name}": outputs must refer to "<node>.<output>" of a known node`,
+      );
     }
   }
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string) => {
     if (state.get(id) === 'done') return;
-    if (state.get(id) === 'visiting') throw new BadInput(`pipeline "${def.name}" has a cycle through "${id}"`);
+    if (state.get(id) === 'visiting')
+      throw new BadInput(`pipeline "${def.name}" has a cycle through "${id}"`);
     state.set(id, 'visiting');
     for (const d of deps.get(id) ?? []) visit(d);
     state.set(id, 'done');
@@ -87,7 +97,8 @@ export class Pipeline implements Servable {
     checkPipeline(def);
     const names = new Set<string>();
     for (const n of def.nodes) {
-      for (const ref of Object.values(n.inputs).map(parseRef)) if (ref.kind === 'request') names.add(ref.name);
+      for (const ref of Object.values(n.inputs).map(parseRef))
+        if (ref.kind === 'request') names.add(ref.name);
     }
     this.requestInputs = [...names];
   }
@@ -102,13 +113,19 @@ export class Pipeline implements Servable {
   }
 
   ready(version?: number): boolean {
-    return version === undefined && this.def.nodes.every((n) => this.model(n.model).ready(n.version));
+    return (
+      version === undefined && this.def.nodes.every((n) => this.model(n.model).ready(n.version))
+    );
   }
 
   async describe(version?: number): Promise<Description> {
     this.noVersion(version);
     const descs = new Map(
-      await Promise.all(this.def.nodes.map(async (n) => [n.id, await this.model(n.model).describe(n.version)] as const)),
+      await Promise.all(
+        this.def.nodes.map(
+          async (n) => [n.id, await this.model(n.model).describe(n.version)] as const,
+        ),
+      ),
     );
     const inputs: TensorSpec[] = [];
     for (const name of this.requestInputs) {
@@ -125,14 +142,31 @@ export class Pipeline implements Servable {
       const spec = descs.get(r.node)!.io.outputs.find((s) => s.name === r.output);
       if (spec) outputs.push({ ...spec, name });
     }
-    return { gen: undefined, io: { inputs, outputs }, versions: [], maxBatch: 0, maxDelayMs: 0, platform: 'ensemble' };
+    return {
+      gen: undefined,
+      io: { inputs, outputs },
+      versions: [],
+      maxBatch: 0,
+      maxDelayMs: 0,
+      platform: 'ensemble',
+    };
+  }
+
+  async signature(version?: number): Promise<ModelIO> {
+    return (await this.describe(version)).io;
+  }
+
+  loadedVersions(): number[] {
+    return [];
   }
 
   async infer(inputs: TensorMap, version?: number): Promise<InferResult> {
     this.noVersion(version);
     for (const name of Object.keys(inputs)) {
       if (!this.requestInputs.includes(name)) {
-        throw new BadInput(`pipeline "${this.name}" has no input "${name}"; its inputs are: ${this.requestInputs.join(', ')}`);
+        throw new BadInput(
+          `pipeline "${this.name}" has no input "${name}"; its inputs are: ${this.requestInputs.join(', ')}`,
+        );
       }
     }
     const runs = new Map<string, Promise<TensorMap>>();
@@ -170,7 +204,10 @@ export class Pipeline implements Servable {
       return t;
     }
     const out = (await run(ref.node))[ref.output];
-    if (!out) throw new BadInput(`pipeline "${this.name}": node "${ref.node}" has no output "${ref.output}"`);
+    if (!out)
+      throw new BadInput(
+        `pipeline "${this.name}": node "${ref.node}" has no output "${ref.output}"`,
+      );
     return out;
   }
 
@@ -181,6 +218,7 @@ export class Pipeline implements Servable {
   }
 
   private noVersion(version: number | undefined): void {
-    if (version !== undefined) throw new NotFound(`pipeline "${this.name}" is not versioned; drop /versions/${version}`);
+    if (version !== undefined)
+      throw new NotFound(`pipeline "${this.name}" is not versioned; drop /versions/${version}`);
   }
 }

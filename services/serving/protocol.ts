@@ -11,7 +11,10 @@ const elemType = z.enum(Object.keys(ELEM) as [ElemType, ...ElemType[]]);
 export const WireTensor = z.object({
   type: elemType,
   dims: z.array(z.number().int().nonnegative()),
-  data: z.custom<TypedData>((v) => ArrayBuffer.isView(v) && !(v instanceof DataView), 'typed array'),
+  data: z.custom<TypedData>(
+    (v) => ArrayBuffer.isView(v) && !(v instanceof DataView),
+    'typed array',
+  ),
 });
 
 export const SessionOptions = z.object({
@@ -26,7 +29,7 @@ export const ToWorker = z.discriminatedUnion('t', [
     id: z.number(),
     model: z.string(),
     gen: z.number().int(),
-    bytes: z.instanceof(Uint8Array),
+    bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes'),
     options: SessionOptions,
   }),
   z.object({ t: z.literal('unload'), id: z.number(), model: z.string(), gen: z.number().int() }),
@@ -60,7 +63,12 @@ export const WireError = z.object({
 
 export const FromWorker = z.discriminatedUnion('t', [
   z.object({ t: z.literal('hello'), pid: z.number() }),
-  z.object({ t: z.literal('ok'), id: z.number(), io: ModelIO.optional(), outputs: z.record(z.string(), WireTensor).optional() }),
+  z.object({
+    t: z.literal('ok'),
+    id: z.number(),
+    io: ModelIO.optional(),
+    outputs: z.record(z.string(), WireTensor).optional(),
+  }),
   z.object({ t: z.literal('fail'), id: z.number(), error: WireError }),
 ]);
 export type FromWorker = z.infer<typeof FromWorker>;

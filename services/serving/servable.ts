@@ -25,6 +25,10 @@ export interface Servable {
   ready(version?: number): boolean;
   /** metadata; loads a pinned version on demand */
   describe(version?: number): Promise<Description>;
+  /** inputs and outputs only (cheaper than describe: no version listing) */
+  signature(version?: number): Promise<ModelIO>;
+  /** generations loaded now (TF Serving's AVAILABLE versions) */
+  loadedVersions(): number[];
   /** runs inference; the answer comes wholly from one generation */
   infer(inputs: TensorMap, version?: number): Promise<InferResult>;
 }

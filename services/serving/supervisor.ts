@@ -28,7 +28,9 @@ export interface ModelProcessOptions {
 }
 
 // Keep the current extension so this works from .ts under tsx and from .js after build.
-const WORKER = fileURLToPath(new URL(`./model-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const WORKER = fileURLToPath(
+  new URL(`./model-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 /** Node flags for the child: the loader hooks (tsx) yes, the test runner's flags no. */
 function childExecArgv(): string[] {
@@ -117,7 +119,10 @@ export class ModelProcess {
     if (this.state === 'closed') return Promise.reject(new Unavailable('model process is closed'));
     const waitMs = this.opts.loadWaitMs ?? 30_000;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Unavailable(`model process not ready after ${waitMs} ms`)), waitMs);
+      const timer = setTimeout(
+        () => reject(new Unavailable(`model process not ready after ${waitMs} ms`)),
+        waitMs,
+      );
       this.readyWaiters.push(() => {
         clearTimeout(timer);
         if (this.state === 'ready') resolve();
@@ -143,13 +148,20 @@ export class ModelProcess {
     this.startedAt = Date.now();
     return new Promise((resolve, reject) => {
       const onEarlyExit = (code: number | null, signal: string | null) =>
-        reject(new Unavailable(`model process for "${this.group}" exited at start (${signal ?? code})`));
+        reject(
+          new Unavailable(`model process for "${this.group}" exited at start (${signal ?? code})`),
+        );
       child.once('exit', onEarlyExit);
-      child.on('error', (err) => this.opts.log.warn({ err, group: this.group }, 'model process error'));
+      child.on('error', (err) =>
+        this.opts.log.warn({ err, group: this.group }, 'model process error'),
+      );
       child.on('message', (raw) => {
         const parsed = FromWorker.safeParse(raw);
         if (!parsed.success) {
-          this.opts.log.error({ group: this.group, issues: parsed.error.issues }, 'bad message from model process');
+          this.opts.log.error(
+            { group: this.group, issues: parsed.error.issues },
+            'bad message from model process',
+          );
           return;
         }
         const msg = parsed.data;
@@ -170,14 +182,17 @@ export class ModelProcess {
 
   private call(req: Request): Promise<Extract<FromWorker, { t: 'ok' }>> {
     const child = this.child;
-    if (!child?.connected) return Promise.reject(new Unavailable(`model process of "${this.group}" is not running`));
+    if (!child?.connected)
+      return Promise.reject(new Unavailable(`model process of "${this.group}" is not running`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      child.send({ ...req, id } as ToWorker, (err) => {
+      child.send({ ...req, id }, (err) => {
         if (!err) return;
         this.pending.delete(id);
-        reject(new Unavailable(`model process of "${this.group}" is not reachable: ${err.message}`));
+        reject(
+          new Unavailable(`model process of "${this.group}" is not reachable: ${err.message}`),
+        );
       });
     });
   }
@@ -200,7 +215,11 @@ export class ModelProcess {
   }
 
   private scheduleRestart(): void {
-    const { delayMs, attempt } = nextRestart(this.backoff, this.attempt, Date.now() - this.startedAt);
+    const { delayMs, attempt } = nextRestart(
+      this.backoff,
+      this.attempt,
+      Date.now() - this.startedAt,
+    );
     this.attempt = attempt;
     this.restartTimer = setTimeout(() => void this.respawn(), delayMs);
   }

@@ -51,19 +51,115 @@ interface ElemInfo {
 const INF = Number.POSITIVE_INFINITY;
 
 export const ELEM: Record<ElemType, ElemInfo> = {
-  float32: { v2: 'FP32', bytes: 4, make: (n) => new Float32Array(n as number), bigint: false, integer: false, min: -INF, max: INF },
-  float64: { v2: 'FP64', bytes: 8, make: (n) => new Float64Array(n as number), bigint: false, integer: false, min: -INF, max: INF },
+  float32: {
+    v2: 'FP32',
+    bytes: 4,
+    make: (n) => new Float32Array(n as number),
+    bigint: false,
+    integer: false,
+    min: -INF,
+    max: INF,
+  },
+  float64: {
+    v2: 'FP64',
+    bytes: 8,
+    make: (n) => new Float64Array(n as number),
+    bigint: false,
+    integer: false,
+    min: -INF,
+    max: INF,
+  },
   // fp16 has no JS number form; it only travels as binary (the bits live in a Uint16Array).
-  float16: { v2: 'FP16', bytes: 2, make: (n) => new Uint16Array(n as number), bigint: false, integer: false, min: -INF, max: INF },
-  int8: { v2: 'INT8', bytes: 1, make: (n) => new Int8Array(n as number), bigint: false, integer: true, min: -128, max: 127 },
-  int16: { v2: 'INT16', bytes: 2, make: (n) => new Int16Array(n as number), bigint: false, integer: true, min: -32768, max: 32767 },
-  int32: { v2: 'INT32', bytes: 4, make: (n) => new Int32Array(n as number), bigint: false, integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 },
-  int64: { v2: 'INT64', bytes: 8, make: (n) => new BigInt64Array(n as number), bigint: true, integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
-  uint8: { v2: 'UINT8', bytes: 1, make: (n) => new Uint8Array(n as number), bigint: false, integer: true, min: 0, max: 255 },
-  uint16: { v2: 'UINT16', bytes: 2, make: (n) => new Uint16Array(n as number), bigint: false, integer: true, min: 0, max: 65535 },
-  uint32: { v2: 'UINT32', bytes: 4, make: (n) => new Uint32Array(n as number), bigint: false, integer: true, min: 0, max: 2 ** 32 - 1 },
-  uint64: { v2: 'UINT64', bytes: 8, make: (n) => new BigUint64Array(n as number), bigint: true, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
-  bool: { v2: 'BOOL', bytes: 1, make: (n) => new Uint8Array(n as number), bigint: false, integer: true, min: 0, max: 1 },
+  float16: {
+    v2: 'FP16',
+    bytes: 2,
+    make: (n) => new Uint16Array(n as number),
+    bigint: false,
+    integer: false,
+    min: -INF,
+    max: INF,
+  },
+  int8: {
+    v2: 'INT8',
+    bytes: 1,
+    make: (n) => new Int8Array(n as number),
+    bigint: false,
+    integer: true,
+    min: -128,
+    max: 127,
+  },
+  int16: {
+    v2: 'INT16',
+    bytes: 2,
+    make: (n) => new Int16Array(n as number),
+    bigint: false,
+    integer: true,
+    min: -32768,
+    max: 32767,
+  },
+  int32: {
+    v2: 'INT32',
+    bytes: 4,
+    make: (n) => new Int32Array(n as number),
+    bigint: false,
+    integer: true,
+    min: -(2 ** 31),
+    max: 2 ** 31 - 1,
+  },
+  int64: {
+    v2: 'INT64',
+    bytes: 8,
+    make: (n) => new BigInt64Array(n as number),
+    bigint: true,
+    integer: true,
+    min: Number.MIN_SAFE_INTEGER,
+    max: Number.MAX_SAFE_INTEGER,
+  },
+  uint8: {
+    v2: 'UINT8',
+    bytes: 1,
+    make: (n) => new Uint8Array(n as number),
+    bigint: false,
+    integer: true,
+    min: 0,
+    max: 255,
+  },
+  uint16: {
+    v2: 'UINT16',
+    bytes: 2,
+    make: (n) => new Uint16Array(n as number),
+    bigint: false,
+    integer: true,
+    min: 0,
+    max: 65535,
+  },
+  uint32: {
+    v2: 'UINT32',
+    bytes: 4,
+    make: (n) => new Uint32Array(n as number),
+    bigint: false,
+    integer: true,
+    min: 0,
+    max: 2 ** 32 - 1,
+  },
+  uint64: {
+    v2: 'UINT64',
+    bytes: 8,
+    make: (n) => new BigUint64Array(n as number),
+    bigint: true,
+    integer: true,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  },
+  bool: {
+    v2: 'BOOL',
+    bytes: 1,
+    make: (n) => new Uint8Array(n as number),
+    bigint: false,
+    integer: true,
+    min: 0,
+    max: 1,
+  },
 };
 
 const BY_V2 = new Map(Object.entries(ELEM).map(([k, v]) => [v.v2, k as ElemType]));
@@ -88,7 +184,10 @@ export function sizeOf(dims: readonly number[]): number {
 /** A typed array of `type` viewing a copy of `bytes` (copied so alignment never matters). */
 export function fromBytes(type: ElemType, bytes: Uint8Array): TypedData {
   const info = ELEM[type];
-  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const copy = bytes.buffer.slice(
+    bytes.byteOffset,
+    bytes.byteOffset + bytes.byteLength,
+  ) as ArrayBuffer;
   const Ctor = info.make(0).constructor as new (b: ArrayBuffer) => TypedData;
   return new Ctor(copy);
 }
@@ -124,7 +223,11 @@ export function splitRows(t: HostTensor, rows: number[]): HostTensor[] {
   const out: HostTensor[] = [];
   let at = 0;
   for (const r of rows) {
-    out.push({ type: t.type, dims: [r, ...t.dims.slice(1)], data: t.data.subarray(at * per, (at + r) * per) });
+    out.push({
+      type: t.type,
+      dims: [r, ...t.dims.slice(1)],
+      data: t.data.subarray(at * per, (at + r) * per),
+    });
     at += r;
   }
   return out;

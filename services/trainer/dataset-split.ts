@@ -26,10 +26,10 @@ export function toClassIds(labels: ArrayLike<number>): { y: Int32Array; classes:
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i]!;
     if (!Number.isInteger(v) || v < 0) {
-      throw new BadInput(
-        `label of row ${i} is ${v}: classifiers need class ids 0, 1, 2, ...`,
-        { row: i, label: v },
-      );
+      throw new BadInput(`label of row ${i} is ${v}: classifiers need class ids 0, 1, 2, ...`, {
+        row: i,
+        label: v,
+      });
     }
     y[i] = v;
     if (v > max) max = v;
@@ -65,7 +65,8 @@ export function splitTrainValidation(
   const nVal = Math.min(data.rows - 1, Math.max(1, Math.round(data.rows * fraction)));
   const order = permutation(data.rows, createRng((seed + SPLIT_STREAM) >>> 0));
   const take = (from: number, count: number): LabeledData => {
-    const x = data.x instanceof Uint8Array ? new Uint8Array(count * dim) : new Float32Array(count * dim);
+    const x =
+      data.x instanceof Uint8Array ? new Uint8Array(count * dim) : new Float32Array(count * dim);
     const y = new Int32Array(count);
     for (let r = 0; r < count; r++) {
       const src = order[from + r]!;

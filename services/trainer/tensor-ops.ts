@@ -1,23 +1,37 @@
 /**
  * Dense Float32 kernels for the built-in trainers. All matrices are row-major and passed
- * with their dimensions; nothing here allocates except where a result is returned.
+ * with their dimensions.
  *
- * Speed comes from loop order rather than native code: every inner loop walks memory
- * contiguously (an axpy or a dot product), rows of the left operand are processed four at a
- * time so each loaded row of B feeds four accumulating rows of C, and the shared dimension is
- * cut into blocks so the slice of B in use stays in the L2 cache.
+ * Speed comes from register tiling rather than native code: each kernel computes a 4×4 tile
+ * of C in sixteen local accumulators, so one pass over the shared dimension loads 8 values
+ * for 16 multiply-adds and stores nothing until the end (an axpy formulation loads and stores
+ * C on every step and runs at half the speed here). Where the tile's operands would be strided,
+ * they are first packed into contiguous 4-wide panels. Sums run in float64 locals and are
+ * rounded once when stored, like a naive dot product.
  */
 
-/** Floats of B kept hot per k-block: 256 KiB, half of this machine's per-core L2. */
-const BLOCK_FLOATS = 64 * 1024;
+/** Panel-packed copy of B; grown on demand and reused across calls (JS is single-threaded). */
+let panelScratch = new Float32Array(0);
 
-function kBlock(k: number, n: number): number {
-  return Math.max(4, Math.min(k, Math.floor(BLOCK_FLOATS / Math.max(1, n))));
+/** Packs columns [0, n4) of B[k×n] into 4-wide panels: out[(jt·k + p)·4 + q] = B[p, 4jt + q]. */
+function packPanels(b: Float32Array, k: number, n: number, n4: number): Float32Array {
+  if (panelScratch.length < k * n4) panelScratch = new Float32Array(k * n4);
+  const out = panelScratch;
+  for (let jt = 0; jt < n4 / 4; jt++) {
+    let o = jt * k * 4;
+    for (let p = 0; p < k; p++, o += 4) {
+      const src = p * n + jt * 4;
+      out[o] = b[src]!;
+      out[o + 1] = b[src + 1]!;
+      out[o + 2] = b[src + 2]!;
+      out[o + 3] = b[src + 3]!;
+    }
+  }
+  return out;
 }
 
 /**
  * C[m×n] = A[m×k]·B[k×n] (+ bias[n] on every row).
- * Zero entries of A are skipped, which pays on ReLU activations and image pixels.
  */
 export function matmul(
   a: Float32Array,
@@ -28,55 +42,97 @@ export function matmul(
   n: number,
   bias?: Float32Array,
 ): void {
-  for (let i = 0; i < m; i++) {
-    const ci = i * n;
-    if (bias) for (let j = 0; j < n; j++) c[ci + j] = bias[j]!;
-    else c.fill(0, ci, ci + n);
-  }
-  const lda = k;
-  const kb = kBlock(k, n);
-  for (let p0 = 0; p0 < k; p0 += kb) {
-    const p1 = Math.min(k, p0 + kb);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      const a0 = i * lda;
-      const a1 = a0 + lda;
-      const a2 = a1 + lda;
-      const a3 = a2 + lda;
-      const c0 = i * n;
-      const c1 = c0 + n;
-      const c2 = c1 + n;
-      const c3 = c2 + n;
-      for (let p = p0; p < p1; p++) {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  const bp = packPanels(b, k, n, n4);
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    const a2 = a1 + k;
+    const a3 = a2 + k;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      let o = j * k;
+      for (let p = 0; p < k; p++, o += 4) {
         const x0 = a[a0 + p]!;
         const x1 = a[a1 + p]!;
         const x2 = a[a2 + p]!;
         const x3 = a[a3 + p]!;
+        // Image pixels and ReLU outputs are often zero in all four rows.
         if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
-        const bp = p * n;
-        for (let j = 0; j < n; j++) {
-          const bv = b[bp + j]!;
-          c[c0 + j]! += x0 * bv;
-          c[c1 + j]! += x1 * bv;
-          c[c2 + j]! += x2 * bv;
-          c[c3 + j]! += x3 * bv;
-        }
+        const b0 = bp[o]!;
+        const b1 = bp[o + 1]!;
+        const b2 = bp[o + 2]!;
+        const b3 = bp[o + 3]!;
+        c00 += x0 * b0;
+        c01 += x0 * b1;
+        c02 += x0 * b2;
+        c03 += x0 * b3;
+        c10 += x1 * b0;
+        c11 += x1 * b1;
+        c12 += x1 * b2;
+        c13 += x1 * b3;
+        c20 += x2 * b0;
+        c21 += x2 * b1;
+        c22 += x2 * b2;
+        c23 += x2 * b3;
+        c30 += x3 * b0;
+        c31 += x3 * b1;
+        c32 += x3 * b2;
+        c33 += x3 * b3;
       }
+      const z0 = bias ? bias[j]! : 0;
+      const z1 = bias ? bias[j + 1]! : 0;
+      const z2 = bias ? bias[j + 2]! : 0;
+      const z3 = bias ? bias[j + 3]! : 0;
+      let r = i * n + j;
+      c[r] = c00 + z0;
+      c[r + 1] = c01 + z1;
+      c[r + 2] = c02 + z2;
+      c[r + 3] = c03 + z3;
+      r += n;
+      c[r] = c10 + z0;
+      c[r + 1] = c11 + z1;
+      c[r + 2] = c12 + z2;
+      c[r + 3] = c13 + z3;
+      r += n;
+      c[r] = c20 + z0;
+      c[r + 1] = c21 + z1;
+      c[r + 2] = c22 + z2;
+      c[r + 3] = c23 + z3;
+      r += n;
+      c[r] = c30 + z0;
+      c[r + 1] = c31 + z1;
+      c[r + 2] = c32 + z2;
+      c[r + 3] = c33 + z3;
     }
-    for (; i < m; i++) {
-      const ai = i * lda;
-      const ci = i * n;
-      for (let p = p0; p < p1; p++) {
-        const x = a[ai + p]!;
-        if (x === 0) continue;
-        const bp = p * n;
-        for (let j = 0; j < n; j++) c[ci + j]! += x * b[bp + j]!;
-      }
+  }
+  // Fringes: rows past m4 (all columns) and columns past n4 (rows below m4).
+  for (let i = 0; i < m; i++) {
+    for (let j = i < m4 ? n4 : 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
+      c[i * n + j] = s + (bias ? bias[j]! : 0);
     }
   }
 }
 
-/** C[m×n] = A[m×k]·B[n×k]ᵀ: each entry is a dot product of two contiguous rows. */
+/** C[m×n] = A[m×k]·B[n×k]ᵀ: every operand row is contiguous, so no packing is needed. */
 export function matmulTransB(
   a: Float32Array,
   b: Float32Array,
@@ -85,44 +141,94 @@ export function matmulTransB(
   k: number,
   n: number,
 ): void {
-  for (let i = 0; i < m; i++) {
-    const ai = i * k;
-    const ci = i * n;
-    let j = 0;
-    // Four rows of B at once: each load of A's row feeds four dot products.
-    for (; j + 4 <= n; j += 4) {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    const a2 = a1 + k;
+    const a3 = a2 + k;
+    for (let j = 0; j < n4; j += 4) {
       const b0 = j * k;
       const b1 = b0 + k;
       const b2 = b1 + k;
       const b3 = b2 + k;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let p = 0; p < k; p++) {
-        const x = a[ai + p]!;
-        s0 += x * b[b0 + p]!;
-        s1 += x * b[b1 + p]!;
-        s2 += x * b[b2 + p]!;
-        s3 += x * b[b3 + p]!;
+        const y0 = b[b0 + p]!;
+        const y1 = b[b1 + p]!;
+        const y2 = b[b2 + p]!;
+        const y3 = b[b3 + p]!;
+        const x0 = a[a0 + p]!;
+        const x1 = a[a1 + p]!;
+        const x2 = a[a2 + p]!;
+        const x3 = a[a3 + p]!;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
-      c[ci + j] = s0;
-      c[ci + j + 1] = s1;
-      c[ci + j + 2] = s2;
-      c[ci + j + 3] = s3;
+      let r = i * n + j;
+      c[r] = c00;
+      c[r + 1] = c01;
+      c[r + 2] = c02;
+      c[r + 3] = c03;
+      r += n;
+      c[r] = c10;
+      c[r + 1] = c11;
+      c[r + 2] = c12;
+      c[r + 3] = c13;
+      r += n;
+      c[r] = c20;
+      c[r + 1] = c21;
+      c[r + 2] = c22;
+      c[r + 3] = c23;
+      r += n;
+      c[r] = c30;
+      c[r + 1] = c31;
+      c[r + 2] = c32;
+      c[r + 3] = c33;
     }
-    for (; j < n; j++) {
-      const bj = j * k;
+  }
+  for (let i = 0; i < m; i++) {
+    for (let j = i < m4 ? n4 : 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[ai + p]! * b[bj + p]!;
-      c[ci + j] = s;
+      for (let p = 0; p < k; p++) s += a[i * k + p]! * b[j * k + p]!;
+      c[i * n + j] = s;
     }
   }
 }
 
 /**
- * C[k×n] = A[m×k]ᵀ·B[m×n] (the weight gradient Xᵀ·dZ). `scratch` must hold k*4 floats;
- * it receives four transposed columns of A at a time so the blocked kernel can run on them.
+ * C[k×n] = A[m×k]ᵀ·B[m×n] (the weight gradient Xᵀ·dZ). The sum runs over the batch rows;
+ * each step reads four adjacent values from a row of A and of B.
  */
 export function matmulTransA(
   a: Float32Array,
@@ -132,39 +238,80 @@ export function matmulTransA(
   k: number,
   n: number,
 ): void {
-  c.fill(0, 0, k * n);
-  // Row p of C gathers A[i,p]·B[i,:] over i: an axpy per (i, p) on contiguous rows.
-  // Four p at a time share each load of B's row.
-  let p = 0;
-  for (; p + 4 <= k; p += 4) {
-    const c0 = p * n;
-    const c1 = c0 + n;
-    const c2 = c1 + n;
-    const c3 = c2 + n;
-    for (let i = 0; i < m; i++) {
-      const ai = i * k + p;
-      const x0 = a[ai]!;
-      const x1 = a[ai + 1]!;
-      const x2 = a[ai + 2]!;
-      const x3 = a[ai + 3]!;
-      if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
-      const bi = i * n;
-      for (let j = 0; j < n; j++) {
-        const bv = b[bi + j]!;
-        c[c0 + j]! += x0 * bv;
-        c[c1 + j]! += x1 * bv;
-        c[c2 + j]! += x2 * bv;
-        c[c3 + j]! += x3 * bv;
+  const k4 = k - (k % 4);
+  const n4 = n - (n % 4);
+  for (let p = 0; p < k4; p += 4) {
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      for (let i = 0, ai = p, bi = j; i < m; i++, ai += k, bi += n) {
+        const x0 = a[ai]!;
+        const x1 = a[ai + 1]!;
+        const x2 = a[ai + 2]!;
+        const x3 = a[ai + 3]!;
+        if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
+        const y0 = b[bi]!;
+        const y1 = b[bi + 1]!;
+        const y2 = b[bi + 2]!;
+        const y3 = b[bi + 3]!;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
+      let r = p * n + j;
+      c[r] = c00;
+      c[r + 1] = c01;
+      c[r + 2] = c02;
+      c[r + 3] = c03;
+      r += n;
+      c[r] = c10;
+      c[r + 1] = c11;
+      c[r + 2] = c12;
+      c[r + 3] = c13;
+      r += n;
+      c[r] = c20;
+      c[r + 1] = c21;
+      c[r + 2] = c22;
+      c[r + 3] = c23;
+      r += n;
+      c[r] = c30;
+      c[r + 1] = c31;
+      c[r + 2] = c32;
+      c[r + 3] = c33;
     }
   }
-  for (; p < k; p++) {
-    const cp = p * n;
-    for (let i = 0; i < m; i++) {
-      const x = a[i * k + p]!;
-      if (x === 0) continue;
-      const bi = i * n;
-      for (let j = 0; j < n; j++) c[cp + j]! += x * b[bi + j]!;
+  for (let p = 0; p < k; p++) {
+    for (let j = p < k4 ? n4 : 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < m; i++) s += a[i * k + p]! * b[i * n + j]!;
+      c[p * n + j] = s;
     }
   }
 }

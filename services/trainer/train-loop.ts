@@ -36,8 +36,11 @@ export interface TrainOptions {
   classes: number;
   /** Chooses what `normalize: 'auto'` means. @defaultValue 'tabular' */
   inputKind?: InputKind;
-  /** Awaited after each epoch; a throw aborts training and rejects `trainModel` with it. */
-  onEpoch?: (e: EpochReport) => void | Promise<void>;
+  /**
+   * Awaited after each epoch; a throw aborts training and rejects `trainModel` with it.
+   * `model` is live: its weights move on once this returns (export it here to checkpoint).
+   */
+  onEpoch?: (e: EpochReport, model: TrainedModel) => void | Promise<void>;
   /** Polled before every batch; true ends training before that batch. */
   shouldStop?: () => boolean;
   /** Longest stretch of batches between event-loop turns. @defaultValue 50 */
@@ -83,12 +86,26 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   if (validation) checkData('validation', validation, dim, classes);
 
   const rng = createRng(params.seed);
-  const norm = fitNormalization(params.normalize, opts.inputKind ?? 'tabular', train.x, train.rows, dim);
+  const norm = fitNormalization(
+    params.normalize,
+    opts.inputKind ?? 'tabular',
+    train.x,
+    train.rows,
+    dim,
+  );
   const net =
     params.trainer === 'mlp'
       ? createMlp(dim, classes, params, rng)
       : createSoftmaxRegression(dim, classes, params, rng);
 
+  const model: TrainedModel = {
+    trainer: params.trainer,
+    params,
+    dim,
+    classes,
+    normalization: norm,
+    layers: net.layers(),
+  };
   const batchSize = Math.min(params.batchSize, train.rows);
   const xb = new Float32Array(batchSize * dim);
   const yb = new Int32Array(batchSize);
@@ -141,18 +158,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       elapsedMs: performance.now() - started,
     };
     epochsCompleted = epoch;
-    await opts.onEpoch?.(lastEpoch);
+    await opts.onEpoch?.(lastEpoch, model);
     lastYield = performance.now();
   }
 
-  const model: TrainedModel = {
-    trainer: params.trainer,
-    params,
-    dim,
-    classes,
-    normalization: norm,
-    layers: net.layers(),
-  };
   return {
     model,
     validation:

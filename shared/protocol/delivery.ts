@@ -52,11 +52,9 @@ function checkTemplate(v: unknown, ctx: z.RefinementCtx, path: (string | number)
   }
 }
 
-const predictionPath = z
-  .string()
-  .refine(isPredictionPath, {
-    message: `unknown prediction field; known: ${PREDICTION_PATHS_HELP}`,
-  });
+const predictionPath = z.string().refine(isPredictionPath, {
+  message: `unknown prediction field; known: ${PREDICTION_PATHS_HELP}`,
+});
 
 const Name = z
   .string()

@@ -89,7 +89,7 @@ export class DatasetStore {
   async getDataset(name: string): Promise<DatasetInfo> {
     const h = await this.redis.hgetall(this.keys.dataset(name));
     if (!h.created) throw new NotFound(`dataset ${name} not found`, { name });
-    const versions = await this.redis.zrange(this.keys.datasetVersions(name), 0, -1);
+    const versions = await this.redis.zrange(this.keys.datasetVersions(name), 0, '-1');
     const pipe = this.redis.pipeline();
     for (const v of versions) pipe.hget(this.keys.datasetVersion(name, Number(v)), 'meta');
     const metas = ((await pipe.exec()) ?? [])
@@ -107,7 +107,7 @@ export class DatasetStore {
   async getVersion(name: string, version: number): Promise<DatasetVersionMeta> {
     const raw = await this.redis.hget(this.keys.datasetVersion(name, version), 'meta');
     if (raw) return JSON.parse(raw) as DatasetVersionMeta;
-    const known = (await this.redis.zrange(this.keys.datasetVersions(name), 0, -1)).map(Number);
+    const known = (await this.redis.zrange(this.keys.datasetVersions(name), 0, '-1')).map(Number);
     throw new NotFound(`dataset ${name}@v${version} not found`, { name, version, known });
   }
 
@@ -115,7 +115,11 @@ export class DatasetStore {
    * Deletes a version. Refused (Conflict) while a model generation's lineage points at it,
    * unless forced. Shards still listed by later append versions stay until those go too.
    */
-  async deleteVersion(name: string, version: number, opts: { force?: boolean } = {}): Promise<void> {
+  async deleteVersion(
+    name: string,
+    version: number,
+    opts: { force?: boolean } = {},
+  ): Promise<void> {
     const meta = await this.getVersion(name, version);
     const refs = await datasetReferences(this.redis, this.keys, name, version);
     if (refs.length > 0 && !opts.force) {
@@ -134,14 +138,20 @@ export class DatasetStore {
         k.datasetVersion(name, version),
         k.datasetVersionModels(name, version),
         ...owners.map(([u]) => k.datasetShardHolders(name, u)),
-        ...owners.flatMap(([u, n]) => Array.from({ length: n }, (_, i) => k.datasetShard(name, u, i))),
+        ...owners.flatMap(([u, n]) =>
+          Array.from({ length: n }, (_, i) => k.datasetShard(name, u, i)),
+        ),
       ],
       [version, owners.length, ...owners.map(([, n]) => n)],
     );
   }
 
   /** Shards of a version in order, streamed with read-ahead. */
-  async *readShards(name: string, version: number, range: ReadRange = {}): AsyncGenerator<RowBatch> {
+  async *readShards(
+    name: string,
+    version: number,
+    range: ReadRange = {},
+  ): AsyncGenerator<RowBatch> {
     const meta = await this.getVersion(name, version);
     yield* readShards(this.redis, this.keys, meta, range, this.readAhead);
   }

@@ -6,7 +6,12 @@ import type { Keys } from './keys.js';
 import { withRetry } from './lua.js';
 import { encodeShard } from './shard-codec.js';
 import { commitVersionScript } from './dataset-scripts.js';
-import { shardOwners, type CommitMeta, type DatasetVersionMeta, type ShardRef } from './dataset-meta.js';
+import {
+  shardOwners,
+  type CommitMeta,
+  type DatasetVersionMeta,
+  type ShardRef,
+} from './dataset-meta.js';
 
 export interface WriterOptions {
   /** Staging shards expire this long after the last refresh (s). @defaultValue 3600 */
@@ -34,7 +39,7 @@ const dimsOf = (b: RowBatch): Dims =>
 export class VersionWriter {
   private readonly staged: Array<{ key: string; rows: number; bytes: number }> = [];
   private readonly pending = new Set<Promise<unknown>>();
-  private failure: unknown;
+  private failure: Error | undefined;
   private dims: Dims | undefined;
   private lastRefresh = Date.now();
   private done = false;
@@ -87,13 +92,13 @@ export class VersionWriter {
     this.checkOpen();
     await Promise.all(this.pending);
     if (this.failure) throw this.failure;
-    this.done = true;
     const baseShards = this.base?.shards ?? [];
     const rows = baseShards.reduce((n, s) => n + s.rows, 0) + this.rows;
     if (meta.count !== undefined && meta.count !== rows) {
       throw new BadInput(`count ${meta.count} does not match the ${rows} rows written`);
     }
     this.checkMeta(meta);
+    this.done = true;
     const sha256 = this.hash.digest('hex');
     const bytes = (this.base?.bytes ?? 0) + this.staged.reduce((n, s) => n + s.bytes, 0);
     const k = this.keys;
@@ -176,7 +181,7 @@ export class VersionWriter {
   private track(p: Promise<unknown>): void {
     const q: Promise<unknown> = p
       .catch((err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
       })
       .finally(() => this.pending.delete(q));
     this.pending.add(q);
@@ -191,7 +196,13 @@ export class VersionWriter {
 function baseShape(m: DatasetVersionMeta): RowBatch {
   const labels = new Float32Array(0);
   if (m.kind === 'tabular') {
-    return { kind: 'tabular', rows: 0, dim: m.features ?? 0, features: new Float32Array(0), labels };
+    return {
+      kind: 'tabular',
+      rows: 0,
+      dim: m.features ?? 0,
+      features: new Float32Array(0),
+      labels,
+    };
   }
   const s = m.imageShape ?? { height: 0, width: 0, channels: 0 };
   return { kind: 'image', rows: 0, ...s, pixels: new Uint8Array(0), labels };

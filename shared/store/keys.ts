@@ -32,7 +32,7 @@ export class Keys {
   modelGen(name: string, gen: number) {
     return this.k('model', `{${name}}`, 'gen', gen);
   }
-  /** weights: string (one chunk) or chunk i at `...:blob:<i>` */
+  /** weights bytes [i*chunkSize, (i+1)*chunkSize) of a generation */
   modelGenBlob(name: string, gen: number, chunk: number) {
     return this.k('model', `{${name}}`, 'gen', gen, 'blob', chunk);
   }
@@ -97,6 +97,14 @@ export class Keys {
   }
   session(id: string) {
     return this.k('session', id);
+  }
+  /** highest worker event seq archived for a session (dedupes resent events) */
+  sessionSeq(id: string) {
+    return this.k('session', id, 'seq');
+  }
+  /** decisions already carried out, by cause event id (dedupes repeated decisions) */
+  decisionDone(causeId: string, action: string) {
+    return this.k('decision', causeId, action);
   }
   events() {
     return this.k('events');

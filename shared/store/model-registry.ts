@@ -178,7 +178,7 @@ export class ModelRegistry {
   /** Generations in ascending order. */
   async listGenerations(name: string): Promise<Generation[]> {
     await this.getModel(name);
-    const gens = await this.redis.zrange(this.keys.modelGens(name), 0, -1);
+    const gens = await this.redis.zrange(this.keys.modelGens(name), 0, '-1');
     const pipe = this.redis.pipeline();
     for (const g of gens) pipe.hgetall(this.keys.modelGen(name, Number(g)));
     const res = (await pipe.exec()) ?? [];
@@ -260,7 +260,7 @@ export class ModelRegistry {
     const key = this.keys.modelGen(name, gen);
     await withRetry(async () => {
       const [metrics, extra] = await this.redis.hmget(key, 'metrics', 'extra');
-      if (metrics === null) return this.throwNoGeneration(name, gen);
+      if (metrics == null) return this.throwNoGeneration(name, gen);
       const set: string[] = [];
       if (patch.metrics) {
         set.push('metrics', JSON.stringify({ ...parseJson(metrics, {}), ...patch.metrics }));
@@ -382,7 +382,7 @@ export class ModelRegistry {
   }
 
   private async throwNoGeneration(name: string, gen: number): Promise<never> {
-    const known = (await this.redis.zrange(this.keys.modelGens(name), 0, -1)).map(Number);
+    const known = (await this.redis.zrange(this.keys.modelGens(name), 0, '-1')).map(Number);
     if (known.length === 0 && !(await this.redis.exists(this.keys.model(name)))) {
       throw new NotFound(`model ${name} not found`, { name });
     }

@@ -9,7 +9,11 @@ export const SESSION_STATES = [
 ] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 
-export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set(['succeeded', 'failed', 'stopped']);
+export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set([
+  'succeeded',
+  'failed',
+  'stopped',
+]);
 
 // Any live state may fail or be stopped; progress only moves forward. `placing` may go back
 // to `queued` when no node fits yet, and `starting` back to `placing` when a launch is lost.

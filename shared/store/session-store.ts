@@ -182,7 +182,7 @@ function toFields(rec: Partial<SessionRecord>): string[] {
   const out: string[] = [];
   for (const [f, v] of Object.entries(rec)) {
     if (v === undefined) continue;
-    out.push(f, JSON_FIELDS.has(f) ? JSON.stringify(v) : String(v));
+    out.push(f, JSON_FIELDS.has(f) ? JSON.stringify(v) : (v as string));
   }
   return out;
 }

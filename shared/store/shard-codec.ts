@@ -36,7 +36,12 @@ export function encodedShardBytes(b: RowBatch): number {
 
 export function encodeShard(b: RowBatch): Buffer {
   checkBatch(b);
-  const buf = Buffer.alloc(encodedShardBytes(b));
+  const buf = Buffer.allocUnsafe(encodedShardBytes(b));
+  // Only the header and the padding are not overwritten below; zero them so shards of equal
+  // content are equal byte for byte (the version sha256 depends on it).
+  buf.fill(0, 0, SHARD_HEADER_BYTES);
+  if (b.kind === 'image')
+    buf.fill(0, SHARD_HEADER_BYTES + b.pixels.length, pad4(SHARD_HEADER_BYTES + b.pixels.length));
   buf.writeUInt32LE(MAGIC, 0);
   buf.writeUInt8(b.kind === 'tabular' ? KIND_TABULAR : KIND_IMAGE, 4);
   buf.writeUInt8(1, 5);

@@ -124,7 +124,13 @@ export function concatBatches(parts: RowBatch[]): RowBatch {
 function emptyBatch(m: DatasetVersionMeta): RowBatch {
   const labels = new Float32Array(0);
   if (m.kind === 'tabular') {
-    return { kind: 'tabular', rows: 0, dim: m.features ?? 0, features: new Float32Array(0), labels };
+    return {
+      kind: 'tabular',
+      rows: 0,
+      dim: m.features ?? 0,
+      features: new Float32Array(0),
+      labels,
+    };
   }
   const s = m.imageShape ?? { height: 0, width: 0, channels: 0 };
   return { kind: 'image', rows: 0, ...s, pixels: new Uint8Array(0), labels };

@@ -35,16 +35,18 @@ export async function writeChunks(
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new Error('chunkSize must be > 0');
   const window = opts.window ?? 4;
   const chunks = Math.ceil(data.length / chunkSize);
-  const sha256 = createHash('sha256').update(data).digest('hex');
+  // Hashing chunk by chunk while earlier chunks are on the wire overlaps CPU and network.
+  const hash = createHash('sha256');
   const inFlight = new Set<Promise<unknown>>();
   for (let i = 0; i < chunks; i++) {
     const part = data.subarray(i * chunkSize, Math.min(data.length, (i + 1) * chunkSize));
     const p = redis.set(keyOf(i), part, 'EX', ttlS).finally(() => inFlight.delete(p));
     inFlight.add(p);
+    hash.update(part);
     if (inFlight.size >= window) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  return { size: data.length, sha256, chunks, chunkSize };
+  return { size: data.length, sha256: hash.digest('hex'), chunks, chunkSize };
 }
 
 /** Reads chunks back into one Buffer and checks size and sha256 against the layout. */
@@ -56,6 +58,7 @@ export async function readChunks(
   window = 4,
 ): Promise<Buffer> {
   const out = Buffer.allocUnsafe(layout.size);
+  const hash = createHash('sha256');
   let offset = 0;
   const pending: Promise<Buffer | null>[] = [];
   const next = (i: number) => pending.push(redis.getBuffer(keyOf(i)));
@@ -68,10 +71,11 @@ export async function readChunks(
     if (!chunk) throw corrupt(what, `chunk ${i} of ${layout.chunks} is missing`);
     if (offset + chunk.length > layout.size) throw corrupt(what, 'chunks exceed the stored size');
     chunk.copy(out, offset);
+    hash.update(chunk);
     offset += chunk.length;
   }
   if (offset !== layout.size) throw corrupt(what, `read ${offset} bytes, expected ${layout.size}`);
-  const sha = createHash('sha256').update(out).digest('hex');
+  const sha = hash.digest('hex');
   if (sha !== layout.sha256) throw corrupt(what, `sha256 ${sha} != stored ${layout.sha256}`);
   return out;
 }

@@ -6,7 +6,7 @@ import { ERROR_CODES } from '../../shared/index.js';
 test('docs/errors.md lists exactly the error codes the code emits, with their statuses', () => {
   const doc = readFileSync('docs/errors.md', 'utf8');
   const rows = [...doc.matchAll(/^\| ([A-Z_]+) \| (\d{3}) \|/gm)].map(
-    (m) => [m[1], Number(m[2])] as const,
+    (m) => [m[1] ?? '', Number(m[2])] as const,
   );
   const documented = new Map(rows);
   for (const [code, { status }] of Object.entries(ERROR_CODES)) {

@@ -22,7 +22,7 @@ export function isTar(head: Uint8Array): boolean {
 }
 
 export function isZip(head: Uint8Array): boolean {
-  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] <= 6 && head[3] <= 6;
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2]! <= 6 && head[3]! <= 6;
 }
 
 /** The IDX magic: two zero bytes, a type code, then the number of dimensions. */
@@ -115,7 +115,9 @@ export function sniffText(head: Buffer): InputKind | null {
   if (text.includes('\u0000')) return null;
   const line = text.split('\n').find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
   if (line === undefined) return null;
-  const t = line.trim();
+  let t = line.trim();
+  // A very long first line may be cut mid-token at the end of `head`: test a whole-token prefix.
+  if (t.length > 4096) t = t.slice(0, t.lastIndexOf(' ', 4096));
   if (t.startsWith('{') || t.startsWith('[')) return 'jsonl';
   if (LIBSVM_LINE.test(t)) return 'libsvm';
   if (/[,;\t]/.test(t)) return 'csv';

@@ -11,7 +11,7 @@ export interface LabelMapping {
   /** Class names, index = class id. */
   names?: string[];
   /** `value` is the raw numeric label (NaN for text), `textId` what `LabelCollector.add` returned. */
-  map(value: number, textId: number): number;
+  map: (value: number, textId: number) => number;
 }
 
 export interface LabelCollector {

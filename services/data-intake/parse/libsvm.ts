@@ -89,7 +89,11 @@ export async function parseLibsvm(
         throw lineError(line, col(tokenStart), `duplicate feature index ${index}`);
       }
       if (index < last) {
-        throw lineError(line, col(tokenStart), `feature index ${index} after ${last}: not ascending`);
+        throw lineError(
+          line,
+          col(tokenStart),
+          `feature index ${index} after ${last}: not ascending`,
+        );
       }
       // With base 'auto' the bound is checked loosely here and exactly once the base is known.
       const firstIndex = base === 'auto' ? 1 : base;

@@ -22,7 +22,10 @@ export const MAX_LINE_BYTES = 16 * 1024 * 1024;
  * Splits a byte stream into lines with `indexOf` over each chunk, which is much faster than
  * readline for the many-short-lines case and never decodes bytes the parser does not need.
  */
-export function createLineSplitter(onLine: LineHandler, maxLineBytes = MAX_LINE_BYTES): LineSplitter {
+export function createLineSplitter(
+  onLine: LineHandler,
+  maxLineBytes = MAX_LINE_BYTES,
+): LineSplitter {
   let lineNo = 0;
   // A line split across chunks is kept as parts and joined once its end arrives,
   // so a long line costs one copy rather than one per chunk.

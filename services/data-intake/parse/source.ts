@@ -36,12 +36,17 @@ export async function peek(
   }
   const head = Buffer.concat(seen);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
+    try {
+      if (head.length > 0) yield head;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // Stopping early (a parse error) must release the underlying stream.
+      if (!done) await it.return?.();
     }
   }
   return { head, rest: rest() };
@@ -73,6 +78,8 @@ export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
 export interface ByteReader {
   /** Exactly `n` bytes, or fewer only when the input ends first. */
   read(n: number): Promise<Buffer>;
+  /** Stops reading the source early. */
+  close(): Promise<void>;
 }
 
 export function createByteReader(source: AsyncIterable<Buffer>): ByteReader {
@@ -100,6 +107,11 @@ export function createByteReader(source: AsyncIterable<Buffer>): ByteReader {
         have += take;
       }
       return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    },
+    async close() {
+      if (done) return;
+      done = true;
+      await it.return?.();
     },
   };
 }

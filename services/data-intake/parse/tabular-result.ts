@@ -35,7 +35,8 @@ export function tabularResult(p: TabularParts): ParsedDataset {
   p.writer.finish();
   const count = p.writer.rows;
   if (count === 0) throw new BadInput('empty file: no data rows', { reason: 'empty' });
-  if (p.dim === 0) throw new BadInput('no features: every row has only a label', { reason: 'empty' });
+  if (p.dim === 0)
+    throw new BadInput('no features: every row has only a label', { reason: 'empty' });
   const mapping = p.labels.resolve();
   const rows = rowsPerBatch(p.dim * 4, p.ctx.batchRows, p.ctx.batchBytes);
   const spill = p.spill;

@@ -105,7 +105,8 @@ export async function* emitDenseBatches(
         features.set(f32.subarray(p, p + nnz), rowOff);
         p += nnz;
       } else {
-        for (let k = 0; k < nnz; k++) features[rowOff + u32[p + k]! - indexBase] = f32[p + nnz + k]!;
+        for (let k = 0; k < nnz; k++)
+          features[rowOff + u32[p + k]! - indexBase] = f32[p + nnz + k]!;
         p += 2 * nnz;
       }
       if (++r === rowsPerBatch) {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { Keys, NotFound, Role } from '../../../shared/index.js';
+import { Keys, NotFound, Role, verifyWorkerToken } from '../../../shared/index.js';
 
 export interface TokenInfo {
   id: string;
@@ -9,6 +9,8 @@ export interface TokenInfo {
   created: string;
   /** requests per second allowed; 0 = unlimited */
   rateLimit: number;
+  /** set for a session's worker token: it may act only for that session */
+  sessionId?: string;
 }
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -19,6 +21,7 @@ const hash = (token: string) => createHash('sha256').update(token).digest('hex')
  */
 export class TokenStore {
   private readonly bootstrapHash: Buffer | undefined;
+  private readonly secret: string | undefined;
   private readonly cache = new Map<string, { info: TokenInfo | null; at: number }>();
 
   constructor(
@@ -28,10 +31,17 @@ export class TokenStore {
     private readonly cacheMs = 2_000,
   ) {
     this.bootstrapHash = adminToken ? Buffer.from(hash(adminToken), 'hex') : undefined;
+    this.secret = adminToken;
   }
 
   /** Resolves a presented token to its info, or null. Cached briefly: it runs on every request. */
   async resolve(token: string): Promise<TokenInfo | null> {
+    if (token.startsWith('smw_') && this.secret) {
+      const sessionId = verifyWorkerToken(token, this.secret);
+      return sessionId
+        ? { id: `worker:${sessionId}`, name: `worker of ${sessionId}`, role: 'operator', created: '', rateLimit: 0, sessionId }
+        : null;
+    }
     const h = hash(token);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(h, 'hex'), this.bootstrapHash)) {
       return { id: 'admin', name: 'bootstrap admin', role: 'admin', created: '', rateLimit: 0 };

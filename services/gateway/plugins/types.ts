@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Prediction } from '../../../shared/index.js';
+import type { SampleRow } from '../sources/sample-sink.js';
 
 /**
  * The plugin contract (docs/delivery.md, "Plugins"). A plugin is a JS/TS module in the
@@ -34,10 +35,7 @@ export interface RulePlugin extends PluginBase {
   create(config: unknown): { test(p: Prediction): boolean | Promise<boolean> };
 }
 
-export interface SampleRow {
-  features: number[];
-  label: number | string;
-}
+export type { SampleRow };
 
 export interface SourceContext {
   /** appends rows to the source's dataset; resolves once stored */

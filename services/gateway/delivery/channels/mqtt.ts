@@ -58,7 +58,9 @@ export class MqttPublisher {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.endAsync(true).catch(() => undefined)));
+    await Promise.all(
+      [...this.clients.values()].map((c) => c.endAsync(true).catch(() => undefined)),
+    );
     this.clients.clear();
   }
 }

@@ -5,7 +5,10 @@ import { sendWebhook } from './webhook.js';
 
 /** Where `ws` channels publish: the gateway's WebSocket hub (topic subscribers). */
 export interface WsTopicPublisher {
-  publish(topic: string, message: { contentType: string; payload: string; ruleId: string }): void | Promise<void>;
+  publish(
+    topic: string,
+    message: { contentType: string; payload: string; ruleId: string },
+  ): void | Promise<void>;
 }
 
 export interface SendersOptions {

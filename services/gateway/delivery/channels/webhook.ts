@@ -12,7 +12,11 @@ export function signBody(secret: string, body: string): string {
  * POSTs one delivery. Any non-2xx answer, network error or timeout rejects, so BullMQ retries.
  * `X-Swarmml-Delivery` is stable across retries: receivers dedupe on it.
  */
-export async function sendWebhook(ch: Webhook, job: DeliveryJob, deliveryId: string): Promise<void> {
+export async function sendWebhook(
+  ch: Webhook,
+  job: DeliveryJob,
+  deliveryId: string,
+): Promise<void> {
   const headers: Record<string, string> = {
     ...ch.headers,
     'content-type': job.contentType,

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Brings swarmml up on Docker Swarm, from nothing: dockerd, swarm, base images (when no registry
+# is reachable), the app image, secrets, `docker stack deploy`, then waits until every service is
+# healthy and prints the URL and admin token.
+#
+#   scripts/swarm-up.sh                 # build and deploy (idempotent: a rerun redeploys)
+#   scripts/swarm-up.sh --no-build      # deploy the newest swarmml/app image already built
+#
+# Env: SWARMML_STACK (stack name, swarmml), SWARMML_PORT (gateway port, 8080),
+#      SWARMML_HOME (secrets under $SWARMML_HOME/secrets; ./.swarmml),
+#      SWARMML_NO_SEED=1 (a registry is reachable: pull base images instead of seeding them),
+#      SWARMML_UP_TIMEOUT (seconds to wait for health, 180).
+set -euo pipefail
+
+DOCKER=/usr/bin/docker
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export SWARMML_STACK=${SWARMML_STACK:-swarmml}
+export SWARMML_PORT=${SWARMML_PORT:-8080}
+HOME_DIR=${SWARMML_HOME:-$ROOT/.swarmml}
+export SWARMML_SECRETS=$HOME_DIR/secrets
+TIMEOUT=${SWARMML_UP_TIMEOUT:-180}
+BUILD=1
+[[ ${1:-} == --no-build ]] && BUILD=0
+
+say() { echo "swarm-up: $*" >&2; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+T0=$(now)
+
+scripts/ensure-docker.sh || exit $?
+T_DOCKER=$(now)
+
+[[ ${SWARMML_NO_SEED:-0} == 1 ]] || scripts/seed-images.sh
+T_SEED=$(now)
+
+if [[ $BUILD == 1 ]]; then
+  npm run --silent build >/dev/null || say "tsc reported errors (dist/ was still written)"
+  # BuildKit: reads docker/Dockerfile.dockerignore and caches npm downloads between builds.
+  iid=$(DOCKER_BUILDKIT=1 $DOCKER build -q -f docker/Dockerfile .)
+  # Tag by content: an unchanged build keeps its tag, so a redeploy changes nothing, and a
+  # changed one gets a new tag, which is what makes swarm roll the services (no registry digest).
+  export SWARMML_TAG=${iid#sha256:}
+  SWARMML_TAG=${SWARMML_TAG:0:12}
+  $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
+  $DOCKER tag "$iid" swarmml/app:latest
+else
+  iid=$($DOCKER image inspect -f '{{.Id}}' swarmml/app:latest)
+  export SWARMML_TAG=${iid#sha256:}
+  SWARMML_TAG=${SWARMML_TAG:0:12}
+  $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
+fi
+T_BUILD=$(now)
+
+# Secrets are made once and kept: a swarm secret cannot change under a running stack.
+mkdir -p "$SWARMML_SECRETS"
+chmod 700 "$SWARMML_SECRETS"
+for s in redis_password admin_token internal_token; do
+  f=$SWARMML_SECRETS/$s
+  [[ -s $f ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+done
+
+DOCKER_GID=$(stat -c %g /var/run/docker.sock)
+export DOCKER_GID
+# A stack being removed still holds its network for a few seconds; deploying then fails.
+if [[ -z $($DOCKER stack services -q "$SWARMML_STACK" 2>/dev/null) ]]; then
+  for _ in $(seq 1 60); do
+    [[ -z $($DOCKER network ls -q --filter "label=com.docker.stack.namespace=$SWARMML_STACK") ]] && break
+    sleep 0.5
+  done
+fi
+$DOCKER stack deploy --resolve-image never --prune -c stack.yml "$SWARMML_STACK" >/dev/null
+T_DEPLOY=$(now)
+
+# Healthy = every service has all its replicas running. Swarm keeps a task with a healthcheck in
+# `starting` until the check passes, so "running" already means healthy, on every node.
+healthy() {
+  local lines
+  lines=$($DOCKER stack services "$SWARMML_STACK" --format '{{.Replicas}}') || return 1
+  [[ -n $lines ]] || return 1
+  while read -r r; do
+    r=${r%% *}
+    [[ ${r%/*} == "${r#*/}" && ${r%/*} != 0 ]] || return 1
+  done <<<"$lines"
+  # ...and no replaced task is still starting beside a running one.
+  [[ -z $($DOCKER ps -q --filter "label=com.docker.stack.namespace=$SWARMML_STACK" --filter health=starting) ]]
+}
+deadline=$(($(date +%s) + TIMEOUT))
+until healthy; do
+  if (($(date +%s) > deadline)); then
+    say "not healthy after ${TIMEOUT}s:"
+    $DOCKER stack services "$SWARMML_STACK" >&2
+    $DOCKER stack ps --no-trunc --filter desired-state=running \
+      --format '{{.Name}} {{.CurrentState}} {{.Error}}' "$SWARMML_STACK" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+T_HEALTHY=$(now)
+
+say "times (s): docker $(secs "$T0" "$T_DOCKER"), seed $(secs "$T_DOCKER" "$T_SEED"), build $(secs "$T_SEED" "$T_BUILD"), deploy $(secs "$T_BUILD" "$T_DEPLOY"), healthy $(secs "$T_DEPLOY" "$T_HEALTHY"), total $(secs "$T0" "$T_HEALTHY")"
+echo "swarmml is up: http://127.0.0.1:$SWARMML_PORT/  (stack $SWARMML_STACK, image swarmml/app:$SWARMML_TAG)"
+echo "admin token: $(cat "$SWARMML_SECRETS/admin_token")"

@@ -1,0 +1,111 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import {
+  EventFanout,
+  EventIngest,
+  EventLog,
+  Keys,
+  ModelRegistry,
+  SessionStore,
+  type Logger,
+} from '../../shared/index.js';
+import type { Backend } from './backend.js';
+import type { HandlerConfig } from './config.js';
+import { DecisionExecutor } from './decision-executor.js';
+import { ProcessBackend } from './process-backend.js';
+import { reconcile } from './reconcile.js';
+import { SessionRunner } from './session-runner.js';
+import { createHandlerServer } from './ws-server.js';
+
+export interface HandlerDeps {
+  config: HandlerConfig;
+  log: Logger;
+  redis: Redis;
+  /** a connection with maxRetriesPerRequest: null, for BullMQ */
+  workerRedis: Redis;
+  backend?: Backend;
+}
+
+export interface EventHandler {
+  server: http.Server;
+  runner: SessionRunner;
+  backend: Backend;
+  /** listen, reconcile, then start taking sessions */
+  start(port: number, host: string): Promise<number>;
+  close(opts?: { stopWorkers?: boolean }): Promise<void>;
+}
+
+export function buildEventHandler(d: HandlerDeps): EventHandler {
+  const { config, log, redis } = d;
+  const keys = new Keys(config.SWARMML_PREFIX);
+  const events = new EventLog(redis, keys);
+  const sessions = new SessionStore(redis, keys);
+  const registry = new ModelRegistry(redis, keys);
+  const backend = d.backend ?? new ProcessBackend(log);
+  const fanout = new EventFanout(events, log);
+  const ingest = new EventIngest(redis, keys);
+  let port = 0;
+  const runner = new SessionRunner({
+    config,
+    log,
+    keys,
+    workerRedis: d.workerRedis,
+    sessions,
+    events,
+    registry,
+    backend,
+    handlerWsUrl: () => config.HANDLER_WS_URL ?? `ws://127.0.0.1:${port}/ws`,
+  });
+  const executor = new DecisionExecutor({ redis, keys, log, events, registry, sessions, runner });
+  const server = createHandlerServer({
+    log,
+    internalToken: config.internalToken,
+    fanout,
+    ingest,
+    executor,
+    runner,
+    ready: async () => (await redis.ping().catch(() => '')) === 'PONG',
+  });
+  // Workers report in over WS or, for external trainers, through the gateway: either way
+  // the archive is the source, so the handler reacts to what reaches the archive.
+  const self = {
+    topics: new Set(['events']),
+    send: (_t: string, e: { kind: string; sessionId?: string }) => {
+      if (e.kind === 'session.started' && e.sessionId) {
+        runner
+          .markRunning(e.sessionId)
+          .catch((err: unknown) => log.warn({ err }, 'mark running failed'));
+      }
+    },
+  };
+
+  return {
+    server,
+    runner,
+    backend,
+    async start(p, host) {
+      fanout.start();
+      await fanout.subscribe(self);
+      await new Promise<void>((resolve) => server.listen(p, host, resolve));
+      port = (server.address() as AddressInfo).port;
+      await reconcile({ log, sessions, backend, runner });
+      runner.start();
+      return port;
+    },
+    async close(opts = {}) {
+      if (opts.stopWorkers && backend instanceof ProcessBackend) {
+        await Promise.all(
+          backend.workerIds().map((id) => backend.stop(id, { graceMs: config.STOP_GRACE_MS })),
+        );
+      }
+      await runner.close();
+      await fanout.close();
+      await backend.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  CreateSessionRequest,
+  QUEUES,
+  SessionJob,
+  isTerminal,
+  type EventLog,
+  type Keys,
+  type Logger,
+  type ModelRegistry,
+  type SessionRecord,
+  type SessionState,
+  type SessionStore,
+} from '../../shared/index.js';
+import type { Backend, Placement, WorkerExit } from './backend.js';
+import type { HandlerConfig } from './config.js';
+import { sessionEnv } from './session-env.js';
+
+export interface RunnerDeps {
+  config: HandlerConfig;
+  log: Logger;
+  keys: Keys;
+  workerRedis: Redis;
+  sessions: SessionStore;
+  events: EventLog;
+  registry: ModelRegistry;
+  backend: Backend;
+  handlerWsUrl: () => string;
+}
+
+/**
+ * Takes session requests off the `sessions` queue (BullMQ priorities decide the order),
+ * launches each through the backend and holds the job until the worker ends, so the
+ * worker's concurrency is the number of sessions running at once.
+ */
+export class SessionRunner {
+  private worker: Worker | undefined;
+  private readonly waiting = new Map<string, (exit: WorkerExit) => void>();
+  private readonly stopRequested = new Map<string, string>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly d: RunnerDeps) {
+    this.unsubscribe = d.backend.onExit((exit) => void this.onExit(exit));
+  }
+
+  start(): void {
+    this.worker = new Worker(QUEUES.sessions, (job: Job) => this.process(job), {
+      connection: this.d.workerRedis,
+      prefix: this.d.keys.bullPrefix(),
+      concurrency: this.d.config.MAX_SESSIONS,
+      // A job stalls only if this handler dies; the next handler re-runs it idempotently.
+      maxStalledCount: 10,
+    });
+    this.worker.on('error', (err) => this.d.log.warn({ err }, 'sessions worker error'));
+  }
+
+  private async process(job: Job): Promise<void> {
+    const input = SessionJob.safeParse(job.data);
+    if (!input.success) {
+      this.d.log.error({ jobId: job.id, issues: input.error.issues }, 'bad session job dropped');
+      return;
+    }
+    const { sessionId } = input.data;
+    const request = CreateSessionRequest.parse(input.data.request);
+    let rec = await this.d.sessions.get(sessionId).catch(() => undefined);
+    if (!rec || isTerminal(rec.state)) return;
+    const done = new Promise<WorkerExit>((resolve) => this.waiting.set(sessionId, resolve));
+    if (rec.state === 'starting' || rec.state === 'running') {
+      // A previous handler launched it; reconciliation re-adopted it (or will fail it).
+      await done;
+      return;
+    }
+    rec = await this.move(sessionId, 'placing', {});
+    let placement: Placement;
+    try {
+      placement = await this.d.backend.launch({
+        sessionId,
+        kind: request.kind,
+        ...(request.container?.image ? { image: request.container.image } : {}),
+        command: request.container?.command ?? [],
+        env: sessionEnv(sessionId, request, this.d.config, this.d.handlerWsUrl()),
+        device: request.device,
+        limits: {},
+        timeBudgetS: request.timeBudgetS,
+        pool: 'train',
+      });
+    } catch (err) {
+      this.waiting.delete(sessionId);
+      await this.finish(sessionId, 'failed', {
+        exitCode: null,
+        reason: `launch failed: ${(err as Error).message}`,
+      });
+      return;
+    }
+    await this.move(sessionId, 'starting', { placement, workerId: placement.workerId });
+    await done;
+  }
+
+  private async move(
+    id: string,
+    to: SessionState,
+    patch: Parameters<SessionStore['transition']>[2],
+  ): Promise<SessionRecord> {
+    const rec = await this.d.sessions.transition(id, to, patch);
+    await this.d.events.append({
+      sessionId: id,
+      kind: 'session.state',
+      payload: { state: to, ...patch },
+    });
+    return rec;
+  }
+
+  /** The worker said hello: the session is running. */
+  async markRunning(sessionId: string): Promise<void> {
+    const rec = await this.d.sessions.get(sessionId);
+    if (rec.state === 'starting' || rec.state === 'placing')
+      await this.move(sessionId, 'running', {});
+  }
+
+  private async onExit(exit: WorkerExit): Promise<void> {
+    const { sessionId } = exit;
+    try {
+      const stopReason = this.stopRequested.get(sessionId);
+      this.stopRequested.delete(sessionId);
+      const state: SessionState =
+        stopReason !== undefined ? 'stopped' : exit.exitCode === 0 ? 'succeeded' : 'failed';
+      const reason =
+        stopReason ??
+        (exit.exitCode === 0
+          ? undefined
+          : (exit.error ??
+            `worker exited with code ${exit.exitCode ?? 'unknown'}${exit.signal ? ` (${exit.signal})` : ''}`));
+      await this.finish(sessionId, state, {
+        exitCode: exit.exitCode,
+        lastLogs: exit.lastLogs ?? [],
+        ...(reason ? { reason } : {}),
+      });
+    } catch (err) {
+      this.d.log.error({ err, sessionId }, 'could not record worker exit');
+    } finally {
+      this.waiting.get(sessionId)?.(exit);
+      this.waiting.delete(sessionId);
+    }
+  }
+
+  /** Ends a session: final state, exit code archived, and no candidate left undecided. */
+  async finish(
+    sessionId: string,
+    state: SessionState,
+    patch: { exitCode: number | null; reason?: string; lastLogs?: string[] },
+  ): Promise<void> {
+    const rec = await this.d.sessions.get(sessionId);
+    if (isTerminal(rec.state)) return;
+    await this.d.sessions.transition(sessionId, state, patch);
+    await this.d.events.append({
+      sessionId,
+      kind: 'session.finished',
+      payload: {
+        state,
+        exitCode: patch.exitCode,
+        reason: patch.reason ?? null,
+        lastLogs: patch.lastLogs ?? [],
+      },
+    });
+    if (state !== 'succeeded') await this.rejectDangling(rec, state);
+  }
+
+  private async rejectDangling(rec: SessionRecord, state: SessionState): Promise<void> {
+    const model = (rec.request as { model?: string }).model;
+    if (!model) return;
+    const gens = await this.d.registry.listGenerations(model).catch(() => []);
+    for (const g of gens) {
+      if (g.sessionId === rec.id && g.status === 'candidate') {
+        const reason = `session ${rec.id} ${state} before its candidate was decided`;
+        await this.d.registry.reject(model, g.gen, reason);
+        await this.d.events.append({
+          sessionId: rec.id,
+          kind: 'generation.rejected',
+          payload: { model, gen: g.gen, reason },
+        });
+      }
+    }
+  }
+
+  /**
+   * Stops a session: a queued one ends at once; a launched one gets SIGTERM (then SIGKILL
+   * after the grace period) and is marked stopped when its worker exits.
+   */
+  async stop(sessionId: string, reason: string): Promise<SessionRecord> {
+    const rec = await this.d.sessions.get(sessionId);
+    if (isTerminal(rec.state)) return rec;
+    if (rec.state === 'queued' || !rec.workerId) {
+      await this.finish(sessionId, 'stopped', { exitCode: null, reason });
+      return this.d.sessions.get(sessionId);
+    }
+    this.stopRequested.set(sessionId, reason);
+    await this.d.backend.stop(rec.workerId, { graceMs: this.d.config.STOP_GRACE_MS });
+    return this.d.sessions.get(sessionId);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    await this.worker?.close(true);
+  }
+}

@@ -1,0 +1,73 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Keys, type Logger } from '../../shared/index.js';
+import { LiveConfig } from '../gateway/live-config.js';
+import type { ListenerConfig } from './config.js';
+import { HandlerClient, type DecisionSink } from './handler-client.js';
+import { Listener } from './listener.js';
+import { RetrainTriggers, lineageBaseline } from './retrain-triggers.js';
+import { DatasetStore, EventLog, ModelRegistry, QUEUES, SessionStore } from './shared-deps.js';
+
+export interface ListenerAppDeps {
+  config: Pick<
+    ListenerConfig,
+    'SWARMML_PREFIX' | 'EVENT_HANDLER_URL' | 'internalToken' | 'BUDGET_CHECK_MS' | 'START_FROM'
+  >;
+  log: Logger;
+  /** commands and the cursor */
+  redis: Redis;
+  /** BullMQ queues and the retrain worker (maxRetriesPerRequest: null) */
+  bullRedis: Redis;
+  /** tests hand in their own; by default the event-handler's WebSocket */
+  sink?: DecisionSink;
+}
+
+export interface ListenerApp {
+  listener: Listener;
+  live: LiveConfig;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds the event-listener without starting it. */
+export function buildListener(deps: ListenerAppDeps): ListenerApp {
+  const { config, log, redis, bullRedis } = deps;
+  const keys = new Keys(config.SWARMML_PREFIX);
+  const events = new EventLog(redis, keys);
+  const sessions = new SessionStore(redis, keys);
+  const registry = new ModelRegistry(redis, keys);
+  const live = new LiveConfig(redis, keys, { log });
+  const sessionQueue = new Queue(QUEUES.sessions, {
+    connection: bullRedis,
+    prefix: keys.bullPrefix(),
+  });
+  sessionQueue.on('error', (err) => log.warn({ err: err.message }, 'sessions queue error'));
+  const retrain = new RetrainTriggers({
+    redis,
+    keys,
+    log,
+    connection: bullRedis,
+    enqueue: { sessions, events, queue: sessionQueue },
+    baseline: lineageBaseline(registry, new DatasetStore(redis, keys)),
+  });
+  const sink =
+    deps.sink ??
+    new HandlerClient({ url: config.EVENT_HANDLER_URL, token: config.internalToken, log });
+  const listener = new Listener(
+    { redis, keys, log, events, sessions, registry, live, sink, retrain },
+    { budgetCheckMs: config.BUDGET_CHECK_MS, startFrom: config.START_FROM },
+  );
+  return {
+    listener,
+    live,
+    async start() {
+      await live.start();
+      await listener.start();
+    },
+    async close() {
+      await listener.close();
+      await live.close();
+      await sessionQueue.close();
+    },
+  };
+}

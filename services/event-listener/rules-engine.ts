@@ -1,0 +1,225 @@
+import type { DecisionPayload, EffectiveRules, StoredEvent } from './shared-deps.js';
+import type { EpochPoint, SessionView } from './session-view.js';
+
+/** One decision for the event-handler to carry out, with the event that caused it. */
+export interface Decision {
+  sessionId?: string;
+  /** the handler ignores a second decision with the same cause */
+  causeId: string;
+  decision: DecisionPayload;
+}
+
+/** Production's side of a comparison; null when the model has no production generation. */
+export interface ProductionView {
+  gen: number;
+  metrics: Record<string, number>;
+}
+
+/** Rules for one model: the engine is handed a lookup so per-model overrides apply. */
+export type RulesFor = (model: string | undefined) => EffectiveRules;
+
+/**
+ * The decision tree, pure. `view` already includes `event` (see `observe`); `production`
+ * matters only for `generation.candidate` events.
+ */
+export function decide(
+  view: SessionView | null,
+  event: StoredEvent,
+  rulesFor: RulesFor,
+  production: ProductionView | null,
+): Decision[] {
+  const p = (event.payload ?? {}) as Record<string, unknown>;
+  switch (event.kind) {
+    case 'generation.candidate':
+      return candidateDecision(event, p, rulesFor, production);
+    case 'session.finished':
+      return view ? exitDecision(view, event, p, rulesFor(view.model)) : [];
+    case 'epoch': {
+      if (!view || view.stopDecided || view.finished) return [];
+      const rules = rulesFor(view.model);
+      const stop = epochStop(view.epochs, rules) ?? budgetStop(view, Date.parse(event.time), rules);
+      return stop ? [stopDecision(view, stop.rule, stop.reason, event.id)] : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The time-budget rule on its own, for a clock tick between events. */
+export function checkBudget(view: SessionView, nowMs: number, rules: EffectiveRules): Decision[] {
+  if (view.stopDecided || view.finished) return [];
+  const stop = budgetStop(view, nowMs, rules);
+  return stop ? [stopDecision(view, stop.rule, stop.reason, '')] : [];
+}
+
+interface StopReason {
+  rule: string;
+  reason: string;
+}
+
+function stopDecision(view: SessionView, rule: string, reason: string, causeId: string): Decision {
+  // One budget stop per session, whichever tick or event noticed it first.
+  const cause = rule === 'stop.timeBudget' ? `${view.sessionId}:time-budget` : causeId;
+  return {
+    sessionId: view.sessionId,
+    causeId: cause,
+    decision: {
+      action: 'stop',
+      reason,
+      rule,
+      ...(view.model === undefined ? {} : { model: view.model }),
+    },
+  };
+}
+
+function epochStop(epochs: EpochPoint[], rules: EffectiveRules): StopReason | undefined {
+  const { stop } = rules;
+  const last = epochs[epochs.length - 1];
+  if (!last) return undefined;
+  const series = epochs.map((e) => (stop.lossMetric === 'valLoss' ? e.valLoss : e.loss));
+  const current = series[series.length - 1];
+  if (stop.nanLoss && current !== undefined && Number.isNaN(current)) {
+    return { rule: 'stop.nanLoss', reason: `${stop.lossMetric} is NaN at epoch ${last.epoch}` };
+  }
+  const values = series.filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  const k = stop.lossRiseEpochs;
+  if (k !== null && values.length > k) {
+    const window = values.slice(-(k + 1));
+    if (window.every((v, i) => i === 0 || v > window[i - 1]!)) {
+      return {
+        rule: 'stop.lossRiseEpochs',
+        reason:
+          `${stop.lossMetric} rose for ${k} consecutive epochs ` +
+          `(${window.map(fmt).join(' → ')}) at epoch ${last.epoch}`,
+      };
+    }
+  }
+  const pEpochs = stop.plateauEpochs;
+  if (pEpochs !== null && values.length > pEpochs) {
+    const before = Math.min(...values.slice(0, -pEpochs));
+    const recent = Math.min(...values.slice(-pEpochs));
+    if (before - recent < stop.plateauMinDelta) {
+      return {
+        rule: 'stop.plateauEpochs',
+        reason:
+          `${stop.lossMetric} plateaued: best ${fmt(recent)} in the last ${pEpochs} epochs ` +
+          `did not improve on ${fmt(before)} by ${stop.plateauMinDelta} (epoch ${last.epoch})`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function budgetStop(
+  view: SessionView,
+  nowMs: number,
+  rules: EffectiveRules,
+): StopReason | undefined {
+  if (!rules.stop.timeBudget || view.startedAt === undefined || view.timeBudgetS === undefined) {
+    return undefined;
+  }
+  const ranS = (nowMs - view.startedAt) / 1000;
+  if (!(ranS > view.timeBudgetS)) return undefined;
+  return {
+    rule: 'stop.timeBudget',
+    reason: `ran ${Math.round(ranS)} s, over its time budget of ${view.timeBudgetS} s`,
+  };
+}
+
+function exitDecision(
+  view: SessionView,
+  event: StoredEvent,
+  p: Record<string, unknown>,
+  rules: EffectiveRules,
+): Decision[] {
+  if (!rules.flag.nonZeroExit) return [];
+  if (rules.flag.ignoreStopped && (p.state === 'stopped' || view.stopDecided)) return [];
+  const code = p.exitCode;
+  const signal = typeof p.signal === 'string' ? p.signal : undefined;
+  let reason: string;
+  if (typeof code === 'number' && code !== 0) {
+    reason = `worker exited with code ${code}${signal ? ` (${signal})` : ''}`;
+  } else if (signal) {
+    reason = `worker was killed by ${signal}`;
+  } else if (code === null && p.state === 'failed') {
+    reason = 'worker failed without an exit code';
+  } else {
+    return [];
+  }
+  if (typeof p.reason === 'string' && p.reason) reason += `: ${p.reason}`;
+  return [
+    {
+      sessionId: view.sessionId,
+      causeId: event.id,
+      decision: {
+        action: 'flag',
+        reason,
+        rule: 'flag.nonZeroExit',
+        ...(view.model === undefined ? {} : { model: view.model }),
+      },
+    },
+  ];
+}
+
+function candidateDecision(
+  event: StoredEvent,
+  p: Record<string, unknown>,
+  rulesFor: RulesFor,
+  production: ProductionView | null,
+): Decision[] {
+  if (typeof p.model !== 'string' || typeof p.gen !== 'number') return [];
+  const model = p.model;
+  const gen = p.gen;
+  if (production?.gen === gen) return [];
+  const { accept } = rulesFor(model);
+  const metrics = (p.metrics ?? {}) as Record<string, unknown>;
+  const value = metrics[accept.metric];
+  const out = (action: 'accept' | 'reject', rule: string, reason: string): Decision[] => [
+    {
+      ...(event.sessionId === undefined ? {} : { sessionId: event.sessionId }),
+      causeId: event.id,
+      decision: { action, reason, rule, model, gen },
+    },
+  ];
+  const name = `${accept.metric} ${typeof value === 'number' ? fmt(value) : ''}`.trim();
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    return out(
+      'reject',
+      'accept.metric',
+      `candidate gen ${gen} reports no finite ${accept.metric}`,
+    );
+  }
+  if (accept.minValue !== null && value < accept.minValue) {
+    return out('reject', 'accept.minValue', `${name} is below the minimum ${accept.minValue}`);
+  }
+  if (accept.maxValue !== null && value > accept.maxValue) {
+    return out('reject', 'accept.maxValue', `${name} is above the maximum ${accept.maxValue}`);
+  }
+  if (!production) {
+    return out('accept', 'accept.noProduction', `${name}; no production generation to beat`);
+  }
+  const prod = production.metrics[accept.metric];
+  if (typeof prod !== 'number' || !Number.isFinite(prod)) {
+    return out(
+      'accept',
+      'accept.noProductionMetric',
+      `${name}; production gen ${production.gen} has no ${accept.metric} to compare`,
+    );
+  }
+  const gain = accept.higherIsBetter ? value - prod : prod - value;
+  const against = `production gen ${production.gen} (${fmt(prod)})`;
+  if (gain > accept.margin) {
+    return out('accept', 'accept.margin', `${name} beats ${against} by ${fmt(gain)}`);
+  }
+  const margin = accept.margin > 0 ? ` by more than the margin ${accept.margin}` : '';
+  const direction = accept.higherIsBetter ? 'higher' : 'lower';
+  return out(
+    'reject',
+    'accept.margin',
+    `${name} does not beat ${against}${margin} (${direction} is better)`,
+  );
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+}

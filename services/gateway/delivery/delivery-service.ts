@@ -1,0 +1,157 @@
+import { Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  DeadReplayRequest,
+  DeliveryDoc,
+  DeliveryRulesDoc,
+  type DeadDelivery,
+  type DeliveryJob,
+  type Keys,
+  type Logger,
+  type Prediction,
+} from '../../../shared/index.js';
+import type { LiveConfig } from '../live-config.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
+import { ChannelSenders, type WsTopicPublisher } from './channels/senders.js';
+import { countDead, listDead, replayDead } from './dead-letter.js';
+import { DeliveryWorker } from './delivery-worker.js';
+import { Dispatcher } from './dispatcher.js';
+import { jobOptions } from './job-options.js';
+import { DELIVERY_QUEUES } from './queues.js';
+import { safeReport, type Report } from './report.js';
+
+export interface DeliveryServiceOptions {
+  /** a normal client: queues (producer side) and dead-letter reads */
+  redis: Redis;
+  keys: Keys;
+  live: LiveConfig;
+  log?: Logger;
+  report?: Report;
+  plugins?: PluginHost;
+  ws?: WsTopicPublisher;
+  /** run the deliveries consumer in this process @defaultValue true */
+  worker?: boolean;
+  /** @defaultValue 32 */
+  concurrency?: number;
+  /** MQTT client id base, stable and unique per process (e.g. `swarmml-<hostname>`) */
+  mqttClientIdBase: string;
+  onDelivered?: (job: DeliveryJob) => void;
+  random?: () => number;
+}
+
+/**
+ * The delivery half of the gateway: follows the live `rules` and `delivery` documents,
+ * turns predictions into queued deliveries, runs the consumer, and exposes the dead-letter
+ * queue. `publish` is what the inference routes call; the rest backs /api/v1 routes.
+ */
+export class DeliveryService {
+  readonly deliveries: Queue;
+  readonly dead: Queue;
+  private readonly dispatcher: Dispatcher;
+  private readonly senders: ChannelSenders;
+  private worker: DeliveryWorker | undefined;
+  private workerConn: Redis | undefined;
+  private readonly report: Report;
+  private rules: DeliveryRulesDoc | null = null;
+  private delivery: DeliveryDoc | null = null;
+  private version = { rules: 0, delivery: 0 };
+  private readonly unwatch: (() => void)[] = [];
+
+  constructor(private readonly opts: DeliveryServiceOptions) {
+    const prefix = opts.keys.bullPrefix();
+    this.report = safeReport(opts.report);
+    this.deliveries = new Queue(DELIVERY_QUEUES.deliveries, { connection: opts.redis, prefix });
+    this.dead = new Queue(DELIVERY_QUEUES.dead, { connection: opts.redis, prefix });
+    for (const q of [this.deliveries, this.dead]) {
+      q.on('error', (err) => opts.log?.warn({ err: err.message, queue: q.name }, 'queue error'));
+    }
+    this.dispatcher = new Dispatcher({
+      deliveries: this.deliveries,
+      ...(opts.plugins ? { plugins: opts.plugins } : {}),
+      report: this.report,
+      ...(opts.random ? { random: opts.random } : {}),
+    });
+    this.senders = new ChannelSenders({
+      mqttClientIdBase: opts.mqttClientIdBase,
+      ...(opts.ws ? { ws: opts.ws } : {}),
+    });
+  }
+
+  /** Registers the config watchers; call before `live.start()` (or after: both work). */
+  async start(): Promise<void> {
+    this.unwatch.push(
+      this.opts.live.watch('rules', (v) => {
+        const r = DeliveryRulesDoc.safeParse(v.doc ?? { rules: [] });
+        if (!r.success) return this.opts.log?.error({ version: v.version }, 'stored rules invalid');
+        this.rules = r.data;
+        this.version.rules = v.version;
+        this.dispatcher.apply(this.rules, this.delivery);
+      }),
+      this.opts.live.watch('delivery', (v) => {
+        const d = DeliveryDoc.safeParse(v.doc ?? { channels: {}, formatters: {} });
+        if (!d.success)
+          return this.opts.log?.error({ version: v.version }, 'stored delivery invalid');
+        this.delivery = d.data;
+        this.version.delivery = v.version;
+        this.dispatcher.apply(this.rules, this.delivery);
+      }),
+    );
+    if (this.opts.worker !== false) {
+      this.workerConn = this.opts.redis.duplicate({ maxRetriesPerRequest: null });
+      this.workerConn.on('error', (err: Error) =>
+        this.opts.log?.warn({ err: err.message }, 'worker redis'),
+      );
+      this.worker = new DeliveryWorker({
+        connection: this.workerConn,
+        prefix: this.opts.keys.bullPrefix(),
+        dead: this.dead,
+        deliveries: this.deliveries,
+        channel: (id) => this.dispatcher.channel(id),
+        senders: this.senders,
+        report: this.report,
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+        ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
+        ...(this.opts.onDelivered ? { onDelivered: this.opts.onDelivered } : {}),
+      });
+      await this.worker.start();
+    }
+  }
+
+  /** Config versions this process applies now (tests and /status use it). */
+  applied(): { rules: number; delivery: number } {
+    return { ...this.version };
+  }
+
+  /** Called by the inference routes after a prediction; resolves once the jobs are stored. */
+  publish(p: Prediction | Prediction[]): Promise<{ queued: number }> {
+    return this.dispatcher.publish(p);
+  }
+
+  listDead(start = 0, end = 99): Promise<DeadDelivery[]> {
+    return listDead(this.dead, start, end);
+  }
+
+  countDead(): Promise<number> {
+    return countDead(this.dead);
+  }
+
+  /** POST /api/v1/deliveries/dead/replay with `{ids}` or `{all: true}`. */
+  async replayDead(body: unknown): Promise<{ replayed: string[]; missing: string[] }> {
+    const sel = DeadReplayRequest.parse(body);
+    const optionsFor = (job: DeliveryJob): JobsOptions =>
+      jobOptions(this.dispatcher.channel(job.channel));
+    const res = await replayDead(this.dead, this.deliveries, sel, optionsFor);
+    if (res.replayed.length) this.report({ type: 'delivery.replayed', ids: res.replayed });
+    return res;
+  }
+
+  /** Shutdown order: consumer, then broker links, then queues. */
+  async close(): Promise<void> {
+    for (const u of this.unwatch.splice(0)) u();
+    await this.worker?.close();
+    await this.senders.close();
+    await Promise.all([this.deliveries.close(), this.dead.close()]);
+    await this.workerConn?.quit().catch(() => this.workerConn?.disconnect());
+  }
+}

@@ -1,0 +1,56 @@
+import {
+  BadInput,
+  NotFound,
+  parseDatasetRef,
+  type CreateSessionRequest,
+  type DatasetStore,
+  type ModelRegistry,
+} from '../../../shared/index.js';
+import { parseTrainerParams } from '../../trainer/model-spec.js';
+
+/**
+ * Checks a session request against what exists before anything is queued: the dataset
+ * and version, the trainer and its params, the generation to score with. Answers the
+ * request with the dataset pinned to a version, so a later push cannot change what runs.
+ */
+export async function validateSessionRequest(
+  d: { datasets: DatasetStore; registry: ModelRegistry },
+  req: CreateSessionRequest,
+): Promise<CreateSessionRequest> {
+  const ref = parseDatasetRef(req.dataset);
+  const info = await d.datasets.getDataset(ref.name).catch((err: unknown) => {
+    if (err instanceof NotFound) {
+      throw new NotFound(`dataset ${ref.name} not found`, { field: 'dataset', dataset: ref.name });
+    }
+    throw err;
+  });
+  const version = ref.version ?? info.latest;
+  if (!version) throw new NotFound(`dataset ${ref.name} has no committed version`, { field: 'dataset' });
+  await d.datasets.getVersion(ref.name, version).catch((err: unknown) => {
+    if (err instanceof NotFound) {
+      throw new NotFound(`dataset ${ref.name} has no version ${version}`, {
+        field: 'dataset',
+        versions: info.versions.map((v) => v.version),
+      });
+    }
+    throw err;
+  });
+  let params = req.params;
+  if (req.kind === 'train' && req.trainer !== 'external') {
+    const p = parseTrainerParams({ ...req.params, trainer: req.trainer });
+    params = { ...p };
+    delete params.trainer;
+  }
+  if (req.trainer === 'external' && !req.container?.image && !req.container?.command) {
+    throw new BadInput('an external trainer needs container.image (swarm) or container.command (local)', {
+      field: 'container',
+    });
+  }
+  if (req.kind === 'batch-infer') {
+    const gen = req.generation
+      ? await d.registry.getGeneration(req.model, req.generation)
+      : await d.registry.getProduction(req.model);
+    if (!gen) throw new NotFound(`model ${req.model} has no production generation to score with`);
+  }
+  return { ...req, dataset: `${ref.name}@${version}`, params };
+}

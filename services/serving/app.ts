@@ -1,0 +1,93 @@
+/** Builds the serving HTTP server (KServe v2, TF Serving REST, /metrics) without listening. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/index.js';
+import type { BackoffPolicy } from './backoff.js';
+import type { ServingConfig } from './config.js';
+import { sendError, sendJson } from './http-io.js';
+import { handleKServe } from './kserve-routes.js';
+import { createMetrics, type ServingMetrics } from './metrics.js';
+import { ModelFleet } from './model-fleet.js';
+import type { ModelSource } from './model-source.js';
+import type { RouteContext } from './route-context.js';
+import { handleTfServing } from './tfserving-routes.js';
+
+export interface ServingDeps {
+  config: ServingConfig;
+  log: Logger;
+  source: ModelSource;
+  /** restart delays of model processes (tests shorten them) */
+  backoff?: BackoffPolicy;
+  /** process-level default metrics (off in tests that build several apps) @defaultValue false */
+  defaultMetrics?: boolean;
+}
+
+export interface ServingApp {
+  server: Server;
+  fleet: ModelFleet;
+  metrics: ServingMetrics;
+  /** starts model processes and loads production generations */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function buildApp(deps: ServingDeps): ServingApp {
+  const { config, log } = deps;
+  const fleet: ModelFleet = new ModelFleet({
+    source: deps.source,
+    log,
+    models: config.MODELS,
+    groups: config.MODEL_GROUPS,
+    session: {
+      graphOptimizationLevel: config.GRAPH_OPT_LEVEL,
+      intraOpNumThreads: config.INTRA_OP_THREADS,
+    },
+    batch: { maxBatch: config.MAX_BATCH, maxDelayMs: config.MAX_DELAY_MS },
+    batchOverrides: config.BATCH_OVERRIDES,
+    pinnedMax: config.PINNED_MAX,
+    pipelines: config.PIPELINES,
+    backoff: deps.backoff,
+    onBatch: (model, rows) => metrics.batchSize.observe({ model }, rows),
+    onCrash: (group) => metrics.restarts.inc({ group }),
+  });
+  const metrics = createMetrics({
+    queueDepths: () => fleet.queueDepths(),
+    defaults: deps.defaultMetrics,
+  });
+  const ctx: RouteContext = { fleet, metrics, log, maxBodyBytes: config.MAX_BODY_BYTES };
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path.startsWith('/v2') && (await handleKServe(req, res, path, ctx))) return;
+    if (path.startsWith('/v1/models/') && (await handleTfServing(req, res, path, ctx))) return;
+    if (path === '/metrics' && req.method === 'GET') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    sendJson(res, 404, { error: `no route for ${req.method} ${path}`, code: 'NOT_FOUND' });
+  };
+
+  const server = createServer((req, res) => {
+    dispatch(req, res).catch((err: unknown) => sendError(res, err, log));
+  });
+  // Outlive the gateway's keep-alive agent so it never reuses a socket we are closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  return {
+    server,
+    fleet,
+    metrics,
+    start: () => fleet.start(),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await fleet.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import {
+  Keys,
+  ModelRegistry,
+  createLogger,
+  createRedis,
+  onShutdown,
+  redactUrl,
+} from '../../shared/index.js';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { RegistrySource } from './registry-source.js';
+
+const config = loadConfig(process.env);
+const log = createLogger('serving', config.LOG_LEVEL);
+const redis = createRedis(config.REDIS_URL, log, { name: 'serving' });
+const subscriber = createRedis(config.REDIS_URL, log, { name: 'serving-sub' });
+const keys = new Keys(config.SWARMML_PREFIX);
+const source = new RegistrySource(new ModelRegistry(redis, keys), subscriber, keys, log);
+const app = buildApp({ config, log, source, defaultMetrics: true });
+await app.start();
+app.server.listen(config.PORT, config.HOST, () => {
+  log.info(
+    { port: config.PORT, host: config.HOST, redis: redactUrl(config.REDIS_URL) },
+    'serving listening',
+  );
+});
+onShutdown(log, [() => app.close(), () => source.close(), () => redis.quit()]);

@@ -1,0 +1,60 @@
+import {
+  DatasetStore,
+  Keys,
+  ModelRegistry,
+  WorkerReporter,
+  createLogger,
+  createRedis,
+  parseDatasetRef,
+} from '../../shared/index.js';
+import { loadConfig } from './config.js';
+import { runTrainingSession } from './run-session.js';
+
+const config = loadConfig(process.env);
+const log = createLogger('trainer', config.LOG_LEVEL);
+const redis = createRedis(config.REDIS_URL, log, { name: `trainer-${config.SWARMML_SESSION}` });
+const keys = new Keys(config.SWARMML_PREFIX);
+const reporter = new WorkerReporter(
+  config.SWARMML_HANDLER_URL,
+  config.SWARMML_TOKEN,
+  config.SWARMML_SESSION,
+  (m) => log.warn(m),
+);
+reporter.start();
+
+// A stop request is SIGTERM: finish the current batch, then leave without a generation.
+let stopRequested = false;
+process.on('SIGTERM', () => {
+  stopRequested = true;
+});
+
+const ref = parseDatasetRef(config.SWARMML_DATASET);
+try {
+  const r = await runTrainingSession(
+    {
+      sessionId: config.SWARMML_SESSION,
+      model: config.SWARMML_MODEL,
+      dataset: { name: ref.name, version: ref.version ?? 1 },
+      trainer: config.SWARMML_TRAINER,
+      params: config.SWARMML_PARAMS,
+    },
+    {
+      datasets: new DatasetStore(redis, keys),
+      registry: new ModelRegistry(redis, keys),
+      report: (e) => reporter.send(e),
+      shouldStop: () => stopRequested,
+      log,
+    },
+  );
+  await reporter.flush();
+  log.info(r, 'training session done');
+  process.exitCode = 0;
+} catch (err) {
+  log.error({ err }, 'training failed');
+  console.error(`training failed: ${(err as Error).message}`);
+  await reporter.flush(5_000).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  reporter.close();
+  redis.disconnect();
+}

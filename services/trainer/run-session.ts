@@ -1,0 +1,120 @@
+import {
+  concatBatches,
+  type DatasetStore,
+  type EpochPayload,
+  type Logger,
+  type ModelRegistry,
+  type RowBatch,
+  type WorkerEvent,
+} from '../../shared/index.js';
+import { fromRowBatch, splitTrainValidation } from './dataset-split.js';
+import { parseTrainerParams } from './model-spec.js';
+import { exportOnnx, ONNX_NAMES } from './onnx-export.js';
+import { trainModel } from './train-loop.js';
+
+export interface SessionJobSpec {
+  sessionId: string;
+  model: string;
+  dataset: { name: string; version: number };
+  trainer: 'mlp' | 'softmax';
+  params: Record<string, unknown>;
+}
+
+const finite = (v: number) => (Number.isFinite(v) ? v : undefined);
+
+/**
+ * One built-in training session: read the dataset version, split, train with an event per
+ * epoch, export ONNX and register it as a candidate generation with metrics and lineage.
+ * Returns without a generation when stopped.
+ */
+export async function runTrainingSession(
+  spec: SessionJobSpec,
+  d: {
+    datasets: DatasetStore;
+    registry: ModelRegistry;
+    report: (e: WorkerEvent) => void;
+    shouldStop: () => boolean;
+    log: Logger;
+  },
+): Promise<{ gen: number | null; stopped: boolean }> {
+  const params = parseTrainerParams({ ...spec.params, trainer: spec.trainer });
+  const meta = await d.datasets.getVersion(spec.dataset.name, spec.dataset.version);
+  d.report({
+    kind: 'session.started',
+    payload: {
+      pid: process.pid,
+      trainer: spec.trainer,
+      params,
+      rows: meta.count,
+      dataset: `${meta.name}@${meta.version}`,
+    },
+  });
+  const batches: RowBatch[] = [];
+  for await (const b of d.datasets.readShards(spec.dataset.name, spec.dataset.version))
+    batches.push(b);
+  const all = concatBatches(batches);
+  const m = fromRowBatch(all);
+  const classes = Math.max(m.classes, meta.labelNames?.length ?? 0);
+  const { train, validation } = splitTrainValidation(
+    m.data,
+    m.dim,
+    params.validationFraction,
+    params.seed,
+  );
+  const result = await trainModel({
+    params,
+    train,
+    validation,
+    dim: m.dim,
+    classes,
+    inputKind: m.kind,
+    shouldStop: d.shouldStop,
+    onEpoch: (e) => {
+      const payload: EpochPayload = {
+        epoch: e.epoch,
+        epochs: e.epochs,
+        loss: e.loss,
+        trainAccuracy: finite(e.trainAccuracy),
+        valAccuracy: finite(e.valAccuracy),
+        valLoss: finite(e.valLoss),
+        samplesPerSec: finite(e.samplesPerSec),
+        elapsedMs: e.elapsedMs,
+      };
+      d.report({ kind: 'epoch', payload });
+    },
+  });
+  if (result.stopped) return { gen: null, stopped: true };
+  const onnx = exportOnnx(result.model, {
+    name: spec.model,
+    ...(meta.labelNames ? { labelNames: meta.labelNames } : {}),
+    metadata: { dataset: `${meta.name}@${meta.version}`, session: spec.sessionId },
+  });
+  const metrics: Record<string, number> = {};
+  const put = (k: string, v: number | undefined) => {
+    if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
+  };
+  put('valAccuracy', result.validation.accuracy);
+  put('valLoss', result.validation.loss);
+  put('trainAccuracy', result.lastEpoch?.trainAccuracy);
+  put('loss', result.lastEpoch?.loss);
+  put('epochs', result.epochsCompleted);
+  const gen = await d.registry.addGeneration(spec.model, {
+    type: 'classifier',
+    weights: Buffer.from(onnx.buffer, onnx.byteOffset, onnx.byteLength),
+    metrics,
+    params: { ...params },
+    lineage: { dataset: meta.name, version: meta.version },
+    sessionId: spec.sessionId,
+    io: {
+      inputs: [{ name: ONNX_NAMES.input, datatype: 'FP32', shape: [-1, m.dim] }],
+      outputs: [
+        { name: ONNX_NAMES.logits, datatype: 'FP32', shape: [-1, classes] },
+        { name: ONNX_NAMES.probabilities, datatype: 'FP32', shape: [-1, classes] },
+      ],
+      labelNames: meta.labelNames ?? null,
+    },
+  });
+  d.report({ kind: 'generation.candidate', payload: { model: spec.model, gen: gen.gen, metrics } });
+  d.log.info({ model: spec.model, gen: gen.gen, metrics }, 'candidate registered');
+  return { gen: gen.gen, stopped: false };
+}

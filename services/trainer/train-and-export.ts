@@ -1,0 +1,73 @@
+import { BadInput, type RowBatch } from '../../shared/index.js';
+import { fromRowBatch, splitTrainValidation } from './dataset-split.js';
+import { parseTrainerParams } from './model-spec.js';
+import { exportOnnx } from './onnx-export.js';
+import { trainModel, type EpochReport, type TrainResult } from './train-loop.js';
+import type { TrainedModel } from './trained-model.js';
+
+export interface TrainAndExportOptions {
+  /** Class names in class-id order, stored in the ONNX metadata. */
+  labelNames?: readonly string[];
+  /** Graph name, e.g. the model name. */
+  name?: string;
+  /** Extra ONNX metadata_props (dataset version, session id, ...). */
+  metadata?: Record<string, string>;
+  onEpoch?: (e: EpochReport, model: TrainedModel) => void | Promise<void>;
+  shouldStop?: () => boolean;
+}
+
+export interface TrainAndExportResult extends TrainResult {
+  /** The serialized ONNX model (input `input`, outputs `logits` and `probabilities`). */
+  onnx: Uint8Array;
+  trainRows: number;
+  validationRows: number;
+}
+
+/**
+ * The trainer's whole job on one in-memory dataset: validate params, hold out the validation
+ * split, train, export. `paramsInput` is the user's raw params (BadInput when out of range).
+ */
+export async function trainAndExport(
+  batch: RowBatch,
+  paramsInput: unknown,
+  opts: TrainAndExportOptions = {},
+): Promise<TrainAndExportResult> {
+  const params = parseTrainerParams(paramsInput);
+  const m = fromRowBatch(batch);
+  const classes = Math.max(m.classes, opts.labelNames?.length ?? 0);
+  if (opts.labelNames && m.classes > opts.labelNames.length) {
+    throw new BadInput(
+      `labels go up to ${m.classes - 1} but only ${opts.labelNames.length} label names are known`,
+    );
+  }
+  const { train, validation } = splitTrainValidation(
+    m.data,
+    m.dim,
+    params.validationFraction,
+    params.seed,
+  );
+  const result = await trainModel({
+    params,
+    train,
+    validation,
+    dim: m.dim,
+    classes,
+    inputKind: m.kind,
+    ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
+    ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
+  });
+  const onnx = exportOnnx(result.model, {
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.labelNames ? { labelNames: opts.labelNames } : {}),
+    metadata: {
+      val_accuracy: String(result.validation.accuracy),
+      val_loss: String(result.validation.loss),
+      // Image models take flattened HWC rows; serving needs the shape to flatten requests.
+      ...(batch.kind === 'image'
+        ? { image_shape: JSON.stringify([batch.height, batch.width, batch.channels]) }
+        : {}),
+      ...opts.metadata,
+    },
+  });
+  return { ...result, onnx, trainRows: train.rows, validationRows: validation.rows };
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** Every event kind the platform archives, with its payload schema. */
+export const EpochPayload = z.object({
+  epoch: z.number().int().min(1),
+  epochs: z.number().int().min(1),
+  loss: z.number(),
+  trainAccuracy: z.number().optional(),
+  valAccuracy: z.number().optional(),
+  valLoss: z.number().optional(),
+  samplesPerSec: z.number().optional(),
+  elapsedMs: z.number().optional(),
+});
+export type EpochPayload = z.infer<typeof EpochPayload>;
+
+export const CandidatePayload = z.object({
+  model: z.string(),
+  gen: z.number().int(),
+  metrics: z.record(z.string(), z.number()),
+});
+
+export const DecisionPayload = z.object({
+  action: z.enum(['stop', 'accept', 'reject', 'flag']),
+  reason: z.string(),
+  rule: z.string().optional(),
+  model: z.string().optional(),
+  gen: z.number().int().optional(),
+});
+export type DecisionPayload = z.infer<typeof DecisionPayload>;
+
+export const EVENT_KINDS = [
+  'session.queued',
+  'session.state',
+  'session.started',
+  'session.finished',
+  'epoch',
+  'log',
+  'generation.candidate',
+  'generation.promoted',
+  'generation.rejected',
+  'decision',
+  'worker.flagged',
+  'security.denied',
+  'config.changed',
+  'dataset.version',
+  'retrain.triggered',
+  'serving.drift',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** What a worker may post about its own session (HTTP or WS); the rest come from services. */
+export const WorkerEvent = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('session.started'), payload: z.record(z.string(), z.unknown()).default({}) }),
+  z.object({ kind: z.literal('epoch'), payload: EpochPayload }),
+  z.object({ kind: z.literal('log'), payload: z.object({ lines: z.array(z.string().max(4000)).max(200) }) }),
+  z.object({ kind: z.literal('generation.candidate'), payload: CandidatePayload }),
+]);
+export type WorkerEvent = z.infer<typeof WorkerEvent>;

@@ -1,0 +1,194 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { ModelName } from './sessions.js';
+
+/** The live-config kind the rules document is stored under (`PUT /api/v1/rules`). */
+export const RULES_CONFIG_KIND = 'rules';
+
+// Each section is partial: what a document leaves out takes the defaults below, and a
+// per-model override takes the document's section. Unknown keys are errors, so a typo
+// ("plateuEpochs") is a 400 rather than a rule silently not applied.
+
+const epochs = z.number().int().min(1).max(10_000);
+
+export const StopRules = z
+  .object({
+    nanLoss: z.boolean().describe('stop when the loss is NaN or infinite'),
+    lossRiseEpochs: epochs
+      .nullable()
+      .describe('stop when the loss rose in each of this many consecutive epochs; null: never'),
+    plateauEpochs: epochs
+      .nullable()
+      .describe(
+        'stop when the best loss has not improved by plateauMinDelta for this many epochs; null: never',
+      ),
+    plateauMinDelta: z
+      .number()
+      .min(0)
+      .describe('the smallest fall of the best loss that counts as an improvement'),
+    lossMetric: z
+      .enum(['loss', 'valLoss'])
+      .describe('which epoch loss the rise and plateau rules watch'),
+    timeBudget: z.boolean().describe("stop a session that ran past its request's timeBudgetS"),
+  })
+  .partial()
+  .strict();
+export type StopRules = z.infer<typeof StopRules>;
+
+export const FlagRules = z
+  .object({
+    nonZeroExit: z
+      .boolean()
+      .describe('flag a worker that exited with a non-zero code or was killed by a signal'),
+    ignoreStopped: z
+      .boolean()
+      .describe('do not flag the exit of a session that was stopped on purpose'),
+  })
+  .partial()
+  .strict();
+export type FlagRules = z.infer<typeof FlagRules>;
+
+export const AcceptRules = z
+  .object({
+    metric: z
+      .string()
+      .min(1)
+      .max(100)
+      .describe("the candidate's validation metric compared with production's"),
+    higherIsBetter: z.boolean().describe('false for losses and errors'),
+    margin: z
+      .number()
+      .min(0)
+      .describe('how much better than production the candidate must be (strictly more)'),
+    minValue: z.number().nullable().describe('reject a candidate whose metric is below this'),
+    maxValue: z.number().nullable().describe('reject a candidate whose metric is above this'),
+  })
+  .partial()
+  .strict();
+export type AcceptRules = z.infer<typeof AcceptRules>;
+
+export const ModelRules = z
+  .object({ stop: StopRules, flag: FlagRules, accept: AcceptRules })
+  .partial()
+  .strict();
+export type ModelRules = z.infer<typeof ModelRules>;
+
+export const RetrainRule = z
+  .object({
+    model: ModelName,
+    dataset: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/, 'a dataset name, without @version')
+      .describe('the dataset whose growth (or the latest version of which) retrains the model'),
+    newSamples: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('queue a session when this many new labelled samples have arrived'),
+    cron: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('queue a session on this schedule (cron, 5 or 6 fields, UTC)'),
+    trainer: z.enum(['mlp', 'softmax']).default('mlp'),
+    params: z.record(z.string(), z.unknown()).default({}),
+    device: z.enum(['cpu', 'gpu']).default('cpu'),
+    priority: z.number().int().min(1).max(100).default(50),
+    timeBudgetS: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.newSamples === undefined && r.cron === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give newSamples, cron or both', path: [] });
+    }
+    if (r.cron !== undefined) {
+      const problem = cronProblem(r.cron);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['cron'] });
+    }
+  });
+export type RetrainRule = z.infer<typeof RetrainRule>;
+
+/**
+ * The decision rules of the event-listener: one JSON document, versioned, changeable at
+ * runtime. Everything is optional; `effectiveRules` fills in {@link DEFAULT_RULES}.
+ */
+export const RulesDocument = z
+  .object({
+    stop: StopRules.optional(),
+    flag: FlagRules.optional(),
+    accept: AcceptRules.optional(),
+    retrain: z.array(RetrainRule).max(200).default([]).describe('retraining triggers per model'),
+    perModel: z
+      .record(ModelName, ModelRules)
+      .default({})
+      .describe('per-model overrides of stop, flag and accept'),
+  })
+  .strict()
+  .superRefine((doc, ctx) => {
+    const seen = new Set<string>();
+    doc.retrain.forEach((r, i) => {
+      const key = `${r.model}|${r.dataset}|${r.cron ?? ''}|${r.newSamples ?? ''}`;
+      if (seen.has(key)) {
+        ctx.addIssue({ code: 'custom', message: 'duplicate retrain rule', path: ['retrain', i] });
+      }
+      seen.add(key);
+    });
+  })
+  .describe('event-listener decision rules');
+export type RulesDocument = z.infer<typeof RulesDocument>;
+export type RulesDocumentInput = z.input<typeof RulesDocument>;
+
+/** Rules with every field filled in, as the engine reads them for one model. */
+export interface EffectiveRules {
+  stop: Required<StopRules>;
+  flag: Required<FlagRules>;
+  accept: Required<AcceptRules>;
+}
+
+const defaults: EffectiveRules = {
+  stop: {
+    nanLoss: true,
+    lossRiseEpochs: 3,
+    plateauEpochs: 5,
+    plateauMinDelta: 1e-4,
+    lossMetric: 'loss',
+    timeBudget: true,
+  },
+  flag: { nonZeroExit: true, ignoreStopped: true },
+  accept: {
+    metric: 'valAccuracy',
+    higherIsBetter: true,
+    margin: 0,
+    minValue: null,
+    maxValue: null,
+  },
+};
+export const DEFAULT_RULES: Readonly<EffectiveRules> = Object.freeze(defaults);
+
+/** Defaults, then the document's sections, then the model's overrides. */
+export function effectiveRules(doc: RulesDocument | null, model?: string): EffectiveRules {
+  const over = model === undefined ? undefined : doc?.perModel[model];
+  return {
+    stop: { ...DEFAULT_RULES.stop, ...doc?.stop, ...over?.stop },
+    flag: { ...DEFAULT_RULES.flag, ...doc?.flag, ...over?.flag },
+    accept: { ...DEFAULT_RULES.accept, ...doc?.accept, ...over?.accept },
+  };
+}
+
+/** Why a cron expression cannot be used, or undefined when it can. */
+export function cronProblem(expr: string): string | undefined {
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields < 5 || fields > 6) return `expected 5 or 6 cron fields, got ${fields}`;
+  try {
+    CronExpressionParser.parse(expr, { tz: 'UTC' });
+    return undefined;
+  } catch (err) {
+    return `invalid cron expression: ${(err as Error).message}`;
+  }
+}

@@ -1,0 +1,103 @@
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { createLogger, createRedis } from '../../shared/index.js';
+import { loadConfig as handlerConfig } from '../../services/event-handler/config.js';
+import { buildEventHandler, type EventHandler } from '../../services/event-handler/app.js';
+import { loadConfig as gatewayConfig } from '../../services/gateway/config.js';
+import { buildApp, type Gateway } from '../../services/gateway/app.js';
+import type { TestRedis } from './redis.js';
+
+export interface TestPlatform {
+  prefix: string;
+  token: string;
+  url: string;
+  handlerPort: number;
+  handler: EventHandler;
+  gateway: Gateway;
+  /** Restarts the event handler in-process (a crash when `crash` is set: workers keep running). */
+  restartHandler(opts?: { crash?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The event handler and the gateway, in this process, on free ports, with a fresh key
+ * prefix, against a real Redis; workers are real child processes.
+ */
+export async function startTestPlatform(
+  r: TestRedis,
+  opts: { handlerEnv?: Record<string, string> } = {},
+): Promise<TestPlatform> {
+  const prefix = r.prefix();
+  const token = randomBytes(16).toString('hex');
+  const log = createLogger('test', 'silent');
+  const makeHandler = (port: number) => {
+    const config = handlerConfig({
+      REDIS_URL: r.url,
+      SWARMML_PREFIX: prefix,
+      INTERNAL_TOKEN: token,
+      LOG_LEVEL: 'silent',
+      PORT: String(port),
+      STOP_GRACE_MS: '1000',
+      ...opts.handlerEnv,
+    });
+    return buildEventHandler({
+      config,
+      log,
+      redis: r.client(),
+      workerRedis: r.client({ forWorker: true }),
+    });
+  };
+  let handler = makeHandler(0);
+  const handlerPort = await handler.start(0, '127.0.0.1');
+  const gwRedis = createRedis(r.url, log);
+  const gw = buildApp({
+    config: gatewayConfig({
+      REDIS_URL: r.url,
+      SWARMML_PREFIX: prefix,
+      ADMIN_TOKEN: token,
+      LOG_LEVEL: 'silent',
+      EVENT_HANDLER_URL: `http://127.0.0.1:${handlerPort}`,
+    }),
+    log,
+    redis: gwRedis,
+  });
+  await gw.start();
+  await new Promise<void>((resolve) => gw.server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}`;
+  const p: TestPlatform = {
+    prefix,
+    token,
+    url,
+    handlerPort,
+    handler,
+    gateway: gw,
+    async restartHandler(o = {}) {
+      await handler.close({ stopWorkers: !o.crash });
+      handler = makeHandler(handlerPort);
+      await handler.start(handlerPort, '127.0.0.1');
+      p.handler = handler;
+    },
+    async close() {
+      await gw.close();
+      await handler.close({ stopWorkers: true });
+      gwRedis.disconnect();
+    },
+  };
+  return p;
+}
+
+/** fetch against the platform with the admin token. */
+export async function api(
+  p: TestPlatform,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(p.url + path, {
+    method,
+    headers: { authorization: `Bearer ${p.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}

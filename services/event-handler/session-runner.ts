@@ -39,6 +39,7 @@ export class SessionRunner {
   private readonly waiting = new Map<string, (exit: WorkerExit) => void>();
   private readonly stopRequested = new Map<string, string>();
   private readonly unsubscribe: () => void;
+  private closing = false;
 
   constructor(private readonly d: RunnerDeps) {
     this.unsubscribe = d.backend.onExit((exit) => void this.onExit(exit));
@@ -67,8 +68,10 @@ export class SessionRunner {
     if (!rec || isTerminal(rec.state)) return;
     const done = new Promise<WorkerExit>((resolve) => this.waiting.set(sessionId, resolve));
     if (rec.state === 'starting' || rec.state === 'running') {
-      // A previous handler launched it; reconciliation re-adopted it (or will fail it).
-      await done;
+      // A previous handler launched it and reconciliation re-adopted it; its exit may
+      // already have been recorded, so also watch the record.
+      await Promise.race([done, this.untilTerminal(sessionId)]);
+      this.waiting.delete(sessionId);
       return;
     }
     rec = await this.move(sessionId, 'placing', {});
@@ -97,6 +100,14 @@ export class SessionRunner {
     await done;
   }
 
+  private async untilTerminal(sessionId: string): Promise<void> {
+    while (!this.closing) {
+      const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
+      if (!rec || isTerminal(rec.state)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
   private async move(
     id: string,
     to: SessionState,
@@ -118,9 +129,17 @@ export class SessionRunner {
       await this.move(sessionId, 'running', {});
   }
 
-  private async onExit(exit: WorkerExit): Promise<void> {
-    const { sessionId } = exit;
+  /** An adopted worker's exit status is not ours to read: take the one it announced. */
+  private async announcedExitCode(sessionId: string): Promise<number | null> {
+    const evs = await this.d.events.range({ sessionId, count: 100_000 });
+    const last = evs.reverse().find((e) => e.kind === 'worker.exiting');
+    return (last?.payload as { exitCode?: number } | undefined)?.exitCode ?? null;
+  }
+
+  private async onExit(raw: WorkerExit): Promise<void> {
+    const { sessionId } = raw;
     try {
+      const exit = raw.exitCode === null ? { ...raw, exitCode: await this.announcedExitCode(sessionId) } : raw;
       const stopReason = this.stopRequested.get(sessionId);
       this.stopRequested.delete(sessionId);
       const state: SessionState =
@@ -139,7 +158,7 @@ export class SessionRunner {
     } catch (err) {
       this.d.log.error({ err, sessionId }, 'could not record worker exit');
     } finally {
-      this.waiting.get(sessionId)?.(exit);
+      this.waiting.get(sessionId)?.(raw);
       this.waiting.delete(sessionId);
     }
   }
@@ -200,6 +219,7 @@ export class SessionRunner {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.unsubscribe();
     await this.worker?.close(true);
   }

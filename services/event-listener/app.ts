@@ -1,12 +1,19 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Keys, type Logger } from '../../shared/index.js';
+import {
+  Keys,
+  type Logger,
+  DatasetStore,
+  EventLog,
+  ModelRegistry,
+  QUEUES,
+  SessionStore,
+} from '../../shared/index.js';
 import { LiveConfig } from '../gateway/live-config.js';
 import type { ListenerConfig } from './config.js';
 import { HandlerClient, type DecisionSink } from './handler-client.js';
 import { Listener } from './listener.js';
 import { RetrainTriggers, lineageBaseline } from './retrain-triggers.js';
-import { DatasetStore, EventLog, ModelRegistry, QUEUES, SessionStore } from './shared-deps.js';
 
 export interface ListenerAppDeps {
   config: Pick<

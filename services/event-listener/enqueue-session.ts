@@ -1,12 +1,13 @@
-import { BadInput, Conflict } from '../../shared/index.js';
 import {
+  BadInput,
+  Conflict,
   CreateSessionRequest,
   type CreateSessionInput,
   type EventLog,
   type SessionJob,
   type SessionRecord,
   type SessionStore,
-} from './shared-deps.js';
+} from '../../shared/index.js';
 
 /** What queueing a session touches; the gateway passes its own, the listener its own. */
 export interface EnqueueDeps {

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import type { Logger } from '../../shared/index.js';
+import {
+  type Logger,
+  type HandlerClientMessage,
+  type HandlerServerMessage,
+} from '../../shared/index.js';
 import type { Decision } from './rules-engine.js';
-import type { HandlerClientMessage, HandlerServerMessage } from './shared-deps.js';
 
 /** Where decisions go; the event-handler carries them out and archives them. */
 export interface DecisionSink {

@@ -1,5 +1,14 @@
 import type { Redis } from 'ioredis';
-import { NotFound, type Keys, type Logger } from '../../shared/index.js';
+import {
+  NotFound,
+  type Keys,
+  type Logger,
+  type EventLog,
+  type ModelRegistry,
+  type SessionStore,
+  type SessionState,
+  type StoredEvent,
+} from '../../shared/index.js';
 import type { LiveConfig } from '../gateway/live-config.js';
 import type { DecisionSink } from './handler-client.js';
 import { cursorKey } from './listener-keys.js';
@@ -7,15 +16,7 @@ import type { RetrainTriggers } from './retrain-triggers.js';
 import { checkBudget, decide, type Decision, type ProductionView } from './rules-engine.js';
 import { getRules, watchRules, type StoredRules } from './rules-store.js';
 import { emptyView, observe, viewFromRecord, type SessionView } from './session-view.js';
-import {
-  effectiveRules,
-  type EffectiveRules,
-  type EventLog,
-  type ModelRegistry,
-  type SessionStore,
-  type SessionState,
-  type StoredEvent,
-} from './shared-deps.js';
+import { effectiveRules, type EffectiveRules } from './shared-deps.js';
 
 export interface ListenerDeps {
   redis: Redis;

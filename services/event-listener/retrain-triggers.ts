@@ -2,17 +2,19 @@ import { createHash } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { NotFound, type Keys, type Logger } from '../../shared/index.js';
-import { enqueueSession, type EnqueueDeps } from './enqueue-session.js';
-import { samplesTriggerKey } from './listener-keys.js';
 import {
+  NotFound,
+  type Keys,
+  type Logger,
   QUEUES,
-  RetrainRule,
   type CreateSessionInput,
   type DatasetStore,
   type ModelRegistry,
   type StoredEvent,
-} from './shared-deps.js';
+} from '../../shared/index.js';
+import { enqueueSession, type EnqueueDeps } from './enqueue-session.js';
+import { samplesTriggerKey } from './listener-keys.js';
+import { RetrainRule } from './shared-deps.js';
 
 /** `dataset.version` payload; `count` is the version's total of labelled samples. */
 const DatasetVersionPayload = z.object({

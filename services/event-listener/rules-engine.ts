@@ -1,4 +1,5 @@
-import type { DecisionPayload, EffectiveRules, StoredEvent } from './shared-deps.js';
+import type { DecisionPayload, StoredEvent } from '../../shared/index.js';
+import type { EffectiveRules } from './shared-deps.js';
 import type { EpochPoint, SessionView } from './session-view.js';
 
 /** One decision for the event-handler to carry out, with the event that caused it. */
@@ -136,17 +137,21 @@ function exitDecision(
   if (rules.flag.ignoreStopped && (p.state === 'stopped' || view.stopDecided)) return [];
   const code = p.exitCode;
   const signal = typeof p.signal === 'string' ? p.signal : undefined;
+  const told = typeof p.reason === 'string' ? p.reason : '';
   let reason: string;
   if (typeof code === 'number' && code !== 0) {
     reason = `worker exited with code ${code}${signal ? ` (${signal})` : ''}`;
   } else if (signal) {
     reason = `worker was killed by ${signal}`;
-  } else if (code === null && p.state === 'failed') {
+  } else if ((code === null || code === undefined) && p.state === 'failed') {
+    // The handler could not read a code (a kill, or a worker it re-adopted): its reason says why.
     reason = 'worker failed without an exit code';
   } else {
     return [];
   }
-  if (typeof p.reason === 'string' && p.reason) reason += `: ${p.reason}`;
+  // The handler's reason, when it already describes the exit, is the more precise one.
+  if (told)
+    reason = told.includes(reason) || told.startsWith('worker') ? told : `${reason}: ${told}`;
   return [
     {
       sessionId: view.sessionId,

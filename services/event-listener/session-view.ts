@@ -1,4 +1,4 @@
-import type { StoredEvent } from './shared-deps.js';
+import type { StoredEvent } from '../../shared/index.js';
 
 /** One epoch as the rules see it; NaN stands for a loss that was NaN, null or infinite. */
 export interface EpochPoint {

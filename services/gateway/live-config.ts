@@ -137,7 +137,7 @@ export class LiveConfig {
       previous: res[1],
       author: opts.author ?? null,
     });
-    return { version: res[0], doc: parsed.data as z.infer<S> };
+    return { version: res[0], doc: parsed.data };
   }
 
   /** Stored versions, newest first. */

@@ -46,12 +46,14 @@ try {
       log,
     },
   );
-  await reporter.flush();
   log.info(r, 'training session done');
+  reporter.send({ kind: 'worker.exiting', payload: { exitCode: 0 } });
+  await reporter.flush();
   process.exitCode = 0;
 } catch (err) {
   log.error({ err }, 'training failed');
   console.error(`training failed: ${(err as Error).message}`);
+  reporter.send({ kind: 'worker.exiting', payload: { exitCode: 1 } });
   await reporter.flush(5_000).catch(() => {});
   process.exitCode = 1;
 } finally {

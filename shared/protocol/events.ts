@@ -45,6 +45,7 @@ export const EVENT_KINDS = [
   'dataset.version',
   'retrain.triggered',
   'serving.drift',
+  'worker.exiting',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -54,5 +55,8 @@ export const WorkerEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('epoch'), payload: EpochPayload }),
   z.object({ kind: z.literal('log'), payload: z.object({ lines: z.array(z.string().max(4000)).max(200) }) }),
   z.object({ kind: z.literal('generation.candidate'), payload: CandidatePayload }),
+  // Sent last: lets a handler that re-adopted the worker after a restart (and so cannot
+  // read its exit status) learn the exit code.
+  z.object({ kind: z.literal('worker.exiting'), payload: z.object({ exitCode: z.number().int() }) }),
 ]);
 export type WorkerEvent = z.infer<typeof WorkerEvent>;

@@ -125,7 +125,7 @@ test(
     assert.deepEqual(JSON.parse(cons.got[0]!.body), hit);
     assert.equal(cons.got[0]!.persistent, true);
     assert.deepEqual(
-      wsGot.map((x) => [x.topic, JSON.parse(x.payload)]),
+      wsGot.map((x) => [x.topic, JSON.parse(x.payload) as unknown]),
       [['alerts', alert]],
     );
     // nothing more than the one matching prediction, per consumer

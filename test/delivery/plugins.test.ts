@@ -209,7 +209,7 @@ test('a plugin that throws, hangs or fails to load is isolated and reported', as
   assert.deepEqual(skipped.sort(), ['r-boom', 'r-hang']);
   const failedOps = events
     .filter((e) => e.type === 'plugin.failed')
-    .map((e) => `${e.plugin}:${e.op}`);
+    .map((e) => `${String(e.plugin)}:${String(e.op)}`);
   assert.ok(
     failedOps.includes('boom:format') &&
       failedOps.includes('hang:format') &&

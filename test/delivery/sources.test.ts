@@ -18,10 +18,8 @@ let mq: TestMosquitto;
 const closers: (() => Promise<unknown>)[] = [];
 
 before(async () => {
-  [r, mq] = (await Promise.all([
-    startTestRedis(),
-    skip ? undefined : startMosquitto(),
-  ] as const)) as [TestRedis, TestMosquitto];
+  r = await startTestRedis();
+  if (!skip) mq = await startMosquitto();
 });
 after(async () => {
   for (const c of closers.reverse()) await c().catch(() => undefined);

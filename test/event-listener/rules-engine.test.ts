@@ -163,6 +163,25 @@ describe('flag rule', () => {
     assert.match(decisions[0]!.decision.reason, /exited with code 137 \(SIGKILL\)/);
   });
 
+  test("the handler's own payload for a SIGKILLed process is flagged, its reason kept", () => {
+    const { decisions } = run([
+      queued(),
+      ev('session.finished', {
+        state: 'failed',
+        exitCode: null,
+        reason: 'worker exited with code unknown (SIGKILL)',
+        lastLogs: [],
+      }),
+    ]);
+    assert.equal(decisions[0]?.decision.action, 'flag');
+    assert.equal(decisions[0]!.decision.reason, 'worker exited with code unknown (SIGKILL)');
+    const coded = run([
+      queued(),
+      ev('session.finished', { state: 'failed', exitCode: 1, reason: 'worker exited with code 1' }),
+    ]);
+    assert.equal(coded.decisions[0]!.decision.reason, 'worker exited with code 1');
+  });
+
   test('a kill without an exit code is flagged; a clean exit and a stopped session are not', () => {
     const killed = run([
       queued(),

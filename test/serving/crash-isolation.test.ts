@@ -63,6 +63,7 @@ test('SIGKILL of one model process: the other model never notices, the killed on
       { timeoutMs: 10_000, what: 'the killed model answering again' },
     );
     const recoveredAt = back.at;
+    console.log(`killed model answered again after ${recoveredAt - killedAt} ms`);
     assert.ok(recoveredAt - killedAt < 5_000, `back after ${recoveredAt - killedAt} ms`);
     const seen = results.length;
     await waitFor(() => results.length > seen + 40, { what: 'traffic after recovery' });

@@ -129,13 +129,14 @@ describe('pipelines', () => {
     assert.deepEqual(b.outputs[1].data, a.outputs[0].data);
 
     const vsOne = Math.min(...both) / Math.min(...one);
-    const vsByHand = median(both) / median(byHand);
+    const vsByHand = Math.min(...both) / Math.min(...byHand);
     console.log(
       `two branches: median ${median(both).toFixed(1)} ms; one branch ${median(one).toFixed(1)} ms; ` +
         `both models called concurrently by hand ${median(byHand).toFixed(1)} ms; best-case ratio to ` +
         `one branch ${vsOne.toFixed(2)}; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
     );
-    // The pipeline adds no serialisation of its own: it is as fast as firing both by hand.
+    // The pipeline adds no serialisation of its own: it is as fast as firing both by hand
+    // (best cases compared: medians on a shared 2-core box swing with other people's load).
     assert.ok(vsByHand <= 1.2, `pipeline/by-hand = ${vsByHand.toFixed(2)}`);
     // The absolute figure needs two free cores; on a saturated box processes queue for CPU.
     if (loadavg()[0]! <= cpus().length) {

@@ -6,8 +6,12 @@ export const DATASET_FORMATS = ['libsvm', 'csv', 'jsonl', 'idx', 'images'] as co
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 export interface ParseOptions {
-  /** Format by name; otherwise detected from `contentType`, `filename` or the bytes. */
-  format?: DatasetFormat;
+  /**
+   * Format by name; otherwise detected from `contentType`, `filename` or the bytes.
+   * Any string is accepted so that a request's value can be passed through: an unknown one
+   * rejects with `UnsupportedMediaType`.
+   */
+  format?: DatasetFormat | (string & {});
   contentType?: string;
   filename?: string;
   /** Most rows per emitted batch. @defaultValue 4096 */

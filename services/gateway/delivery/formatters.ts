@@ -11,6 +11,14 @@ export type PluginFormat = (name: string, config: unknown, p: Prediction) => Pro
 
 export type FormatFn = (p: Prediction, ruleId: string) => Promise<Formatted>;
 
+/** A field as text inside a larger string: scalars as themselves, the rest as JSON. */
+function cellText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
 const WHOLE = /^\{\{\s*([^{}]*?)\s*\}\}$/;
 
 function fillString(s: string, p: Prediction, ruleId: string): unknown {
@@ -19,8 +27,7 @@ function fillString(s: string, p: Prediction, ruleId: string): unknown {
   if (whole) return readPath(p, whole[1] ?? '', ruleId) ?? null;
   return s.replace(PLACEHOLDER, (_, path: string) => {
     const v = readPath(p, path, ruleId);
-    if (v === undefined || v === null) return '';
-    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return cellText(v);
   });
 }
 
@@ -35,8 +42,7 @@ export function fillTemplate(t: unknown, p: Prediction, ruleId: string): unknown
 }
 
 function csvCell(v: unknown, sep: string): string {
-  if (v === undefined || v === null) return '';
-  const s = Array.isArray(v) ? v.join(' ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s = Array.isArray(v) ? v.join(' ') : cellText(v);
   return s.includes(sep) || /["\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

@@ -71,7 +71,7 @@ export class AmqpPublisher {
           clearTimeout(timer);
           if (returned.delete(messageId)) {
             reject(new Error(`amqp: no queue bound for "${cfg.exchange}"/"${cfg.routingKey}"`));
-          } else if (err) reject(err instanceof Error ? err : new Error(String(err)));
+          } else if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
           else resolve();
         },
       );

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { z } from 'zod';
+import { baseEnv, parseEnv } from '../../shared/index.js';
+
+const schema = baseEnv.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+  HOST: z.string().default('127.0.0.1'),
+  /** Largest upload accepted, in bytes (the gateway enforces its own limit first). */
+  UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  /** Where parsers spill the first pass of large uploads. @defaultValue os.tmpdir() */
+  TMP_DIR: z.string().optional(),
+  /** Parsed bytes an upload may hold in memory before spilling to TMP_DIR. */
+  PARSE_MEMORY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 ** 2),
+  /** Target feature bytes per stored shard: the unit of every read. */
+  SHARD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(1024 ** 2),
+  /** Shared secret of the services; in local mode the admin token (ADMIN_TOKEN_FILE). */
+  INTERNAL_TOKEN: z.string().min(16).optional(),
+  INTERNAL_TOKEN_FILE: z.string().optional(),
+  ADMIN_TOKEN_FILE: z.string().optional(),
+});
+
+export type IntakeConfig = Readonly<
+  z.infer<typeof schema> & { internalToken: string; tmpDir: string }
+>;
+
+export function loadConfig(env: Record<string, string | undefined>): IntakeConfig {
+  const c = parseEnv(schema, env);
+  const file = c.INTERNAL_TOKEN_FILE ?? c.ADMIN_TOKEN_FILE;
+  const internalToken = c.INTERNAL_TOKEN ?? (file ? readFileSync(file, 'utf8').trim() : undefined);
+  if (!internalToken) {
+    throw new Error(
+      'invalid configuration:\n  INTERNAL_TOKEN (or INTERNAL_TOKEN_FILE / ADMIN_TOKEN_FILE) is required',
+    );
+  }
+  return Object.freeze({ ...c, internalToken, tmpDir: c.TMP_DIR ?? tmpdir() });
+}

@@ -79,11 +79,21 @@ export async function enqueueSession(
     fresh = false;
   }
   if (fresh) {
-    await deps.events.append({ kind: 'session.queued', sessionId: rec.id, payload: { request } });
+    await deps.events.append({
+      kind: 'session.queued',
+      sessionId: rec.id,
+      payload: { request, trigger: request.trigger ?? 'api' },
+    });
   }
   if (rec.state === 'queued') {
     const job: SessionJob = { sessionId: rec.id, request };
-    await deps.queue.add('session', job, { jobId: rec.id, priority: request.priority });
+    // Same job shape as shared/session-enqueue.ts: BullMQ runs lower priorities first.
+    await deps.queue.add('session', job, {
+      jobId: rec.id,
+      priority: request.priority,
+      removeOnComplete: 1000,
+      removeOnFail: 1000,
+    });
   }
   return { session: rec, created: fresh };
 }

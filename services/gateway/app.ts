@@ -2,7 +2,17 @@ import http from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Keys, NotFound, QUEUES, type Logger, type Permission } from '../../shared/index.js';
+import {
+  AppError,
+  EventFanout,
+  EventLog,
+  Keys,
+  NotFound,
+  QUEUES,
+  Unavailable,
+  type Logger,
+  type Permission,
+} from '../../shared/index.js';
 import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
@@ -13,7 +23,8 @@ import { healthRoutes } from './http/health-routes.js';
 import { tokenRoutes } from './http/token-routes.js';
 import { createInferenceProxy, isInferencePath } from './inference-proxy.js';
 import { ServingUpstreams } from './serving-upstreams.js';
-import { sessionRoutes } from './sessions/session-routes.js';
+import { createSessionOps, sessionRoutes } from './sessions/session-routes.js';
+import { WsHub } from './ws-hub.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -53,7 +64,8 @@ export function buildApp(deps: GatewayDeps): Gateway {
   const sessionsQueue = new Queue(QUEUES.sessions, { connection: redis, prefix: keys.bullPrefix() });
   sessionsQueue.on('error', (err) => log.warn({ err }, 'sessions queue error'));
   const router = express.Router();
-  const modules = [healthRoutes, tokenRoutes, sessionRoutes(sessionsQueue), ...(deps.routes ?? [])];
+  const sessionOps = createSessionOps(ctx, sessionsQueue);
+  const modules = [healthRoutes, tokenRoutes, sessionRoutes(sessionOps), ...(deps.routes ?? [])];
   for (const mount of modules) mount(router, ctx);
   app.use(router);
   app.use((req, _res, next) => {
@@ -78,12 +90,30 @@ export function buildApp(deps: GatewayDeps): Gateway {
   });
   server.keepAliveTimeout = 65_000;
 
+  const fanout = new EventFanout(new EventLog(redis, keys), log);
+  const hub = new WsHub({
+    log,
+    auth,
+    fanout,
+    sessions: sessionOps,
+    predict: (model, version, body) => predictViaServing(upstreams, model, version, body),
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname === '/api/v1/ws') hub.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+  });
+
   return {
     server,
     ctx,
     upstreams,
-    start: () => upstreams.start(),
+    async start() {
+      fanout.start();
+      await upstreams.start();
+    },
     async close() {
+      hub.close();
+      await fanout.close();
       upstreams.close();
       await sessionsQueue.close();
       await new Promise<void>((resolve) => {
@@ -92,4 +122,29 @@ export function buildApp(deps: GatewayDeps): Gateway {
       });
     },
   };
+}
+
+/** Predict over the WebSocket: the same KServe v2 call the REST route forwards. */
+async function predictViaServing(
+  upstreams: ServingUpstreams,
+  model: string,
+  version: number | undefined,
+  body: unknown,
+): Promise<unknown> {
+  const target = upstreams.pick();
+  if (!target) throw new Unavailable('no serving replica is reachable');
+  const path = `/v2/models/${encodeURIComponent(model)}${version ? `/versions/${version}` : ''}/infer`;
+  const res = await fetch(new URL(path, target), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }).catch((err: unknown) => {
+    upstreams.markDown(target);
+    throw new Unavailable(`serving replica unreachable: ${(err as Error).message}`);
+  });
+  const json = (await res.json()) as { error?: string };
+  if (!res.ok) {
+    throw new AppError(res.status === 404 ? 'NOT_FOUND' : res.status === 503 ? 'UNAVAILABLE' : 'BAD_INPUT', json.error ?? `serving answered ${res.status}`);
+  }
+  return json;
 }

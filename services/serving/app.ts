@@ -46,6 +46,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
     pinnedMax: config.PINNED_MAX,
     pipelines: config.PIPELINES,
     backoff: deps.backoff,
+    spareProcess: config.SPARE_PROCESS,
     onBatch: (model, rows) => metrics.batchSize.observe({ model }, rows),
     onCrash: (group) => metrics.restarts.inc({ group }),
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, parseEnv } from '../../shared/index.js';
+import { baseEnv, envBool, parseEnv } from '../../shared/index.js';
 import { PipelineDefs } from './pipelines.js';
 
 /** A JSON-valued variable, parsed and then checked against `schema`. */
@@ -51,6 +51,8 @@ const schema = baseEnv.extend({
   GRAPH_OPT_LEVEL: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
   /** onnxruntime threads per model process; 1 lets processes run side by side on few cores */
   INTRA_OP_THREADS: z.coerce.number().int().min(0).default(1),
+  /** keep one warm spare model process, so a crashed one is replaced without a cold start */
+  SPARE_PROCESS: envBool.default(true),
   /** generations kept loaded for /versions/<v> requests, per model */
   PINNED_MAX: z.coerce.number().int().min(1).default(2),
   MAX_BODY_BYTES: z.coerce

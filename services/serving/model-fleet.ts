@@ -11,6 +11,7 @@ import { Pipeline, type PipelineDef } from './pipelines.js';
 import type { SessionOptions } from './protocol.js';
 import type { Servable } from './servable.js';
 import { ModelProcess, type ProcessState } from './supervisor.js';
+import { WorkerSpawner } from './worker-spawner.js';
 
 export interface FleetOptions {
   source: ModelSource;
@@ -25,6 +26,8 @@ export interface FleetOptions {
   pinnedMax: number;
   pipelines: PipelineDef[];
   backoff?: BackoffPolicy;
+  /** keep one warm spare process for fast crash recovery @defaultValue true */
+  spareProcess?: boolean;
   onBatch?: (model: string, rows: number) => void;
   onCrash?: (group: string) => void;
 }
@@ -43,9 +46,11 @@ export class ModelFleet {
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly starts: Promise<void>[] = [];
   private unsubscribe: (() => void) | undefined;
+  private readonly spawner: WorkerSpawner;
   private started = false;
 
   constructor(private readonly opts: FleetOptions) {
+    this.spawner = new WorkerSpawner({ keepSpare: opts.spareProcess ?? true, log: opts.log });
     for (const def of opts.pipelines) {
       this.pipelines.set(def.name, new Pipeline(def, (m) => this.hosts.get(m)));
     }
@@ -100,6 +105,7 @@ export class ModelFleet {
     this.unsubscribe?.();
     await Promise.all([...this.hosts.values()].map((h) => h.close()));
     await Promise.all([...this.procs.values()].map((p) => p.close()));
+    await this.spawner.close();
   }
 
   private onPromotion(name: string, gen: number): void {
@@ -128,6 +134,7 @@ export class ModelFleet {
         group,
         session: this.opts.session,
         log: this.opts.log,
+        spawner: this.spawner,
         backoff: this.opts.backoff,
         onCrash: this.opts.onCrash,
       });

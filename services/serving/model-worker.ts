@@ -112,12 +112,20 @@ async function run(model: string, gen: number, inputs: TensorMap): Promise<Tenso
   try {
     results = await session.run(feeds);
   } catch (err) {
-    throw new WireFailure('BadInput', 'BAD_INPUT', `model "${model}" rejected the input: ${(err as Error).message}`);
+    throw new WireFailure(
+      'BadInput',
+      'BAD_INPUT',
+      `model "${model}" rejected the input: ${(err as Error).message}`,
+    );
   }
   const out: TensorMap = {};
   for (const [name, t] of Object.entries(results)) {
     if (!isElemType(t.type)) {
-      throw new WireFailure('BadInput', 'BAD_INPUT', `output "${name}" has unsupported type ${t.type}`);
+      throw new WireFailure(
+        'BadInput',
+        'BAD_INPUT',
+        `output "${name}" has unsupported type ${t.type}`,
+      );
     }
     out[name] = { type: t.type, dims: [...t.dims], data: t.data as TypedData };
   }
@@ -125,7 +133,8 @@ async function run(model: string, gen: number, inputs: TensorMap): Promise<Tenso
 }
 
 function serialize(err: unknown) {
-  if (err instanceof WireFailure) return { name: err.errName, code: err.code, message: err.message };
+  if (err instanceof WireFailure)
+    return { name: err.errName, code: err.code, message: err.message };
   return { name: 'Error', code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
 }
 

@@ -4,13 +4,12 @@
  * while it restarts with exponential backoff, and every loaded generation is loaded again
  * in the new process before it reports ready.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { reviveError, Unavailable, type Logger } from '../../shared/index.js';
 import { DEFAULT_BACKOFF, nextRestart, type BackoffPolicy } from './backoff.js';
 import { FromWorker, type ModelIO, type SessionOptions, type ToWorker } from './protocol.js';
 import type { TensorMap } from './tensors.js';
+import type { WorkerSpawner } from './worker-spawner.js';
 
 export type ProcessState = 'starting' | 'ready' | 'restarting' | 'closed';
 
@@ -18,6 +17,7 @@ export interface ModelProcessOptions {
   group: string;
   session: SessionOptions;
   log: Logger;
+  spawner: WorkerSpawner;
   backoff?: BackoffPolicy;
   /** called after a crash, before the restart (metrics) */
   onCrash?: (group: string) => void;
@@ -25,16 +25,6 @@ export interface ModelProcessOptions {
   onState?: (state: ProcessState) => void;
   /** how long `load` waits for a restarting process @defaultValue 30000 (ms) */
   loadWaitMs?: number;
-}
-
-// Keep the current extension so this works from .ts under tsx and from .js after build.
-const WORKER = fileURLToPath(
-  new URL(`./model-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-);
-
-/** Node flags for the child: the loader hooks (tsx) yes, the test runner's flags no. */
-function childExecArgv(): string[] {
-  return process.execArgv.filter((a) => !a.startsWith('--test') && !a.startsWith('--inspect'));
 }
 
 interface Pending {
@@ -138,46 +128,36 @@ export class ModelProcess {
     if (state === 'ready') for (const w of this.readyWaiters.splice(0)) w();
   }
 
-  private spawn(): Promise<void> {
-    const child = fork(WORKER, [], {
-      execArgv: childExecArgv(),
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+  private async spawn(): Promise<void> {
+    const child = await this.opts.spawner.take();
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Unavailable(`model process for "${this.group}" died before use`);
+    }
     this.child = child;
     this.startedAt = Date.now();
-    return new Promise((resolve, reject) => {
-      const onEarlyExit = (code: number | null, signal: string | null) =>
-        reject(
-          new Unavailable(`model process for "${this.group}" exited at start (${signal ?? code})`),
-        );
-      child.once('exit', onEarlyExit);
-      child.on('error', (err) =>
-        this.opts.log.warn({ err, group: this.group }, 'model process error'),
+    child.on('error', (err) =>
+      this.opts.log.warn({ err, group: this.group }, 'model process error'),
+    );
+    child.on('message', (raw) => this.onMessage(raw));
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private onMessage(raw: unknown): void {
+    const parsed = FromWorker.safeParse(raw);
+    if (!parsed.success) {
+      this.opts.log.error(
+        { group: this.group, issues: parsed.error.issues },
+        'bad message from model process',
       );
-      child.on('message', (raw) => {
-        const parsed = FromWorker.safeParse(raw);
-        if (!parsed.success) {
-          this.opts.log.error(
-            { group: this.group, issues: parsed.error.issues },
-            'bad message from model process',
-          );
-          return;
-        }
-        const msg = parsed.data;
-        if (msg.t === 'hello') {
-          child.off('exit', onEarlyExit);
-          child.once('exit', (code, signal) => this.onExit(child, code, signal));
-          resolve();
-          return;
-        }
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.t === 'ok') p.resolve(msg);
-        else p.reject(reviveError(msg.error));
-      });
-    });
+      return;
+    }
+    const msg = parsed.data;
+    if (msg.t === 'hello') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.t === 'ok') p.resolve(msg);
+    else p.reject(reviveError(msg.error));
   }
 
   private call(req: Request): Promise<Extract<FromWorker, { t: 'ok' }>> {

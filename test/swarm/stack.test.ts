@@ -79,10 +79,16 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
     dockerCli(['kill', '-s', 'KILL', first]);
     await once(writer, 'close');
     const acked = count();
-    const second = await waitFor(() => container() !== first && container(), {
-      timeoutMs: 60_000,
-      what: 'a new Redis task',
-    });
+    const second = await waitFor(
+      () => {
+        const c = container();
+        return c && c !== first ? c : undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        what: 'a new Redis task',
+      },
+    );
     const value = await waitFor(
       () => {
         const r = spawnSync('/usr/bin/docker', ['exec', second, 'sh', '-c', `${auth} GET acked`], {

@@ -136,6 +136,7 @@ if (!args['skip-quality']) {
     return correct / test.count;
   };
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const result = await trainModel({
     params,
     train: { x: train.pixels, y: trainY, rows: train.count },
@@ -151,6 +152,8 @@ if (!args['skip-quality']) {
     },
   });
   const trainTime = ms(start);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const bytes = exportOnnx(result.model, { name: 'fashion-mnist' });
   const session = await ort.InferenceSession.create(bytes);
   const input = new ort.Tensor('float32', Float32Array.from(test.pixels), [test.count, dim]);
@@ -162,7 +165,7 @@ if (!args['skip-quality']) {
   for (let i = 0; i < test.count; i++) if (pred[i] === testY[i]) correct++;
   row(
     `quality MLP ${dim}-${hidden.join('-')}-10, Adam, ${params.epochs} epochs`,
-    `trained in ${trainTime}`,
+    `trained in ${trainTime} (process CPU ${cpuS.toFixed(1)} s)`,
   );
   row(
     'test accuracy via onnxruntime, 10k images (goal >= 0.88)',

@@ -34,10 +34,9 @@ export interface SessionOps {
   stop(id: string, reason?: string): Promise<unknown>;
 }
 
-export function createSessionOps(ctx: RouteContext, queue: Queue): SessionOps & {
-  sessions: SessionStore;
-  events: EventLog;
-} {
+export type GatewaySessionOps = SessionOps & { sessions: SessionStore; events: EventLog };
+
+export function createSessionOps(ctx: RouteContext, queue: Queue): GatewaySessionOps {
   const sessions = new SessionStore(ctx.redis, ctx.keys);
   const events = new EventLog(ctx.redis, ctx.keys);
   const datasets = new DatasetStore(ctx.redis, ctx.keys);
@@ -68,9 +67,8 @@ export function createSessionOps(ctx: RouteContext, queue: Queue): SessionOps & 
   };
 }
 
-export function sessionRoutes(queue: Queue): RouteModule {
+export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
   return (router, ctx) => {
-    const ops = createSessionOps(ctx, queue);
     const ingest = new EventIngest(ctx.redis, ctx.keys);
 
     router.post('/api/v1/sessions', ctx.guard('write'), async (req, res) => {

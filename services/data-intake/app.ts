@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  DatasetStore,
+  EventLog,
+  Keys,
+  NotFound,
+  Unauthorized,
+  type Logger,
+} from '../../shared/index.js';
+import type { IntakeConfig } from './config.js';
+import { AppendBody, createSampleAppender, type SampleAppender } from './append-samples.js';
+import { ingestUpload } from './ingest-upload.js';
+import { uploadOptions } from './upload-options.js';
+import {
+  checkDeclaredLength,
+  drainRequest,
+  limitedBody,
+  readJson,
+  sendError,
+  sendJson,
+} from './http-io.js';
+
+export interface IntakeDeps {
+  config: IntakeConfig;
+  log: Logger;
+  redis: Redis;
+}
+
+export interface IntakeApp {
+  server: http.Server;
+  appendSamples: SampleAppender;
+  /** Listens; answers the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting; uploads in flight finish (bounded by the caller's shutdown deadline). */
+  close(): Promise<void>;
+}
+
+const UPLOAD = /^\/datasets\/([^/]+)$/;
+const APPEND = /^\/datasets\/([^/]+)\/append$/;
+/** Appends are at most MAX_APPEND_ROWS rows of JSON. */
+const APPEND_BODY_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The data-intake service: internal HTTP only (the gateway is the door and checks user
+ * tokens); every request carries the internal token.
+ */
+export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
+  const { config, log, redis } = deps;
+  const keys = new Keys(config.SWARMML_PREFIX);
+  const datasets = new DatasetStore(redis, keys);
+  const events = new EventLog(redis, keys);
+  const appendSamples = createSampleAppender({ datasets, events, keys, log });
+  const expected = Buffer.from(`Bearer ${config.internalToken}`);
+  const authorised = (req: http.IncomingMessage): boolean => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://intake');
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      return sendJson(res, 200, { status: 'ok' });
+    }
+    if (req.method === 'GET' && url.pathname === '/readyz') {
+      const ok = (await redis.ping().catch(() => '')) === 'PONG';
+      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'redis unavailable' });
+    }
+    if (!authorised(req)) throw new Unauthorized('missing or wrong internal token');
+    const upload = req.method === 'POST' ? UPLOAD.exec(url.pathname) : null;
+    if (upload) {
+      const name = decodeURIComponent(upload[1]!);
+      checkDeclaredLength(req, config.UPLOAD_LIMIT_BYTES);
+      const opts = uploadOptions(url.searchParams, req.headers['content-type']);
+      const meta = await ingestUpload(
+        { datasets, events, log },
+        name,
+        limitedBody(req, config.UPLOAD_LIMIT_BYTES),
+        opts,
+        {
+          tmpDir: config.tmpDir,
+          memoryLimitBytes: config.PARSE_MEMORY_BYTES,
+          shardBytes: config.SHARD_BYTES,
+        },
+      );
+      return sendJson(res, 201, meta);
+    }
+    const append = req.method === 'POST' ? APPEND.exec(url.pathname) : null;
+    if (append) {
+      const body = AppendBody.parse(await readJson(req, APPEND_BODY_LIMIT));
+      const meta = await appendSamples(decodeURIComponent(append[1]!), body.rows, body);
+      return sendJson(res, 201, meta);
+    }
+    throw new NotFound(`no route ${req.method} ${url.pathname}`);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Answer first, then let the client finish sending what we will not read.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendError(res, err, log);
+      drainRequest(req);
+    });
+  });
+  server.requestTimeout = 0; // uploads of gigabytes take minutes
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    appendSamples,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

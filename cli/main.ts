@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerUp } from './commands/up.js';
 import { registerStatus } from './commands/status.js';
+import { registerSessions } from './commands/sessions.js';
+import { registerModels } from './commands/models.js';
+import { registerDataset } from './commands/dataset.js';
 import { ApiError } from './client.js';
 
 const program = new Command('swarmml')
@@ -14,6 +17,9 @@ const program = new Command('swarmml')
 
 registerUp(program);
 registerStatus(program);
+registerSessions(program);
+registerModels(program);
+registerDataset(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Variables every service reads. Each service extends this schema in its own config.ts. */
 export const baseEnv = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** A file holding the Redis password (a Docker secret); merged into REDIS_URL at parse time. */
+  REDIS_PASSWORD_FILE: z.string().optional(),
   /** Key prefix for every Redis key and queue; lets tests and several installs share a server. */
   SWARMML_PREFIX: z
     .string()
@@ -36,7 +39,22 @@ export function parseEnv<S extends z.ZodType>(
       result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
     );
   }
-  return Object.freeze(result.data);
+  return Object.freeze(withRedisPassword(result.data));
+}
+
+/** Puts the password from REDIS_PASSWORD_FILE into REDIS_URL, so clients need one URL only. */
+function withRedisPassword<T>(data: T): T {
+  const d = data as { REDIS_URL?: string; REDIS_PASSWORD_FILE?: string };
+  if (!d.REDIS_PASSWORD_FILE || !d.REDIS_URL) return data;
+  let password: string;
+  try {
+    password = readFileSync(d.REDIS_PASSWORD_FILE, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError([`REDIS_PASSWORD_FILE: cannot read ${d.REDIS_PASSWORD_FILE}: ${(err as Error).message}`]);
+  }
+  const url = new URL(d.REDIS_URL);
+  url.password = encodeURIComponent(password);
+  return { ...data, REDIS_URL: url.toString() };
 }
 
 /** Booleans from env: "1", "true", "yes" are true; "0", "false", "no" false. */

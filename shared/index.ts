@@ -22,3 +22,4 @@ export * from './worker-token.js';
 export * from './event-ingest.js';
 export * from './session-enqueue.js';
 export * from './worker-reporter.js';
+export * from './launch-policy.js';

@@ -14,6 +14,7 @@ import type { IntakeConfig } from './config.js';
 import { AppendBody, createSampleAppender, type SampleAppender } from './append-samples.js';
 import { ingestUpload } from './ingest-upload.js';
 import { uploadOptions } from './upload-options.js';
+import { versionView } from './version-view.js';
 import {
   checkDeclaredLength,
   drainRequest,
@@ -85,13 +86,13 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
           shardBytes: config.SHARD_BYTES,
         },
       );
-      return sendJson(res, 201, meta);
+      return sendJson(res, 201, versionView(meta));
     }
     const append = req.method === 'POST' ? APPEND.exec(url.pathname) : null;
     if (append) {
       const body = AppendBody.parse(await readJson(req, APPEND_BODY_LIMIT));
       const meta = await appendSamples(decodeURIComponent(append[1]!), body.rows, body);
-      return sendJson(res, 201, meta);
+      return sendJson(res, 201, versionView(meta));
     }
     throw new NotFound(`no route ${req.method} ${url.pathname}`);
   };

@@ -14,6 +14,7 @@ import type { Backend } from './backend.js';
 import type { HandlerConfig } from './config.js';
 import { DecisionExecutor } from './decision-executor.js';
 import { ProcessBackend } from './process-backend.js';
+import { createBackend } from './backend-factory.js';
 import { reconcile } from './reconcile.js';
 import { SessionRunner } from './session-runner.js';
 import { createHandlerServer } from './ws-server.js';
@@ -42,7 +43,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
   const events = new EventLog(redis, keys);
   const sessions = new SessionStore(redis, keys);
   const registry = new ModelRegistry(redis, keys);
-  const backend = d.backend ?? new ProcessBackend(log);
+  const backend = d.backend ?? createBackend(config, log);
   const fanout = new EventFanout(events, log);
   const ingest = new EventIngest(redis, keys);
   let port = 0;

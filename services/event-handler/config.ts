@@ -23,6 +23,12 @@ const schema = baseEnv.extend({
   /** Swarm: the trainer image and the allow-list of images sessions may name. */
   TRAINER_IMAGE: z.string().default('swarmml/app:latest'),
   ALLOWED_IMAGES: z.string().default('swarmml/app:*'),
+  /** Executables a local-mode session may run as its worker command (comma list; none by default). */
+  ALLOWED_COMMANDS: z.string().default(''),
+  /** Swarm: workers carry `swarmml.scope=<scope>`; the overlay network they join; secrets `name:target,...`. */
+  SWARM_SCOPE: z.string().default('swarmml'),
+  SWARM_NETWORK: z.string().optional(),
+  SWARM_WORKER_SECRETS: z.string().default(''),
 });
 
 export type HandlerConfig = Readonly<z.infer<typeof schema> & { internalToken: string }>;

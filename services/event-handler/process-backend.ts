@@ -38,7 +38,7 @@ export class ProcessBackend implements Backend {
     const [cmd, ...args] = spec.command.length ? spec.command : [];
     const { command, args: baseArgs } = cmd
       ? { command: cmd, args }
-      : serviceCommand(spec.kind === 'batch-infer' ? 'serving/batch-worker' : 'trainer');
+      : serviceCommand(spec.kind === 'batch-infer' ? 'batch-infer' : 'trainer');
     const nodeArgs =
       spec.limits.memoryMb && command === process.execPath
         ? [`--max-old-space-size=${spec.limits.memoryMb}`, ...baseArgs]

@@ -4,6 +4,9 @@ import {
   CreateSessionRequest,
   QUEUES,
   SessionJob,
+  checkLaunchRequest,
+  policyFromConfig,
+  type LaunchPolicy,
   isTerminal,
   type EventLog,
   type Keys,
@@ -41,7 +44,10 @@ export class SessionRunner {
   private readonly unsubscribe: () => void;
   private closing = false;
 
+  private readonly policy: LaunchPolicy;
+
   constructor(private readonly d: RunnerDeps) {
+    this.policy = policyFromConfig(d.config.ALLOWED_IMAGES, d.config.ALLOWED_COMMANDS);
     this.unsubscribe = d.backend.onExit((exit) => void this.onExit(exit));
   }
 
@@ -77,6 +83,8 @@ export class SessionRunner {
     rec = await this.move(sessionId, 'placing', {});
     let placement: Placement;
     try {
+      // The gateway checked this too; the handler holds the Docker socket, so it checks again.
+      checkLaunchRequest({ ...(request.container ?? {}), device: request.device }, this.policy);
       placement = await this.d.backend.launch({
         sessionId,
         kind: request.kind,

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import type { Logger } from '../../shared/index.js';
 import type { Backend, LaunchSpec, Placement, WorkerExit, WorkerInfo } from './backend.js';
-import { checkLaunchRequest, type LaunchPolicy } from './launch-policy.js';
+import { checkLaunchRequest, type LaunchPolicy } from '../../shared/index.js';
 import { DeathWatch, type ContainerDeath } from './swarm-events.js';
 import { lastLines } from './swarm-logs.js';
 import { explainPending, nodeFacts, placementFor } from './swarm-placement.js';

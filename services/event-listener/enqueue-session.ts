@@ -18,7 +18,7 @@ export interface EnqueueDeps {
     add(
       name: string,
       data: SessionJob,
-      opts: { jobId: string; priority: number },
+      opts: { jobId: string; priority: number; removeOnComplete: number; removeOnFail: number },
     ): Promise<unknown>;
   };
 }

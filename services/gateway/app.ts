@@ -4,7 +4,6 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   AppError,
-  EventFanout,
   EventLog,
   Keys,
   NotFound,
@@ -25,6 +24,12 @@ import { createInferenceProxy, isInferencePath } from './inference-proxy.js';
 import { ServingUpstreams } from './serving-upstreams.js';
 import { createSessionOps, sessionRoutes } from './sessions/session-routes.js';
 import { WsHub } from './ws-hub.js';
+import { modelRoutes } from './models/model-routes.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
+import { clusterRoutes } from './http/cluster-routes.js';
+import { LiveFanout, ServingStatsSampler } from './http/live-metrics.js';
+import { readServingStats } from './http/serving-stats.js';
+import { datasetRoutes } from './datasets/dataset-routes.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -65,7 +70,9 @@ export function buildApp(deps: GatewayDeps): Gateway {
   sessionsQueue.on('error', (err) => log.warn({ err }, 'sessions queue error'));
   const router = express.Router();
   const sessionOps = createSessionOps(ctx, sessionsQueue);
-  const modules = [healthRoutes, tokenRoutes, sessionRoutes(sessionOps), ...(deps.routes ?? [])];
+  const upstreams = new ServingUpstreams(config.SERVING_UPSTREAM);
+  const readStats = () => readServingStats(upstreams.all());
+  const modules = [healthRoutes, tokenRoutes, sessionRoutes(sessionOps), modelRoutes, datasetRoutes, ...(deps.routes ?? [])];
   for (const mount of modules) mount(router, ctx);
   app.use(router);
   app.use((req, _res, next) => {
@@ -77,7 +84,6 @@ export function buildApp(deps: GatewayDeps): Gateway {
   };
   app.use(onError);
 
-  const upstreams = new ServingUpstreams(config.SERVING_UPSTREAM);
   const inference = createInferenceProxy({
     upstreams,
     auth,
@@ -90,7 +96,9 @@ export function buildApp(deps: GatewayDeps): Gateway {
   });
   server.keepAliveTimeout = 65_000;
 
-  const fanout = new EventFanout(new EventLog(redis, keys), log);
+  // LiveFanout: the archive's events plus live-only ones (serving figures on `metrics`).
+  const fanout = new LiveFanout(new EventLog(redis, keys), log);
+  const sampler = new ServingStatsSampler({ live: fanout, read: readStats, log });
   const hub = new WsHub({
     log,
     auth,
@@ -110,8 +118,10 @@ export function buildApp(deps: GatewayDeps): Gateway {
     async start() {
       fanout.start();
       await upstreams.start();
+      sampler.start();
     },
     async close() {
+      sampler.close();
       hub.close();
       await fanout.close();
       upstreams.close();

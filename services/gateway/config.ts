@@ -21,6 +21,10 @@ const schema = baseEnv.extend({
     .int()
     .positive()
     .default(2 * 1024 ** 3),
+  /** Images a session may name (comma list; `*` suffix = prefix). Checked again by the event handler. */
+  ALLOWED_IMAGES: z.string().default('swarmml/app:*'),
+  /** Executables a local-mode session may run as its worker command (comma list; none by default). */
+  ALLOWED_COMMANDS: z.string().default(''),
   /** Directory of the built dashboard; served at `/`. */
   DASHBOARD_DIR: z.string().optional(),
 });

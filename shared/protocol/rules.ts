@@ -2,8 +2,11 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ModelName } from './sessions.js';
 
-/** The live-config kind the rules document is stored under (`PUT /api/v1/rules`). */
-export const RULES_CONFIG_KIND = 'rules';
+/**
+ * The live-config kind the decision rules are stored under (`PUT /api/v1/rules`). Not
+ * 'rules': that kind is the delivery rules' (`/api/v1/config/rules`).
+ */
+export const RULES_CONFIG_KIND = 'decision-rules';
 
 // Each section is partial: what a document leaves out takes the defaults below, and a
 // per-model override takes the document's section. Unknown keys are errors, so a typo

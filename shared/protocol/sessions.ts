@@ -21,7 +21,9 @@ export const ContainerRequest = z
   .object({
     image: z.string().min(1).max(256).optional(),
     command: z.array(z.string().max(4096)).max(64).optional(),
-    mounts: z.array(z.unknown()).optional(),
+    mounts: z
+      .array(z.object({ type: z.string().optional(), source: z.string().optional(), target: z.string().optional() }).passthrough())
+      .optional(),
     privileged: z.boolean().optional(),
     networkMode: z.string().optional(),
     capAdd: z.array(z.string()).optional(),

@@ -174,7 +174,7 @@ describe('flag rule', () => {
       }),
     ]);
     assert.equal(decisions[0]?.decision.action, 'flag');
-    assert.equal(decisions[0]!.decision.reason, 'worker exited with code unknown (SIGKILL)');
+    assert.equal(decisions[0].decision.reason, 'worker exited with code unknown (SIGKILL)');
     const coded = run([
       queued(),
       ev('session.finished', { state: 'failed', exitCode: 1, reason: 'worker exited with code 1' }),

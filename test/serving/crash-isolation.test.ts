@@ -11,7 +11,7 @@ before(async () => {
   const src = new InMemoryModelSource()
     .put('a', 1, addConstantModel({ value: 1 }), { production: true })
     .put('b', 1, addConstantModel({ value: 2 }), { production: true });
-  s = await startServing(src);
+  s = await startServing(src, { SPARE_PROCESS: '1' });
 });
 after(() => s.stop());
 

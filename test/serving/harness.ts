@@ -27,7 +27,8 @@ export async function startServing(
   env: Record<string, string> = {},
   opts: { backoff?: BackoffPolicy } = {},
 ): Promise<Serving> {
-  const config = loadConfig({ PORT: '0', ...env });
+  // No warm spare unless a test asks: it is one more process starting on a busy box.
+  const config = loadConfig({ PORT: '0', SPARE_PROCESS: '0', ...env });
   const app = buildApp({
     config,
     log: createLogger('serving-test', process.env.TEST_LOG_LEVEL ?? 'silent'),

@@ -5,7 +5,7 @@ import {
   checkLaunchRequest,
   type LaunchPolicy,
   type LaunchRequest,
-} from '../../services/event-handler/launch-policy.js';
+} from '../../shared/index.js';
 
 const policy: LaunchPolicy = {
   images: ['swarmml/app:*', 'ghcr.io/lab/trainer:1.2'],

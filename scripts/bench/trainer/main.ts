@@ -1,6 +1,6 @@
 /**
  * Trainer benchmark on Fashion-MNIST (Debian package dataset-fashion-mnist).
- *   node --import tsx scripts/bench/trainer/main.ts [--epochs 6] [--hidden 256,128,64]
+ *   node --import tsx scripts/bench/trainer/main.ts [--epochs 8] [--hidden 256,128,64]
  *        [--batch 64] [--naive-samples 5000] [--skip-quality]
  * (1) throughput: 784-128-10 MLP, one epoch of our trainer over the 60,000 training images
  *     vs the naive triple-loop step (naive-mlp.ts) on a subset, same run, same arithmetic.
@@ -24,7 +24,7 @@ import { naiveFromLayers, naiveTrainBatch } from './naive-mlp.js';
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '6' },
+    epochs: { type: 'string', default: '8' },
     hidden: { type: 'string', default: '256,128,64' },
     batch: { type: 'string', default: '64' },
     'naive-samples': { type: 'string', default: '5000' },

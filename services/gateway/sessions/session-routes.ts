@@ -13,6 +13,7 @@ import {
   enqueueSession,
   EventIngest,
   Forbidden,
+  policyFromConfig,
 } from '../../../shared/index.js';
 import type { RouteContext, RouteModule } from '../http/route-context.js';
 import { validateSessionRequest } from './validate-session.js';
@@ -30,7 +31,7 @@ export const PostEventBody = z.object({
 
 /** The session operations both the REST routes and the WebSocket API call. */
 export interface SessionOps {
-  create(body: unknown): Promise<unknown>;
+  create(body: unknown, who?: string): Promise<unknown>;
   stop(id: string, reason?: string): Promise<unknown>;
 }
 
@@ -41,12 +42,13 @@ export function createSessionOps(ctx: RouteContext, queue: Queue): GatewaySessio
   const events = new EventLog(ctx.redis, ctx.keys);
   const datasets = new DatasetStore(ctx.redis, ctx.keys);
   const registry = new ModelRegistry(ctx.redis, ctx.keys);
+  const policy = policyFromConfig(ctx.config.ALLOWED_IMAGES, ctx.config.ALLOWED_COMMANDS);
   return {
     sessions,
     events,
-    async create(body) {
+    async create(body, who = 'api') {
       const parsed = CreateSessionRequest.parse(body);
-      const request = await validateSessionRequest({ datasets, registry }, parsed);
+      const request = await validateSessionRequest({ datasets, registry, events, policy, who }, parsed);
       return enqueueSession({ sessions, events, queue }, request);
     },
     async stop(id, reason = 'stopped by request') {
@@ -72,7 +74,7 @@ export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
     const ingest = new EventIngest(ctx.redis, ctx.keys);
 
     router.post('/api/v1/sessions', ctx.guard('write'), async (req, res) => {
-      res.status(201).json(await ops.create(req.body));
+      res.status(201).json(await ops.create(req.body, (res.locals.auth as { name: string }).name));
     });
     router.get('/api/v1/sessions', ctx.guard('read'), async (req, res) => {
       const q = ListSessionsQuery.parse(req.query);

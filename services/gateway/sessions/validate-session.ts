@@ -1,5 +1,9 @@
 import {
   BadInput,
+  checkLaunchRequest,
+  Forbidden,
+  type EventLog,
+  type LaunchPolicy,
   NotFound,
   parseDatasetRef,
   type CreateSessionRequest,
@@ -14,9 +18,23 @@ import { parseTrainerParams } from '../../trainer/model-spec.js';
  * request with the dataset pinned to a version, so a later push cannot change what runs.
  */
 export async function validateSessionRequest(
-  d: { datasets: DatasetStore; registry: ModelRegistry },
+  d: { datasets: DatasetStore; registry: ModelRegistry; events: EventLog; policy: LaunchPolicy; who: string },
   req: CreateSessionRequest,
 ): Promise<CreateSessionRequest> {
+  if (req.container) {
+    try {
+      checkLaunchRequest({ ...req.container, device: req.device }, d.policy);
+    } catch (err) {
+      if (err instanceof Forbidden) {
+        // Refused requests are archived: someone asked the Docker-socket holder for more.
+        await d.events.append({
+          kind: 'security.denied',
+          payload: { reason: err.message, details: err.details ?? null, by: d.who, model: req.model },
+        });
+      }
+      throw err;
+    }
+  }
   const ref = parseDatasetRef(req.dataset);
   const info = await d.datasets.getDataset(ref.name).catch((err: unknown) => {
     if (err instanceof NotFound) {

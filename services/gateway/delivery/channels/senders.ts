@@ -1,7 +1,7 @@
 import type { DeliveryChannel, DeliveryJob } from '../../../../shared/index.js';
 import { AmqpPublisher } from './amqp.js';
 import { MqttPublisher } from './mqtt.js';
-import { sendWebhook } from './webhook.js';
+import { WebhookSender } from './webhook.js';
 
 /** Where `ws` channels publish: the gateway's WebSocket hub (topic subscribers). */
 export interface WsTopicPublisher {
@@ -20,6 +20,7 @@ export interface SendersOptions {
 export class ChannelSenders {
   private readonly mqtt: MqttPublisher;
   private readonly amqp = new AmqpPublisher();
+  private readonly webhook = new WebhookSender();
 
   constructor(private readonly opts: SendersOptions) {
     this.mqtt = new MqttPublisher({ clientIdBase: opts.mqttClientIdBase });
@@ -28,7 +29,7 @@ export class ChannelSenders {
   async send(ch: DeliveryChannel, job: DeliveryJob, deliveryId: string): Promise<void> {
     switch (ch.type) {
       case 'webhook':
-        return sendWebhook(ch, job, deliveryId);
+        return this.webhook.send(ch, job, deliveryId);
       case 'mqtt':
         return this.mqtt.send(ch, job);
       case 'amqp':
@@ -45,5 +46,6 @@ export class ChannelSenders {
 
   async close(): Promise<void> {
     await Promise.all([this.mqtt.close(), this.amqp.close()]);
+    this.webhook.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Forbidden } from '../../shared/index.js';
+import { Forbidden } from './errors.js';
 
 /**
  * What a session asks of its worker container. Only `image` and the limits are ever honoured;
@@ -6,6 +6,8 @@ import { Forbidden } from '../../shared/index.js';
  */
 export interface LaunchRequest {
   image?: string;
+  /** Local mode runs this as a host process: its executable must be allow-listed. */
+  command?: readonly string[];
   /** Any bind mount is refused; named volumes only when the policy allows them. */
   mounts?: Array<{ type?: string; source?: string; target?: string }>;
   privileged?: boolean;
@@ -25,6 +27,8 @@ export interface LaunchPolicy {
    * (`swarmml/app:*`, `ghcr.io/our-lab/*`).
    */
   images: readonly string[];
+  /** Executables a local-mode session may run as `command[0]`. @defaultValue [] (none) */
+  commands?: readonly string[];
   /** Networks a session may name besides the default one. @defaultValue [] */
   networks?: readonly string[];
   /** Whether named volumes may be mounted. @defaultValue false */
@@ -54,6 +58,10 @@ export function imageAllowed(image: string, allowed: readonly string[]): boolean
 export function checkLaunchRequest(req: LaunchRequest, policy: LaunchPolicy): void {
   if (req.image !== undefined && !imageAllowed(req.image, policy.images)) {
     refuse(`image ${req.image} is not allow-listed`, 'image', req.image);
+  }
+  if (req.command !== undefined && req.command.length > 0) {
+    const exe = req.command[0] ?? '';
+    if (!(policy.commands ?? []).includes(exe)) refuse(`command ${exe} is not allow-listed`, 'command', exe);
   }
   if (req.privileged === true) refuse('privileged mode is not allowed', 'privileged', true);
   for (const net of [req.network, req.networkMode]) {
@@ -91,4 +99,14 @@ export function checkLaunchRequest(req: LaunchRequest, policy: LaunchPolicy): vo
   }
   if (over(l.pids, policy.maxPids))
     refuse(`pids ${l.pids} exceeds ${policy.maxPids}`, 'pids', l.pids);
+}
+
+/** The policy from the comma lists in config (ALLOWED_IMAGES, ALLOWED_COMMANDS). */
+export function policyFromConfig(images: string, commands: string): LaunchPolicy {
+  const list = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  return { images: list(images), commands: list(commands) };
 }

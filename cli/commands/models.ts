@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ApiError, Client } from '../client.js';
+import { emit, table } from '../output.js';
+
+type Globals = { url?: string; token?: string; json?: boolean };
+
+interface Generation {
+  gen: number;
+  status: string;
+  metrics: Record<string, number>;
+  lineage: { dataset: string; version: number } | null;
+  size: number;
+  created: string;
+  reason?: string;
+}
+interface Model {
+  name: string;
+  type: string;
+  production: number | null;
+  generations: number;
+  created: string;
+  generationsList?: Generation[];
+}
+
+const fmtMetrics = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
+    .join(' ');
+
+export function registerModels(program: Command): void {
+  program
+    .command('models')
+    .description('list models with their production generation')
+    .action(async (_o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const r = await new Client(g).get<{ models: Model[] }>('/api/v1/models');
+      emit(!!g.json, r, () =>
+        table(r.models.map((m) => [m.name, m.type, m.production ?? '-', m.generations, m.created.slice(0, 19)]), [
+          'MODEL', 'TYPE', 'PRODUCTION', 'GENERATIONS', 'CREATED',
+        ]),
+      );
+    });
+
+  const model = program.command('model').description('one model: show its generation tree, push an ONNX file');
+  model
+    .command('show <name>')
+    .description("a model's generations: status, metrics, lineage")
+    .action(async (name: string, _o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const m = await new Client(g).get<Model>(`/api/v1/models/${encodeURIComponent(name)}`);
+      emit(!!g.json, m, () =>
+        [
+          `${m.name} (${m.type})  production: ${m.production ?? 'none'}`,
+          ...(m.generationsList ?? []).map((x) => {
+            const tree = x.gen === m.production ? '●' : '○';
+            const lineage = x.lineage ? `${x.lineage.dataset}@${x.lineage.version}` : 'uploaded';
+            return `  ${tree} gen ${String(x.gen).padEnd(3)} ${x.status.padEnd(10)} ${lineage.padEnd(16)} ${fmtMetrics(x.metrics)}${x.reason ? `  (${x.reason})` : ''}`;
+          }),
+        ].join('\n'),
+      );
+    });
+  model
+    .command('push <file>')
+    .description('upload an ONNX file (from PyTorch, TensorFlow, sklearn ...) as a new generation')
+    .requiredOption('--name <model>', 'model name')
+    .option('--type <type>', 'model type', 'classifier')
+    .option('--metrics <json>', 'metrics as JSON, e.g. {"valAccuracy":0.93}')
+    .option('--promote', 'make it production at once (admin)')
+    .action(async (file: string, o: { name: string; type: string; metrics?: string; promote?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const client = new Client(g);
+      const bytes = readFileSync(file);
+      const q = new URLSearchParams({ type: o.type, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.promote ? { promote: 'true' } : {}) });
+      const res = await fetch(`${client.url}/api/v1/models/${encodeURIComponent(o.name)}/generations?${q}`, {
+        method: 'POST',
+        headers: client.headers({ 'content-type': 'application/octet-stream' }),
+        body: bytes,
+      });
+      const body = (await res.json()) as Generation & { error?: string; message?: string };
+      if (!res.ok) throw new ApiError(res.status, body);
+      emit(!!g.json, body, () => `${o.name} gen ${body.gen}: ${body.status} (${bytes.length} bytes)`);
+    });
+  for (const action of ['promote', 'reject'] as const) {
+    model
+      .command(`${action} <name> <gen>`)
+      .description(`${action} a generation by hand (admin)`)
+      .option('--reason <text>', 'why (reject)', 'rejected by hand')
+      .action(async (name: string, gen: string, o: { reason: string }, cmd: Command) => {
+        const g = cmd.optsWithGlobals<Globals>();
+        const r = await new Client(g).post<Generation>(
+          `/api/v1/models/${encodeURIComponent(name)}/generations/${gen}/${action}`,
+          action === 'reject' ? { reason: o.reason } : {},
+        );
+        emit(!!g.json, r, () => `${name} gen ${r.gen}: ${r.status}`);
+      });
+  }
+
+  program
+    .command('predict <model>')
+    .description('run a KServe v2 inference: --input takes a v2 request JSON file, or {"instances": [...]} rows')
+    .requiredOption('--input <file>', 'JSON file ("-" for stdin)')
+    .option('--version <gen>', 'a pinned generation')
+    .action(async (name: string, o: { input: string; version?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const client = new Client(g);
+      const body = JSON.parse(readFileSync(o.input === '-' ? 0 : o.input, 'utf8')) as Record<string, unknown>;
+      const v = o.version ? `/versions/${o.version}` : '';
+      const tf = 'instances' in body || ('inputs' in body && !Array.isArray(body.inputs));
+      const path = tf
+        ? `/v1/models/${encodeURIComponent(name)}${v}:predict`
+        : `/v2/models/${encodeURIComponent(name)}${v}/infer`;
+      const res = await fetch(client.url + path, {
+        method: 'POST',
+        headers: client.headers({ 'content-type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+      const out = (await res.json()) as { error?: string };
+      if (!res.ok) throw new ApiError(res.status, { error: String(res.status), message: out.error ?? '' });
+      emit(true, out, () => '');
+    });
+}

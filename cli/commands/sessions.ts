@@ -1,0 +1,198 @@
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { Client } from '../client.js';
+import { emit, table } from '../output.js';
+import { follow, type StreamedEvent } from '../ws-follow.js';
+
+type Globals = { url?: string; token?: string; json?: boolean };
+
+interface Session {
+  id: string;
+  kind: string;
+  state: string;
+  request: { model?: string; dataset?: string; trainer?: string };
+  exitCode?: number | null;
+  flags: string[];
+  reason?: string;
+  created: string;
+  started?: string;
+  ended?: string;
+  lastLogs?: string[];
+  events?: StreamedEvent[];
+}
+
+
+function duration(s: Session): string {
+  if (!s.started) return '-';
+  const ms = (s.ended ? Date.parse(s.ended) : Date.now()) - Date.parse(s.started);
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function collectNumbers(v: string, prev: number[] = []): number[] {
+  return [...prev, ...v.split(',').map((x) => Number(x.trim()))];
+}
+
+export function registerSessions(program: Command): void {
+  program
+    .command('train')
+    .description('start a training session and follow it live until it ends')
+    .requiredOption('--model <name>', 'model name (generations are added to it)')
+    .requiredOption('--dataset <name[@version]>', 'dataset, latest version by default')
+    .option('--trainer <kind>', 'mlp | softmax', 'mlp')
+    .option('--hidden <sizes>', 'hidden layer sizes, e.g. 128 or 256,128 (mlp)', collectNumbers)
+    .option('--epochs <n>', 'epochs', Number)
+    .option('--batch-size <n>', 'mini-batch size', Number)
+    .option('--lr <rate>', 'learning rate', Number)
+    .option('--optimizer <name>', 'adam | sgd')
+    .option('--l2 <value>', 'L2 penalty', Number)
+    .option('--seed <n>', 'random seed', Number)
+    .option('--device <device>', 'cpu | gpu', 'cpu')
+    .option('--priority <n>', '1 (most urgent) .. 100', Number)
+    .option('--time-budget <seconds>', 'stop after this many seconds', Number)
+    .option('--no-follow', 'return once the session is queued')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const client = new Client(g);
+      const params: Record<string, unknown> = {};
+      const map: [string, string][] = [
+        ['hidden', 'hidden'], ['epochs', 'epochs'], ['batchSize', 'batchSize'], ['lr', 'learningRate'],
+        ['optimizer', 'optimizer'], ['l2', 'l2'], ['seed', 'seed'],
+      ];
+      for (const [from, to] of map) if (o[from] !== undefined) params[to] = o[from];
+      const body = {
+        model: o.model,
+        dataset: o.dataset,
+        trainer: o.trainer,
+        params,
+        device: o.device,
+        ...(o.priority !== undefined ? { priority: o.priority } : {}),
+        ...(o.timeBudget !== undefined ? { timeBudgetS: o.timeBudget } : {}),
+      };
+      const created = await client.post<Session>('/api/v1/sessions', body);
+      if (!o.follow) return emit(!!g.json, created, () => `session ${created.id} queued`);
+      if (!g.json) process.stderr.write(`session ${created.id} queued\n`);
+      const bar = g.json
+        ? undefined
+        : new cliProgress.SingleBar(
+            { format: 'epoch {value}/{total} |{bar}| loss {loss}  acc {acc}  val {val}  {sps} samples/s', hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+      let started = false;
+      const events: StreamedEvent[] = [];
+      await follow(client, [`session:${created.id}`], (e) => {
+        events.push(e);
+        if (e.kind === 'epoch') {
+          const p = e.payload as { epoch: number; epochs: number; loss: number; trainAccuracy?: number; valAccuracy?: number; samplesPerSec?: number };
+          const fmt = (v?: number) => (v === undefined ? '-' : v.toFixed(4));
+          const payload = { loss: fmt(p.loss), acc: fmt(p.trainAccuracy), val: fmt(p.valAccuracy), sps: Math.round(p.samplesPerSec ?? 0) };
+          if (!started) bar?.start(p.epochs, 0, payload);
+          started = true;
+          bar?.update(p.epoch, payload);
+        } else if (!g.json && e.kind !== 'log' && e.kind !== 'session.state') {
+          const line = `${e.kind}: ${describe(e)}`;
+          if (started) bar?.stop();
+          started = false;
+          process.stderr.write(line + '\n');
+        }
+        return e.kind === 'session.finished';
+      }, { since: '0-0' });
+      bar?.stop();
+      const final = await client.get<Session>(`/api/v1/sessions/${created.id}`);
+      emit(!!g.json, final, () => `session ${final.id} ${final.state}${final.exitCode != null ? ` (exit ${final.exitCode})` : ''}`);
+      if (final.state !== 'succeeded') process.exitCode = 1;
+    });
+
+  program
+    .command('sessions')
+    .description('list sessions, newest first')
+    .option('--state <state>', 'only sessions in this state')
+    .option('--limit <n>', 'how many', Number, 50)
+    .action(async (o: { state?: string; limit: number }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const q = new URLSearchParams({ limit: String(o.limit), ...(o.state ? { state: o.state } : {}) });
+      const r = await new Client(g).get<{ items: Session[]; total: number }>(`/api/v1/sessions?${q}`);
+      emit(!!g.json, r, () =>
+        table(
+          r.items.map((s) => [s.id.slice(0, 8), s.kind, s.state, s.request.model, s.request.dataset, s.created.slice(0, 19), duration(s), s.exitCode, s.flags.join(',') || '']),
+          ['ID', 'KIND', 'STATE', 'MODEL', 'DATASET', 'CREATED', 'DURATION', 'EXIT', 'FLAGS'],
+        ) + `\n(${r.items.length} of ${r.total})`,
+      );
+    });
+
+  program
+    .command('session <id>')
+    .description('show one session: state, placement, exit code, last log lines, events')
+    .action(async (id: string, _o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const s = await new Client(g).get<Session>(`/api/v1/sessions/${encodeURIComponent(id)}`);
+      emit(!!g.json, s, () =>
+        [
+          `session ${s.id}  ${s.kind}  ${s.state}${s.exitCode != null ? `  exit ${s.exitCode}` : ''}`,
+          `model ${s.request.model}  dataset ${s.request.dataset}  trainer ${s.request.trainer}`,
+          s.reason ? `reason: ${s.reason}` : '',
+          s.flags.length ? `flags: ${s.flags.join(', ')}` : '',
+          ...(s.events ?? []).map((e) => `${e.time.slice(11, 23)}  ${e.kind.padEnd(22)} ${describe(e)}`),
+          ...(s.lastLogs?.length ? ['last log lines:', ...s.lastLogs.map((l) => `  ${l}`)] : []),
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    });
+
+  program
+    .command('stop <id>')
+    .description('stop a session')
+    .action(async (id: string, _o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const s = await new Client(g).post<Session>(`/api/v1/sessions/${encodeURIComponent(id)}/stop`);
+      emit(!!g.json, s, () => `session ${s.id}: ${s.state}`);
+    });
+
+  program
+    .command('events')
+    .description('print the event archive; --follow streams new events live')
+    .option('--follow', 'keep streaming')
+    .option('--session <id>', 'only one session')
+    .action(async (o: { follow?: boolean; session?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const client = new Client(g);
+      const topic = o.session ? `session:${o.session}` : 'events';
+      const print = (e: StreamedEvent) =>
+        process.stdout.write(g.json ? JSON.stringify(e) + '\n' : `${e.time}  ${(e.sessionId ?? '').slice(0, 8).padEnd(8)}  ${e.kind.padEnd(22)} ${describe(e)}\n`);
+      const ac = new AbortController();
+      // Without --follow: replay the archive, then stop once it has been idle briefly.
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (o.follow) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => ac.abort(), 500);
+      };
+      arm();
+      await follow(client, [topic], (e) => {
+        print(e);
+        arm();
+      }, { since: '0-0', signal: ac.signal });
+    });
+}
+
+export function describe(e: StreamedEvent): string {
+  const p = (e.payload ?? {}) as Record<string, any>;
+  switch (e.kind) {
+    case 'epoch':
+      return `epoch ${p.epoch}/${p.epochs} loss ${Number(p.loss).toFixed(4)} val ${p.valAccuracy === undefined ? '-' : Number(p.valAccuracy).toFixed(4)}`;
+    case 'decision':
+      return `${p.action}: ${p.reason}`;
+    case 'session.finished':
+      return `${p.state}${p.exitCode != null ? ` exit ${p.exitCode}` : ''}${p.reason ? ` (${p.reason})` : ''}`;
+    case 'generation.candidate':
+      return `${p.model} gen ${p.gen} ${JSON.stringify(p.metrics ?? {})}`;
+    case 'generation.promoted':
+      return `${p.model} gen ${p.gen} is production${p.previous ? ` (was ${p.previous})` : ''}`;
+    case 'generation.rejected':
+      return `${p.model} gen ${p.gen}: ${p.reason}`;
+    case 'session.state':
+      return String(p.state);
+    default:
+      return JSON.stringify(p).slice(0, 160);
+  }
+}

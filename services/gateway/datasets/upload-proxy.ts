@@ -1,0 +1,122 @@
+import http from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Request, Response } from 'express';
+import {
+  checkName,
+  PayloadTooLarge,
+  Unavailable,
+  UnsupportedMediaType,
+} from '../../../shared/index.js';
+
+export interface UploadProxyOptions {
+  intakeUrl: string;
+  internalToken: string;
+  limitBytes: number;
+}
+
+/** Counts bytes on their way to the intake and stops the upload past the limit. */
+class UploadLimit extends Transform {
+  private bytes = 0;
+  constructor(private readonly limitBytes: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limitBytes) {
+      cb(
+        new PayloadTooLarge(`upload exceeds the limit of ${this.limitBytes} bytes`, {
+          limitBytes: this.limitBytes,
+        }),
+      );
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+/** Lets a client that is still sending read our early answer, without reading gigabytes. */
+function drain(req: Request, maxBytes = 16 * 1024 * 1024): void {
+  if (req.complete) return;
+  let seen = 0;
+  req.unpipe();
+  req.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > maxBytes) req.destroy();
+  });
+  req.resume();
+}
+
+/**
+ * Streams an upload body to the data-intake service (same content type and query) and
+ * hands its answer back unchanged. Past `limitBytes` the upload is cut and the client
+ * gets 413; the intake, seeing its request aborted, stores nothing.
+ */
+export function proxyUpload(
+  opts: UploadProxyOptions,
+  name: string,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  checkName(name, 'dataset');
+  if ((req as { _body?: boolean })._body || req.readableEnded) {
+    throw new UnsupportedMediaType(
+      'this body was sent as application/json: send JSON lines as application/x-ndjson (or application/octet-stream with ?format=jsonl)',
+    );
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > opts.limitBytes) {
+    res.setHeader('connection', 'close');
+    throw new PayloadTooLarge(`upload of ${declared} bytes exceeds the limit of ${opts.limitBytes}`, {
+      limitBytes: opts.limitBytes,
+    });
+  }
+  const target = new URL(`/datasets/${encodeURIComponent(name)}`, opts.intakeUrl);
+  target.search = new URL(req.originalUrl, 'http://gateway').search;
+  const headers: http.OutgoingHttpHeaders = {
+    authorization: `Bearer ${opts.internalToken}`,
+    'content-type': req.headers['content-type'] ?? 'application/octet-stream',
+  };
+  if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
+
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      upstream.destroy();
+      res.setHeader('connection', 'close');
+      drain(req);
+      reject(err);
+    };
+    const upstream = http.request(target, { method: 'POST', headers });
+    const limit = new UploadLimit(opts.limitBytes);
+    limit.on('error', fail);
+    upstream.on('error', (err) =>
+      fail(new Unavailable(`data-intake is not reachable: ${err.message}`)),
+    );
+    upstream.on('response', (answer) => {
+      if (settled) return answer.resume();
+      settled = true;
+      // The intake may answer (a bad line, say) before the whole body went through.
+      const early = !req.complete;
+      if (early) {
+        res.setHeader('connection', 'close');
+        drain(req);
+      }
+      res.status(answer.statusCode ?? 502);
+      const type = answer.headers['content-type'];
+      if (type) res.setHeader('content-type', type);
+      answer.pipe(res);
+      answer.on('end', () => {
+        if (early) upstream.destroy();
+        resolve();
+      });
+      answer.on('error', reject);
+    });
+    // A client that goes away mid-upload aborts the intake's request: nothing is stored.
+    req.on('close', () => {
+      if (!req.complete) upstream.destroy();
+    });
+    req.pipe(limit).pipe(upstream);
+  });
+}

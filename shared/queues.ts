@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * BullMQ queue names. A name is a storage key: renaming one strands the jobs already
  * queued under the old name.
@@ -12,3 +14,29 @@ export const QUEUES = {
   /** batch inference chunks: event-handler → serving */
   batchInfer: 'batch-infer',
 } as const;
+
+/** One chunk of a batch-inference session: rows [start, start+count) of a dataset version. */
+export const BatchInferJob = z.object({
+  sessionId: z.string().min(1),
+  chunk: z.number().int().min(0),
+  model: z.string().min(1),
+  gen: z.number().int().min(1),
+  dataset: z.string().min(1),
+  version: z.number().int().min(1),
+  start: z.number().int().min(0),
+  count: z.number().int().min(1),
+  /** model output to keep; the first one (or `probabilities`) when omitted */
+  output: z.string().optional(),
+});
+export type BatchInferJob = z.infer<typeof BatchInferJob>;
+
+/** What a batch-inference job returns; the float32 values wait in `key`. */
+export const BatchInferResult = z.object({
+  key: z.string(),
+  rows: z.number().int(),
+  /** values per row */
+  width: z.number().int(),
+  output: z.string(),
+  gen: z.number().int(),
+});
+export type BatchInferResult = z.infer<typeof BatchInferResult>;

@@ -133,7 +133,7 @@ async function push(
       }
     },
   ).finally(() => bar.stop());
-  if (res.status >= 400) throw new ApiError(res.status, (res.body ?? {}) as ApiError['body']);
+  if (res.status >= 400) throw new ApiError(res.status, res.body ?? {});
   const v = res.body as VersionView;
   const s = (performance.now() - t0) / 1000;
   emit(
@@ -198,7 +198,12 @@ export function registerDataset(program: Command): void {
         list.length === 0
           ? 'no datasets yet: swarmml dataset push FILE --name NAME'
           : table(
-              list.map((d) => [d.name, d.latest === null ? null : `v${d.latest}`, d.versions, d.created]),
+              list.map((d) => [
+                d.name,
+                d.latest === null ? null : `v${d.latest}`,
+                d.versions,
+                d.created,
+              ]),
               ['NAME', 'LATEST', 'VERSIONS', 'CREATED'],
             ),
       );
@@ -217,7 +222,9 @@ export function registerDataset(program: Command): void {
         emit(!!g.json, v, () => showVersion(v));
         return;
       }
-      const d = await client.get<{ name: string; latest: number | null; versions: VersionView[] }>(base);
+      const d = await client.get<{ name: string; latest: number | null; versions: VersionView[] }>(
+        base,
+      );
       emit(!!g.json, d, () =>
         [
           `${d.name}  latest ${d.latest === null ? '-' : `v${d.latest}`}`,

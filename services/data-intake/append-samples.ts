@@ -156,7 +156,7 @@ function initialNames(rows: SampleRow[], kind: 'class' | 'regression'): string[]
   if (kind === 'regression') return undefined;
   const labels = [...new Set(rows.map((r) => r.label))];
   if (labels.every((l) => typeof l === 'number')) {
-    return (labels as number[]).sort((a, b) => a - b).map(String);
+    return labels.sort((a, b) => a - b).map(String);
   }
   return labels.map(String).sort();
 }
@@ -173,7 +173,10 @@ function labelMapper(
     return {
       map: (label, row) => {
         if (typeof label !== 'number') {
-          throw new BadInput(`row ${row}: label ${JSON.stringify(label)} of a regression dataset must be a number`, { row });
+          throw new BadInput(
+            `row ${row}: label ${JSON.stringify(label)} of a regression dataset must be a number`,
+            { row },
+          );
         }
         return label;
       },
@@ -183,7 +186,10 @@ function labelMapper(
     return {
       map: (label, row) => {
         if (typeof label !== 'number' || !Number.isInteger(label) || label < 0) {
-          throw new BadInput(`row ${row}: this dataset has no class names; the label must be a class id`, { row });
+          throw new BadInput(
+            `row ${row}: this dataset has no class names; the label must be a class id`,
+            { row },
+          );
         }
         return label;
       },
@@ -224,7 +230,8 @@ function toBatch(
     }
     for (let j = 0; j < dim; j++) {
       const v = r.features[j] ?? NaN;
-      if (Math.abs(v) > F32_MAX) throw new BadInput(`row ${i}, feature ${j}: ${v} is beyond float32`, { row: i });
+      if (Math.abs(v) > F32_MAX)
+        throw new BadInput(`row ${i}, feature ${j}: ${v} is beyond float32`, { row: i });
       features[i * dim + j] = v;
     }
     labels[i] = mapLabel(r.label, i);

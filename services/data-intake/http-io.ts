@@ -62,7 +62,11 @@ export class ByteLimit extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.limitBytes) {
-      cb(new PayloadTooLarge(`body exceeds the limit of ${this.limitBytes} bytes`, { limitBytes: this.limitBytes }));
+      cb(
+        new PayloadTooLarge(`body exceeds the limit of ${this.limitBytes} bytes`, {
+          limitBytes: this.limitBytes,
+        }),
+      );
       return;
     }
     cb(null, chunk);

@@ -50,7 +50,13 @@ export async function ingestUpload(
   try {
     const meta = await store(parsed, writer, opts);
     deps.log.info(
-      { dataset: name, version: meta.version, rows: meta.count, bytes: meta.bytes, ms: Math.round(performance.now() - t0) },
+      {
+        dataset: name,
+        version: meta.version,
+        rows: meta.count,
+        bytes: meta.bytes,
+        ms: Math.round(performance.now() - t0),
+      },
       'dataset version stored',
     );
     try {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UnsupportedMediaType } from '../../shared/index.js';
-import { DATASET_FORMATS, type DatasetFormat, type ParseOptions } from './parse/index.js';
+import { DATASET_FORMATS, type ParseOptions } from './parse/index.js';
 
 /** How an upload is split into training and validation rows (recorded in its metadata). */
 export interface SplitOptions {
@@ -54,12 +54,14 @@ export function uploadOptions(
     );
   }
   const parse: ParseOptions = {
-    ...(q.format ? { format: q.format as DatasetFormat } : {}),
+    ...(q.format ? { format: q.format } : {}),
     ...(contentType ? { contentType } : {}),
     ...(q.filename ? { filename: q.filename } : {}),
     ...(q.labelKind ? { labelKind: q.labelKind } : {}),
     ...(q.features ? { features: q.features } : {}),
-    ...(q.indexBase ? { indexBase: q.indexBase === 'auto' ? 'auto' : Number(q.indexBase) as 0 | 1 } : {}),
+    ...(q.indexBase
+      ? { indexBase: q.indexBase === 'auto' ? 'auto' : (Number(q.indexBase) as 0 | 1) }
+      : {}),
     ...(q.header ? { header: q.header === 'auto' ? 'auto' : q.header === 'true' } : {}),
     ...(q.labelColumn !== undefined
       ? { labelColumn: /^-?\d+$/.test(q.labelColumn) ? Number(q.labelColumn) : q.labelColumn }

@@ -4,19 +4,24 @@
  * subscription that turns registry promotions into hot swaps.
  */
 import { NotFound, type Logger } from '../../shared/index.js';
+import { isAssigned } from './assignment-store.js';
 import type { BackoffPolicy } from './backoff.js';
 import { ModelHost, type BatchSettings } from './model-host.js';
-import type { ModelSource } from './model-source.js';
+import type { ModelSource, ServingControl } from './model-source.js';
 import { Pipeline, type PipelineDef } from './pipelines.js';
 import type { SessionOptions } from './protocol.js';
 import type { Servable } from './servable.js';
 import { ModelProcess, type ProcessState } from './supervisor.js';
+import type { TensorMap } from './tensors.js';
 import { WorkerSpawner } from './worker-spawner.js';
 
 export interface FleetOptions {
   source: ModelSource;
   log: Logger;
-  /** '*' serves every model in the source, including ones that appear later */
+  /**
+   * '*' serves every model the source's assignment names (every model when it has none),
+   * including ones that appear later; a list pins this replica to those models
+   */
   models: '*' | string[];
   /** models that share one process; every other model gets its own */
   groups: string[][];
@@ -30,6 +35,16 @@ export interface FleetOptions {
   spareProcess?: boolean;
   onBatch?: (model: string, rows: number) => void;
   onCrash?: (group: string) => void;
+  onInputs?: (model: string, gen: number, inputs: TensorMap) => void;
+}
+
+/** One served model, as `GET /internal/fleet` reports it. */
+export interface HostInfo {
+  name: string;
+  state: string;
+  gen: number | null;
+  loaded: number[];
+  queueDepth: number;
 }
 
 export interface ProcessInfo {
@@ -46,6 +61,9 @@ export class ModelFleet {
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly starts: Promise<void>[] = [];
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeControl: (() => void) | undefined;
+  private assigned: '*' | string[] = '*';
+  private reconciling: Promise<void> = Promise.resolve();
   private readonly spawner: WorkerSpawner;
   private started = false;
 
@@ -58,8 +76,8 @@ export class ModelFleet {
 
   async start(): Promise<void> {
     this.unsubscribe = this.opts.source.onPromotion((name, gen) => this.onPromotion(name, gen));
-    const names = this.opts.models === '*' ? await this.opts.source.list() : this.opts.models;
-    for (const name of names) this.add(name);
+    this.unsubscribeControl = this.opts.source.onControl?.((msg) => this.onControl(msg));
+    for (const name of await this.wanted()) this.add(name);
     await Promise.all(this.starts);
     this.started = true;
   }
@@ -97,12 +115,46 @@ export class ModelFleet {
     }));
   }
 
+  /** the assignment this replica follows (`*` when pinned by MODELS or unassigned) */
+  assignment(): '*' | string[] {
+    return this.opts.models === '*' ? this.assigned : this.opts.models;
+  }
+
+  hostsInfo(): HostInfo[] {
+    return [...this.hosts.values()]
+      .map((h) => ({
+        name: h.name,
+        state: h.state,
+        gen: h.gen ?? null,
+        loaded: h.loadedVersions(),
+        queueDepth: h.queueDepth,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Re-reads the assignment and loads or drains models to match; calls run one at a time. */
+  reconcile(): Promise<void> {
+    const next = this.reconciling.then(async () => {
+      if (this.opts.models !== '*' || !this.started) return;
+      const wanted = new Set(await this.wanted());
+      for (const name of wanted) this.add(name);
+      await Promise.all(
+        [...this.hosts.keys()].filter((n) => !wanted.has(n)).map((n) => this.remove(n)),
+      );
+    });
+    this.reconciling = next.catch((err: unknown) =>
+      this.opts.log.error({ err }, 'applying the serving assignment failed'),
+    );
+    return next;
+  }
+
   *queueDepths(): Iterable<[string, number]> {
     for (const [name, h] of this.hosts) yield [name, h.queueDepth];
   }
 
   async close(): Promise<void> {
     this.unsubscribe?.();
+    this.unsubscribeControl?.();
     await Promise.all([...this.hosts.values()].map((h) => h.close()));
     await Promise.all([...this.procs.values()].map((p) => p.close()));
     await this.spawner.close();
@@ -112,9 +164,50 @@ export class ModelFleet {
     const host = this.hosts.get(name);
     if (host) {
       host.promote(gen).catch(() => {}); // logged by the host
-    } else if (this.opts.models === '*') {
+    } else if (this.opts.models === '*' && isAssigned(this.assigned, name)) {
       this.add(name);
     }
+  }
+
+  private onControl(msg: ServingControl): void {
+    if (msg.type === 'assignment') {
+      void this.reconcile();
+    } else if (msg.type === 'optimized') {
+      this.hosts
+        .get(msg.model)
+        ?.refresh(msg.gen)
+        .catch((err: unknown) =>
+          this.opts.log.warn({ err, model: msg.model, gen: msg.gen }, 'reload of optimised weights failed'),
+        );
+    }
+  }
+
+  /** The models this replica should serve now. */
+  private async wanted(): Promise<string[]> {
+    if (this.opts.models !== '*') return this.opts.models;
+    this.assigned = (await this.opts.source.assignment?.()) ?? '*';
+    return this.assigned === '*' ? this.opts.source.list() : this.assigned;
+  }
+
+  /** Stops serving a model: new requests get 404, queued ones finish, its process may go. */
+  private async remove(name: string): Promise<void> {
+    const host = this.hosts.get(name);
+    if (!host) return;
+    this.hosts.delete(name);
+    await host.drain();
+    const group = this.groupOf(name);
+    const stillUsed = [...this.hosts.keys()].some((m) => this.groupOf(m) === group);
+    const proc = this.procs.get(group);
+    if (proc && !stillUsed) {
+      this.procs.delete(group);
+      await proc.close();
+    }
+    this.opts.log.info({ model: name }, 'model no longer served here');
+  }
+
+  /** Startup waits for the first loads; later ones log their own failures. */
+  private track(p: Promise<void>): void {
+    if (!this.started) this.starts.push(p);
   }
 
   private groupOf(model: string): string {
@@ -139,7 +232,7 @@ export class ModelFleet {
         onCrash: this.opts.onCrash,
       });
       this.procs.set(group, proc);
-      this.starts.push(
+      this.track(
         proc
           .start()
           .catch((err: unknown) =>
@@ -155,9 +248,10 @@ export class ModelFleet {
       pinnedMax: this.opts.pinnedMax,
       log: this.opts.log,
       onBatch: this.opts.onBatch,
+      onInputs: this.opts.onInputs,
     });
     this.hosts.set(name, host);
-    this.starts.push(
+    this.track(
       host
         .start()
         .catch((err: unknown) => this.opts.log.error({ err, model: name }, 'initial load failed')),

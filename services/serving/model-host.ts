@@ -29,6 +29,8 @@ export interface ModelHostOptions {
   pinnedMax: number;
   log: Logger;
   onBatch?: (model: string, rows: number) => void;
+  /** sees every request's inputs once they passed the checks (drift monitoring) */
+  onInputs?: (model: string, gen: number, inputs: TensorMap) => void;
 }
 
 export type HostState = 'loading' | 'ready' | 'restarting' | 'unavailable';
@@ -50,6 +52,7 @@ export class ModelHost implements Servable {
   private swaps: Promise<void> = Promise.resolve();
   private started = false;
   private lastError: string | undefined;
+  private drained = false;
 
   constructor(private readonly opts: ModelHostOptions) {}
 
@@ -128,6 +131,7 @@ export class ModelHost implements Servable {
       // An eviction may retire a freshly loaded slot before this continuation runs.
       if (slot.retired) continue;
       checkInputs(this.name, slot.io, inputs);
+      this.opts.onInputs?.(this.name, slot.gen, inputs);
       const outputs = await slot.batcher.submit(inputs);
       return { gen: slot.gen, outputs };
     }
@@ -137,6 +141,40 @@ export class ModelHost implements Servable {
     const known = new Set<number>(this.slots.keys());
     for (const g of (await this.opts.source.generations?.(this.name)) ?? []) known.add(g);
     return [...known].sort((a, b) => a - b);
+  }
+
+  /**
+   * Loads a loaded generation's weights again (they changed: an optimised form was accepted).
+   * The model process swaps the session in place, so requests keep flowing.
+   */
+  async refresh(gen: number): Promise<boolean> {
+    const slot = this.slots.get(gen);
+    if (!slot || slot.retired) return false;
+    const bytes = await this.opts.source.weights(this.name, gen);
+    await this.opts.proc.load(this.name, gen, bytes);
+    this.opts.log.info({ model: this.name, gen, bytes: bytes.length }, 'generation reloaded');
+    return true;
+  }
+
+  /** Stops taking requests, lets queued ones finish, then unloads every generation. */
+  async drain(): Promise<void> {
+    this.drained = true;
+    await this.swaps;
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    this.current = undefined;
+    this.pinned = [];
+    for (const s of slots) s.retired = true;
+    await Promise.all(slots.map((s) => s.batcher.idle()));
+    await Promise.all(
+      slots.map((s) =>
+        this.opts.proc
+          .unload(this.name, s.gen)
+          .catch((err: unknown) =>
+            this.opts.log.warn({ err, model: this.name, gen: s.gen }, 'unload failed'),
+          ),
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -157,7 +195,7 @@ export class ModelHost implements Servable {
   }
 
   private async swap(gen: number): Promise<void> {
-    if (this.current?.gen === gen) return;
+    if (this.current?.gen === gen || this.drained) return;
     const slot = this.slots.get(gen) ?? (await this.load(gen));
     const old = this.current;
     this.current = slot;

@@ -15,7 +15,16 @@ export interface ModelSource {
   generations?(name: string): Promise<number[]>;
   /** subscribes to promotions; returns the unsubscribe function */
   onPromotion(cb: (name: string, gen: number) => void): () => void;
+  /** the models replicas are assigned to serve, `*` for all; absent: serve all */
+  assignment?(): Promise<'*' | string[]>;
+  /** subscribes to serving control messages; returns the unsubscribe function */
+  onControl?(cb: (msg: ServingControl) => void): () => void;
 }
+
+/** Control messages every serving replica acts on (published on `keys.servingChannel()`). */
+export type ServingControl =
+  | { type: 'assignment' }
+  | { type: 'optimized'; model: string; gen: number };
 
 /** A ModelSource held in memory. */
 export class InMemoryModelSource implements ModelSource {

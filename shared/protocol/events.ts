@@ -19,6 +19,14 @@ export const CandidatePayload = z.object({
   metrics: z.record(z.string(), z.number()),
 });
 
+/** How far a batch job (batch inference) has got. */
+export const ProgressPayload = z.object({
+  done: z.number().int().min(0),
+  total: z.number().int().min(0),
+  rowsPerSec: z.number().min(0),
+});
+export type ProgressPayload = z.infer<typeof ProgressPayload>;
+
 export const DecisionPayload = z.object({
   action: z.enum(['stop', 'accept', 'reject', 'flag']),
   reason: z.string(),
@@ -46,6 +54,7 @@ export const EVENT_KINDS = [
   'retrain.triggered',
   'serving.drift',
   'worker.exiting',
+  'progress',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -55,6 +64,7 @@ export const WorkerEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('epoch'), payload: EpochPayload }),
   z.object({ kind: z.literal('log'), payload: z.object({ lines: z.array(z.string().max(4000)).max(200) }) }),
   z.object({ kind: z.literal('generation.candidate'), payload: CandidatePayload }),
+  z.object({ kind: z.literal('progress'), payload: ProgressPayload }),
   // Sent last: lets a handler that re-adopted the worker after a restart (and so cannot
   // read its exit status) learn the exit code.
   z.object({ kind: z.literal('worker.exiting'), payload: z.object({ exitCode: z.number().int() }) }),

@@ -36,6 +36,14 @@ export class Keys {
   modelGenBlob(name: string, gen: number, chunk: number) {
     return this.k('model', `{${name}}`, 'gen', gen, 'blob', chunk);
   }
+  /** onnxruntime-optimised weights of a generation, present only when they passed the check */
+  modelGenOptimized(name: string, gen: number) {
+    return this.k('model', `{${name}}`, 'gen', gen, 'optimized');
+  }
+  /** taken by the one serving replica that optimises a generation */
+  modelGenOptimizeLock(name: string, gen: number) {
+    return this.k('model', `{${name}}`, 'gen', gen, 'optimize-lock');
+  }
   /** lock taken while promoting one model */
   modelPromoteLock(name: string) {
     return this.k('model', `{${name}}`, 'promote-lock');
@@ -46,6 +54,20 @@ export class Keys {
    */
   modelEventsChannel() {
     return this.k('pub', 'models');
+  }
+
+  // ── serving ───────────────────────────────────────────────────────
+  /** set of model names serving replicas load; empty or holding `*` means every model */
+  servingAssignment() {
+    return this.k('serving', 'assignment');
+  }
+  /** Pub/sub channel (not a key): serving control messages (assignment, optimised weights). */
+  servingChannel() {
+    return this.k('pub', 'serving');
+  }
+  /** float32 outputs of one batch-inference chunk, until the session collects them */
+  batchInferChunk(sessionId: string, chunk: number) {
+    return this.k('batch', sessionId, 'chunk', chunk);
   }
 
   // ── datasets ──────────────────────────────────────────────────────

@@ -15,7 +15,7 @@ export interface Received {
  * `decide` messages, drops a repeated cause (as the real one does), archives a `decision`
  * event and replies ok.
  */
-export async function startFakeHandler(opts: { token: string; events: EventLog }) {
+export async function startFakeHandler(opts: { token: string; events: EventLog; port?: number }) {
   const received: Received[] = [];
   const seen = new Set<string>();
   const server = http.createServer();
@@ -49,7 +49,7 @@ export async function startFakeHandler(opts: { token: string; events: EventLog }
       });
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -9,7 +9,7 @@ import type { TestRedis } from '../helpers/redis.js';
 import { startFakeHandler } from './fake-handler.js';
 
 export const log = createLogger('test', process.env.TEST_LOG ?? 'silent');
-const TOKEN = 'internal-token-0123456789';
+export const TOKEN = 'internal-token-0123456789';
 
 /** Whether the listener has handled the event with stream id `id` (ids are `ms-seq`). */
 export function reached(app: ListenerApp, id: string): boolean {
@@ -19,19 +19,19 @@ export function reached(app: ListenerApp, id: string): boolean {
 }
 
 /** A fresh prefix, a fake event-handler, and a maker of listeners; all closed after `t`. */
-export async function setup(t: TestContext, redis: TestRedis) {
+export async function setup(t: TestContext, redis: TestRedis, opts: { handlerUrl?: string } = {}) {
   const prefix = redis.prefix();
   const keys = new Keys(prefix);
   const client = redis.client();
   const events = new EventLog(client, keys, { blockMs: 200 });
-  const handler = await startFakeHandler({ token: TOKEN, events });
-  t.after(() => handler.close());
+  const handler = opts.handlerUrl ? undefined : await startFakeHandler({ token: TOKEN, events });
+  if (handler) t.after(() => handler.close());
   const bullRedis = redis.client({ forWorker: true });
   const make = (): ListenerApp =>
     buildListener({
       config: {
         SWARMML_PREFIX: prefix,
-        EVENT_HANDLER_URL: handler.url,
+        EVENT_HANDLER_URL: opts.handlerUrl ?? handler!.url,
         internalToken: TOKEN,
         BUDGET_CHECK_MS: 100,
         START_FROM: 'latest',
@@ -52,7 +52,8 @@ export async function setup(t: TestContext, redis: TestRedis) {
     client,
     bullRedis,
     events,
-    handler,
+    /** the fake handler; absent when `handlerUrl` points elsewhere */
+    handler: handler!,
     start,
     registry: new ModelRegistry(client, keys),
     sessions: new SessionStore(client, keys),

@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { putRules } from '../../services/event-listener/rules-store.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { reached, setup } from './harness.js';
+import { freePort } from '../../shared/net.js';
+import { startFakeHandler } from './fake-handler.js';
+import { reached, setup, TOKEN } from './harness.js';
 
 describe('event-listener end to end', () => {
   let redis: TestRedis;
@@ -175,5 +177,26 @@ describe('event-listener end to end', () => {
     });
     await waitFor(() => reached(app, lateId), { what: 'late epoch handled' });
     assert.equal(handler.received.length, 1);
+  });
+
+  test('a decision waits for an absent handler and is delivered once it is up', async (t) => {
+    const port = await freePort();
+    const { events, start } = await setup(t, redis, { handlerUrl: `http://127.0.0.1:${port}` });
+    const app = await start();
+    const crashId = await events.append({
+      kind: 'session.finished',
+      sessionId: 'w',
+      payload: { state: 'failed', exitCode: 2 },
+    });
+    const nextId = await events.append({ kind: 'log', sessionId: 'w', payload: { lines: [] } });
+    await new Promise((r) => setTimeout(r, 300)); // let a few connection attempts fail
+    assert.equal(reached(app, crashId), false, 'the cursor stays before an undelivered decision');
+    const handler = await startFakeHandler({ token: TOKEN, events, port });
+    t.after(() => handler.close());
+    await waitFor(() => reached(app, nextId), { what: 'delivery after the handler came up' });
+    assert.deepEqual(
+      handler.received.map((r) => [r.causeId, r.decision.action]),
+      [[crashId, 'flag']],
+    );
   });
 });

@@ -33,14 +33,20 @@ const close = (a: number, b: number) => Math.abs(a - b) < 1e-6 * Math.max(1, Mat
 test('an append is a new version referencing the old shards, with merged stats and split', async () => {
   const base = await upload(h, 'live', libsvm(300, 4, 3));
   assert.equal(base.status, 201);
-  const res = await call(h, 'POST', '/api/v1/datasets/live/append', { rows: sampleRows(300, 50, 4, 3) });
+  const res = await call(h, 'POST', '/api/v1/datasets/live/append', {
+    rows: sampleRows(300, 50, 4, 3),
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const v = res.body;
   assert.deepEqual([v.version, v.parent, v.count], [2, 1, 350]);
 
   const stored = await h.datasets.getVersion('live', 2);
   const v1 = await h.datasets.getVersion('live', 1);
-  assert.deepEqual(stored.shards.slice(0, v1.shards.length), v1.shards, 'base shards listed, not copied');
+  assert.deepEqual(
+    stored.shards.slice(0, v1.shards.length),
+    v1.shards,
+    'base shards listed, not copied',
+  );
   assert.equal(stored.shards.length, v1.shards.length + 1);
   assert.equal(stored.shards.at(-1)!.version, 2);
 
@@ -51,17 +57,33 @@ test('an append is a new version referencing the old shards, with merged stats a
   assert.deepEqual(v.stats.labels, whole.body.stats.labels);
   for (const k of ['mean', 'std', 'min', 'max'] as const) {
     v.stats.features[k].forEach((x: number, j: number) =>
-      assert.ok(close(x, whole.body.stats.features[k][j]), `${k}[${j}] ${x} vs ${whole.body.stats.features[k][j]}`),
+      assert.ok(
+        close(x, whole.body.stats.features[k][j]),
+        `${k}[${j}] ${x} vs ${whole.body.stats.features[k][j]}`,
+      ),
     );
   }
   assert.deepEqual(v.stats.features.count, whole.body.stats.features.count);
 
   // Rows read back across the old and the new shard.
-  const rows = await call(h, 'GET', '/api/v1/datasets/live/versions/2/rows?start=295&count=10&format=json');
-  assert.deepEqual(rows.body.labels, [295, 296, 297, 298, 299, 300, 301, 302, 303, 304].map((x) => x % 3));
+  const rows = await call(
+    h,
+    'GET',
+    '/api/v1/datasets/live/versions/2/rows?start=295&count=10&format=json',
+  );
+  assert.deepEqual(
+    rows.body.labels,
+    [295, 296, 297, 298, 299, 300, 301, 302, 303, 304].map((x) => x % 3),
+  );
 
   const ev = (await h.events.range({ count: 100 })).filter((e) => e.kind === 'dataset.version');
-  assert.deepEqual(ev.at(-2)?.payload, { name: 'live', version: 2, count: 350, added: 50, parent: 1 });
+  assert.deepEqual(ev.at(-2)?.payload, {
+    name: 'live',
+    version: 2,
+    count: 350,
+    added: 50,
+    parent: 1,
+  });
 });
 
 test('appendSamples creates a dataset, maps text labels and extends the classes', async () => {
@@ -87,7 +109,10 @@ test('appendSamples creates a dataset, maps text labels and extends the classes'
   const rows = await call(h, 'GET', '/api/v1/datasets/pets/versions/2/rows?format=json');
   assert.deepEqual(rows.body.labels, [1, 0, 2, 1]);
   assert.equal(rows.body.values[1][1], null, 'NaN (missing) is null in JSON');
-  assert.deepEqual((v2.stats as { labels: unknown }).labels, { kind: 'class', histogram: [1, 2, 1] });
+  assert.deepEqual((v2.stats as { labels: unknown }).labels, {
+    kind: 'class',
+    histogram: [1, 2, 1],
+  });
 });
 
 test('appends to one dataset at once all land, one version each', async () => {

@@ -1,7 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { allKeys, call, libsvm, startIntakeHarness, upload, type IntakeHarness } from './harness.js';
+import {
+  allKeys,
+  call,
+  libsvm,
+  startIntakeHarness,
+  upload,
+  type IntakeHarness,
+} from './harness.js';
 
 let r: TestRedis;
 let h: IntakeHarness;
@@ -65,7 +72,8 @@ test('a body over the gateway limit is a 413, declared or streamed', async () =>
     headers: { authorization: `Bearer ${h.token}` },
     body: new ReadableStream({
       start(c) {
-        for (let i = 0; i < bytes.length; i += 16 * 1024) c.enqueue(bytes.subarray(i, i + 16 * 1024));
+        for (let i = 0; i < bytes.length; i += 16 * 1024)
+          c.enqueue(bytes.subarray(i, i + 16 * 1024));
         c.close();
       },
     }),

@@ -62,6 +62,7 @@ export async function startIntakeHarness(
 
 export interface Answer {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers; assertions check their shape
   body: any;
   headers: Headers;
 }
@@ -87,7 +88,11 @@ export async function upload(
 ): Promise<Answer> {
   const res = await fetch(`${h.url}/api/v1/datasets/${encodeURIComponent(name)}${query}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/octet-stream', ...headers },
+    headers: {
+      authorization: `Bearer ${h.token}`,
+      'content-type': 'application/octet-stream',
+      ...headers,
+    },
     body: typeof body === 'string' ? body : new Uint8Array(body),
   });
   return answer(res);

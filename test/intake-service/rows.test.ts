@@ -91,12 +91,17 @@ test('train and validation partition a range by the recorded split', async () =>
   // Paging over the whole version gives the recorded counts.
   const meta = await call(h, 'GET', '/api/v1/datasets/rows/versions/1');
   let trainRows = 0;
-  for (let s = 0; s < ROWS; s += 1000) trainRows += (await binary(`start=${s}&count=1000&split=train`)).rows;
+  for (let s = 0; s < ROWS; s += 1000)
+    trainRows += (await binary(`start=${s}&count=1000&split=train`)).rows;
   assert.equal(trainRows, meta.body.split.trainCount);
 });
 
 test('JSON rows carry row indices and are capped at 1000', async () => {
-  const res = await call(h, 'GET', '/api/v1/datasets/rows/versions/latest/rows?start=10&count=20&format=json&split=validation');
+  const res = await call(
+    h,
+    'GET',
+    '/api/v1/datasets/rows/versions/latest/rows?start=10&count=20&format=json&split=validation',
+  );
   assert.equal(res.status, 200);
   const b = res.body;
   assert.equal(b.rows, b.index.length);
@@ -104,7 +109,10 @@ test('JSON rows carry row indices and are capped at 1000', async () => {
     assert.ok(isValidationRow(42, 0.2, b.index[i]));
     assert.ok(b.index[i] >= 10 && b.index[i] < 30);
     assert.equal(b.labels[i], b.index[i] % 4);
-    assert.deepEqual(b.values[i], Array.from({ length: DIM }, (_, j) => expected(b.index[i], j)));
+    assert.deepEqual(
+      b.values[i],
+      Array.from({ length: DIM }, (_, j) => expected(b.index[i], j)),
+    );
   }
   assert.deepEqual(b.labelNames, ['0', '1', '2', '3']);
   const big = await call(h, 'GET', '/api/v1/datasets/rows/versions/1/rows?count=1001&format=json');
@@ -135,7 +143,10 @@ test('the Python stdlib reader in docs/datasets.md reads the binary layout', asy
     };
     const all = await run('all');
     assert.equal(all.rows, ROWS);
-    assert.deepEqual(all.first.values, Array.from({ length: DIM }, (_, j) => expected(0, j)));
+    assert.deepEqual(
+      all.first.values,
+      Array.from({ length: DIM }, (_, j) => expected(0, j)),
+    );
     assert.equal(all.first.label, 0);
     const val = await run('validation');
     let want = 0;

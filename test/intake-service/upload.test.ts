@@ -39,7 +39,13 @@ test('an upload through the gateway becomes version 1 with stats, split and an e
 
   const events = await h.events.range({ count: 100 });
   const ev = events.find((e) => e.kind === 'dataset.version');
-  assert.deepEqual(ev?.payload, { name: 'iris-ish', version: 1, count: 500, added: 500, parent: null });
+  assert.deepEqual(ev?.payload, {
+    name: 'iris-ish',
+    version: 1,
+    count: 500,
+    added: 500,
+    parent: null,
+  });
 });
 
 test('pushing to an existing name makes the next version; both are listed', async () => {

@@ -38,7 +38,7 @@ export function mount(el: Element, ...children: Children[]): void {
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for an HTML string (used where thousands of rows are built at once). */
-export function esc(v: unknown): string {
+export function esc(v: string | number | null | undefined): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c] ?? c);
 }
 

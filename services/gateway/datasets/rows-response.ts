@@ -43,7 +43,9 @@ interface Plan {
 
 function plan(meta: DatasetVersionMeta, q: RowsQuery): Plan {
   if (q.start > meta.count) {
-    throw new BadInput(`start ${q.start} is beyond the ${meta.count} rows of ${meta.name}@v${meta.version}`);
+    throw new BadInput(
+      `start ${q.start} is beyond the ${meta.count} rows of ${meta.name}@v${meta.version}`,
+    );
   }
   const start = q.start;
   const end = Math.min(meta.count, start + q.count);
@@ -59,7 +61,9 @@ function plan(meta: DatasetVersionMeta, q: RowsQuery): Plan {
   const width =
     meta.kind === 'tabular'
       ? (meta.features ?? 0)
-      : (meta.imageShape?.height ?? 0) * (meta.imageShape?.width ?? 0) * (meta.imageShape?.channels ?? 0);
+      : (meta.imageShape?.height ?? 0) *
+        (meta.imageShape?.width ?? 0) *
+        (meta.imageShape?.channels ?? 0);
   let from = -1;
   let to = 0;
   let firstRow = 0;
@@ -82,10 +86,19 @@ async function* parts(
   datasets: DatasetStore,
   meta: DatasetVersionMeta,
   p: Plan,
-): AsyncGenerator<{ batch: RowBatch; first: number; a: number; b: number; keep: Uint8Array | null }> {
+): AsyncGenerator<{
+  batch: RowBatch;
+  first: number;
+  a: number;
+  b: number;
+  keep: Uint8Array | null;
+}> {
   if (p.end <= p.start) return;
   let offset = p.firstRow;
-  for await (const batch of datasets.readShards(meta.name, meta.version, { from: p.from, to: p.to })) {
+  for await (const batch of datasets.readShards(meta.name, meta.version, {
+    from: p.from,
+    to: p.to,
+  })) {
     const a = Math.max(0, p.start - offset);
     const b = Math.min(batch.rows, p.end - offset);
     const keep = p.keep ? p.keep.subarray(offset + a - p.start, offset + b - p.start) : null;
@@ -96,7 +109,13 @@ async function* parts(
 }
 
 /** Row data of one shard part, as bytes: views when every row is kept, else a copy. */
-function dataBytes(batch: RowBatch, a: number, b: number, keep: Uint8Array | null, w: number): Buffer {
+function dataBytes(
+  batch: RowBatch,
+  a: number,
+  b: number,
+  keep: Uint8Array | null,
+  w: number,
+): Buffer {
   const src = batch.kind === 'tabular' ? batch.features : batch.pixels;
   const size = src.BYTES_PER_ELEMENT;
   const view = (from: number, to: number) =>

@@ -66,9 +66,12 @@ export function proxyUpload(
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > opts.limitBytes) {
     res.setHeader('connection', 'close');
-    throw new PayloadTooLarge(`upload of ${declared} bytes exceeds the limit of ${opts.limitBytes}`, {
-      limitBytes: opts.limitBytes,
-    });
+    throw new PayloadTooLarge(
+      `upload of ${declared} bytes exceeds the limit of ${opts.limitBytes}`,
+      {
+        limitBytes: opts.limitBytes,
+      },
+    );
   }
   const target = new URL(`/datasets/${encodeURIComponent(name)}`, opts.intakeUrl);
   target.search = new URL(req.originalUrl, 'http://gateway').search;

@@ -32,9 +32,9 @@ export interface ClusterView {
 
 export interface ClusterDeps {
   /** the serving replicas the gateway knows now */
-  servingReplicas(): URL[];
+  servingReplicas: () => URL[];
   /** the figures the Serving page shows @defaultValue read from the replicas' /metrics */
-  readServingStats?(): Promise<ServingStats>;
+  readServingStats?: () => Promise<ServingStats>;
 }
 
 const LIVE_STATES = ['placing', 'starting', 'running'] as const;

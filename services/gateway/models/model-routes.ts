@@ -1,11 +1,24 @@
 import express from 'express';
 import { z } from 'zod';
-import { EventLog, Forbidden, ModelName, ModelRegistry, roleAllows } from '../../../shared/index.js';
+import {
+  EventLog,
+  Forbidden,
+  ModelName,
+  ModelRegistry,
+  SessionStore,
+  parseDatasetRef,
+  roleAllows,
+} from '../../../shared/index.js';
 import type { TokenInfo } from '../auth/token-store.js';
 import type { RouteModule } from '../http/route-context.js';
 import { inspectOnnx } from './model-upload.js';
 
 const GenParam = z.coerce.number().int().min(1);
+
+function parseLineage(ref: string): { dataset: string; version: number } | null {
+  const r = parseDatasetRef(ref);
+  return r.version ? { dataset: r.name, version: r.version } : null;
+}
 
 export const UploadQuery = z.object({
   type: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/).default('classifier'),
@@ -23,6 +36,8 @@ export const UploadQuery = z.object({
       }
     }),
   promote: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1'),
+  /** lineage, for trainers outside the platform: the dataset version the model was trained on */
+  dataset: z.string().regex(/^[^@]+@[1-9][0-9]*$/, 'expected NAME@VERSION').optional(),
 });
 
 export const RejectBody = z.object({ reason: z.string().min(1).max(500) });
@@ -31,6 +46,7 @@ export const RejectBody = z.object({ reason: z.string().min(1).max(500) });
 export const modelRoutes: RouteModule = (router, ctx) => {
   const registry = new ModelRegistry(ctx.redis, ctx.keys);
   const events = new EventLog(ctx.redis, ctx.keys);
+  const sessions = new SessionStore(ctx.redis, ctx.keys);
   const name = (p: unknown) => ModelName.parse(p);
 
   router.get('/api/v1/models', ctx.guard('read'), async (_req, res) => {
@@ -64,16 +80,33 @@ export const modelRoutes: RouteModule = (router, ctx) => {
       if (q.promote && !roleAllows(auth.role, 'admin')) throw new Forbidden('promote=true needs the admin role');
       const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const io = await inspectOnnx(bytes);
+      // A session's worker token uploads for its own session: the candidate is then decided
+      // by the event listener like a built-in trainer's.
+      const sessionId = auth.sessionId;
+      if (sessionId) {
+        const s = await sessions.get(sessionId);
+        if ((s.request as { model?: string }).model !== n) {
+          throw new Forbidden(`session ${sessionId} trains model ${(s.request as { model?: string }).model}, not ${n}`);
+        }
+      }
+      const lineageRef = q.dataset ?? (sessionId ? (await sessions.get(sessionId)).request : undefined);
+      const lineage = lineageRef ? parseLineage(typeof lineageRef === 'string' ? lineageRef : (lineageRef as { dataset: string }).dataset) : null;
       await registry.ensureModel(n, { type: q.type, ...(q.description ? { description: q.description } : {}) });
       const gen = await registry.addGeneration(n, {
         type: q.type,
         weights: bytes,
         metrics: q.metrics,
-        params: { source: 'upload' },
+        params: { source: sessionId ? 'external trainer' : 'upload' },
         io,
-        trigger: `upload by ${auth.name}`,
+        lineage,
+        ...(sessionId ? { sessionId } : {}),
+        trigger: sessionId ? `session ${sessionId}` : `upload by ${auth.name}`,
       });
-      await events.append({ kind: 'generation.candidate', payload: { model: n, gen: gen.gen, metrics: q.metrics, source: 'upload' } });
+      await events.append({
+        ...(sessionId ? { sessionId } : {}),
+        kind: 'generation.candidate',
+        payload: { model: n, gen: gen.gen, metrics: q.metrics, source: sessionId ? 'external' : 'upload' },
+      });
       if (q.promote) {
         const { previous } = await registry.promote(n, gen.gen);
         await events.append({ kind: 'generation.promoted', payload: { model: n, gen: gen.gen, previous, reason: `uploaded and promoted by ${auth.name}` } });

@@ -7,25 +7,29 @@ import { action, badge, errorBox, pageHeader } from './common.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'stopped']);
 
+/** Payload values as text (payloads are untyped JSON). */
+const str = (v: unknown): string =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : v == null ? '' : JSON.stringify(v);
+
 /** One line about an event for the log: decisions say what was decided and why. */
 function describe(e: LiveEvent): string {
   const p = (e.payload ?? {}) as Record<string, unknown>;
   switch (e.kind) {
     case 'epoch':
-      return `epoch ${String(p.epoch)}/${String(p.epochs)} loss ${num(p.loss as number, 4)}, val acc ${pct(p.valAccuracy as number | undefined)}`;
+      return `epoch ${str(p.epoch)}/${str(p.epochs)} loss ${num(p.loss as number, 4)}, val acc ${pct(p.valAccuracy as number | undefined)}`;
     case 'decision':
-      return `${String(p.action)}${p.gen ? ` generation ${String(p.gen)}` : ''}: ${String(p.reason)}${p.rule ? ` (rule ${String(p.rule)})` : ''}`;
+      return `${str(p.action)}${p.gen ? ` generation ${str(p.gen)}` : ''}: ${str(p.reason)}${p.rule ? ` (rule ${str(p.rule)})` : ''}`;
     case 'session.state':
-      return `state → ${String(p.state)}`;
+      return `state → ${str(p.state)}`;
     case 'session.finished':
-      return `finished ${String(p.state)}, exit code ${String(p.exitCode ?? '–')}${p.reason ? `: ${String(p.reason)}` : ''}`;
+      return `finished ${str(p.state)}, exit code ${str(p.exitCode ?? '–')}${p.reason ? `: ${str(p.reason)}` : ''}`;
     case 'generation.candidate':
-      return `candidate generation ${String(p.gen)} of ${String(p.model)}`;
+      return `candidate generation ${str(p.gen)} of ${str(p.model)}`;
     case 'generation.promoted':
     case 'generation.rejected':
-      return `generation ${String(p.gen)} ${e.kind.slice(11)}${p.reason ? `: ${String(p.reason)}` : ''}`;
+      return `generation ${str(p.gen)} ${e.kind.slice(11)}${p.reason ? `: ${str(p.reason)}` : ''}`;
     case 'worker.flagged':
-      return `flagged: ${String(p.flag ?? p.reason ?? '')}`;
+      return `flagged: ${str(p.flag ?? p.reason ?? '')}`;
     case 'log':
       return `${(p.lines as string[] | undefined)?.length ?? 0} log lines`;
     default:
@@ -106,7 +110,7 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
         if (p.state === 'running') rec.started ??= e.time;
       }
       if (e.kind === 'session.finished') {
-        rec = { ...rec, state: String(p.state), exitCode: (p.exitCode as number | null) ?? null, ended: rec.ended ?? e.time, ...(p.reason ? { reason: String(p.reason) } : {}) };
+        rec = { ...rec, state: str(p.state), exitCode: (p.exitCode as number | null) ?? null, ended: rec.ended ?? e.time, ...(p.reason ? { reason: str(p.reason) } : {}) };
         const lines = p.lastLogs as string[] | undefined;
         if (lines?.length) lastLogs.textContent = lines.join('\n');
       }

@@ -81,7 +81,7 @@ export class Client {
     } catch {
       json = { error: 'BAD_RESPONSE', message: text.slice(0, 200) };
     }
-    if (!res.ok) throw new ApiError(res.status, (json ?? {}));
+    if (!res.ok) throw new ApiError(res.status, json ?? {});
     return json as T;
   }
 

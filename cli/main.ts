@@ -4,6 +4,11 @@ import { registerStatus } from './commands/status.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerModels } from './commands/models.js';
 import { registerDataset } from './commands/dataset.js';
+import { registerServe } from './commands/serve.js';
+import { registerTokens } from './commands/tokens.js';
+import { registerDelivery } from './commands/delivery.js';
+import { registerSources } from './commands/sources.js';
+import { registerDlq } from './commands/dlq.js';
 import { ApiError } from './client.js';
 
 const program = new Command('swarmml')
@@ -20,6 +25,11 @@ registerStatus(program);
 registerSessions(program);
 registerModels(program);
 registerDataset(program);
+registerServe(program);
+registerTokens(program);
+registerDelivery(program);
+registerSources(program);
+registerDlq(program);
 
 try {
   await program.parseAsync(process.argv);

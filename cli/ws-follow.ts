@@ -36,10 +36,17 @@ export async function follow(
       });
       ws.on('open', () => {
         retry = 200;
-        ws.send(JSON.stringify({ op: 'subscribe', id: 'cli', topics, ...(last ? { since: last } : {}) }));
+        ws.send(
+          JSON.stringify({ op: 'subscribe', id: 'cli', topics, ...(last ? { since: last } : {}) }),
+        );
       });
       ws.on('message', (raw: Buffer) => {
-        const m = JSON.parse(raw.toString()) as { op: string; event?: StreamedEvent; ok?: boolean; error?: { message: string } };
+        const m = JSON.parse(raw.toString()) as {
+          op: string;
+          event?: StreamedEvent;
+          ok?: boolean;
+          error?: { message: string };
+        };
         if (m.op === 'reply' && m.ok === false) {
           ws.close();
           reject(new Error(m.error?.message ?? 'subscribe refused'));

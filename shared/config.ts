@@ -50,7 +50,9 @@ function withRedisPassword<T>(data: T): T {
   try {
     password = readFileSync(d.REDIS_PASSWORD_FILE, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError([`REDIS_PASSWORD_FILE: cannot read ${d.REDIS_PASSWORD_FILE}: ${(err as Error).message}`]);
+    throw new ConfigError([
+      `REDIS_PASSWORD_FILE: cannot read ${d.REDIS_PASSWORD_FILE}: ${(err as Error).message}`,
+    ]);
   }
   const url = new URL(d.REDIS_URL);
   url.password = encodeURIComponent(password);

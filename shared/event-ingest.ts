@@ -25,8 +25,9 @@ export class EventIngest {
 
   /** Returns the new stream id, or null when this seq was already archived (a resend). */
   async ingest(sessionId: string, seq: number, e: WorkerEvent): Promise<string | null> {
-    const cmd = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<string | null>>)
-      .swarmmlIngest!;
+    const cmd = (
+      this.redis as unknown as Record<string, (...a: unknown[]) => Promise<string | null>>
+    ).swarmmlIngest!;
     return cmd.call(
       this.redis,
       this.keys.sessionSeq(sessionId),

@@ -23,3 +23,5 @@ export * from './event-ingest.js';
 export * from './session-enqueue.js';
 export * from './worker-reporter.js';
 export * from './launch-policy.js';
+export * from './protocol/rules.js';
+export * from './dataset-split.js';

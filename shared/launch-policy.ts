@@ -61,7 +61,8 @@ export function checkLaunchRequest(req: LaunchRequest, policy: LaunchPolicy): vo
   }
   if (req.command !== undefined && req.command.length > 0) {
     const exe = req.command[0] ?? '';
-    if (!(policy.commands ?? []).includes(exe)) refuse(`command ${exe} is not allow-listed`, 'command', exe);
+    if (!(policy.commands ?? []).includes(exe))
+      refuse(`command ${exe} is not allow-listed`, 'command', exe);
   }
   if (req.privileged === true) refuse('privileged mode is not allowed', 'privileged', true);
   for (const net of [req.network, req.networkMode]) {

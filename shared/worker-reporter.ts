@@ -85,3 +85,10 @@ export class WorkerReporter {
     this.ws?.close();
   }
 }
+
+/** A ws message as text, whatever framing it arrived in. */
+export function wsText(raw: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw).toString('utf8');
+}

@@ -16,7 +16,9 @@ export function verifyWorkerToken(token: string, secret: string): string | undef
   const [, sessionId = '', mac = ''] = m;
   const expected = Buffer.from(sign(sessionId, secret));
   const given = Buffer.from(mac);
-  return expected.length === given.length && timingSafeEqual(expected, given) ? sessionId : undefined;
+  return expected.length === given.length && timingSafeEqual(expected, given)
+    ? sessionId
+    : undefined;
 }
 
 function sign(sessionId: string, secret: string): string {

@@ -36,13 +36,22 @@ export function registerModels(program: Command): void {
       const g = cmd.optsWithGlobals<Globals>();
       const r = await new Client(g).get<{ models: Model[] }>('/api/v1/models');
       emit(!!g.json, r, () =>
-        table(r.models.map((m) => [m.name, m.type, m.production ?? '-', m.generations, m.created.slice(0, 19)]), [
-          'MODEL', 'TYPE', 'PRODUCTION', 'GENERATIONS', 'CREATED',
-        ]),
+        table(
+          r.models.map((m) => [
+            m.name,
+            m.type,
+            m.production ?? '-',
+            m.generations,
+            m.created.slice(0, 19),
+          ]),
+          ['MODEL', 'TYPE', 'PRODUCTION', 'GENERATIONS', 'CREATED'],
+        ),
       );
     });
 
-  const model = program.command('model').description('one model: show its generation tree, push an ONNX file');
+  const model = program
+    .command('model')
+    .description('one model: show its generation tree, push an ONNX file');
   model
     .command('show <name>')
     .description("a model's generations: status, metrics, lineage")
@@ -67,20 +76,37 @@ export function registerModels(program: Command): void {
     .option('--type <type>', 'model type', 'classifier')
     .option('--metrics <json>', 'metrics as JSON, e.g. {"valAccuracy":0.93}')
     .option('--promote', 'make it production at once (admin)')
-    .action(async (file: string, o: { name: string; type: string; metrics?: string; promote?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<Globals>();
-      const client = new Client(g);
-      const bytes = readFileSync(file);
-      const q = new URLSearchParams({ type: o.type, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.promote ? { promote: 'true' } : {}) });
-      const res = await fetch(`${client.url}/api/v1/models/${encodeURIComponent(o.name)}/generations?${q}`, {
-        method: 'POST',
-        headers: client.headers({ 'content-type': 'application/octet-stream' }),
-        body: bytes,
-      });
-      const body = (await res.json()) as Generation & { error?: string; message?: string };
-      if (!res.ok) throw new ApiError(res.status, body);
-      emit(!!g.json, body, () => `${o.name} gen ${body.gen}: ${body.status} (${bytes.length} bytes)`);
-    });
+    .action(
+      async (
+        file: string,
+        o: { name: string; type: string; metrics?: string; promote?: boolean },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<Globals>();
+        const client = new Client(g);
+        const bytes = readFileSync(file);
+        const q = new URLSearchParams({
+          type: o.type,
+          ...(o.metrics ? { metrics: o.metrics } : {}),
+          ...(o.promote ? { promote: 'true' } : {}),
+        });
+        const res = await fetch(
+          `${client.url}/api/v1/models/${encodeURIComponent(o.name)}/generations?${q}`,
+          {
+            method: 'POST',
+            headers: client.headers({ 'content-type': 'application/octet-stream' }),
+            body: bytes,
+          },
+        );
+        const body = (await res.json()) as Generation & { error?: string; message?: string };
+        if (!res.ok) throw new ApiError(res.status, body);
+        emit(
+          !!g.json,
+          body,
+          () => `${o.name} gen ${body.gen}: ${body.status} (${bytes.length} bytes)`,
+        );
+      },
+    );
   for (const action of ['promote', 'reject'] as const) {
     model
       .command(`${action} <name> <gen>`)
@@ -98,13 +124,18 @@ export function registerModels(program: Command): void {
 
   program
     .command('predict <model>')
-    .description('run a KServe v2 inference: --input takes a v2 request JSON file, or {"instances": [...]} rows')
+    .description(
+      'run a KServe v2 inference: --input takes a v2 request JSON file, or {"instances": [...]} rows',
+    )
     .requiredOption('--input <file>', 'JSON file ("-" for stdin)')
     .option('--version <gen>', 'a pinned generation')
     .action(async (name: string, o: { input: string; version?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
       const client = new Client(g);
-      const body = JSON.parse(readFileSync(o.input === '-' ? 0 : o.input, 'utf8')) as Record<string, unknown>;
+      const body = JSON.parse(readFileSync(o.input === '-' ? 0 : o.input, 'utf8')) as Record<
+        string,
+        unknown
+      >;
       const v = o.version ? `/versions/${o.version}` : '';
       const tf = 'instances' in body || ('inputs' in body && !Array.isArray(body.inputs));
       const path = tf
@@ -116,7 +147,8 @@ export function registerModels(program: Command): void {
         body: JSON.stringify(body),
       });
       const out = (await res.json()) as { error?: string };
-      if (!res.ok) throw new ApiError(res.status, { error: String(res.status), message: out.error ?? '' });
+      if (!res.ok)
+        throw new ApiError(res.status, { error: String(res.status), message: out.error ?? '' });
       emit(true, out, () => '');
     });
 }

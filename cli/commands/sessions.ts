@@ -21,7 +21,6 @@ interface Session {
   events?: StreamedEvent[];
 }
 
-
 function duration(s: Session): string {
   if (!s.started) return '-';
   const ms = (s.ended ? Date.parse(s.ended) : Date.now()) - Date.parse(s.started);
@@ -55,8 +54,13 @@ export function registerSessions(program: Command): void {
       const client = new Client(g);
       const params: Record<string, unknown> = {};
       const map: [string, string][] = [
-        ['hidden', 'hidden'], ['epochs', 'epochs'], ['batchSize', 'batchSize'], ['lr', 'learningRate'],
-        ['optimizer', 'optimizer'], ['l2', 'l2'], ['seed', 'seed'],
+        ['hidden', 'hidden'],
+        ['epochs', 'epochs'],
+        ['batchSize', 'batchSize'],
+        ['lr', 'learningRate'],
+        ['optimizer', 'optimizer'],
+        ['l2', 'l2'],
+        ['seed', 'seed'],
       ];
       for (const [from, to] of map) if (o[from] !== undefined) params[to] = o[from];
       const body = {
@@ -74,31 +78,57 @@ export function registerSessions(program: Command): void {
       const bar = g.json
         ? undefined
         : new cliProgress.SingleBar(
-            { format: 'epoch {value}/{total} |{bar}| loss {loss}  acc {acc}  val {val}  {sps} samples/s', hideCursor: true },
+            {
+              format:
+                'epoch {value}/{total} |{bar}| loss {loss}  acc {acc}  val {val}  {sps} samples/s',
+              hideCursor: true,
+            },
             cliProgress.Presets.shades_classic,
           );
       let started = false;
       const events: StreamedEvent[] = [];
-      await follow(client, [`session:${created.id}`], (e) => {
-        events.push(e);
-        if (e.kind === 'epoch') {
-          const p = e.payload as { epoch: number; epochs: number; loss: number; trainAccuracy?: number; valAccuracy?: number; samplesPerSec?: number };
-          const fmt = (v?: number) => (v === undefined ? '-' : v.toFixed(4));
-          const payload = { loss: fmt(p.loss), acc: fmt(p.trainAccuracy), val: fmt(p.valAccuracy), sps: Math.round(p.samplesPerSec ?? 0) };
-          if (!started) bar?.start(p.epochs, 0, payload);
-          started = true;
-          bar?.update(p.epoch, payload);
-        } else if (!g.json && e.kind !== 'log' && e.kind !== 'session.state') {
-          const line = `${e.kind}: ${describe(e)}`;
-          if (started) bar?.stop();
-          started = false;
-          process.stderr.write(line + '\n');
-        }
-        return e.kind === 'session.finished';
-      }, { since: '0-0' });
+      await follow(
+        client,
+        [`session:${created.id}`],
+        (e) => {
+          events.push(e);
+          if (e.kind === 'epoch') {
+            const p = e.payload as {
+              epoch: number;
+              epochs: number;
+              loss: number;
+              trainAccuracy?: number;
+              valAccuracy?: number;
+              samplesPerSec?: number;
+            };
+            const fmt = (v?: number) => (v === undefined ? '-' : v.toFixed(4));
+            const payload = {
+              loss: fmt(p.loss),
+              acc: fmt(p.trainAccuracy),
+              val: fmt(p.valAccuracy),
+              sps: Math.round(p.samplesPerSec ?? 0),
+            };
+            if (!started) bar?.start(p.epochs, 0, payload);
+            started = true;
+            bar?.update(p.epoch, payload);
+          } else if (!g.json && e.kind !== 'log' && e.kind !== 'session.state') {
+            const line = `${e.kind}: ${describe(e)}`;
+            if (started) bar?.stop();
+            started = false;
+            process.stderr.write(line + '\n');
+          }
+          return e.kind === 'session.finished';
+        },
+        { since: '0-0' },
+      );
       bar?.stop();
       const final = await client.get<Session>(`/api/v1/sessions/${created.id}`);
-      emit(!!g.json, final, () => `session ${final.id} ${final.state}${final.exitCode != null ? ` (exit ${final.exitCode})` : ''}`);
+      emit(
+        !!g.json,
+        final,
+        () =>
+          `session ${final.id} ${final.state}${final.exitCode != null ? ` (exit ${final.exitCode})` : ''}`,
+      );
       if (final.state !== 'succeeded') process.exitCode = 1;
     });
 
@@ -109,13 +139,31 @@ export function registerSessions(program: Command): void {
     .option('--limit <n>', 'how many', Number, 50)
     .action(async (o: { state?: string; limit: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
-      const q = new URLSearchParams({ limit: String(o.limit), ...(o.state ? { state: o.state } : {}) });
-      const r = await new Client(g).get<{ items: Session[]; total: number }>(`/api/v1/sessions?${q}`);
-      emit(!!g.json, r, () =>
-        table(
-          r.items.map((s) => [s.id.slice(0, 8), s.kind, s.state, s.request.model, s.request.dataset, s.created.slice(0, 19), duration(s), s.exitCode, s.flags.join(',') || '']),
-          ['ID', 'KIND', 'STATE', 'MODEL', 'DATASET', 'CREATED', 'DURATION', 'EXIT', 'FLAGS'],
-        ) + `\n(${r.items.length} of ${r.total})`,
+      const q = new URLSearchParams({
+        limit: String(o.limit),
+        ...(o.state ? { state: o.state } : {}),
+      });
+      const r = await new Client(g).get<{ items: Session[]; total: number }>(
+        `/api/v1/sessions?${q}`,
+      );
+      emit(
+        !!g.json,
+        r,
+        () =>
+          table(
+            r.items.map((s) => [
+              s.id.slice(0, 8),
+              s.kind,
+              s.state,
+              s.request.model,
+              s.request.dataset,
+              s.created.slice(0, 19),
+              duration(s),
+              s.exitCode,
+              s.flags.join(',') || '',
+            ]),
+            ['ID', 'KIND', 'STATE', 'MODEL', 'DATASET', 'CREATED', 'DURATION', 'EXIT', 'FLAGS'],
+          ) + `\n(${r.items.length} of ${r.total})`,
       );
     });
 
@@ -131,7 +179,9 @@ export function registerSessions(program: Command): void {
           `model ${s.request.model}  dataset ${s.request.dataset}  trainer ${s.request.trainer}`,
           s.reason ? `reason: ${s.reason}` : '',
           s.flags.length ? `flags: ${s.flags.join(', ')}` : '',
-          ...(s.events ?? []).map((e) => `${e.time.slice(11, 23)}  ${e.kind.padEnd(22)} ${describe(e)}`),
+          ...(s.events ?? []).map(
+            (e) => `${e.time.slice(11, 23)}  ${e.kind.padEnd(22)} ${describe(e)}`,
+          ),
           ...(s.lastLogs?.length ? ['last log lines:', ...s.lastLogs.map((l) => `  ${l}`)] : []),
         ]
           .filter(Boolean)
@@ -144,7 +194,9 @@ export function registerSessions(program: Command): void {
     .description('stop a session')
     .action(async (id: string, _o, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
-      const s = await new Client(g).post<Session>(`/api/v1/sessions/${encodeURIComponent(id)}/stop`);
+      const s = await new Client(g).post<Session>(
+        `/api/v1/sessions/${encodeURIComponent(id)}/stop`,
+      );
       emit(!!g.json, s, () => `session ${s.id}: ${s.state}`);
     });
 
@@ -158,7 +210,11 @@ export function registerSessions(program: Command): void {
       const client = new Client(g);
       const topic = o.session ? `session:${o.session}` : 'events';
       const print = (e: StreamedEvent) =>
-        process.stdout.write(g.json ? JSON.stringify(e) + '\n' : `${e.time}  ${(e.sessionId ?? '').slice(0, 8).padEnd(8)}  ${e.kind.padEnd(22)} ${describe(e)}\n`);
+        process.stdout.write(
+          g.json
+            ? JSON.stringify(e) + '\n'
+            : `${e.time}  ${(e.sessionId ?? '').slice(0, 8).padEnd(8)}  ${e.kind.padEnd(22)} ${describe(e)}\n`,
+        );
       const ac = new AbortController();
       // Without --follow: replay the archive, then stop once it has been idle briefly.
       let idle: NodeJS.Timeout | undefined;
@@ -168,10 +224,15 @@ export function registerSessions(program: Command): void {
         idle = setTimeout(() => ac.abort(), 500);
       };
       arm();
-      await follow(client, [topic], (e) => {
-        print(e);
-        arm();
-      }, { since: '0-0', signal: ac.signal });
+      await follow(
+        client,
+        [topic],
+        (e) => {
+          print(e);
+          arm();
+        },
+        { since: '0-0', signal: ac.signal },
+      );
     });
 }
 

@@ -84,6 +84,7 @@ export async function startLocalMode(
     REDIS_URL: redis.url,
     SWARMML_HOME: s.home,
     ADMIN_TOKEN_FILE: s.tokenFile,
+    INTERNAL_TOKEN_FILE: s.tokenFile,
     GATEWAY_URL: `http://127.0.0.1:${s.port}`,
     SERVING_URL: `http://127.0.0.1:${s.servingPort}`,
     SERVING_UPSTREAM: `http://127.0.0.1:${s.servingPort}`,

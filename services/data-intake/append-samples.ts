@@ -11,7 +11,7 @@ import {
   type TabularBatch,
 } from '../../shared/index.js';
 import { archiveDatasetVersion } from './dataset-event.js';
-import { splitInfo, validationMask, type SplitInfo } from './split.js';
+import { splitInfo, validationMask, type SplitInfo } from '../../shared/index.js';
 import { createStatsAccumulator, type DatasetStats } from './stats.js';
 import { mergeStats } from './stats-merge.js';
 

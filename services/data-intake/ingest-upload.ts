@@ -6,7 +6,7 @@ import {
   type Logger,
 } from '../../shared/index.js';
 import { parseDataset, type ByteSource, type ParsedDataset } from './parse/index.js';
-import { splitInfo } from './split.js';
+import { splitInfo } from '../../shared/index.js';
 import { createStatsAccumulator } from './stats.js';
 import { archiveDatasetVersion } from './dataset-event.js';
 import type { UploadOptions } from './upload-options.js';

@@ -59,7 +59,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     handlerWsUrl: () => config.HANDLER_WS_URL ?? `ws://127.0.0.1:${port}/ws`,
   });
   const executor = new DecisionExecutor({ redis, keys, log, events, registry, sessions, runner });
-  const server = createHandlerServer({
+  const { server, terminateSockets } = createHandlerServer({
     log,
     internalToken: config.internalToken,
     fanout,
@@ -103,6 +103,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
       await runner.close();
       await fanout.close();
       await backend.close();
+      terminateSockets();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

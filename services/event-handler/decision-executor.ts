@@ -32,15 +32,25 @@ export class DecisionExecutor {
     sessionId?: string;
     decision: DecisionPayload;
   }): Promise<{ duplicate: boolean }> {
-    const { decision, sessionId } = m;
-    const fresh = await this.d.redis.set(
-      this.d.keys.decisionDone(m.causeId, decision.action),
-      '1',
-      'EX',
-      7 * 86400,
-      'NX',
-    );
+    const doneKey = this.d.keys.decisionDone(m.causeId, m.decision.action);
+    const fresh = await this.d.redis.set(doneKey, '1', 'EX', 7 * 86400, 'NX');
     if (fresh === null) return { duplicate: true };
+    try {
+      await this.carryOut(m);
+    } catch (err) {
+      // Not done: let the listener's resend try again.
+      await this.d.redis.del(doneKey);
+      throw err;
+    }
+    return { duplicate: false };
+  }
+
+  private async carryOut(m: {
+    causeId: string;
+    sessionId?: string;
+    decision: DecisionPayload;
+  }): Promise<void> {
+    const { decision, sessionId } = m;
     await this.d.events.append({
       ...(sessionId ? { sessionId } : {}),
       kind: 'decision',
@@ -80,6 +90,5 @@ export class DecisionExecutor {
         });
         break;
     }
-    return { duplicate: false };
   }
 }

@@ -44,11 +44,7 @@ export class ProcessBackend implements Backend {
         ? [`--max-old-space-size=${spec.limits.memoryMb}`, ...baseArgs]
         : baseArgs;
     const child = spawn(command, nodeArgs, {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        ...spec.env,
-      },
+      env: spec.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -27,5 +27,7 @@ export function sessionEnv(
     REDIS_URL: config.REDIS_URL,
     SWARMML_PREFIX: config.SWARMML_PREFIX,
     LOG_LEVEL: config.LOG_LEVEL,
+    PATH: config.PATH,
+    HOME: config.HOME,
   };
 }

@@ -70,7 +70,7 @@ export class SessionRunner {
     }
     const { sessionId } = input.data;
     const request = CreateSessionRequest.parse(input.data.request);
-    let rec = await this.d.sessions.get(sessionId).catch(() => undefined);
+    const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
     if (!rec || isTerminal(rec.state)) return;
     const done = new Promise<WorkerExit>((resolve) => this.waiting.set(sessionId, resolve));
     if (rec.state === 'starting' || rec.state === 'running') {
@@ -80,7 +80,7 @@ export class SessionRunner {
       this.waiting.delete(sessionId);
       return;
     }
-    rec = await this.move(sessionId, 'placing', {});
+    await this.move(sessionId, 'placing', {});
     let placement: Placement;
     try {
       // The gateway checked this too; the handler holds the Docker socket, so it checks again.
@@ -147,7 +147,8 @@ export class SessionRunner {
   private async onExit(raw: WorkerExit): Promise<void> {
     const { sessionId } = raw;
     try {
-      const exit = raw.exitCode === null ? { ...raw, exitCode: await this.announcedExitCode(sessionId) } : raw;
+      const exit =
+        raw.exitCode === null ? { ...raw, exitCode: await this.announcedExitCode(sessionId) } : raw;
       const stopReason = this.stopRequested.get(sessionId);
       this.stopRequested.delete(sessionId);
       const state: SessionState =

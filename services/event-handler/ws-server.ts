@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AppError,
+  wsText,
   HandlerClientMessage,
   verifyWorkerToken,
   type EventFanout,
@@ -41,7 +42,10 @@ function authenticate(header: string | undefined, secret: string): Peer | undefi
  * gateway calls, and `/ws` for workers (events with seq/ack), the event listener
  * (subscribe + decide) and the gateway.
  */
-export function createHandlerServer(d: HandlerServerDeps): http.Server {
+export function createHandlerServer(d: HandlerServerDeps): {
+  server: http.Server;
+  terminateSockets(): void;
+} {
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
@@ -99,7 +103,7 @@ export function createHandlerServer(d: HandlerServerDeps): http.Server {
     let chain = Promise.resolve();
     ws.on('message', (raw) => {
       chain = chain
-        .then(() => handle(raw.toString()))
+        .then(() => handle(wsText(raw)))
         .catch((err: unknown) => d.log.warn({ err }, 'ws message failed'));
     });
     ws.on('close', () => d.fanout.unsubscribe(sub));
@@ -187,9 +191,12 @@ export function createHandlerServer(d: HandlerServerDeps): http.Server {
       }
     }
   }
-  server.on('close', () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-  });
-  return server;
+  return {
+    server,
+    terminateSockets() {
+      // Upgraded sockets are not the HTTP server's any more: server.close() would wait on them.
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
 }

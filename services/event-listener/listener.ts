@@ -16,7 +16,7 @@ import type { RetrainTriggers } from './retrain-triggers.js';
 import { checkBudget, decide, type Decision, type ProductionView } from './rules-engine.js';
 import { getRules, watchRules, type StoredRules } from './rules-store.js';
 import { emptyView, observe, viewFromRecord, type SessionView } from './session-view.js';
-import { effectiveRules, type EffectiveRules } from './shared-deps.js';
+import { effectiveRules, type EffectiveRules } from '../../shared/index.js';
 
 export interface ListenerDeps {
   redis: Redis;

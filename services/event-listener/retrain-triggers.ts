@@ -12,9 +12,9 @@ import {
   type ModelRegistry,
   type StoredEvent,
 } from '../../shared/index.js';
-import { enqueueSession, type EnqueueDeps } from './enqueue-session.js';
+import { enqueueSession, type EnqueueDeps } from '../../shared/index.js';
 import { samplesTriggerKey } from './listener-keys.js';
-import { RetrainRule } from './shared-deps.js';
+import { RetrainRule } from '../../shared/index.js';
 
 /** `dataset.version` payload; `count` is the version's total of labelled samples. */
 const DatasetVersionPayload = z.object({

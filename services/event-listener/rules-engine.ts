@@ -1,5 +1,5 @@
 import type { DecisionPayload, StoredEvent } from '../../shared/index.js';
-import type { EffectiveRules } from './shared-deps.js';
+import type { EffectiveRules } from '../../shared/index.js';
 import type { EpochPoint, SessionView } from './session-view.js';
 
 /** One decision for the event-handler to carry out, with the event that caused it. */

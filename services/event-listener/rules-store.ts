@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/index.js';
 // The generic versioned store; the lead moves it to shared/ (then this import follows).
 import type { ConfigVersion, LiveConfig } from '../gateway/live-config.js';
-import { RULES_CONFIG_KIND, RulesDocument } from './shared-deps.js';
+import { RULES_CONFIG_KIND, RulesDocument } from '../../shared/index.js';
 
 /** The rules as stored: version 0 (and the defaults) until someone puts a document. */
 export interface StoredRules {

@@ -30,6 +30,8 @@ import { clusterRoutes } from './http/cluster-routes.js';
 import { LiveFanout, ServingStatsSampler } from './http/live-metrics.js';
 import { readServingStats } from './http/serving-stats.js';
 import { datasetRoutes } from './datasets/dataset-routes.js';
+import { servingRoutes } from './serving/serving-routes.js';
+import { buildComm, type Comm } from './delivery/comm-services.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -43,6 +45,10 @@ export interface Gateway {
   server: http.Server;
   ctx: RouteContext;
   upstreams: ServingUpstreams;
+  /** the express app behind /api/v1 (route listing for the OpenAPI checks) */
+  express: express.Express;
+  /** live config, delivery, sources, plugins */
+  comm: Comm;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,13 +72,28 @@ export function buildApp(deps: GatewayDeps): Gateway {
   app.set('query parser', 'simple');
   // JSON bodies only where the content type says so; uploads stream untouched.
   app.use(express.json({ limit: config.JSON_LIMIT, type: ['application/json', '*/*+json'] }));
-  const sessionsQueue = new Queue(QUEUES.sessions, { connection: redis, prefix: keys.bullPrefix() });
+  const sessionsQueue = new Queue(QUEUES.sessions, {
+    connection: redis,
+    prefix: keys.bullPrefix(),
+  });
   sessionsQueue.on('error', (err) => log.warn({ err }, 'sessions queue error'));
   const router = express.Router();
   const sessionOps = createSessionOps(ctx, sessionsQueue);
   const upstreams = new ServingUpstreams(config.SERVING_UPSTREAM);
   const readStats = () => readServingStats(upstreams.all());
-  const modules = [healthRoutes, tokenRoutes, sessionRoutes(sessionOps), modelRoutes, datasetRoutes, ...(deps.routes ?? [])];
+  const comm = buildComm({ config, log, redis, keys, liveTopics: () => fanout });
+  const modules = [
+    healthRoutes,
+    tokenRoutes,
+    sessionRoutes(sessionOps),
+    modelRoutes,
+    datasetRoutes,
+    servingRoutes,
+    clusterRoutes({ servingReplicas: () => upstreams.all(), readServingStats: readStats }),
+    ...comm.routes,
+    dashboardRoutes,
+    ...(deps.routes ?? []),
+  ];
   for (const mount of modules) mount(router, ctx);
   app.use(router);
   app.use((req, _res, next) => {
@@ -89,6 +110,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     auth,
     log,
     maxBodyBytes: 64 * 1024 * 1024,
+    onPrediction: comm.onPrediction,
   });
   const server = http.createServer((req, res) => {
     if (isInferencePath(req.url ?? '/')) void inference(req, res);
@@ -107,7 +129,8 @@ export function buildApp(deps: GatewayDeps): Gateway {
     predict: (model, version, body) => predictViaServing(upstreams, model, version, body),
   });
   server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname === '/api/v1/ws') hub.handleUpgrade(req, socket, head);
+    if (new URL(req.url ?? '/', 'http://x').pathname === '/api/v1/ws')
+      hub.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
   });
 
@@ -115,7 +138,10 @@ export function buildApp(deps: GatewayDeps): Gateway {
     server,
     ctx,
     upstreams,
+    express: app,
+    comm,
     async start() {
+      await comm.start();
       fanout.start();
       await upstreams.start();
       sampler.start();
@@ -125,6 +151,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
       hub.close();
       await fanout.close();
       upstreams.close();
+      await comm.close();
       await sessionsQueue.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -154,7 +181,10 @@ async function predictViaServing(
   });
   const json = (await res.json()) as { error?: string };
   if (!res.ok) {
-    throw new AppError(res.status === 404 ? 'NOT_FOUND' : res.status === 503 ? 'UNAVAILABLE' : 'BAD_INPUT', json.error ?? `serving answered ${res.status}`);
+    throw new AppError(
+      res.status === 404 ? 'NOT_FOUND' : res.status === 503 ? 'UNAVAILABLE' : 'BAD_INPUT',
+      json.error ?? `serving answered ${res.status}`,
+    );
   }
   return json;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseEnv, parseEnv } from '../../shared/index.js';
+import { baseEnv, envBool, parseEnv } from '../../shared/index.js';
 
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -27,7 +28,24 @@ const schema = baseEnv.extend({
   ALLOWED_COMMANDS: z.string().default(''),
   /** Directory of the built dashboard; served at `/`. */
   DASHBOARD_DIR: z.string().optional(),
+  /** Folder of delivery/source plugins (JS modules); none loaded when unset. */
+  PLUGINS_DIR: z.string().optional(),
+  /** Deliveries in flight per gateway process. */
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Run the deliveries consumer in this process (off: only enqueue; another gateway sends). */
+  DELIVERY_WORKER: envBool.default(true),
+  /** Stable MQTT client id base, unique per gateway replica (QoS 1 sessions hang on it). */
+  MQTT_CLIENT_ID: z
+    .string()
+    .regex(/^[\w.-]{1,40}$/)
+    .default(defaultClientId()),
 });
+
+/** `swarmml-<host>`: stable across restarts of one replica, distinct between replicas. */
+function defaultClientId(): string {
+  const host = hostname().replace(/[^\w.-]/g, '-');
+  return `swarmml-${host.slice(0, 31)}`;
+}
 
 export type GatewayConfig = Readonly<z.infer<typeof schema> & { adminToken: string | undefined }>;
 

@@ -110,7 +110,14 @@ export class LiveConfig {
     schema: S,
     opts: PutOptions = {},
   ): Promise<{ version: number; doc: z.infer<S> }> {
-    const parsed = schema.safeParse(doc);
+    let parsed: z.ZodSafeParseResult<z.infer<S>>;
+    try {
+      parsed = schema.safeParse(doc);
+    } catch (err) {
+      // A refinement that throws on a value an earlier check already refused (e.g. new URL('')):
+      // the document is invalid either way, and a client error is not a 500.
+      throw invalidConfig(kind, [{ path: [], message: `invalid document (${String(err)})` }]);
+    }
     if (!parsed.success) throw invalidConfig(kind, zodIssues(parsed.error));
     const extra = opts.check?.(parsed.data) ?? [];
     if (extra.length) throw invalidConfig(kind, extra);

@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ZodError } from 'zod';
 import {
   AppError,
+  wsText,
   Forbidden,
   WsClientMessage,
   roleAllows,
@@ -44,7 +45,9 @@ export class WsHub {
       (err: unknown) => {
         const status = err instanceof AppError ? err.status : 500;
         const msg = err instanceof Error ? err.message : 'refused';
-        socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: msg })}`);
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: msg })}`,
+        );
       },
     );
   }
@@ -53,16 +56,24 @@ export class WsHub {
     const send = (m: WsServerMessage) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
     };
-    const sub: Subscriber = { topics: new Set(), send: (topic, event) => send({ op: 'event', topic, event }) };
+    const sub: Subscriber = {
+      topics: new Set(),
+      send: (topic, event) => send({ op: 'event', topic, event }),
+    };
     send({ op: 'hello', role: info.role, server: 'swarmml' });
     ws.on('message', (raw) => {
-      void this.handle(raw.toString(), info, sub, send);
+      void this.handle(wsText(raw), info, sub, send);
     });
     ws.on('close', () => this.d.fanout.unsubscribe(sub));
     ws.on('error', () => ws.terminate());
   }
 
-  private async handle(text: string, info: TokenInfo, sub: Subscriber, send: (m: WsServerMessage) => void) {
+  private async handle(
+    text: string,
+    info: TokenInfo,
+    sub: Subscriber,
+    send: (m: WsServerMessage) => void,
+  ) {
     let id = '';
     try {
       const raw = JSON.parse(text) as { id?: unknown };
@@ -75,7 +86,8 @@ export class WsHub {
           break;
         case 'subscribe':
           for (const t of msg.topics) {
-            if (ADMIN_TOPICS.has(t) && info.role !== 'admin') throw new Forbidden(`topic ${t} needs the admin role`);
+            if (ADMIN_TOPICS.has(t) && info.role !== 'admin')
+              throw new Forbidden(`topic ${t} needs the admin role`);
           }
           for (const t of msg.topics) sub.topics.add(t);
           await this.d.fanout.subscribe(sub, msg.since);
@@ -123,6 +135,11 @@ function toWsError(err: unknown): { code: string; message: string; details?: unk
     };
   }
   if (err instanceof SyntaxError) return { code: 'BAD_INPUT', message: `not JSON: ${err.message}` };
-  if (err instanceof AppError) return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
+  if (err instanceof AppError)
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+    };
   return { code: 'INTERNAL', message: 'internal error' };
 }

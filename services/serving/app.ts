@@ -1,8 +1,10 @@
 /** Builds the serving HTTP server (KServe v2, TF Serving REST, /metrics) without listening. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/index.js';
+import { hostname } from 'node:os';
 import type { BackoffPolicy } from './backoff.js';
 import type { ServingConfig } from './config.js';
+import type { DriftMonitor } from './drift-monitor.js';
 import { sendError, sendJson } from './http-io.js';
 import { handleKServe } from './kserve-routes.js';
 import { createMetrics, type ServingMetrics } from './metrics.js';
@@ -19,6 +21,8 @@ export interface ServingDeps {
   backoff?: BackoffPolicy;
   /** process-level default metrics (off in tests that build several apps) @defaultValue false */
   defaultMetrics?: boolean;
+  /** input drift monitoring (needs the registry; main.ts and tests wire it) */
+  drift?: DriftMonitor;
 }
 
 export interface ServingApp {
@@ -49,11 +53,13 @@ export function buildApp(deps: ServingDeps): ServingApp {
     spareProcess: config.SPARE_PROCESS,
     onBatch: (model, rows) => metrics.batchSize.observe({ model }, rows),
     onCrash: (group) => metrics.restarts.inc({ group }),
+    ...(deps.drift ? { onInputs: deps.drift.observe.bind(deps.drift) } : {}),
   });
   const metrics = createMetrics({
     queueDepths: () => fleet.queueDepths(),
     defaults: deps.defaultMetrics,
   });
+  deps.drift?.register(metrics.registry);
   const ctx: RouteContext = { fleet, metrics, log, maxBodyBytes: config.MAX_BODY_BYTES };
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
@@ -62,6 +68,17 @@ export function buildApp(deps: ServingDeps): ServingApp {
     const path = q < 0 ? url : url.slice(0, q);
     if (path.startsWith('/v2') && (await handleKServe(req, res, path, ctx))) return;
     if (path.startsWith('/v1/models/') && (await handleTfServing(req, res, path, ctx))) return;
+    if (path === '/internal/fleet' && req.method === 'GET') {
+      sendJson(res, 200, {
+        replica: hostname(),
+        pid: process.pid,
+        ready: fleet.ready(),
+        assignment: fleet.assignment(),
+        models: fleet.hostsInfo(),
+        processes: fleet.processes(),
+      });
+      return;
+    }
     if (path === '/metrics' && req.method === 'GET') {
       const text = await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });

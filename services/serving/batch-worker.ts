@@ -8,6 +8,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  AppError,
   BatchInferJob,
   QUEUES,
   Unavailable,
@@ -105,7 +106,13 @@ export function startBatchWorker(d: BatchWorkerDeps): Worker<BatchInferJob, Batc
     async (job: Job<BatchInferJob>) => {
       const input = BatchInferJob.safeParse(job.data);
       if (!input.success) throw new UnrecoverableError(`bad BatchInferJob: ${input.error.message}`);
-      return scoreChunk(input.data, { ...d, ...settings });
+      try {
+        return await scoreChunk(input.data, { ...d, ...settings });
+      } catch (err) {
+        // The request's own fault (bad output name, rows the model cannot take): no retry.
+        if (err instanceof AppError && err.status < 500) throw new UnrecoverableError(err.message);
+        throw err;
+      }
     },
     {
       connection: d.connection,

@@ -62,6 +62,38 @@ const schema = baseEnv.extend({
     .default(64 * 1024 ** 2),
   /** pipelines (JSON list, see pipelines.ts), served as models */
   PIPELINES: jsonVar(PipelineDefs, '[]'),
+  /** score batch-inference chunks from the `batch-infer` queue */
+  BATCH_WORKER: envBool.default(true),
+  /** batch-inference chunks scored at once */
+  BATCH_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+  /** a replica silent this long loses its chunk to another (ms) */
+  BATCH_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** build, check and time an optimised graph when a generation is promoted */
+  OPTIMIZE_ON_PROMOTION: envBool.default(true),
+  /** onnxruntime graph optimisation level of the stored optimised form ('all' adds CPU-specific layouts) */
+  OPTIMIZE_LEVEL: z.enum(['basic', 'extended', 'all']).default('extended'),
+  /** largest output difference (absolute) the optimised form may show on validation rows */
+  OPTIMIZE_TOLERANCE: z.coerce.number().min(0).default(1e-4),
+  /** validation rows the optimised form is checked on */
+  OPTIMIZE_ROWS: z.coerce.number().int().min(1).default(256),
+  /** timing budget per batch size and graph (ms) */
+  OPTIMIZE_TIME_MS: z.coerce.number().int().min(1).default(300),
+  /** serve a generation's optimised form once it was accepted */
+  SERVE_OPTIMIZED: envBool.default(true),
+  /** watch served inputs for drift from the training data */
+  DRIFT: envBool.default(true),
+  /** rows in the drift window */
+  DRIFT_WINDOW: z.coerce.number().int().min(10).default(1000),
+  DRIFT_BINS: z.coerce.number().int().min(2).max(255).default(10),
+  /** mean PSI that raises a serving.drift event */
+  DRIFT_THRESHOLD: z.coerce.number().positive().default(0.2),
+  /** mean PSI under which the alarm re-arms (default: half the threshold) */
+  DRIFT_CLEAR: z.coerce.number().min(0).optional(),
+  /** rows needed before a drift score is reported */
+  DRIFT_MIN_ROWS: z.coerce.number().int().min(1).default(200),
+  /** share of requests the drift monitor looks at */
+  DRIFT_SAMPLE: z.coerce.number().min(0).max(1).default(1),
+  DRIFT_CHECK_MS: z.coerce.number().int().min(10).default(1000),
 });
 
 export type ServingConfig = Readonly<z.infer<typeof schema>>;

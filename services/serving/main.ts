@@ -7,6 +7,7 @@ import {
   redactUrl,
 } from '../../shared/index.js';
 import { buildApp } from './app.js';
+import { createDriftMonitor, startBackgroundWork } from './background-work.js';
 import { loadConfig } from './config.js';
 import { RegistrySource } from './registry-source.js';
 
@@ -14,14 +15,26 @@ const config = loadConfig(process.env);
 const log = createLogger('serving', config.LOG_LEVEL);
 const redis = createRedis(config.REDIS_URL, log, { name: 'serving' });
 const subscriber = createRedis(config.REDIS_URL, log, { name: 'serving-sub' });
+const workerRedis = createRedis(config.REDIS_URL, log, { name: 'serving-batch', forWorker: true });
 const keys = new Keys(config.SWARMML_PREFIX);
-const source = new RegistrySource(new ModelRegistry(redis, keys), subscriber, keys, log);
-const app = buildApp({ config, log, source, defaultMetrics: true });
+const source = new RegistrySource(new ModelRegistry(redis, keys), subscriber, keys, log, {
+  redis,
+  serveOptimized: config.SERVE_OPTIMIZED,
+});
+const drift = createDriftMonitor(config, { redis, keys, log });
+const app = buildApp({ config, log, source, drift, defaultMetrics: true });
 await app.start();
+const work = startBackgroundWork(config, { redis, keys, log, app, source, workerRedis, drift });
 app.server.listen(config.PORT, config.HOST, () => {
   log.info(
     { port: config.PORT, host: config.HOST, redis: redactUrl(config.REDIS_URL) },
     'serving listening',
   );
 });
-onShutdown(log, [() => app.close(), () => source.close(), () => redis.quit()]);
+onShutdown(log, [
+  () => work.close(),
+  () => app.close(),
+  () => source.close(),
+  () => workerRedis.quit(),
+  () => redis.quit(),
+]);

@@ -130,6 +130,11 @@ export class ModelProcess {
 
   private async spawn(): Promise<void> {
     const child = await this.opts.spawner.take();
+    if (this.state === 'closed') {
+      // Closed while the fork was under way: nobody else will ever stop this child.
+      child.kill('SIGKILL');
+      throw new Unavailable(`model process for "${this.group}" closed while starting`);
+    }
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Unavailable(`model process for "${this.group}" died before use`);
     }

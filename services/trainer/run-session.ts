@@ -1,5 +1,7 @@
 import {
+  BadInput,
   concatBatches,
+  validationMask,
   type DatasetStore,
   type EpochPayload,
   type Logger,
@@ -7,7 +9,7 @@ import {
   type RowBatch,
   type WorkerEvent,
 } from '../../shared/index.js';
-import { fromRowBatch, splitTrainValidation } from './dataset-split.js';
+import { fromRowBatch, splitTrainValidation, type LabeledData } from './dataset-split.js';
 import { parseTrainerParams } from './model-spec.js';
 import { exportOnnx, ONNX_NAMES } from './onnx-export.js';
 import { trainModel } from './train-loop.js';
@@ -21,6 +23,37 @@ export interface SessionJobSpec {
 }
 
 const finite = (v: number) => (Number.isFinite(v) ? v : undefined);
+
+/** Rows whose mask byte is 1 go to validation, the rest to training, order kept. */
+function splitByMask(
+  data: LabeledData,
+  dim: number,
+  mask: Uint8Array,
+): { train: LabeledData; validation: LabeledData } {
+  let nVal = 0;
+  for (let i = 0; i < data.rows; i++) nVal += mask[i] ?? 0;
+  if (nVal === 0 || nVal === data.rows) {
+    throw new BadInput(
+      `the dataset's split leaves ${nVal === 0 ? 'no validation' : 'no training'} rows`,
+    );
+  }
+  const make = (rows: number): LabeledData => ({
+    x: data.x instanceof Uint8Array ? new Uint8Array(rows * dim) : new Float32Array(rows * dim),
+    y: new Int32Array(rows),
+    rows,
+  });
+  const train = make(data.rows - nVal);
+  const validation = make(nVal);
+  let t = 0;
+  let v = 0;
+  for (let i = 0; i < data.rows; i++) {
+    const dst = mask[i] ? validation : train;
+    const r = mask[i] ? v++ : t++;
+    dst.x.set(data.x.subarray(i * dim, (i + 1) * dim), r * dim);
+    dst.y[r] = data.y[i]!;
+  }
+  return { train, validation };
+}
 
 /**
  * One built-in training session: read the dataset version, split, train with an event per
@@ -73,7 +106,7 @@ export async function runTrainingSession(
       const payload: EpochPayload = {
         epoch: e.epoch,
         epochs: e.epochs,
-        loss: e.loss,
+        loss: finite(e.loss) ?? null,
         trainAccuracy: finite(e.trainAccuracy),
         valAccuracy: finite(e.valAccuracy),
         valLoss: finite(e.valLoss),

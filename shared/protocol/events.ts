@@ -4,7 +4,8 @@ import { z } from 'zod';
 export const EpochPayload = z.object({
   epoch: z.number().int().min(1),
   epochs: z.number().int().min(1),
-  loss: z.number(),
+  /** null when the loss is not a finite number (NaN or infinite: JSON has no NaN) */
+  loss: z.number().nullable(),
   trainAccuracy: z.number().optional(),
   valAccuracy: z.number().optional(),
   valLoss: z.number().optional(),
@@ -50,6 +51,16 @@ export const EVENT_KINDS = [
   'worker.flagged',
   'security.denied',
   'config.changed',
+  'delivery.dead',
+  'delivery.replayed',
+  'delivery.skipped',
+  'plugin.loaded',
+  'plugin.failed',
+  'source.started',
+  'source.stopped',
+  'source.failed',
+  'source.appended',
+  'source.rejected',
   'dataset.version',
   'retrain.triggered',
   'serving.drift',
@@ -60,13 +71,22 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** What a worker may post about its own session (HTTP or WS); the rest come from services. */
 export const WorkerEvent = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('session.started'), payload: z.record(z.string(), z.unknown()).default({}) }),
+  z.object({
+    kind: z.literal('session.started'),
+    payload: z.record(z.string(), z.unknown()).default({}),
+  }),
   z.object({ kind: z.literal('epoch'), payload: EpochPayload }),
-  z.object({ kind: z.literal('log'), payload: z.object({ lines: z.array(z.string().max(4000)).max(200) }) }),
+  z.object({
+    kind: z.literal('log'),
+    payload: z.object({ lines: z.array(z.string().max(4000)).max(200) }),
+  }),
   z.object({ kind: z.literal('generation.candidate'), payload: CandidatePayload }),
   z.object({ kind: z.literal('progress'), payload: ProgressPayload }),
   // Sent last: lets a handler that re-adopted the worker after a restart (and so cannot
   // read its exit status) learn the exit code.
-  z.object({ kind: z.literal('worker.exiting'), payload: z.object({ exitCode: z.number().int() }) }),
+  z.object({
+    kind: z.literal('worker.exiting'),
+    payload: z.object({ exitCode: z.number().int() }),
+  }),
 ]);
 export type WorkerEvent = z.infer<typeof WorkerEvent>;

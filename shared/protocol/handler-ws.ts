@@ -16,7 +16,10 @@ export const HandlerClientMessage = z.discriminatedUnion('op', [
     op: z.literal('subscribe'),
     id: z.string().max(100).optional(),
     topics: z.array(z.string().max(200)).min(1).max(50),
-    since: z.string().regex(/^\d+-\d+$/).optional(),
+    since: z
+      .string()
+      .regex(/^\d+-\d+$/)
+      .optional(),
   }),
   z.object({
     op: z.literal('event'),
@@ -37,6 +40,16 @@ export type HandlerClientMessage = z.infer<typeof HandlerClientMessage>;
 
 export type HandlerServerMessage =
   | { op: 'ack'; sessionId: string; seq: number; eventId?: string }
-  | { op: 'reply'; id: string; ok: boolean; result?: unknown; error?: { code: string; message: string } }
-  | { op: 'event'; topic: string; event: { id: string; sessionId?: string; kind: string; payload: unknown; time: string } }
+  | {
+      op: 'reply';
+      id: string;
+      ok: boolean;
+      result?: unknown;
+      error?: { code: string; message: string };
+    }
+  | {
+      op: 'event';
+      topic: string;
+      event: { id: string; sessionId?: string; kind: string; payload: unknown; time: string };
+    }
   | { op: 'stop'; sessionId: string; reason: string };

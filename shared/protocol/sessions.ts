@@ -13,7 +13,10 @@ export function parseDatasetRef(ref: string): { name: string; version?: number }
 
 export const ModelName = z
   .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/, 'letters, digits, ".", "_" and "-"; at most 128 characters')
+  .regex(
+    /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/,
+    'letters, digits, ".", "_" and "-"; at most 128 characters',
+  )
   .describe('model name');
 
 /** Options a session may ask of its container; checked against the allow-list (403 otherwise). */
@@ -22,7 +25,15 @@ export const ContainerRequest = z
     image: z.string().min(1).max(256).optional(),
     command: z.array(z.string().max(4096)).max(64).optional(),
     mounts: z
-      .array(z.object({ type: z.string().optional(), source: z.string().optional(), target: z.string().optional() }).passthrough())
+      .array(
+        z
+          .object({
+            type: z.string().optional(),
+            source: z.string().optional(),
+            target: z.string().optional(),
+          })
+          .passthrough(),
+      )
       .optional(),
     privileged: z.boolean().optional(),
     networkMode: z.string().optional(),
@@ -36,10 +47,18 @@ export const CreateSessionRequest = z
     model: ModelName,
     dataset: DatasetRef,
     trainer: z.enum(['mlp', 'softmax', 'external']).default('mlp'),
-    params: z.record(z.string(), z.unknown()).default({}).describe('trainer parameters (see docs/sessions.md)'),
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('trainer parameters (see docs/sessions.md)'),
     device: z.enum(['cpu', 'gpu']).default('cpu'),
     priority: z.number().int().min(1).max(100).default(50).describe('1 = most urgent'),
-    timeBudgetS: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+    timeBudgetS: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
     /** For batch-infer: the model generation to score with (production when omitted). */
     generation: z.number().int().min(1).optional(),
     container: ContainerRequest.optional(),

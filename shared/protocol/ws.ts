@@ -11,9 +11,16 @@ export const WsClientMessage = z.discriminatedUnion('op', [
     id: z.string().max(100).optional(),
     topics: z.array(z.string().max(200)).min(1).max(50),
     /** resume: every event after this stream id is replayed first */
-    since: z.string().regex(/^\d+-\d+$/).optional(),
+    since: z
+      .string()
+      .regex(/^\d+-\d+$/)
+      .optional(),
   }),
-  z.object({ op: z.literal('unsubscribe'), id: z.string().max(100).optional(), topics: z.array(z.string()).min(1) }),
+  z.object({
+    op: z.literal('unsubscribe'),
+    id: z.string().max(100).optional(),
+    topics: z.array(z.string()).min(1),
+  }),
   z.object({ op: z.literal('create'), id: z.string().max(100), session: CreateSessionRequest }),
   z.object({ op: z.literal('stop'), id: z.string().max(100), sessionId: z.string().max(100) }),
   z.object({
@@ -30,6 +37,15 @@ export type WsClientMessage = z.infer<typeof WsClientMessage>;
 
 export type WsServerMessage =
   | { op: 'reply'; id: string; ok: true; result: unknown }
-  | { op: 'reply'; id: string; ok: false; error: { code: string; message: string; details?: unknown } }
-  | { op: 'event'; topic: string; event: { id: string; sessionId?: string; kind: string; payload: unknown; time: string } }
+  | {
+      op: 'reply';
+      id: string;
+      ok: false;
+      error: { code: string; message: string; details?: unknown };
+    }
+  | {
+      op: 'event';
+      topic: string;
+      event: { id: string; sessionId?: string; kind: string; payload: unknown; time: string };
+    }
   | { op: 'hello'; role: string; server: string };

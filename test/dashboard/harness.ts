@@ -31,7 +31,10 @@ function buildDashboard(): string {
   return dir;
 }
 
-export async function startDashboard(r: TestRedis, opts: { servingUrl?: string } = {}): Promise<Dashboard> {
+export async function startDashboard(
+  r: TestRedis,
+  opts: { servingUrl?: string } = {},
+): Promise<Dashboard> {
   const platform = await startTestPlatform(r);
   const dir = buildDashboard();
   const gateway = buildApp({
@@ -88,8 +91,16 @@ export async function logIn(page: Page, url: string, token: string): Promise<voi
   await page.locator('header.top .live-status[data-status="live"]').waitFor({ timeout: 10_000 });
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+/** Saves `test-output/screenshots/<name>.png` for a person to look at. */
+export async function screenshot(
+  page: Page,
+  name: string,
+  opts: { fullPage?: boolean } = {},
+): Promise<void> {
+  await page.screenshot({
+    path: join(SCREENSHOTS, `${name}.png`),
+    fullPage: opts.fullPage ?? true,
+  });
 }
 
 /** Watches an element's `data-points` in the page; `values()` answers every value it took, in order. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isValidationRow, splitInfo, validationMask } from '../../services/data-intake/split.js';
+import { isValidationRow, splitInfo, validationMask } from '../../shared/index.js';
 import { rejectsWith } from './helpers.js';
 
 describe('deterministic train/validation split', () => {

@@ -13,7 +13,7 @@ import {
   type TestRabbit,
 } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
-import { deliveryHarness, prediction, type Harness } from './harness.js';
+import { deliveryHarness, prediction, type Harness, putDeliveryRules } from './harness.js';
 import { amqpConsumer, mqttSubscriber, webhookReceiver } from './receivers.js';
 
 const skip = mosquittoMissing() ?? rabbitMissing();
@@ -72,7 +72,7 @@ test(
         raw: { type: 'json' },
       },
     });
-    await putConfigDocument(h.live, 'rules', {
+    await putDeliveryRules(h.live, {
       rules: [
         {
           id: 'to-hook',
@@ -99,7 +99,7 @@ test(
         { id: 'other-model', model: 'faces', channel: 'hook', formatter: 'raw' },
       ],
     });
-    await waitFor(() => h.svc.applied().rules === 1 && h.svc.applied().delivery === 1, {
+    await waitFor(() => h.svc.applied().delivery === 2, {
       what: 'config applied',
     });
 
@@ -136,14 +136,13 @@ test(
 test('a rules change applies to the running dispatcher within a second', { skip }, async () => {
   const hook = await webhookReceiver();
   closers.push(hook.close);
-  // Rules first: a delivery document may not remove channels that live rules use.
-  await putConfigDocument(h.live, 'rules', { rules: [] });
+  // Channels, formatters and rules are one document: this one has no rules yet.
   await putConfigDocument(h.live, 'delivery', {
     channels: { hook: { type: 'webhook', url: hook.url } },
     formatters: { raw: { type: 'json' } },
   });
   const t0 = Date.now();
-  const { version } = await putConfigDocument(h.live, 'rules', {
+  const { version } = await putDeliveryRules(h.live, {
     rules: [
       {
         id: 'low-confidence',
@@ -154,7 +153,7 @@ test('a rules change applies to the running dispatcher within a second', { skip 
       },
     ],
   });
-  await waitFor(() => h.svc.applied().rules === version, {
+  await waitFor(() => h.svc.applied().delivery === version, {
     timeoutMs: 1000,
     what: 'rules applied',
   });

@@ -5,7 +5,7 @@ import { NotFound } from '../../shared/index.js';
 import { putConfigDocument } from '../../services/gateway/delivery/config-documents.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { deliveryHarness, prediction, type Harness } from './harness.js';
+import { deliveryHarness, prediction, type Harness, putDeliveryRules } from './harness.js';
 import { webhookReceiver } from './receivers.js';
 import { freePort } from '../../shared/net.js';
 
@@ -33,10 +33,10 @@ test('a webhook down for good: deliveries land in the dead-letter queue and repl
     },
     formatters: { raw: { type: 'json' } },
   });
-  await putConfigDocument(h.live, 'rules', {
+  await putDeliveryRules(h.live, {
     rules: [{ id: 'all', model: '*', channel: 'hook', formatter: 'raw' }],
   });
-  await waitFor(() => h!.svc.applied().rules === 1, { what: 'rules applied' });
+  await waitFor(() => h!.svc.applied().delivery === 2, { what: 'rules applied' });
 
   await h.svc.publish([0, 1, 2, 3, 4].map((i) => prediction(i)));
   await waitFor(async () => (await h!.svc.countDead()) === 5, {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Keys, type Prediction } from '../../shared/index.js';
 import { LiveConfig } from '../../services/gateway/live-config.js';
 import { DeliveryService } from '../../services/gateway/delivery/delivery-service.js';
+import { putConfigDocument } from '../../services/gateway/delivery/config-documents.js';
 import type { GatewayEvent } from '../../services/gateway/delivery/report.js';
 import type { PluginHost } from '../../services/gateway/plugins/plugin-host.js';
 import type { WsTopicPublisher } from '../../services/gateway/delivery/channels/senders.js';
@@ -66,4 +67,22 @@ export async function deliveryHarness(
       await live.close();
     },
   };
+}
+
+/**
+ * Replaces the rules of the current `delivery` document (channels, formatters and rules
+ * are one document; most tests set the channels first, then the rules).
+ */
+export async function putDeliveryRules(
+  live: LiveConfig,
+  rules: { rules: unknown[] },
+  opts: { plugins?: PluginHost } = {},
+): Promise<{ version: number }> {
+  const cur = await live.get<Record<string, unknown>>('delivery');
+  return putConfigDocument(
+    live,
+    'delivery',
+    { channels: {}, formatters: {}, ...cur.doc, ...rules },
+    opts,
+  );
 }

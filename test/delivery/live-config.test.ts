@@ -22,7 +22,7 @@ const delivery = {
   channels: { hook: { type: 'webhook', url: 'http://127.0.0.1:9/x' } },
   formatters: { plain: { type: 'json' } },
 };
-const rules = { rules: [{ id: 'all', model: '*', channel: 'hook', formatter: 'plain' }] };
+const rules = [{ id: 'all', model: '*', channel: 'hook', formatter: 'plain' }];
 
 async function two() {
   const keys = new Keys(r.prefix());
@@ -48,9 +48,10 @@ test('a put reaches another process within a second, with version history and ev
   assert.equal(seen[1]?.version, 1);
   assert.deepEqual((seen[1]?.doc as typeof delivery).channels.hook.url, delivery.channels.hook.url);
 
-  await putConfigDocument(a, 'rules', rules);
+  await putConfigDocument(a, 'rules', { retrain: [] });
   const v2 = {
     ...delivery,
+    rules,
     formatters: { ...delivery.formatters, csv: { type: 'csv', columns: ['id'] } },
   };
   await putConfigDocument(a, 'delivery', v2, { author: 'bob' });
@@ -67,18 +68,21 @@ test('a put reaches another process within a second, with version history and ev
 
 test('malformed documents are rejected with paths and the running configuration stays', async () => {
   const { a } = await two();
-  await putConfigDocument(a, 'delivery', delivery);
-  await putConfigDocument(a, 'rules', rules);
+  await putConfigDocument(a, 'delivery', { ...delivery, rules });
+  await putConfigDocument(a, 'rules', {});
 
   const cases: [string, unknown, string][] = [
     [
-      'rules',
-      { rules: [{ id: 'x', model: '*', channel: 'nope', formatter: 'plain' }] },
+      'delivery',
+      { ...delivery, rules: [{ id: 'x', model: '*', channel: 'nope', formatter: 'plain' }] },
       'rules.0.channel',
     ],
+    ['rules', { stop: { plateuEpochs: 3 } }, 'stop'],
+    ['rules', { retrain: [{ model: 'm', dataset: 'd' }] }, 'retrain.0'],
     [
-      'rules',
+      'delivery',
       {
+        ...delivery,
         rules: [
           {
             id: 'x',
@@ -107,7 +111,7 @@ test('malformed documents are rejected with paths and the running configuration 
       },
       'channels.hook.topic',
     ],
-    ['delivery', { channels: {}, formatters: delivery.formatters }, 'channels.hook'],
+    ['delivery', { channels: {}, formatters: delivery.formatters, rules }, 'rules.0.channel'],
     [
       'sources',
       {
@@ -140,7 +144,7 @@ test('malformed documents are rejected with paths and the running configuration 
     ],
   ];
   for (const [kind, doc, path] of cases) {
-    const before = await a.get(kind);
+    const before = await getConfigDocument(a, kind);
     const err = await putConfigDocument(a, kind, doc).then(
       () => assert.fail(`${kind} ${path} accepted`),
       (e: unknown) => e,
@@ -148,7 +152,7 @@ test('malformed documents are rejected with paths and the running configuration 
     assert.ok(err instanceof BadInput, String(err));
     const issues = (err.details as { issues: { path: string }[] }).issues.map((i) => i.path);
     assert.ok(issues.includes(path), `${path} not in ${issues.join(' | ')}`);
-    assert.deepEqual(await a.get(kind), before);
+    assert.deepEqual(await getConfigDocument(a, kind), before);
   }
 });
 

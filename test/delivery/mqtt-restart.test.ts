@@ -5,7 +5,7 @@ import { putConfigDocument } from '../../services/gateway/delivery/config-docume
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { mosquittoMissing, startMosquitto, type TestMosquitto } from '../helpers/brokers.js';
 import { waitFor } from '../helpers/wait.js';
-import { deliveryHarness, prediction, type Harness } from './harness.js';
+import { deliveryHarness, prediction, type Harness, putDeliveryRules } from './harness.js';
 import { mqttSubscriber } from './receivers.js';
 
 const skip = mosquittoMissing();
@@ -44,10 +44,10 @@ test(
       },
       formatters: { id: { type: 'csv', columns: ['id'] } },
     });
-    await putConfigDocument(h.live, 'rules', {
+    await putDeliveryRules(h.live, {
       rules: [{ id: 'all', model: '*', channel: 'mq', formatter: 'id' }],
     });
-    await waitFor(() => h!.svc.applied().rules === 1, { what: 'rules applied' });
+    await waitFor(() => h!.svc.applied().delivery === 2, { what: 'rules applied' });
 
     for (let i = 0; i < N; i += 100) {
       await h.svc.publish(Array.from({ length: 100 }, (_, k) => prediction(i + k)));

@@ -13,7 +13,7 @@ import { SourceService } from '../../services/gateway/sources/source-service.js'
 import { InMemorySampleSink } from '../../services/gateway/sources/sample-sink.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { deliveryHarness, prediction } from './harness.js';
+import { deliveryHarness, prediction, putDeliveryRules } from './harness.js';
 import { webhookReceiver } from './receivers.js';
 
 let r: TestRedis;
@@ -60,9 +60,8 @@ test('the shipped examples load, format, decide and feed a dataset', async () =>
     },
     { plugins },
   );
-  await putConfigDocument(
+  await putDeliveryRules(
     h.live,
-    'rules',
     {
       rules: [
         {
@@ -76,7 +75,7 @@ test('the shipped examples load, format, decide and feed a dataset', async () =>
     },
     { plugins },
   );
-  await waitFor(() => h.svc.applied().rules === 1, { what: 'rules applied' });
+  await waitFor(() => h.svc.applied().delivery === 2, { what: 'rules applied' });
   const inHours = prediction(1, [0.1, 0.8, 0.1]); // Monday 10:00 UTC
   const late = { ...prediction(2), time: '2025-01-06T20:00:00.000Z' };
   assert.deepEqual(await h.svc.publish([inHours, late]), { queued: 1 });
@@ -88,9 +87,8 @@ test('the shipped examples load, format, decide and feed a dataset', async () =>
   assert.equal(hook.got[0]!.headers['content-type'], 'text/plain');
 
   // A plugin's own config schema is enforced at PUT time, with the path.
-  const err = await putConfigDocument(
+  const err = await putDeliveryRules(
     h.live,
-    'rules',
     {
       rules: [
         {
@@ -182,9 +180,8 @@ test('a plugin that throws, hangs or fails to load is isolated and reported', as
     },
     { plugins },
   );
-  await putConfigDocument(
+  await putDeliveryRules(
     h.live,
-    'rules',
     {
       rules: [
         { id: 'r-boom', model: '*', channel: 'hook', formatter: 'boom' },
@@ -201,7 +198,7 @@ test('a plugin that throws, hangs or fails to load is isolated and reported', as
     },
     { plugins },
   );
-  await waitFor(() => h.svc.applied().rules === 1, { what: 'rules applied' });
+  await waitFor(() => h.svc.applied().delivery === 2, { what: 'rules applied' });
   assert.deepEqual(await h.svc.publish(prediction(1)), { queued: 1 });
   await waitFor(() => hook.got.length === 1, { what: 'the healthy rule delivered' });
   assert.equal(hook.got[0]!.headers['x-swarmml-rule'], 'r-ok');

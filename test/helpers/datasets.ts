@@ -6,7 +6,12 @@ export const SHARED_DATA = '../shared/data';
 export const hasSharedData = () => existsSync(`${SHARED_DATA}/digits.csv.gz`);
 
 /** The real sklearn digits (8x8, 1,797 rows) as Float32 features and class labels. */
-export function loadDigits(): { features: Float32Array; labels: Float32Array; rows: number; dim: number } {
+export function loadDigits(): {
+  features: Float32Array;
+  labels: Float32Array;
+  rows: number;
+  dim: number;
+} {
   const text = gunzipSync(readFileSync(`${SHARED_DATA}/digits.csv.gz`)).toString('utf8');
   const lines = text.trim().split('\n');
   const dim = 64;
@@ -21,7 +26,10 @@ export function loadDigits(): { features: Float32Array; labels: Float32Array; ro
 }
 
 /** Writes digits into the store as one committed version, the way data-intake does. */
-export async function storeDigits(datasets: DatasetStore, name: string): Promise<DatasetVersionMeta> {
+export async function storeDigits(
+  datasets: DatasetStore,
+  name: string,
+): Promise<DatasetVersionMeta> {
   const d = loadDigits();
   const w = datasets.beginVersion(name);
   const per = 600;

@@ -5,6 +5,7 @@ import { loadConfig as handlerConfig } from '../../services/event-handler/config
 import { buildEventHandler, type EventHandler } from '../../services/event-handler/app.js';
 import { loadConfig as gatewayConfig } from '../../services/gateway/config.js';
 import { buildApp, type Gateway } from '../../services/gateway/app.js';
+import { buildListener, type ListenerApp } from '../../services/event-listener/app.js';
 import type { TestRedis } from './redis.js';
 
 export interface TestPlatform {
@@ -14,6 +15,7 @@ export interface TestPlatform {
   handlerPort: number;
   handler: EventHandler;
   gateway: Gateway;
+  listener: ListenerApp | undefined;
   /** Restarts the event handler in-process (a crash when `crash` is set: workers keep running). */
   restartHandler(opts?: { crash?: boolean }): Promise<void>;
   close(): Promise<void>;
@@ -25,7 +27,11 @@ export interface TestPlatform {
  */
 export async function startTestPlatform(
   r: TestRedis,
-  opts: { handlerEnv?: Record<string, string> } = {},
+  opts: {
+    handlerEnv?: Record<string, string>;
+    gatewayEnv?: Record<string, string>;
+    listener?: boolean;
+  } = {},
 ): Promise<TestPlatform> {
   const prefix = r.prefix();
   const token = randomBytes(16).toString('hex');
@@ -57,6 +63,7 @@ export async function startTestPlatform(
       ADMIN_TOKEN: token,
       LOG_LEVEL: 'silent',
       EVENT_HANDLER_URL: `http://127.0.0.1:${handlerPort}`,
+      ...opts.gatewayEnv,
     }),
     log,
     redis: gwRedis,
@@ -64,6 +71,22 @@ export async function startTestPlatform(
   await gw.start();
   await new Promise<void>((resolve) => gw.server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}`;
+  let listener: ListenerApp | undefined;
+  if (opts.listener !== false) {
+    listener = buildListener({
+      config: {
+        SWARMML_PREFIX: prefix,
+        EVENT_HANDLER_URL: `http://127.0.0.1:${handlerPort}`,
+        internalToken: token,
+        BUDGET_CHECK_MS: 500,
+        START_FROM: 'beginning',
+      },
+      log,
+      redis: r.client(),
+      bullRedis: r.client({ forWorker: true }),
+    });
+    await listener.start();
+  }
   const p: TestPlatform = {
     prefix,
     token,
@@ -71,6 +94,7 @@ export async function startTestPlatform(
     handlerPort,
     handler,
     gateway: gw,
+    listener,
     async restartHandler(o = {}) {
       await handler.close({ stopWorkers: !o.crash });
       handler = makeHandler(handlerPort);
@@ -78,6 +102,7 @@ export async function startTestPlatform(
       p.handler = handler;
     },
     async close() {
+      await listener?.close();
       await gw.close();
       await handler.close({ stopWorkers: true });
       gwRedis.disconnect();
@@ -95,7 +120,10 @@ export async function api(
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(p.url + path, {
     method,
-    headers: { authorization: `Bearer ${p.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${p.token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();

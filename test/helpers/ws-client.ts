@@ -32,7 +32,10 @@ export class TestWs {
       const hit = this.messages.find(pred);
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching ws message in ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`);
+      if (left <= 0)
+        throw new Error(
+          `no matching ws message in ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {

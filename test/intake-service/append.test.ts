@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitInfo } from '../../services/data-intake/split.js';
+import { splitInfo } from '../../shared/index.js';
 import { createLogger } from '../../shared/index.js';
 import { createSampleAppender } from '../../services/data-intake/append-samples.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

@@ -5,7 +5,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isValidationRow } from '../../services/data-intake/split.js';
+import { isValidationRow } from '../../shared/index.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { call, libsvm, startIntakeHarness, upload, type IntakeHarness } from './harness.js';
 

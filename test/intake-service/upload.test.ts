@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitInfo } from '../../services/data-intake/split.js';
+import { splitInfo } from '../../shared/index.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { call, libsvm, startIntakeHarness, upload, type IntakeHarness } from './harness.js';
 

@@ -5,6 +5,7 @@ import { buildApp, type ServingApp } from '../../services/serving/app.js';
 import { loadConfig } from '../../services/serving/config.js';
 import type { BackoffPolicy } from '../../services/serving/backoff.js';
 import type { ModelSource } from '../../services/serving/model-source.js';
+import type { DriftMonitor } from '../../services/serving/drift-monitor.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on arbitrary JSON bodies
 export type JsonBody = any;
@@ -25,7 +26,7 @@ export interface Serving {
 export async function startServing(
   source: ModelSource,
   env: Record<string, string> = {},
-  opts: { backoff?: BackoffPolicy } = {},
+  opts: { backoff?: BackoffPolicy; drift?: DriftMonitor } = {},
 ): Promise<Serving> {
   // No warm spare unless a test asks: it is one more process starting on a busy box.
   const config = loadConfig({ PORT: '0', SPARE_PROCESS: '0', ...env });
@@ -34,6 +35,7 @@ export async function startServing(
     log: createLogger('serving-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     source,
     backoff: opts.backoff,
+    drift: opts.drift,
   });
   await app.start();
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));

@@ -42,7 +42,11 @@ export function createApi(token: string, onUnauthorized: OnUnauthorized = () => 
     }
     if (!res.ok) {
       const b = (json ?? {}) as { error?: string; message?: string };
-      const err = new ApiError(res.status, b.error ?? `HTTP_${res.status}`, b.message ?? (text.slice(0, 200) || res.statusText));
+      const err = new ApiError(
+        res.status,
+        b.error ?? `HTTP_${res.status}`,
+        b.message ?? (text.slice(0, 200) || res.statusText),
+      );
       if (res.status === 401) onUnauthorized(err);
       throw err;
     }

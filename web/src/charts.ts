@@ -69,7 +69,8 @@ export class LineChart {
       xs.push(x);
       ys.forEach((y, i) => this.data[i + 1]!.push(y ?? null));
       const max = this.o.maxPoints;
-      if (max !== undefined && xs.length > max) for (const d of this.data) d.splice(0, xs.length - max);
+      if (max !== undefined && xs.length > max)
+        for (const d of this.data) d.splice(0, xs.length - max);
     }
     this.plot.setData(this.data as uPlot.AlignedData);
     this.el.setAttribute('data-points', String(this.data[0]!.length));

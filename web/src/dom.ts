@@ -25,7 +25,8 @@ function append(el: Node, children: Children[]): void {
   for (const c of children) {
     if (Array.isArray(c)) append(el, c);
     else if (c instanceof Node) el.appendChild(c);
-    else if (c !== null && c !== undefined && c !== false) el.appendChild(document.createTextNode(String(c)));
+    else if (c !== null && c !== undefined && c !== false)
+      el.appendChild(document.createTextNode(String(c)));
   }
 }
 
@@ -35,7 +36,13 @@ export function mount(el: Element, ...children: Children[]): void {
   append(el, children);
 }
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESC: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for an HTML string (used where thousands of rows are built at once). */
 export function esc(v: string | number | null | undefined): string {

@@ -31,7 +31,8 @@ function compareIds(a: string, b: string): number {
 export function topicsOf(e: LiveEvent): string[] {
   const t = ['events'];
   if (e.sessionId) t.push(`session:${e.sessionId}`);
-  if (e.kind.startsWith('session.') || e.kind === 'decision' || e.kind === 'worker.flagged') t.push('sessions');
+  if (e.kind.startsWith('session.') || e.kind === 'decision' || e.kind === 'worker.flagged')
+    t.push('sessions');
   if (e.kind.startsWith('generation.')) t.push('models');
   if (e.kind.startsWith('serving.')) t.push('metrics');
   if (e.kind.startsWith('dataset.')) t.push('datasets');
@@ -63,7 +64,12 @@ export class LiveClient {
   subscribe(s: LiveSubscription): () => void {
     const sub: Sub = { ...s, lastId: s.since ?? this.newest };
     this.subs.add(sub);
-    this.send({ op: 'subscribe', id: this.rid(), topics: sub.topics, ...(s.since ? { since: s.since } : {}) });
+    this.send({
+      op: 'subscribe',
+      id: this.rid(),
+      topics: sub.topics,
+      ...(s.since ? { since: s.since } : {}),
+    });
     return () => {
       this.subs.delete(sub);
       const still = new Set([...this.subs].flatMap((x) => x.topics));
@@ -121,7 +127,7 @@ export class LiveClient {
   }
 
   private onMessage(text: string): void {
-    let m: { op?: string; event?: LiveEvent };
+    let m: { op?: string; topic?: string; event?: LiveEvent };
     try {
       m = JSON.parse(text) as typeof m;
     } catch {
@@ -130,8 +136,10 @@ export class LiveClient {
     if (m.op !== 'event' || !m.event) return;
     const e = m.event;
     const archived = STREAM_ID.test(e.id);
-    if (archived && (this.newest === undefined || compareIds(e.id, this.newest) > 0)) this.newest = e.id;
-    const topics = topicsOf(e);
+    if (archived && (this.newest === undefined || compareIds(e.id, this.newest) > 0))
+      this.newest = e.id;
+    // Live-only events may go to topics of their own (e.g. delivery channels): keep the sent one too.
+    const topics = m.topic ? [m.topic, ...topicsOf(e)] : topicsOf(e);
     for (const s of [...this.subs]) {
       if (!s.topics.some((t) => topics.includes(t))) continue;
       if (archived) {

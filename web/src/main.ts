@@ -49,13 +49,20 @@ function start(token: string, who: Who): void {
     showLogin(`Your session ended: ${err.message}. Log in again.`);
   };
   const api = createApi(token, onUnauthorized);
-  const status = h('span', { class: 'live-status', role: 'status', 'data-status': 'connecting' }, 'connecting');
+  const status = h(
+    'span',
+    { class: 'live-status', role: 'status', 'data-status': 'connecting' },
+    'connecting',
+  );
   const setStatus = (s: LiveStatus) => {
     status.textContent = s === 'live' ? 'live' : s;
     status.setAttribute('data-status', s);
   };
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const live = new LiveClient(`${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`, setStatus);
+  const live = new LiveClient(
+    `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`,
+    setStatus,
+  );
   const rank = { viewer: 0, client: 1, operator: 2, admin: 3 } as const;
   const ctx: PageContext = {
     api,
@@ -66,7 +73,9 @@ function start(token: string, who: Who): void {
   // Tests reach the live client to drop its socket and check that the page resumes.
   (window as unknown as { swarmml?: unknown }).swarmml = { live };
 
-  const links = NAV.map(([route, label]) => h('a', { href: `#/${route}`, 'data-route': route }, label));
+  const links = NAV.map(([route, label]) =>
+    h('a', { href: `#/${route}`, 'data-route': route }, label),
+  );
   const logout = h('button', { type: 'button', class: 'link' }, 'Log out');
   logout.addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -75,20 +84,43 @@ function start(token: string, who: Who): void {
   const main = h('main', { id: 'main', tabindex: -1 });
   mount(
     root,
-    h('a', { class: 'skip', href: '#main', onclick: ((e: Event) => { e.preventDefault(); main.focus(); }) as EventListener }, 'Skip to content'),
-    h('header', { class: 'top' }, h('span', { class: 'brand' }, 'swarmml'), h('nav', { 'aria-label': 'Pages' }, links), h('span', { class: 'who' }, `${who.name} · ${who.role}`), status, logout),
+    h(
+      'a',
+      {
+        class: 'skip',
+        href: '#main',
+        onclick: ((e: Event) => {
+          e.preventDefault();
+          main.focus();
+        }) as EventListener,
+      },
+      'Skip to content',
+    ),
+    h(
+      'header',
+      { class: 'top' },
+      h('span', { class: 'brand' }, 'swarmml'),
+      h('nav', { 'aria-label': 'Pages' }, links),
+      h('span', { class: 'who' }, `${who.name} · ${who.role}`),
+      status,
+      logout,
+    ),
     main,
   );
 
   let page: Page | undefined;
   const route = () => {
-    const [name = 'sessions', ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+    const [name = 'sessions', ...params] = location.hash
+      .replace(/^#\/?/, '')
+      .split('/')
+      .map(decodeURIComponent);
     const factory = ROUTES[name] ?? sessionsPage;
     page?.dispose();
     page = factory(ctx, params.filter(Boolean));
     mount(main, page.el);
     const active = name === 'session' ? 'sessions' : name;
-    for (const a of links) a.setAttribute('aria-current', a.getAttribute('data-route') === active ? 'page' : 'false');
+    for (const a of links)
+      a.setAttribute('aria-current', a.getAttribute('data-route') === active ? 'page' : 'false');
     document.title = `${name} · swarmml`;
   };
   window.addEventListener('hashchange', route);
@@ -107,7 +139,9 @@ if (saved) {
     .then((who) => start(saved, who))
     .catch((err: ApiError) => {
       sessionStorage.removeItem(TOKEN_KEY);
-      showLogin(err.status === 401 ? `The saved token was not accepted: ${err.message}.` : err.message);
+      showLogin(
+        err.status === 401 ? `The saved token was not accepted: ${err.message}.` : err.message,
+      );
     });
 } else {
   showLogin();

@@ -14,7 +14,12 @@ export interface SessionRecord {
   id: string;
   kind: string;
   state: string;
-  request: { model?: string; dataset?: string; trainer?: string; params?: Record<string, unknown> } | null;
+  request: {
+    model?: string;
+    dataset?: string;
+    trainer?: string;
+    params?: Record<string, unknown>;
+  } | null;
   placement?: { backend?: string; workerId?: string; node?: string; pendingReason?: string } | null;
   workerId?: string;
   exitCode?: number | null;
@@ -119,5 +124,12 @@ export interface DatasetStats {
   channels?: ColumnStats;
   labels:
     | { kind: 'class'; histogram: number[] }
-    | { kind: 'regression'; count: number; mean: number | null; std: number | null; min: number | null; max: number | null };
+    | {
+        kind: 'regression';
+        count: number;
+        mean: number | null;
+        std: number | null;
+        min: number | null;
+        max: number | null;
+      };
 }

@@ -7,7 +7,7 @@ import {
   type DatasetVersionMeta,
   type RowBatch,
 } from '../../../shared/index.js';
-import { validationMask } from '../../data-intake/split.js';
+import { validationMask } from '../../../shared/index.js';
 
 /** Rows per JSON answer: JSON is for looking, binary for training. */
 export const MAX_JSON_ROWS = 1000;

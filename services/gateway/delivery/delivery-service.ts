@@ -3,8 +3,6 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   DeadReplayRequest,
-  DeliveryDoc,
-  DeliveryRulesDoc,
   type DeadDelivery,
   type DeliveryJob,
   type Keys,
@@ -15,11 +13,17 @@ import type { LiveConfig } from '../live-config.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { ChannelSenders, type WsTopicPublisher } from './channels/senders.js';
 import { countDead, listDead, replayDead } from './dead-letter.js';
+import { DeliveryConfig } from './delivery-document.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Dispatcher } from './dispatcher.js';
 import { jobOptions } from './job-options.js';
 import { DELIVERY_QUEUES } from './queues.js';
 import { safeReport, type Report } from './report.js';
+
+interface ModelSet {
+  all: boolean;
+  names: Set<string>;
+}
 
 export interface DeliveryServiceOptions {
   /** a normal client: queues (producer side) and dead-letter reads */
@@ -41,7 +45,7 @@ export interface DeliveryServiceOptions {
 }
 
 /**
- * The delivery half of the gateway: follows the live `rules` and `delivery` documents,
+ * The delivery half of the gateway: follows the live `delivery` document,
  * turns predictions into queued deliveries, runs the consumer, and exposes the dead-letter
  * queue. `publish` is what the inference routes call; the rest backs /api/v1 routes.
  */
@@ -53,9 +57,8 @@ export class DeliveryService {
   private worker: DeliveryWorker | undefined;
   private workerConn: Redis | undefined;
   private readonly report: Report;
-  private rules: DeliveryRulesDoc | null = null;
-  private delivery: DeliveryDoc | null = null;
-  private version = { rules: 0, delivery: 0 };
+  private version = 0;
+  private wanted: ModelSet = { all: false, names: new Set() };
   private readonly unwatch: (() => void)[] = [];
 
   constructor(private readonly opts: DeliveryServiceOptions) {
@@ -81,20 +84,18 @@ export class DeliveryService {
   /** Registers the config watchers; call before `live.start()` (or after: both work). */
   async start(): Promise<void> {
     this.unwatch.push(
-      this.opts.live.watch('rules', (v) => {
-        const r = DeliveryRulesDoc.safeParse(v.doc ?? { rules: [] });
-        if (!r.success) return this.opts.log?.error({ version: v.version }, 'stored rules invalid');
-        this.rules = r.data;
-        this.version.rules = v.version;
-        this.dispatcher.apply(this.rules, this.delivery);
-      }),
       this.opts.live.watch('delivery', (v) => {
-        const d = DeliveryDoc.safeParse(v.doc ?? { channels: {}, formatters: {} });
+        const d = DeliveryConfig.safeParse(v.doc ?? { channels: {}, formatters: {} });
         if (!d.success)
           return this.opts.log?.error({ version: v.version }, 'stored delivery invalid');
-        this.delivery = d.data;
-        this.version.delivery = v.version;
-        this.dispatcher.apply(this.rules, this.delivery);
+        const { rules, ...rest } = d.data;
+        this.dispatcher.apply({ rules }, rest);
+        this.version = v.version;
+        const live = rules.filter((r) => r.enabled);
+        this.wanted = {
+          all: live.some((r) => r.model === '*'),
+          names: new Set(live.map((r) => r.model)),
+        };
       }),
     );
     if (this.opts.worker !== false) {
@@ -118,9 +119,26 @@ export class DeliveryService {
     }
   }
 
-  /** Config versions this process applies now (tests and /status use it). */
-  applied(): { rules: number; delivery: number } {
-    return { ...this.version };
+  /** The `delivery` config version this process applies now (tests and status use it). */
+  applied(): { delivery: number } {
+    return { delivery: this.version };
+  }
+
+  /** Whether some enabled rule names this model (or every model): predictions of others are not captured. */
+  wants(model: string): boolean {
+    return this.wanted.all || this.wanted.names.has(model);
+  }
+
+  /** Jobs waiting, in flight, delayed for a retry, and dead. */
+  async counts(): Promise<Record<'waiting' | 'active' | 'delayed' | 'failed' | 'dead', number>> {
+    const c = await this.deliveries.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    return {
+      waiting: c.waiting ?? 0,
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      failed: c.failed ?? 0,
+      dead: await this.countDead(),
+    };
   }
 
   /** Called by the inference routes after a prediction; resolves once the jobs are stored. */

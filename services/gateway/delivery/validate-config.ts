@@ -1,17 +1,11 @@
-import type {
-  DataSourcesDoc,
-  DeliveryConfigKind,
-  DeliveryDoc,
-  DeliveryRulesDoc,
-} from '../../../shared/index.js';
+import type { DataSourcesDoc } from '../../../shared/index.js';
 import type { ConfigIssue } from '../live-config.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { pluginRefs } from './conditions.js';
+import type { ConfigKind, DeliveryConfig } from './delivery-document.js';
 
 export interface ConfigContext {
-  rules: DeliveryRulesDoc | null;
-  delivery: DeliveryDoc | null;
-  plugins?: PluginHost;
+  plugins?: PluginHost | undefined;
 }
 
 type Path = (string | number)[];
@@ -31,36 +25,7 @@ function pluginIssues(
   }));
 }
 
-function rulesIssues(doc: DeliveryRulesDoc, ctx: ConfigContext): ConfigIssue[] {
-  const channels = ctx.delivery?.channels ?? {};
-  const formatters = ctx.delivery?.formatters ?? {};
-  return doc.rules.flatMap((r, i) => [
-    ...(channels[r.channel]
-      ? []
-      : [
-          {
-            path: ['rules', i, 'channel'],
-            message: `unknown channel "${r.channel}"; known: ${Object.keys(channels).join(', ') || 'none'}`,
-          },
-        ]),
-    ...(formatters[r.formatter]
-      ? []
-      : [
-          {
-            path: ['rules', i, 'formatter'],
-            message: `unknown formatter "${r.formatter}"; known: ${Object.keys(formatters).join(', ') || 'none'}`,
-          },
-        ]),
-    ...pluginRefs(r.when, ['rules', i, 'when']).flatMap((ref) =>
-      pluginIssues(ctx, 'rule', ref.name, ref.config, {
-        name: [...ref.path, 'name'],
-        config: [...ref.path, 'config'],
-      }),
-    ),
-  ]);
-}
-
-function deliveryIssues(doc: DeliveryDoc, ctx: ConfigContext): ConfigIssue[] {
+function deliveryIssues(doc: DeliveryConfig, ctx: ConfigContext): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const [id, f] of Object.entries(doc.formatters)) {
     if (f.type === 'plugin') {
@@ -72,21 +37,29 @@ function deliveryIssues(doc: DeliveryDoc, ctx: ConfigContext): ConfigIssue[] {
       );
     }
   }
-  // Removing what a live rule uses would make its deliveries fail; change the rule first.
-  for (const r of ctx.rules?.rules ?? []) {
+  const known = (o: object) => Object.keys(o).join(', ') || 'none';
+  doc.rules.forEach((r, i) => {
     if (!doc.channels[r.channel]) {
       issues.push({
-        path: ['channels', r.channel],
-        message: `removed, but rule "${r.id}" uses it`,
+        path: ['rules', i, 'channel'],
+        message: `unknown channel "${r.channel}"; known: ${known(doc.channels)}`,
       });
     }
     if (!doc.formatters[r.formatter]) {
       issues.push({
-        path: ['formatters', r.formatter],
-        message: `removed, but rule "${r.id}" uses it`,
+        path: ['rules', i, 'formatter'],
+        message: `unknown formatter "${r.formatter}"; known: ${known(doc.formatters)}`,
       });
     }
-  }
+    for (const ref of pluginRefs(r.when, ['rules', i, 'when'])) {
+      issues.push(
+        ...pluginIssues(ctx, 'rule', ref.name, ref.config, {
+          name: [...ref.path, 'name'],
+          config: [...ref.path, 'config'],
+        }),
+      );
+    }
+  });
   return issues;
 }
 
@@ -102,19 +75,16 @@ function sourcesIssues(doc: DataSourcesDoc, ctx: ConfigContext): ConfigIssue[] {
 }
 
 /**
- * Checks a schema-valid document against the rest of the configuration and the loaded
- * plugins. Paths use the same form as the schema's issues.
+ * Checks a schema-valid document against itself (rules naming channels and formatters) and
+ * the loaded plugins. Paths use the same form as the schema's issues. The decision rules
+ * (`rules`) need nothing beyond their schema.
  */
-export function crossCheck(
-  kind: DeliveryConfigKind,
-  doc: unknown,
-  ctx: ConfigContext,
-): ConfigIssue[] {
+export function crossCheck(kind: ConfigKind, doc: unknown, ctx: ConfigContext): ConfigIssue[] {
   switch (kind) {
     case 'rules':
-      return rulesIssues(doc as DeliveryRulesDoc, ctx);
+      return [];
     case 'delivery':
-      return deliveryIssues(doc as DeliveryDoc, ctx);
+      return deliveryIssues(doc as DeliveryConfig, ctx);
     case 'sources':
       return sourcesIssues(doc as DataSourcesDoc, ctx);
   }

@@ -98,7 +98,8 @@ export function clusterRoutes(deps: ClusterDeps): RouteModule {
         readSwarm(handler, ctx.config.adminToken),
       ]);
       const view: ClusterView = {
-        mode: swarm !== undefined || ctx.config.SERVING_UPSTREAM.startsWith('dns:') ? 'swarm' : 'local',
+        mode:
+          swarm !== undefined || ctx.config.SERVING_UPSTREAM.startsWith('dns:') ? 'swarm' : 'local',
         processes: [{ name: 'gateway', url: 'self', up: true, latencyMs: 0 }, ...processes],
         workers: live.flatMap((l) => l.items).map(workerView),
         ...(swarm === undefined ? {} : { swarm }),

@@ -1,4 +1,9 @@
-import { EventFanout, type Logger, type StoredEvent, type Subscriber } from '../../../shared/index.js';
+import {
+  EventFanout,
+  type Logger,
+  type StoredEvent,
+  type Subscriber,
+} from '../../../shared/index.js';
 import type { ServingStats } from './serving-stats.js';
 
 /** Where live-only events go: who listens to a topic, and a way to reach them. */

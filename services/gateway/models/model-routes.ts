@@ -21,7 +21,10 @@ function parseLineage(ref: string): { dataset: string; version: number } | null 
 }
 
 export const UploadQuery = z.object({
-  type: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/).default('classifier'),
+  type: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/)
+    .default('classifier'),
   description: z.string().max(500).optional(),
   metrics: z
     .string()
@@ -31,13 +34,22 @@ export const UploadQuery = z.object({
       try {
         return z.record(z.string(), z.number()).parse(JSON.parse(s));
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'metrics must be a JSON object of numbers, e.g. {"valAccuracy":0.93}' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'metrics must be a JSON object of numbers, e.g. {"valAccuracy":0.93}',
+        });
         return z.NEVER;
       }
     }),
-  promote: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1'),
+  promote: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
   /** lineage, for trainers outside the platform: the dataset version the model was trained on */
-  dataset: z.string().regex(/^[^@]+@[1-9][0-9]*$/, 'expected NAME@VERSION').optional(),
+  dataset: z
+    .string()
+    .regex(/^[^@]+@[1-9][0-9]*$/, 'expected NAME@VERSION')
+    .optional(),
 });
 
 export const RejectBody = z.object({ reason: z.string().min(1).max(500) });
@@ -54,7 +66,10 @@ export const modelRoutes: RouteModule = (router, ctx) => {
   });
   router.get('/api/v1/models/:name', ctx.guard('read'), async (req, res) => {
     const n = name(req.params.name);
-    const [model, generations] = await Promise.all([registry.getModel(n), registry.listGenerations(n)]);
+    const [model, generations] = await Promise.all([
+      registry.getModel(n),
+      registry.listGenerations(n),
+    ]);
     res.json({ ...model, generationsList: generations });
   });
   router.get('/api/v1/models/:name/generations/:gen', ctx.guard('read'), async (req, res) => {
@@ -77,7 +92,8 @@ export const modelRoutes: RouteModule = (router, ctx) => {
       const n = name(req.params.name);
       const q = UploadQuery.parse(req.query);
       const auth = res.locals.auth as TokenInfo;
-      if (q.promote && !roleAllows(auth.role, 'admin')) throw new Forbidden('promote=true needs the admin role');
+      if (q.promote && !roleAllows(auth.role, 'admin'))
+        throw new Forbidden('promote=true needs the admin role');
       const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const io = await inspectOnnx(bytes);
       // A session's worker token uploads for its own session: the candidate is then decided
@@ -86,12 +102,24 @@ export const modelRoutes: RouteModule = (router, ctx) => {
       if (sessionId) {
         const s = await sessions.get(sessionId);
         if ((s.request as { model?: string }).model !== n) {
-          throw new Forbidden(`session ${sessionId} trains model ${(s.request as { model?: string }).model}, not ${n}`);
+          throw new Forbidden(
+            `session ${sessionId} trains model ${(s.request as { model?: string }).model}, not ${n}`,
+          );
         }
       }
-      const lineageRef = q.dataset ?? (sessionId ? (await sessions.get(sessionId)).request : undefined);
-      const lineage = lineageRef ? parseLineage(typeof lineageRef === 'string' ? lineageRef : (lineageRef as { dataset: string }).dataset) : null;
-      await registry.ensureModel(n, { type: q.type, ...(q.description ? { description: q.description } : {}) });
+      const lineageRef =
+        q.dataset ?? (sessionId ? (await sessions.get(sessionId)).request : undefined);
+      const lineage = lineageRef
+        ? parseLineage(
+            typeof lineageRef === 'string'
+              ? lineageRef
+              : (lineageRef as { dataset: string }).dataset,
+          )
+        : null;
+      await registry.ensureModel(n, {
+        type: q.type,
+        ...(q.description ? { description: q.description } : {}),
+      });
       const gen = await registry.addGeneration(n, {
         type: q.type,
         weights: bytes,
@@ -105,32 +133,56 @@ export const modelRoutes: RouteModule = (router, ctx) => {
       await events.append({
         ...(sessionId ? { sessionId } : {}),
         kind: 'generation.candidate',
-        payload: { model: n, gen: gen.gen, metrics: q.metrics, source: sessionId ? 'external' : 'upload' },
+        payload: {
+          model: n,
+          gen: gen.gen,
+          metrics: q.metrics,
+          source: sessionId ? 'external' : 'upload',
+        },
       });
       if (q.promote) {
         const { previous } = await registry.promote(n, gen.gen);
-        await events.append({ kind: 'generation.promoted', payload: { model: n, gen: gen.gen, previous, reason: `uploaded and promoted by ${auth.name}` } });
+        await events.append({
+          kind: 'generation.promoted',
+          payload: {
+            model: n,
+            gen: gen.gen,
+            previous,
+            reason: `uploaded and promoted by ${auth.name}`,
+          },
+        });
       }
       res.status(201).json(await registry.getGeneration(n, gen.gen));
     },
   );
-  router.post('/api/v1/models/:name/generations/:gen/promote', ctx.guard('admin'), async (req, res) => {
-    const n = name(req.params.name);
-    const g = GenParam.parse(req.params.gen);
-    const auth = res.locals.auth as TokenInfo;
-    const force = req.query.force === 'true';
-    const { previous } = await registry.promote(n, g, { force });
-    await events.append({ kind: 'generation.promoted', payload: { model: n, gen: g, previous, reason: `promoted by hand by ${auth.name}` } });
-    res.json(await registry.getGeneration(n, g));
-  });
-  router.post('/api/v1/models/:name/generations/:gen/reject', ctx.guard('admin'), async (req, res) => {
-    const n = name(req.params.name);
-    const g = GenParam.parse(req.params.gen);
-    const { reason } = RejectBody.parse(req.body ?? {});
-    await registry.reject(n, g, reason);
-    await events.append({ kind: 'generation.rejected', payload: { model: n, gen: g, reason } });
-    res.json(await registry.getGeneration(n, g));
-  });
+  router.post(
+    '/api/v1/models/:name/generations/:gen/promote',
+    ctx.guard('admin'),
+    async (req, res) => {
+      const n = name(req.params.name);
+      const g = GenParam.parse(req.params.gen);
+      const auth = res.locals.auth as TokenInfo;
+      const force = req.query.force === 'true';
+      const { previous } = await registry.promote(n, g, { force });
+      await events.append({
+        kind: 'generation.promoted',
+        payload: { model: n, gen: g, previous, reason: `promoted by hand by ${auth.name}` },
+      });
+      res.json(await registry.getGeneration(n, g));
+    },
+  );
+  router.post(
+    '/api/v1/models/:name/generations/:gen/reject',
+    ctx.guard('admin'),
+    async (req, res) => {
+      const n = name(req.params.name);
+      const g = GenParam.parse(req.params.gen);
+      const { reason } = RejectBody.parse(req.body ?? {});
+      await registry.reject(n, g, reason);
+      await events.append({ kind: 'generation.rejected', payload: { model: n, gen: g, reason } });
+      res.json(await registry.getGeneration(n, g));
+    },
+  );
   router.delete('/api/v1/models/:name/generations/:gen', ctx.guard('admin'), async (req, res) => {
     await registry.deleteGeneration(name(req.params.name), GenParam.parse(req.params.gen));
     res.status(204).end();

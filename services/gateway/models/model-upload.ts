@@ -2,8 +2,19 @@ import * as ort from 'onnxruntime-node';
 import { BadInput } from '../../../shared/index.js';
 
 const DATATYPES: Record<string, string> = {
-  float32: 'FP32', float64: 'FP64', int32: 'INT32', int64: 'INT64', uint8: 'UINT8', int8: 'INT8',
-  uint16: 'UINT16', int16: 'INT16', uint32: 'UINT32', uint64: 'UINT64', bool: 'BOOL', string: 'BYTES', float16: 'FP16',
+  float32: 'FP32',
+  float64: 'FP64',
+  int32: 'INT32',
+  int64: 'INT64',
+  uint8: 'UINT8',
+  int8: 'INT8',
+  uint16: 'UINT16',
+  int16: 'INT16',
+  uint32: 'UINT32',
+  uint64: 'UINT64',
+  bool: 'BOOL',
+  string: 'BYTES',
+  float16: 'FP16',
 };
 
 export interface TensorInfo {
@@ -17,13 +28,19 @@ export interface TensorInfo {
  * outputs (names, KServe datatypes, shapes with -1 for symbolic dims). A file onnxruntime
  * cannot load is refused with onnxruntime's own message.
  */
-export async function inspectOnnx(bytes: Buffer): Promise<{ inputs: TensorInfo[]; outputs: TensorInfo[] }> {
+export async function inspectOnnx(
+  bytes: Buffer,
+): Promise<{ inputs: TensorInfo[]; outputs: TensorInfo[] }> {
   if (bytes.length === 0) throw new BadInput('the model file is empty');
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
   } catch (err) {
-    throw new BadInput(`onnxruntime cannot load this model: ${(err as Error).message}`, undefined, 'BAD_INPUT');
+    throw new BadInput(
+      `onnxruntime cannot load this model: ${(err as Error).message}`,
+      undefined,
+      'BAD_INPUT',
+    );
   }
   try {
     const info = (meta: readonly ort.InferenceSession.ValueMetadata[]) =>

@@ -5,7 +5,6 @@ import {
   DatasetStore,
   EventLog,
   ModelRegistry,
-  QUEUES,
   SESSION_STATES,
   SessionStore,
   Unavailable,
@@ -48,8 +47,11 @@ export function createSessionOps(ctx: RouteContext, queue: Queue): GatewaySessio
     events,
     async create(body, who = 'api') {
       const parsed = CreateSessionRequest.parse(body);
-      const request = await validateSessionRequest({ datasets, registry, events, policy, who }, parsed);
-      return enqueueSession({ sessions, events, queue }, request);
+      const request = await validateSessionRequest(
+        { datasets, registry, events, policy, who },
+        parsed,
+      );
+      return (await enqueueSession({ sessions, events, queue }, request)).session;
     },
     async stop(id, reason = 'stopped by request') {
       await sessions.get(id);
@@ -95,7 +97,8 @@ export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
     router.post('/api/v1/sessions/:id/events', ctx.guard('write'), async (req, res) => {
       const id = String(req.params.id);
       const auth = res.locals.auth as { sessionId?: string };
-      if (auth.sessionId && auth.sessionId !== id) throw new Forbidden('a worker token may only post its own session');
+      if (auth.sessionId && auth.sessionId !== id)
+        throw new Forbidden('a worker token may only post its own session');
       await ops.sessions.get(id);
       const body = PostEventBody.parse(req.body);
       const eventId = await ingest.ingest(id, body.seq, body.event);

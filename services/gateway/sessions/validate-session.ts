@@ -18,7 +18,13 @@ import { parseTrainerParams } from '../../trainer/model-spec.js';
  * request with the dataset pinned to a version, so a later push cannot change what runs.
  */
 export async function validateSessionRequest(
-  d: { datasets: DatasetStore; registry: ModelRegistry; events: EventLog; policy: LaunchPolicy; who: string },
+  d: {
+    datasets: DatasetStore;
+    registry: ModelRegistry;
+    events: EventLog;
+    policy: LaunchPolicy;
+    who: string;
+  },
   req: CreateSessionRequest,
 ): Promise<CreateSessionRequest> {
   if (req.container) {
@@ -29,7 +35,12 @@ export async function validateSessionRequest(
         // Refused requests are archived: someone asked the Docker-socket holder for more.
         await d.events.append({
           kind: 'security.denied',
-          payload: { reason: err.message, details: err.details ?? null, by: d.who, model: req.model },
+          payload: {
+            reason: err.message,
+            details: err.details ?? null,
+            by: d.who,
+            model: req.model,
+          },
         });
       }
       throw err;
@@ -43,7 +54,8 @@ export async function validateSessionRequest(
     throw err;
   });
   const version = ref.version ?? info.latest;
-  if (!version) throw new NotFound(`dataset ${ref.name} has no committed version`, { field: 'dataset' });
+  if (!version)
+    throw new NotFound(`dataset ${ref.name} has no committed version`, { field: 'dataset' });
   await d.datasets.getVersion(ref.name, version).catch((err: unknown) => {
     if (err instanceof NotFound) {
       throw new NotFound(`dataset ${ref.name} has no version ${version}`, {
@@ -60,9 +72,12 @@ export async function validateSessionRequest(
     delete params.trainer;
   }
   if (req.trainer === 'external' && !req.container?.image && !req.container?.command) {
-    throw new BadInput('an external trainer needs container.image (swarm) or container.command (local)', {
-      field: 'container',
-    });
+    throw new BadInput(
+      'an external trainer needs container.image (swarm) or container.command (local)',
+      {
+        field: 'container',
+      },
+    );
   }
   if (req.kind === 'batch-infer') {
     const gen = req.generation

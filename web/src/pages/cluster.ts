@@ -5,15 +5,52 @@ import { badge, errorBox, pageHeader } from './common.js';
 interface ClusterView {
   mode: 'local' | 'swarm';
   processes: { name: string; url: string; up: boolean; latencyMs?: number; error?: string }[];
-  workers: { sessionId: string; state: string; model: string | null; backend: string | null; workerId: string | null; node: string | null }[];
+  workers: {
+    sessionId: string;
+    state: string;
+    model: string | null;
+    backend: string | null;
+    workerId: string | null;
+    node: string | null;
+  }[];
   swarm?: {
-    nodes?: { id?: string; hostname?: string; role?: string; state?: string; availability?: string; labels?: Record<string, string> }[];
+    nodes?: {
+      id?: string;
+      hostname?: string;
+      role?: string;
+      state?: string;
+      availability?: string;
+      labels?: Record<string, string>;
+    }[];
     services?: { name?: string; replicas?: number; running?: number; image?: string }[];
   };
 }
 
 function table(label: string, cols: string[], rows: (Node | string)[][]): HTMLElement {
-  return h('table', { 'aria-label': label }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
+  return h(
+    'table',
+    { 'aria-label': label },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        cols.map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          r.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
+  );
 }
 
 /** Cluster: swarm nodes and services, or the local processes; and the session workers. */
@@ -34,17 +71,61 @@ export const clusterPage: PageFactory = (ctx) => {
         c.mode === 'swarm' && nodes.length > 0
           ? [
               h('h2', {}, 'Nodes'),
-              table('Swarm nodes', ['Node', 'Role', 'State', 'Availability', 'Labels'], nodes.map((n) => [n.hostname ?? n.id ?? '?', n.role ?? '', n.state ?? '', n.availability ?? '', Object.entries(n.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')])),
+              table(
+                'Swarm nodes',
+                ['Node', 'Role', 'State', 'Availability', 'Labels'],
+                nodes.map((n) => [
+                  n.hostname ?? n.id ?? '?',
+                  n.role ?? '',
+                  n.state ?? '',
+                  n.availability ?? '',
+                  Object.entries(n.labels ?? {})
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(', '),
+                ]),
+              ),
               h('h2', {}, 'Services'),
-              table('Swarm services', ['Service', 'Image', 'Replicas'], services.map((s) => [s.name ?? '', s.image ?? '', `${s.running ?? '?'} / ${s.replicas ?? '?'}`])),
+              table(
+                'Swarm services',
+                ['Service', 'Image', 'Replicas'],
+                services.map((s) => [
+                  s.name ?? '',
+                  s.image ?? '',
+                  `${s.running ?? '?'} / ${s.replicas ?? '?'}`,
+                ]),
+              ),
             ]
           : null,
         h('h2', {}, c.mode === 'swarm' ? 'Platform endpoints' : 'Local processes'),
-        table('Processes', ['Process', 'Address', 'Status', 'Answer time'], c.processes.map((p) => [p.name, p.url, badge(p.up ? 'up' : 'down'), p.up ? `${p.latencyMs ?? 0} ms` : (p.error ?? '')])),
+        table(
+          'Processes',
+          ['Process', 'Address', 'Status', 'Answer time'],
+          c.processes.map((p) => [
+            p.name,
+            p.url,
+            badge(p.up ? 'up' : 'down'),
+            p.up ? `${p.latencyMs ?? 0} ms` : (p.error ?? ''),
+          ]),
+        ),
         h('h2', {}, 'Session workers'),
         c.workers.length === 0
           ? h('p', { class: 'muted' }, 'No session is running.')
-          : table('Session workers', ['Session', 'State', 'Model', 'Backend', 'Worker', 'Node'], c.workers.map((w) => [h('a', { href: `#/session/${encodeURIComponent(w.sessionId)}` }, w.sessionId.slice(0, 8)), badge(w.state), w.model ?? '', w.backend ?? '', w.workerId ?? '', w.node ?? ''])),
+          : table(
+              'Session workers',
+              ['Session', 'State', 'Model', 'Backend', 'Worker', 'Node'],
+              c.workers.map((w) => [
+                h(
+                  'a',
+                  { href: `#/session/${encodeURIComponent(w.sessionId)}` },
+                  w.sessionId.slice(0, 8),
+                ),
+                badge(w.state),
+                w.model ?? '',
+                w.backend ?? '',
+                w.workerId ?? '',
+                w.node ?? '',
+              ]),
+            ),
       );
       err.replaceChildren();
     } catch (e) {
@@ -58,6 +139,12 @@ export const clusterPage: PageFactory = (ctx) => {
   refreshBtn.addEventListener('click', () => void load());
   void load();
 
-  const el = h('section', { class: 'page', 'data-page': 'cluster' }, pageHeader('Cluster', refreshBtn), err, body);
+  const el = h(
+    'section',
+    { class: 'page', 'data-page': 'cluster' },
+    pageHeader('Cluster', refreshBtn),
+    err,
+    body,
+  );
   return { el, dispose: () => d.dispose() };
 };

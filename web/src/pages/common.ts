@@ -12,7 +12,11 @@ export function errorBox(err: unknown): HTMLElement {
 }
 
 /** Runs an async action from a button, showing a failure next to it. */
-export function action(button: HTMLButtonElement, out: HTMLElement, fn: () => Promise<unknown>): void {
+export function action(
+  button: HTMLButtonElement,
+  out: HTMLElement,
+  fn: () => Promise<unknown>,
+): void {
   button.disabled = true;
   out.textContent = '';
   fn()

@@ -3,8 +3,19 @@ import { h } from '../dom.js';
 
 /** The login form. `check` answers the role behind a token or throws; `message` explains a bounce. */
 export function loginView(check: (token: string) => Promise<void>, message?: string): HTMLElement {
-  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'token-help' });
-  const out = h('p', { id: 'login-error', class: 'error', role: 'alert', hidden: !message }, message ?? '');
+  const input = h('input', {
+    id: 'token',
+    name: 'token',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    'aria-describedby': 'token-help',
+  });
+  const out = h(
+    'p',
+    { id: 'login-error', class: 'error', role: 'alert', hidden: !message },
+    message ?? '',
+  );
   const submit = h('button', { type: 'submit' }, 'Log in');
   const form = h(
     'form',
@@ -12,7 +23,11 @@ export function loginView(check: (token: string) => Promise<void>, message?: str
     h('h1', { id: 'login-title' }, 'swarmml'),
     h('label', { for: 'token' }, 'API token'),
     input,
-    h('p', { id: 'token-help', class: 'muted' }, 'Kept in this tab only (session storage). Create tokens with `swarmml token create`.'),
+    h(
+      'p',
+      { id: 'token-help', class: 'muted' },
+      'Kept in this tab only (session storage). Create tokens with `swarmml token create`.',
+    ),
     submit,
     out,
   );

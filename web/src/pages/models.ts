@@ -12,7 +12,18 @@ function metricsDiff(a: Generation, b: Generation): HTMLElement {
   return h(
     'table',
     { class: 'diff', 'aria-label': `Metrics of generation ${a.gen} and ${b.gen}` },
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'metric'), h('th', { scope: 'col' }, `gen ${a.gen}`), h('th', { scope: 'col' }, `gen ${b.gen}`), h('th', { scope: 'col' }, 'change'))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'metric'),
+        h('th', { scope: 'col' }, `gen ${a.gen}`),
+        h('th', { scope: 'col' }, `gen ${b.gen}`),
+        h('th', { scope: 'col' }, 'change'),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -20,24 +31,69 @@ function metricsDiff(a: Generation, b: Generation): HTMLElement {
         const x = a.metrics[k];
         const y = b.metrics[k];
         const delta = x !== undefined && y !== undefined ? y - x : undefined;
-        return h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, num(x, 4)), h('td', {}, num(y, 4)), h('td', { class: delta === undefined ? '' : delta > 0 ? 'up' : delta < 0 ? 'down' : '' }, delta === undefined ? '–' : `${delta > 0 ? '+' : ''}${delta.toFixed(4)}`));
+        return h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, k),
+          h('td', {}, num(x, 4)),
+          h('td', {}, num(y, 4)),
+          h(
+            'td',
+            { class: delta === undefined ? '' : delta > 0 ? 'up' : delta < 0 ? 'down' : '' },
+            delta === undefined ? '–' : `${delta > 0 ? '+' : ''}${delta.toFixed(4)}`,
+          ),
+        );
       }),
     ),
   );
 }
 
-function generationRow(ctx: PageContext, m: ModelDetail, g: Generation, refresh: () => void): HTMLElement {
+function generationRow(
+  ctx: PageContext,
+  m: ModelDetail,
+  g: Generation,
+  refresh: () => void,
+): HTMLElement {
   const out = h('span', { class: 'action-out' });
   const buttons: HTMLElement[] = [];
   if (ctx.can('admin') && g.status !== 'production') {
-    const promote = h('button', { type: 'button', 'aria-label': `Promote generation ${g.gen}` }, 'Promote');
-    promote.addEventListener('click', () => action(promote, out, () => ctx.api.post(`/models/${encodeURIComponent(m.name)}/generations/${g.gen}/promote${g.status === 'rejected' ? '?force=true' : ''}`).then(refresh)));
+    const promote = h(
+      'button',
+      { type: 'button', 'aria-label': `Promote generation ${g.gen}` },
+      'Promote',
+    );
+    promote.addEventListener('click', () =>
+      action(promote, out, () =>
+        ctx.api
+          .post(
+            `/models/${encodeURIComponent(m.name)}/generations/${g.gen}/promote${g.status === 'rejected' ? '?force=true' : ''}`,
+          )
+          .then(refresh),
+      ),
+    );
     buttons.push(promote);
   }
   if (ctx.can('admin') && g.status === 'candidate') {
-    const reason = h('input', { type: 'text', 'aria-label': `Reason to reject generation ${g.gen}`, placeholder: 'reason', value: 'rejected by hand' });
-    const reject = h('button', { type: 'button', class: 'danger', 'aria-label': `Reject generation ${g.gen}` }, 'Reject');
-    reject.addEventListener('click', () => action(reject, out, () => ctx.api.post(`/models/${encodeURIComponent(m.name)}/generations/${g.gen}/reject`, { reason: reason.value || 'rejected by hand' }).then(refresh)));
+    const reason = h('input', {
+      type: 'text',
+      'aria-label': `Reason to reject generation ${g.gen}`,
+      placeholder: 'reason',
+      value: 'rejected by hand',
+    });
+    const reject = h(
+      'button',
+      { type: 'button', class: 'danger', 'aria-label': `Reject generation ${g.gen}` },
+      'Reject',
+    );
+    reject.addEventListener('click', () =>
+      action(reject, out, () =>
+        ctx.api
+          .post(`/models/${encodeURIComponent(m.name)}/generations/${g.gen}/reject`, {
+            reason: reason.value || 'rejected by hand',
+          })
+          .then(refresh),
+      ),
+    );
     buttons.push(reason, reject);
   }
   const metrics = Object.entries(g.metrics)
@@ -50,7 +106,13 @@ function generationRow(ctx: PageContext, m: ModelDetail, g: Generation, refresh:
     h('td', {}, badge(g.status)),
     h('td', {}, metrics || '–'),
     h('td', {}, g.lineage ? `${g.lineage.dataset}@v${g.lineage.version}` : '–'),
-    h('td', {}, g.sessionId ? h('a', { href: `#/session/${encodeURIComponent(g.sessionId)}` }, g.sessionId.slice(0, 8)) : (g.trigger ?? '–')),
+    h(
+      'td',
+      {},
+      g.sessionId
+        ? h('a', { href: `#/session/${encodeURIComponent(g.sessionId)}` }, g.sessionId.slice(0, 8))
+        : (g.trigger ?? '–'),
+    ),
     h('td', {}, bytes(g.size)),
     h('td', {}, time(g.created)),
     h('td', {}, g.reason ?? ''),
@@ -86,7 +148,20 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
               'ul',
               {},
               ms.map((m) =>
-                h('li', { 'data-model': m.name }, h('a', { href: `#/models/${encodeURIComponent(m.name)}`, 'aria-current': m.name === current ? 'page' : undefined }, m.name), ` · ${m.generations} gen`, m.production === null ? '' : `, production ${m.production}`),
+                h(
+                  'li',
+                  { 'data-model': m.name },
+                  h(
+                    'a',
+                    {
+                      href: `#/models/${encodeURIComponent(m.name)}`,
+                      'aria-current': m.name === current ? 'page' : undefined,
+                    },
+                    m.name,
+                  ),
+                  ` · ${m.generations} gen`,
+                  m.production === null ? '' : `, production ${m.production}`,
+                ),
               ),
             ),
           ),
@@ -101,7 +176,13 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
     diffA ??= gens[1]?.gen ?? gens[0]?.gen;
     const pick = (label: string, value: number | undefined, set: (g: number) => void) => {
       const id = `diff-${label}`;
-      const sel = h('select', { id }, gens.map((g) => h('option', { value: g.gen, selected: g.gen === value }, `gen ${g.gen} (${g.status})`)));
+      const sel = h(
+        'select',
+        { id },
+        gens.map((g) =>
+          h('option', { value: g.gen, selected: g.gen === value }, `gen ${g.gen} (${g.status})`),
+        ),
+      );
       sel.addEventListener('change', () => {
         set(Number(sel.value));
         renderDetail(m);
@@ -112,15 +193,58 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
     const b = gens.find((g) => g.gen === diffB);
     mount(
       detail,
-      h('h2', {}, m.name, ' ', h('span', { class: 'muted' }, `${m.type}${m.production === null ? ', no production generation' : `, production: gen ${m.production}`}`)),
+      h(
+        'h2',
+        {},
+        m.name,
+        ' ',
+        h(
+          'span',
+          { class: 'muted' },
+          `${m.type}${m.production === null ? ', no production generation' : `, production: gen ${m.production}`}`,
+        ),
+      ),
       m.description ? h('p', {}, m.description) : null,
       h(
         'table',
         { class: 'generations', 'aria-label': `Generations of ${m.name}` },
-        h('thead', {}, h('tr', {}, ['Generation', 'Status', 'Metrics', 'Lineage', 'Session', 'Size', 'Created', 'Reason', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, gens.map((g) => generationRow(ctx, m, g, refresh))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [
+              'Generation',
+              'Status',
+              'Metrics',
+              'Lineage',
+              'Session',
+              'Size',
+              'Created',
+              'Reason',
+              'Actions',
+            ].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          gens.map((g) => generationRow(ctx, m, g, refresh)),
+        ),
       ),
-      gens.length > 0 ? [h('h3', {}, 'Compare generations'), h('div', { class: 'filters' }, pick('A', diffA, (g) => (diffA = g)), pick('B', diffB, (g) => (diffB = g))), a && b ? metricsDiff(a, b) : null] : null,
+      gens.length > 0
+        ? [
+            h('h3', {}, 'Compare generations'),
+            h(
+              'div',
+              { class: 'filters' },
+              pick('A', diffA, (g) => (diffA = g)),
+              pick('B', diffB, (g) => (diffB = g)),
+            ),
+            a && b ? metricsDiff(a, b) : null,
+          ]
+        : null,
     );
   };
 
@@ -129,7 +253,8 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
       const { models } = await ctx.api.get<{ models: ModelInfo[] }>('/models');
       current ??= models[0]?.name;
       renderTree(models);
-      if (current) renderDetail(await ctx.api.get<ModelDetail>(`/models/${encodeURIComponent(current)}`));
+      if (current)
+        renderDetail(await ctx.api.get<ModelDetail>(`/models/${encodeURIComponent(current)}`));
       err.replaceChildren();
     } catch (e) {
       err.replaceChildren(errorBox(e));
@@ -140,6 +265,12 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
   d.add(ctx.live.subscribe({ topics: ['models'], onEvent: refresh, resync: refresh }));
   void load();
 
-  const el = h('section', { class: 'page', 'data-page': 'models' }, pageHeader('Models'), err, h('div', { class: 'split' }, tree, detail));
+  const el = h(
+    'section',
+    { class: 'page', 'data-page': 'models' },
+    pageHeader('Models'),
+    err,
+    h('div', { class: 'split' }, tree, detail),
+  );
   return { el, dispose: () => d.dispose() };
 };

@@ -32,7 +32,15 @@ export const servingPage: PageFactory = (ctx) => {
   const card = (model: string): Card => {
     let c = cards.get(model);
     if (c) return c;
-    const rate = new LineChart({ title: 'requests/s', xLabel: 'time', time: true, maxPoints: WINDOW, width: 300, height: 140, series: [{ label: 'req/s', color: '#1f5fbf' }] });
+    const rate = new LineChart({
+      title: 'requests/s',
+      xLabel: 'time',
+      time: true,
+      maxPoints: WINDOW,
+      width: 300,
+      height: 140,
+      series: [{ label: 'req/s', color: '#1f5fbf' }],
+    });
     const latency = new LineChart({
       title: 'latency (ms)',
       xLabel: 'time',
@@ -46,7 +54,13 @@ export const servingPage: PageFactory = (ctx) => {
       ],
     });
     const figures = h('dl', { class: 'figures' });
-    const el = h('article', { class: 'card', 'data-model': model }, h('h2', {}, model), figures, h('div', { class: 'mini-charts' }, rate.el, latency.el));
+    const el = h(
+      'article',
+      { class: 'card', 'data-model': model },
+      h('h2', {}, model),
+      figures,
+      h('div', { class: 'mini-charts' }, rate.el, latency.el),
+    );
     c = { el, figures, rate, latency, drift: null };
     cards.set(model, c);
     d.add(() => {
@@ -59,14 +73,27 @@ export const servingPage: PageFactory = (ctx) => {
 
   const apply = (s: ServingStats) => {
     const t = Date.parse(s.time) / 1000;
-    mount(replicas, s.replicas.map((r) => h('li', {}, h('span', { class: `badge badge-${r.ok ? 'up' : 'down'}` }, r.ok ? 'up' : 'down'), ` ${r.url}`, r.error ? ` (${r.error})` : '')));
+    mount(
+      replicas,
+      s.replicas.map((r) =>
+        h(
+          'li',
+          {},
+          h('span', { class: `badge badge-${r.ok ? 'up' : 'down'}` }, r.ok ? 'up' : 'down'),
+          ` ${r.url}`,
+          r.error ? ` (${r.error})` : '',
+        ),
+      ),
+    );
     for (const m of s.models) show(card(m.model), m, t);
-    if (s.models.length === 0) mount(grid, h('p', { class: 'muted' }, 'No model has served a request yet.'));
+    if (s.models.length === 0)
+      mount(grid, h('p', { class: 'muted' }, 'No model has served a request yet.'));
     updated.textContent = `updated ${new Date(s.time).toLocaleTimeString('en-GB', { hour12: false })}`;
   };
 
   const show = (c: Card, m: ModelServingStats, t: number) => {
-    const rate = c.last && t > c.last.t ? Math.max(0, (m.requests - c.last.requests) / (t - c.last.t)) : null;
+    const rate =
+      c.last && t > c.last.t ? Math.max(0, (m.requests - c.last.requests) / (t - c.last.t)) : null;
     c.last = { t, requests: m.requests };
     if (rate !== null) c.rate.push(t, [rate]);
     c.latency.push(t, [m.p50Ms, m.p99Ms]);
@@ -80,7 +107,11 @@ export const servingPage: PageFactory = (ctx) => {
       figure('batch size', num(m.batchAvg, 1), 'batch'),
       figure('errors', num(m.errors), 'errors'),
       figure('restarts', num(m.restarts), 'restarts'),
-      figure('drift', drift === null ? 'none seen' : num(drift, 3), `drift${drift !== null && drift > 0 ? ' warn' : ''}`),
+      figure(
+        'drift',
+        drift === null ? 'none seen' : num(drift, 3),
+        `drift${drift !== null && drift > 0 ? ' warn' : ''}`,
+      ),
     );
   };
 
@@ -102,6 +133,14 @@ export const servingPage: PageFactory = (ctx) => {
     .catch((e: unknown) => err.replaceChildren(errorBox(e)));
   d.add(ctx.live.subscribe({ topics: ['metrics'], onEvent }));
 
-  const el = h('section', { class: 'page', 'data-page': 'serving' }, pageHeader('Serving', updated), err, h('h2', { class: 'sr-only' }, 'Replicas'), replicas, grid);
+  const el = h(
+    'section',
+    { class: 'page', 'data-page': 'serving' },
+    pageHeader('Serving', updated),
+    err,
+    h('h2', { class: 'sr-only' }, 'Replicas'),
+    replicas,
+    grid,
+  );
   return { el, dispose: () => d.dispose() };
 };

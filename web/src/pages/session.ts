@@ -9,7 +9,11 @@ const TERMINAL = new Set(['succeeded', 'failed', 'stopped']);
 
 /** Payload values as text (payloads are untyped JSON). */
 const str = (v: unknown): string =>
-  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : v == null ? '' : JSON.stringify(v);
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+    ? String(v)
+    : v == null
+      ? ''
+      : JSON.stringify(v);
 
 /** One line about an event for the log: decisions say what was decided and why. */
 function describe(e: LiveEvent): string {
@@ -64,7 +68,11 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
   const summary = h('dl', { class: 'facts' });
   const progress = h('p', { class: 'progress', 'aria-live': 'polite' });
   const log = h('ol', { class: 'event-log', 'aria-label': 'Event log', reversed: true });
-  const lastLogs = h('pre', { class: 'last-logs', tabindex: 0, 'aria-label': 'Last log lines of the worker' });
+  const lastLogs = h(
+    'pre',
+    { class: 'last-logs', tabindex: 0, 'aria-label': 'Last log lines of the worker' },
+    '(no log lines yet)',
+  );
   const controls = h('div', { class: 'controls' });
   const err = h('div');
   let rec: SessionRecord | undefined;
@@ -80,18 +88,26 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
       ['Model', r.request?.model ?? '–'],
       ['Dataset', r.request?.dataset ?? '–'],
       ['Trainer', r.request?.trainer ?? '–'],
-      ['Placement', [r.placement?.backend, r.placement?.node, r.workerId].filter(Boolean).join(' · ') || '–'],
+      [
+        'Placement',
+        [r.placement?.backend, r.placement?.node, r.workerId].filter(Boolean).join(' · ') || '–',
+      ],
       ['Started', time(r.started)],
       ['Duration', t0 === null ? '–' : duration((r.ended ? Date.parse(r.ended) : Date.now()) - t0)],
       ['Exit code', h('span', { 'data-testid': 'exit-code' }, String(r.exitCode ?? '–'))],
       ['Flags', r.flags.length ? r.flags.join(', ') : '–'],
       ['Reason', r.reason ?? '–'],
     ];
-    mount(summary, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    mount(
+      summary,
+      facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+    );
     summary.setAttribute('data-state', r.state);
     const stop = h('button', { type: 'button', class: 'danger' }, 'Stop session');
     const out = h('span');
-    stop.addEventListener('click', () => action(stop, out, () => ctx.api.post(`/sessions/${encodeURIComponent(r.id)}/stop`)));
+    stop.addEventListener('click', () =>
+      action(stop, out, () => ctx.api.post(`/sessions/${encodeURIComponent(r.id)}/stop`)),
+    );
     mount(controls, ctx.can('write') && !TERMINAL.has(r.state) ? [stop, out] : []);
     if (logLines.length === 0 && r.lastLogs?.length) lastLogs.textContent = r.lastLogs.join('\n');
   };
@@ -110,31 +126,50 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
         if (p.state === 'running') rec.started ??= e.time;
       }
       if (e.kind === 'session.finished') {
-        rec = { ...rec, state: str(p.state), exitCode: (p.exitCode as number | null) ?? null, ended: rec.ended ?? e.time, ...(p.reason ? { reason: str(p.reason) } : {}) };
+        rec = {
+          ...rec,
+          state: str(p.state),
+          exitCode: (p.exitCode as number | null) ?? null,
+          ended: rec.ended ?? e.time,
+          ...(p.reason ? { reason: str(p.reason) } : {}),
+        };
         const lines = p.lastLogs as string[] | undefined;
         if (lines?.length) lastLogs.textContent = lines.join('\n');
       }
-      if (e.kind === 'worker.flagged' && typeof p.flag === 'string' && !rec.flags.includes(p.flag)) rec.flags = [...rec.flags, p.flag];
+      if (e.kind === 'worker.flagged' && typeof p.flag === 'string' && !rec.flags.includes(p.flag))
+        rec.flags = [...rec.flags, p.flag];
       renderSummary();
     }
     if (e.kind === 'log') {
       logLines.push(...((p.lines as string[] | undefined) ?? []));
       lastLogs.textContent = logLines.slice(-50).join('\n');
     }
-    const item = h('li', { class: `ev ev-${e.kind.replace(/\./g, '-')}`, 'data-kind': e.kind }, h('time', { datetime: e.time }, time(e.time)), ' ', h('strong', {}, e.kind), ' ', describe(e));
+    const item = h(
+      'li',
+      { class: `ev ev-${e.kind.replace(/\./g, '-')}`, 'data-kind': e.kind },
+      h('time', { datetime: e.time }, time(e.time)),
+      ' ',
+      h('strong', {}, e.kind),
+      ' ',
+      describe(e),
+    );
     log.prepend(item);
   };
 
   void (async () => {
     try {
-      const r = await ctx.api.get<SessionRecord & { events: LiveEvent[] }>(`/sessions/${encodeURIComponent(id)}`);
+      const r = await ctx.api.get<SessionRecord & { events: LiveEvent[] }>(
+        `/sessions/${encodeURIComponent(id)}`,
+      );
       const { events, ...record } = r;
       rec = record;
       for (const e of events) onEvent(e);
       renderSummary();
       // Resume from the last archived event read: nothing between the read and the subscription is missed.
       const since = events.at(-1)?.id;
-      d.add(ctx.live.subscribe({ topics: [`session:${id}`], onEvent, ...(since ? { since } : {}) }));
+      d.add(
+        ctx.live.subscribe({ topics: [`session:${id}`], onEvent, ...(since ? { since } : {}) }),
+      );
     } catch (e) {
       err.replaceChildren(errorBox(e));
     }

@@ -23,7 +23,10 @@ const durationMs = (s: SessionRecord, now: number) => {
 const placement = (s: SessionRecord) => {
   const p = s.placement;
   if (!p) return '';
-  return [p.backend, p.node, p.workerId ?? s.workerId].filter(Boolean).join(' · ') || (p.pendingReason ?? '');
+  return (
+    [p.backend, p.node, p.workerId ?? s.workerId].filter(Boolean).join(' · ') ||
+    (p.pendingReason ?? '')
+  );
 };
 
 const COLUMNS: Column[] = [
@@ -31,17 +34,43 @@ const COLUMNS: Column[] = [
     key: 'id',
     label: 'Session',
     value: (s) => s.id,
-    cell: (s) => `<a href="#/session/${esc(encodeURIComponent(s.id))}">${esc(s.id.slice(0, 8))}</a>`,
+    cell: (s) =>
+      `<a href="#/session/${esc(encodeURIComponent(s.id))}">${esc(s.id.slice(0, 8))}</a>`,
   },
-  { key: 'state', label: 'State', value: (s) => s.state, cell: (s) => `<span class="badge badge-${esc(s.state)}">${esc(s.state)}</span>` },
+  {
+    key: 'state',
+    label: 'State',
+    value: (s) => s.state,
+    cell: (s) => `<span class="badge badge-${esc(s.state)}">${esc(s.state)}</span>`,
+  },
   { key: 'kind', label: 'Kind', value: (s) => s.kind },
   { key: 'model', label: 'Model', value: (s) => s.request?.model ?? '' },
   { key: 'dataset', label: 'Dataset@version', value: (s) => s.request?.dataset ?? '' },
   { key: 'placement', label: 'Placement', value: placement },
-  { key: 'started', label: 'Started', value: (s) => s.started ?? s.created, cell: (s) => esc(time(s.started ?? s.created)) },
-  { key: 'duration', label: 'Duration', value: durationMs, cell: (s, now) => esc(duration(started(s) === null ? null : durationMs(s, now))) },
-  { key: 'exit', label: 'Exit code', value: (s) => s.exitCode ?? -1, cell: (s) => esc(s.exitCode ?? '–') },
-  { key: 'flags', label: 'Flags', value: (s) => s.flags.join(' '), cell: (s) => s.flags.map((f) => `<span class="flag">${esc(f)}</span>`).join(' ') },
+  {
+    key: 'started',
+    label: 'Started',
+    value: (s) => s.started ?? s.created,
+    cell: (s) => esc(time(s.started ?? s.created)),
+  },
+  {
+    key: 'duration',
+    label: 'Duration',
+    value: durationMs,
+    cell: (s, now) => esc(duration(started(s) === null ? null : durationMs(s, now))),
+  },
+  {
+    key: 'exit',
+    label: 'Exit code',
+    value: (s) => s.exitCode ?? -1,
+    cell: (s) => esc(s.exitCode ?? '–'),
+  },
+  {
+    key: 'flags',
+    label: 'Flags',
+    value: (s) => s.flags.join(' '),
+    cell: (s) => s.flags.map((f) => `<span class="flag">${esc(f)}</span>`).join(' '),
+  },
 ];
 
 /** Sessions: every session in a sortable, filterable table, refreshed by session events. */
@@ -52,31 +81,63 @@ export const sessionsPage: PageFactory = (ctx) => {
   let sortKey = 'started';
   let sortDir: 1 | -1 = -1;
 
-  const stateSel = h('select', { id: 'state-filter' }, h('option', { value: '' }, 'all'), STATES.map((s) => h('option', { value: s }, s)));
-  const textIn = h('input', { id: 'text-filter', type: 'search', placeholder: 'model, dataset, id…' });
+  const stateSel = h(
+    'select',
+    { id: 'state-filter' },
+    h('option', { value: '' }, 'all'),
+    STATES.map((s) => h('option', { value: s }, s)),
+  );
+  const textIn = h('input', {
+    id: 'text-filter',
+    type: 'search',
+    placeholder: 'model, dataset, id…',
+  });
   const count = h('p', { class: 'count', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true }, 'Load more');
-  const tbody = h('tbody');
+  const tbody = h('tbody', { role: 'rowgroup' });
   const heads = COLUMNS.map((c) =>
-    h('th', { scope: 'col', 'data-key': c.key }, h('button', { type: 'button', class: 'sort', 'data-key': c.key }, c.label)),
+    h(
+      'th',
+      { scope: 'col', role: 'columnheader', 'data-key': c.key },
+      h('button', { type: 'button', class: 'sort', 'data-key': c.key }, c.label),
+    ),
   );
-  const table = h('table', { class: 'sessions', 'aria-label': 'Sessions' }, h('thead', {}, h('tr', {}, heads)), tbody);
+  const table = h(
+    'table',
+    { class: 'sessions', role: 'table', 'aria-label': 'Sessions' },
+    h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, heads)),
+    tbody,
+  );
   const err = h('div');
 
   const render = () => {
     const now = Date.now();
     const q = textIn.value.trim().toLowerCase();
     const col = COLUMNS.find((c) => c.key === sortKey) ?? COLUMNS[0]!;
-    const rows = (q ? items.filter((s) => `${s.id} ${s.request?.model ?? ''} ${s.request?.dataset ?? ''} ${s.kind} ${s.flags.join(' ')}`.toLowerCase().includes(q)) : items)
+    const rows = (
+      q
+        ? items.filter((s) =>
+            `${s.id} ${s.request?.model ?? ''} ${s.request?.dataset ?? ''} ${s.kind} ${s.flags.join(' ')}`
+              .toLowerCase()
+              .includes(q),
+          )
+        : items
+    )
       .map((s) => ({ s, k: col.value(s, now) }))
       .sort((a, b) => (a.k < b.k ? -sortDir : a.k > b.k ? sortDir : 0));
     // One HTML string for all rows: a thousand rows cost one parse instead of ten thousand nodes built by hand.
     tbody.innerHTML = rows
-      .map(({ s }) => `<tr data-id="${esc(s.id)}" data-state="${esc(s.state)}">${COLUMNS.map((c) => `<td>${c.cell ? c.cell(s, now) : esc(c.value(s, now))}</td>`).join('')}</tr>`)
+      .map(
+        ({ s }) =>
+          `<tr role="row" data-id="${esc(s.id)}" data-state="${esc(s.state)}">${COLUMNS.map((c) => `<td role="cell">${c.cell ? c.cell(s, now) : esc(c.value(s, now))}</td>`).join('')}</tr>`,
+      )
       .join('');
     for (const th of heads) {
       const k = th.getAttribute('data-key');
-      th.setAttribute('aria-sort', k === sortKey ? (sortDir === 1 ? 'ascending' : 'descending') : 'none');
+      th.setAttribute(
+        'aria-sort',
+        k === sortKey ? (sortDir === 1 ? 'ascending' : 'descending') : 'none',
+      );
     }
     count.textContent = `${rows.length} shown of ${total} sessions`;
     more.hidden = items.length >= total;
@@ -86,7 +147,9 @@ export const sessionsPage: PageFactory = (ctx) => {
     const state = stateSel.value;
     const offset = append ? items.length : 0;
     try {
-      const r = await ctx.api.get<{ items: SessionRecord[]; total: number }>(`/sessions?limit=${append ? PAGE : Math.max(PAGE, items.length)}&offset=${offset}${state ? `&state=${state}` : ''}`);
+      const r = await ctx.api.get<{ items: SessionRecord[]; total: number }>(
+        `/sessions?limit=${append ? PAGE : Math.max(PAGE, items.length)}&offset=${offset}${state ? `&state=${state}` : ''}`,
+      );
       items = append ? [...items, ...r.items] : r.items;
       total = r.total;
       err.replaceChildren();
@@ -119,7 +182,14 @@ export const sessionsPage: PageFactory = (ctx) => {
     'section',
     { class: 'page', 'data-page': 'sessions' },
     pageHeader('Sessions'),
-    h('div', { class: 'filters' }, h('label', { for: 'state-filter' }, 'State'), stateSel, h('label', { for: 'text-filter' }, 'Filter'), textIn),
+    h(
+      'div',
+      { class: 'filters' },
+      h('label', { for: 'state-filter' }, 'State'),
+      stateSel,
+      h('label', { for: 'text-filter' }, 'Filter'),
+      textIn,
+    ),
     count,
     err,
     h('div', { class: 'table-wrap' }, table),

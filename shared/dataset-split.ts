@@ -1,4 +1,4 @@
-import { BadInput } from '../../shared/index.js';
+import { BadInput } from './errors.js';
 
 /** Recorded in a dataset version's metadata so every reader splits the same way. */
 export interface SplitInfo {

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { Client } from '../client.js';
+import { emit, table } from '../output.js';
+import type { Globals } from './delivery.js';
+
+interface Dead {
+  id: string;
+  job: { ruleId: string; channel: string; predictionId: string };
+  failedReason: string;
+  attempts: number;
+  failedAt: number;
+}
+
+/** `swarmml dlq ls|replay`: deliveries whose retries are exhausted. */
+export function registerDlq(program: Command): void {
+  const dlq = program.command('dlq').description('dead deliveries (retries exhausted)');
+  dlq
+    .command('ls')
+    .description('list dead deliveries, oldest first')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (o: { limit: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const r = await new Client(g).get<{ dead: Dead[]; total: number }>(
+        `/api/v1/deliveries/dead?limit=${encodeURIComponent(o.limit)}`,
+      );
+      emit(!!g.json, r, () =>
+        [
+          `${r.total} dead`,
+          table(
+            r.dead.map((d) => [
+              d.id,
+              d.job.ruleId,
+              d.job.channel,
+              d.job.predictionId,
+              d.attempts,
+              new Date(d.failedAt).toISOString().slice(0, 19),
+              d.failedReason.slice(0, 60),
+            ]),
+            ['ID', 'RULE', 'CHANNEL', 'PREDICTION', 'TRIES', 'FAILED', 'REASON'],
+          ),
+        ].join('\n'),
+      );
+    });
+  dlq
+    .command('replay [ids...]')
+    .description('send dead deliveries again (to the channel as configured now)')
+    .option('--all', 'replay every dead delivery')
+    .action(async (ids: string[], o: { all?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      if (!o.all && ids.length === 0) throw new Error('name ids to replay, or --all');
+      const r = await new Client(g).post<{ replayed: string[]; missing: string[] }>(
+        '/api/v1/deliveries/dead/replay',
+        o.all ? { all: true } : { ids },
+      );
+      emit(!!g.json, r, () =>
+        [
+          `replayed ${r.replayed.length}`,
+          ...(r.missing.length ? [`not found: ${r.missing.join(', ')}`] : []),
+        ].join('\n'),
+      );
+    });
+}

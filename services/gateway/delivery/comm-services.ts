@@ -1,0 +1,104 @@
+import type { Redis } from 'ioredis';
+import { DatasetStore, EventLog, type Keys, type Logger } from '../../../shared/index.js';
+import { createSampleAppender } from '../../data-intake/append-samples.js';
+import { rulesRoutes } from '../../event-listener/rules-routes.js';
+import type { GatewayConfig } from '../config.js';
+import { configRoutes } from '../config-routes.js';
+import { datasetSampleSink } from '../datasets/dataset-sample-sink.js';
+import { deliveryRoutes } from '../delivery-routes.js';
+import type { RouteModule } from '../http/route-context.js';
+import { LiveConfig } from '../live-config.js';
+import { openapiRoutes } from '../openapi/openapi-route.js';
+import { PluginHost } from '../plugins/plugin-host.js';
+import { createPredictionCapture } from '../prediction-capture.js';
+import { SourceService } from '../sources/source-service.js';
+import { DeliveryService } from './delivery-service.js';
+import { archiveReport } from './event-report.js';
+import { wsTopicPublisher, type LiveTopicSink } from './ws-topic.js';
+
+export interface CommDeps {
+  config: Pick<
+    GatewayConfig,
+    'PLUGINS_DIR' | 'DELIVERY_CONCURRENCY' | 'DELIVERY_WORKER' | 'MQTT_CLIENT_ID'
+  >;
+  log: Logger;
+  redis: Redis;
+  keys: Keys;
+  /** the WebSocket side (built later than this); `ws` channels publish there */
+  liveTopics: () => LiveTopicSink | undefined;
+}
+
+/**
+ * The comm gateway's outbound and inbound halves, wired: live configuration, plugins,
+ * delivery (rules → formatters → channels, DLQ), sources (→ dataset appends → the
+ * `dataset.version` events the retraining trigger follows), and their routes.
+ */
+export function buildComm(d: CommDeps) {
+  const { config, log, redis, keys } = d;
+  const events = new EventLog(redis, keys);
+  const report = archiveReport(events, log);
+  const live = new LiveConfig(redis, keys, { log, report });
+  const plugins = config.PLUGINS_DIR ? new PluginHost({ report }) : undefined;
+  const delivery = new DeliveryService({
+    redis,
+    keys,
+    live,
+    log,
+    report,
+    plugins,
+    ws: wsTopicPublisher(d.liveTopics),
+    worker: config.DELIVERY_WORKER,
+    concurrency: config.DELIVERY_CONCURRENCY,
+    mqttClientIdBase: config.MQTT_CLIENT_ID,
+  });
+  const appendSamples = createSampleAppender({
+    datasets: new DatasetStore(redis, keys),
+    events,
+    keys,
+    log,
+  });
+  const sources = new SourceService({
+    live,
+    sink: datasetSampleSink(appendSamples),
+    plugins,
+    log,
+    report,
+    mqttClientIdBase: `${config.MQTT_CLIENT_ID}-src`,
+  });
+  const routes: RouteModule[] = [
+    configRoutes({ live, plugins }),
+    rulesRoutes(live),
+    deliveryRoutes({ delivery, sources, plugins }),
+    openapiRoutes,
+  ];
+  const onPrediction = createPredictionCapture({
+    wants: (model) => delivery.wants(model),
+    publish: (p) => delivery.publish(p),
+    log,
+  });
+  return {
+    live,
+    plugins,
+    delivery,
+    sources,
+    routes,
+    onPrediction,
+    async start() {
+      if (plugins && config.PLUGINS_DIR) {
+        const r = await plugins.loadDir(config.PLUGINS_DIR);
+        log.info(r, 'plugins loaded');
+      }
+      // Watchers first, then the subscriber: the first read hands each its current version.
+      await delivery.start();
+      await sources.start();
+      await live.start();
+    },
+    async close() {
+      await sources.close();
+      await delivery.close();
+      await live.close();
+    },
+  };
+}
+
+export type Comm = ReturnType<typeof buildComm>;

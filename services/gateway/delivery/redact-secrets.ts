@@ -1,0 +1,27 @@
+const SECRET_KEYS = new Set(['secret', 'password', 'headers']);
+export const REDACTED = '***';
+
+function redactUrl(s: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(s)) return s;
+  try {
+    const u = new URL(s);
+    if (!u.password) return s;
+    u.password = REDACTED;
+    return u.toString();
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * A copy of a configuration document with what grants access elsewhere hidden: webhook
+ * secrets and headers, broker passwords, and passwords inside URLs. Non-admins read this.
+ */
+export function redactSecrets(v: unknown): unknown {
+  if (typeof v === 'string') return redactUrl(v);
+  if (Array.isArray(v)) return v.map(redactSecrets);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.has(k) ? REDACTED : redactSecrets(x)]),
+  );
+}

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { ConfigError, baseEnv, parseEnv } from '../../shared/index.js';
 
 const schema = baseEnv.extend({
+  /** The health server (`GET /healthz`); port 0 picks a free one. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8084),
+  HOST: z.string().default('127.0.0.1'),
   /** The event-handler, whose internal WebSocket (`/ws`) takes the decisions. */
   EVENT_HANDLER_URL: z.string().url().default('http://127.0.0.1:8083'),
   /** Shared secret of the services, or a file holding it (Docker secret). */

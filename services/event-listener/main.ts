@@ -1,6 +1,7 @@
 import { createLogger, createRedis, onShutdown, redactUrl } from '../../shared/index.js';
 import { loadConfig } from './config.js';
 import { buildListener } from './app.js';
+import { createListenerHealthServer } from './health-server.js';
 
 const config = loadConfig(process.env);
 const log = createLogger('event-listener', config.LOG_LEVEL);
@@ -10,9 +11,31 @@ const bullRedis = createRedis(config.REDIS_URL, log, {
   forWorker: true,
 });
 const app = buildListener({ config, log, redis, bullRedis });
+let running = false;
+const health = createListenerHealthServer({ redis, running: () => running });
 await app.start();
+running = true;
+// Only Docker's healthcheck needs this port: a local-mode run that finds it taken (two installs
+// on one machine) keeps deciding without it.
+const port = await health.listen(config.PORT, config.HOST).catch((err: unknown) => {
+  log.warn({ err, port: config.PORT }, 'health server not started');
+  return undefined;
+});
 log.info(
-  { redis: redactUrl(config.REDIS_URL), handler: config.EVENT_HANDLER_URL },
+  {
+    redis: redactUrl(config.REDIS_URL),
+    handler: config.EVENT_HANDLER_URL,
+    port,
+    host: config.HOST,
+  },
   'event-listener running',
 );
-onShutdown(log, [() => app.close(), () => bullRedis.quit(), () => redis.quit()]);
+onShutdown(log, [
+  () => {
+    running = false;
+    return health.close();
+  },
+  () => app.close(),
+  () => bullRedis.quit(),
+  () => redis.quit(),
+]);

@@ -66,6 +66,10 @@ export function buildApp(deps: ServingDeps): ServingApp {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    if (path === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
     if (path.startsWith('/v2') && (await handleKServe(req, res, path, ctx))) return;
     if (path.startsWith('/v1/models/') && (await handleTfServing(req, res, path, ctx))) return;
     if (path === '/internal/fleet' && req.method === 'GET') {
@@ -88,7 +92,10 @@ export function buildApp(deps: ServingDeps): ServingApp {
     sendJson(res, 404, { error: `no route for ${req.method} ${path}`, code: 'NOT_FOUND' });
   };
 
+  // The gateway passes this through, so a client (and the swarm tests) can see which replica answered.
+  const servedBy = hostname();
   const server = createServer((req, res) => {
+    res.setHeader('x-served-by', servedBy);
     dispatch(req, res).catch((err: unknown) => sendError(res, err, log));
   });
   // Outlive the gateway's keep-alive agent so it never reuses a socket we are closing.

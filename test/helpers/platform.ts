@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { createLogger, createRedis } from '../../shared/index.js';
+import { createLogger, createRedis, freePort } from '../../shared/index.js';
 import { loadConfig as handlerConfig } from '../../services/event-handler/config.js';
 import { buildEventHandler, type EventHandler } from '../../services/event-handler/app.js';
 import { loadConfig as gatewayConfig } from '../../services/gateway/config.js';
@@ -36,6 +36,8 @@ export async function startTestPlatform(
   const prefix = r.prefix();
   const token = randomBytes(16).toString('hex');
   const log = createLogger('test', 'silent');
+  // The gateway's port is chosen first so workers can be told where it is.
+  const gatewayPort = await freePort();
   const makeHandler = (port: number) => {
     const config = handlerConfig({
       REDIS_URL: r.url,
@@ -44,6 +46,7 @@ export async function startTestPlatform(
       LOG_LEVEL: 'silent',
       PORT: String(port),
       STOP_GRACE_MS: '1000',
+      GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`,
       ...opts.handlerEnv,
     });
     return buildEventHandler({
@@ -69,7 +72,7 @@ export async function startTestPlatform(
     redis: gwRedis,
   });
   await gw.start();
-  await new Promise<void>((resolve) => gw.server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => gw.server.listen(gatewayPort, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(gw.server.address() as AddressInfo).port}`;
   let listener: ListenerApp | undefined;
   if (opts.listener !== false) {

@@ -3,7 +3,7 @@ set -e
 # A service name runs that service with node as PID 1's direct exec, so SIGTERM from
 # `docker stack`/`docker service rm` reaches the service's own shutdown handler.
 case "$1" in
-gateway | event-handler | event-listener | data-intake | serving | trainer)
+gateway | event-handler | event-listener | data-intake | serving | trainer | batch-infer)
   svc=$1
   shift
   exec node "/app/dist/services/$svc/main.js" "$@"

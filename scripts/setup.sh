@@ -31,6 +31,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts some daemons from postinst where it can; swarmml runs its own instances.
   for svc in redis-server mosquitto rabbitmq-server; do
+    service "$svc" stop >/dev/null 2>&1 || true
     pkill -x "$svc" 2>/dev/null || true
   done
 fi

@@ -34,8 +34,17 @@ T_DOCKER=$(now)
 [[ ${SWARMML_NO_SEED:-0} == 1 ]] || scripts/seed-images.sh
 T_SEED=$(now)
 
+# tsc rewrites every file of dist/, so a source newer than one built file means a stale build.
+stale_dist() {
+  [[ ! -f dist/services/gateway/main.js || ! -f web/dist/app.js ]] ||
+    [[ -n $(find shared services cli -name '*.ts' -newer dist/services/gateway/main.js | head -1) ]] ||
+    [[ -n $(find web/src web/index.html -newer web/dist/app.js | head -1) ]]
+}
+
 if [[ $BUILD == 1 ]]; then
-  npm run --silent build >/dev/null || say "tsc reported errors (dist/ was still written)"
+  if stale_dist; then
+    npm run --silent build >/dev/null 2>&1 || say "the build reported errors (dist/ was still written)"
+  fi
   # BuildKit: reads docker/Dockerfile.dockerignore and caches npm downloads between builds.
   iid=$(DOCKER_BUILDKIT=1 $DOCKER build -q -f docker/Dockerfile .)
   # Tag by content: an unchanged build keeps its tag, so a redeploy changes nothing, and a
@@ -55,7 +64,7 @@ T_BUILD=$(now)
 # Secrets are made once and kept: a swarm secret cannot change under a running stack.
 mkdir -p "$SWARMML_SECRETS"
 chmod 700 "$SWARMML_SECRETS"
-for s in redis_password admin_token internal_token; do
+for s in redis_password admin_token; do
   f=$SWARMML_SECRETS/$s
   [[ -s $f ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
 done

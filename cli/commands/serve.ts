@@ -9,7 +9,13 @@ interface ServingView {
   replicas: Array<{ url: string; ok: boolean; error?: string; replica?: string; ready?: boolean }>;
   models: Array<{
     model: string;
-    served: Array<{ url: string; replica: string; gen: number | null; state: string; loaded: number[] }>;
+    served: Array<{
+      url: string;
+      replica: string;
+      gen: number | null;
+      state: string;
+      loaded: number[];
+    }>;
   }>;
 }
 
@@ -19,14 +25,19 @@ const fmtAssignment = (a: '*' | string[]) => (a === '*' ? 'every model (*)' : a.
 export async function servedByModel(client: Client): Promise<Map<string, string>> {
   const v = await client.get<ServingView>('/api/v1/serving');
   return new Map(
-    v.models.map((m) => [m.model, m.served.map((x) => `${x.replica}:g${x.gen ?? '-'} ${x.state}`).join(', ')]),
+    v.models.map((m) => [
+      m.model,
+      m.served.map((x) => `${x.replica}:g${x.gen ?? '-'} ${x.state}`).join(', '),
+    ]),
   );
 }
 
 export function registerServe(program: Command): void {
   program
     .command('serve <models...>')
-    .description('assign models to the serving replicas ("*" serves every model); --remove unassigns')
+    .description(
+      'assign models to the serving replicas ("*" serves every model); --remove unassigns',
+    )
     .option('--remove', 'stop serving these models (an emptied assignment serves every model)')
     .action(async (models: string[], o: { remove?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
@@ -49,9 +60,18 @@ export function registerServe(program: Command): void {
       const v = await new Client(g).get<ServingView>('/api/v1/serving');
       emit(!!g.json, v, () => {
         const rows = v.models.flatMap((m) =>
-          m.served.map((x) => [m.model, x.replica, x.url, x.gen ?? '-', x.state, x.loaded.join(',')]),
+          m.served.map((x) => [
+            m.model,
+            x.replica,
+            x.url,
+            x.gen ?? '-',
+            x.state,
+            x.loaded.join(','),
+          ]),
         );
-        const down = v.replicas.filter((x) => !x.ok).map((x) => `  unreachable: ${x.url} (${x.error ?? ''})`);
+        const down = v.replicas
+          .filter((x) => !x.ok)
+          .map((x) => `  unreachable: ${x.url} (${x.error ?? ''})`);
         return [
           `assignment: ${fmtAssignment(v.assignment)}`,
           table(rows, ['MODEL', 'REPLICA', 'URL', 'GEN', 'STATE', 'LOADED']),

@@ -2,6 +2,79 @@ import type { Command } from 'commander';
 import { Client } from '../client.js';
 import { emit } from '../output.js';
 
+interface ClusterView {
+  mode?: string;
+  processes?: { name: string; url: string; up: boolean; latencyMs?: number; error?: string }[];
+  workers?: { sessionId: string; state: string; model: string | null; node: string | null }[];
+  swarm?: {
+    nodes?: { hostname?: string; role?: string; state?: string; availability?: string }[];
+    services?: { name?: string; image?: string; replicas?: number | null; running?: number }[];
+  };
+}
+
+/** Aligned columns, two spaces apart. */
+function columns(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function describe(c: ClusterView): string[] {
+  const out = [`mode     ${c.mode ?? '?'}`];
+  const nodes = c.swarm?.nodes ?? [];
+  if (nodes.length > 0) {
+    out.push('', 'nodes');
+    out.push(
+      ...columns(
+        nodes.map((n) => [
+          `  ${n.hostname ?? '?'}`,
+          n.role ?? '',
+          n.state ?? '',
+          n.availability ?? '',
+        ]),
+      ),
+    );
+  }
+  const services = c.swarm?.services ?? [];
+  if (services.length > 0) {
+    out.push('', 'services');
+    out.push(
+      ...columns(
+        services.map((s) => [
+          `  ${s.name ?? '?'}`,
+          `${s.running ?? '?'}/${s.replicas ?? 'global'}`,
+          s.image ?? '',
+        ]),
+      ),
+    );
+  }
+  if (c.processes?.length) {
+    out.push('', 'processes');
+    out.push(
+      ...columns(
+        c.processes.map((p) => [
+          `  ${p.name}`,
+          p.up ? 'up' : 'down',
+          p.up ? `${p.latencyMs ?? 0} ms` : (p.error ?? ''),
+          p.url,
+        ]),
+      ),
+    );
+  }
+  const workers = c.workers ?? [];
+  out.push('', workers.length ? 'session workers' : 'session workers: none running');
+  out.push(
+    ...columns(
+      workers.map((w) => [`  ${w.sessionId.slice(0, 8)}`, w.state, w.model ?? '', w.node ?? '']),
+    ),
+  );
+  return out;
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
@@ -12,12 +85,10 @@ export function registerStatus(program: Command): void {
       const ready = await client
         .get<{ status: string }>('/readyz')
         .catch((e: Error) => ({ status: `down: ${e.message}` }));
-      const cluster = await client
-        .get<Record<string, unknown>>('/api/v1/cluster')
-        .catch(() => undefined);
+      const cluster = await client.get<ClusterView>('/api/v1/cluster').catch(() => undefined);
       const value = { url: client.url, gateway: ready.status, cluster };
       emit(!!g.json, value, () =>
-        [`gateway  ${client.url}  ${ready.status}`, cluster ? JSON.stringify(cluster, null, 2) : '']
+        [`gateway  ${client.url}  ${ready.status}`, ...(cluster ? describe(cluster) : [])]
           .join('\n')
           .trim(),
       );

@@ -26,7 +26,10 @@ const queue = new Queue<BatchInferJob, BatchInferResult>(QUEUES.batchInfer, {
   connection: redis,
   prefix: keys.bullPrefix(),
 });
-const queueEvents = new QueueEvents(QUEUES.batchInfer, { connection: blocking, prefix: keys.bullPrefix() });
+const queueEvents = new QueueEvents(QUEUES.batchInfer, {
+  connection: blocking,
+  prefix: keys.bullPrefix(),
+});
 queue.on('error', (err) => log.warn({ err }, 'batch-infer queue error'));
 queueEvents.on('error', (err) => log.warn({ err }, 'batch-infer queue events error'));
 const reporter = new WorkerReporter(

@@ -70,7 +70,13 @@ export async function runBatchInference(
   const chunks = planChunks(meta.count, params.chunkRows);
   d.report({
     kind: 'session.started',
-    payload: { model: req.model, gen, dataset: `${name}@${version}`, rows: meta.count, chunks: chunks.length },
+    payload: {
+      model: req.model,
+      gen,
+      dataset: `${name}@${version}`,
+      rows: meta.count,
+      chunks: chunks.length,
+    },
   });
 
   const jobs = await d.queue.addBulk(
@@ -119,16 +125,24 @@ export async function runBatchInference(
   try {
     for (let i = 0; i < jobs.length; i++) {
       if (d.shouldStop()) {
-        await cleanup(d, jobs.map((j) => j.id!), req.sessionId, i);
+        await cleanup(
+          d,
+          jobs.map((j) => j.id!),
+          req.sessionId,
+          i,
+        );
         await writer.abort();
         return { dataset: outName, version: 0, rows: done, gen, stopped: true };
       }
       const r = BatchInferResult.parse(await results[i]);
       const buf = await d.redis.getBuffer(r.key);
       if (!buf) throw new NotFound(`outputs of chunk ${i} expired before collection`);
-      const values = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+      const values = new Float32Array(
+        buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length),
+      );
       if (width === -1) width = r.width;
-      if (r.width !== width) throw new BadInput(`chunk ${i} has ${r.width} outputs per row, not ${width}`);
+      if (r.width !== width)
+        throw new BadInput(`chunk ${i} has ${r.width} outputs per row, not ${width}`);
       const batch = {
         kind: 'tabular' as const,
         rows: r.rows,
@@ -143,17 +157,30 @@ export async function runBatchInference(
       done += r.rows;
       progress(false);
     }
-    const committed = await writer.commit(commitMeta(meta, width, width > 1 ? stats.result() : undefined, {
-      session: req.sessionId,
-      model: req.model,
-      gen,
-      dataset: `${name}@${version}`,
-    }));
+    const committed = await writer.commit(
+      commitMeta(meta, width, width > 1 ? stats.result() : undefined, {
+        session: req.sessionId,
+        model: req.model,
+        gen,
+        dataset: `${name}@${version}`,
+      }),
+    );
     progress(true);
-    return { dataset: outName, version: committed.version, rows: committed.count, gen, stopped: false };
+    return {
+      dataset: outName,
+      version: committed.version,
+      rows: committed.count,
+      gen,
+      stopped: false,
+    };
   } catch (err) {
     await writer.abort().catch(() => {});
-    await cleanup(d, jobs.map((j) => j.id!), req.sessionId, 0).catch(() => {});
+    await cleanup(
+      d,
+      jobs.map((j) => j.id!),
+      req.sessionId,
+      0,
+    ).catch(() => {});
     throw err;
   }
 }

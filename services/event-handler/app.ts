@@ -15,6 +15,7 @@ import type { HandlerConfig } from './config.js';
 import { DecisionExecutor } from './decision-executor.js';
 import { ProcessBackend } from './process-backend.js';
 import { createBackend } from './backend-factory.js';
+import { clusterReporter } from './cluster-route.js';
 import { reconcile } from './reconcile.js';
 import { SessionRunner } from './session-runner.js';
 import { createHandlerServer } from './ws-server.js';
@@ -67,6 +68,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     executor,
     runner,
     ready: async () => (await redis.ping().catch(() => '')) === 'PONG',
+    cluster: clusterReporter(backend),
   });
   // Workers report in over WS or, for external trainers, through the gateway: either way
   // the archive is the source, so the handler reacts to what reaches the archive.

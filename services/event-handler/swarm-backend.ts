@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import type { Logger } from '../../shared/index.js';
 import type { Backend, LaunchSpec, Placement, WorkerExit, WorkerInfo } from './backend.js';
 import { checkLaunchRequest, type LaunchPolicy } from '../../shared/index.js';
+import { readSwarmCluster, type ClusterReport } from './cluster-route.js';
 import { DeathWatch, type ContainerDeath } from './swarm-events.js';
 import { lastLines } from './swarm-logs.js';
 import { explainPending, nodeFacts, placementFor } from './swarm-placement.js';
@@ -144,6 +145,11 @@ export class SwarmBackend implements Backend {
     // Exits seen while nobody listened were held back; report them now.
     void this.start().then(() => this.poll());
     return () => this.exitCbs.delete(cb);
+  }
+
+  /** Nodes, and this install's services (the stack named like the scope, and its workers). */
+  cluster(): Promise<ClusterReport> {
+    return readSwarmCluster(this.docker, this.scope, SCOPE_LABEL);
   }
 
   async list(): Promise<WorkerInfo[]> {

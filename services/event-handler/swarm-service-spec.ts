@@ -29,6 +29,16 @@ export function serviceName(sessionId: string, prefix = 'swarmml-worker'): strin
   return `${prefix}-${id}`.slice(0, 63).replace(/-+$/, '');
 }
 
+/**
+ * The container's arguments. With no command, the built-in image runs its built-in worker for
+ * the session's kind (as the process backend does); any other image runs its own CMD.
+ */
+export function workerArgs(spec: LaunchSpec, builtinImage: string): string[] {
+  if (spec.command.length > 0) return spec.command;
+  if ((spec.image ?? builtinImage) !== builtinImage) return [];
+  return [spec.kind === 'batch-infer' ? 'batch-infer' : 'trainer'];
+}
+
 /** One replicated service with one task that is never restarted: a session's worker. */
 export function workerServiceSpec(
   spec: LaunchSpec,
@@ -67,7 +77,7 @@ export function workerServiceSpec(
       ContainerSpec: {
         Image: spec.image ?? opts.image,
         // Args, not Command: the image's entrypoint (which picks the service) stays in place.
-        Args: spec.command,
+        Args: workerArgs(spec, opts.image),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
         // A session worker is a batch job: no HTTP server to probe.

@@ -12,6 +12,7 @@ import {
   type Logger,
   type Subscriber,
 } from '../../shared/index.js';
+import type { ClusterReport } from './cluster-route.js';
 import type { DecisionExecutor } from './decision-executor.js';
 import type { SessionRunner } from './session-runner.js';
 
@@ -25,6 +26,8 @@ export interface HandlerServerDeps {
   executor: DecisionExecutor;
   runner: SessionRunner;
   ready: () => Promise<boolean>;
+  /** `GET /cluster` (internal token): the swarm's nodes and services. @defaultValue local mode */
+  cluster?: () => Promise<ClusterReport>;
 }
 
 function authenticate(header: string | undefined, secret: string): Peer | undefined {
@@ -56,6 +59,12 @@ export function createHandlerServer(d: HandlerServerDeps): {
       if (url.pathname === '/readyz') {
         const ok = await d.ready();
         return json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      }
+      if (url.pathname === '/cluster' && req.method === 'GET') {
+        if (authenticate(req.headers.authorization, d.internalToken)?.kind !== 'internal') {
+          return json(res, 401, { error: 'UNAUTHORIZED', message: 'internal token required' });
+        }
+        return json(res, 200, d.cluster ? await d.cluster() : { mode: 'local' });
       }
       const stop = /^\/sessions\/([^/]+)\/stop$/.exec(url.pathname);
       if (stop && req.method === 'POST') {

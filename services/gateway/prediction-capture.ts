@@ -114,7 +114,7 @@ function tfOutputs(response: Buffer) {
     for (const k of Object.keys(rows[0] as Json))
       add(
         k,
-        (rows).map((r) => r[k]),
+        rows.map((r) => r[k]),
       );
   } else if (rows !== undefined) add('predictions', rows);
   else if (isObject(body.outputs)) for (const [k, v] of Object.entries(body.outputs)) add(k, v);

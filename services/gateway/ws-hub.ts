@@ -58,7 +58,11 @@ export class WsHub {
     };
     const sub: Subscriber = {
       topics: new Set(),
-      send: (topic, event) => send({ op: 'event', topic, event }),
+      send: (topic, event) => {
+        // Security events name who asked for what: admins only, whatever the topic.
+        if (event.kind.startsWith('security.') && info.role !== 'admin') return;
+        send({ op: 'event', topic, event });
+      },
     };
     send({ op: 'hello', role: info.role, server: 'swarmml' });
     ws.on('message', (raw) => {

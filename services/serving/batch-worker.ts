@@ -86,7 +86,11 @@ export async function scoreChunk(
 /** A copy, not a view: a view would carry its whole buffer across the IPC channel. */
 function sliceRows(t: HostTensor, at: number, n: number): HostTensor {
   const per = t.dims[0] ? t.data.length / t.dims[0] : 0;
-  return { type: t.type, dims: [n, ...t.dims.slice(1)], data: t.data.slice(at * per, (at + n) * per) };
+  return {
+    type: t.type,
+    dims: [n, ...t.dims.slice(1)],
+    data: t.data.slice(at * per, (at + n) * per),
+  };
 }
 
 function toFloat32(t: HostTensor): Float32Array {

@@ -144,7 +144,8 @@ export class DriftMonitor {
     this.reference(model, gen)
       .then((window) => {
         const cur = this.states.get(model);
-        if (!cur || gen > cur.gen) this.states.set(model, { gen, window, raised: false, score: null });
+        if (!cur || gen > cur.gen)
+          this.states.set(model, { gen, window, raised: false, score: null });
       })
       .catch((err: unknown) => {
         this.o.log.warn({ err, model, gen }, 'no drift reference');
@@ -162,8 +163,10 @@ export class DriftMonitor {
     if (n === 0) return null;
     const b = await this.o.datasets.readRows(dataset, version, 0, n);
     const { values, width } = flatten(b);
-    const stats = meta.stats as { features?: { min: (number | null)[]; max: (number | null)[] } } | undefined;
-    const range = b.kind === 'tabular' && stats?.features?.min.length === width ? stats.features : undefined;
+    const stats = meta.stats as
+      { features?: { min: (number | null)[]; max: (number | null)[] } } | undefined;
+    const range =
+      b.kind === 'tabular' && stats?.features?.min.length === width ? stats.features : undefined;
     const ref = buildReference(values, b.rows, width, this.o.bins ?? 10, range);
     return new DriftWindow(ref, this.o.window ?? 1000);
   }

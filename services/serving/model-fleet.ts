@@ -177,7 +177,10 @@ export class ModelFleet {
         .get(msg.model)
         ?.refresh(msg.gen)
         .catch((err: unknown) =>
-          this.opts.log.warn({ err, model: msg.model, gen: msg.gen }, 'reload of optimised weights failed'),
+          this.opts.log.warn(
+            { err, model: msg.model, gen: msg.gen },
+            'reload of optimised weights failed',
+          ),
         );
     }
   }

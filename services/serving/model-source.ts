@@ -23,8 +23,7 @@ export interface ModelSource {
 
 /** Control messages every serving replica acts on (published on `keys.servingChannel()`). */
 export type ServingControl =
-  | { type: 'assignment' }
-  | { type: 'optimized'; model: string; gen: number };
+  { type: 'assignment' } | { type: 'optimized'; model: string; gen: number };
 
 /** A ModelSource held in memory. */
 export class InMemoryModelSource implements ModelSource {

@@ -15,14 +15,22 @@ import { bestBatch, maxAbsDiff, median } from './optimize-check.js';
 import type { LatencyFigures, OptimizeAnswer, OptimizeRequest } from './optimize-protocol.js';
 import type { ModelIO, TensorSpec } from './protocol.js';
 import { rowsToTensor } from './rows-to-tensor.js';
-import { ELEM, isElemType, type HostTensor, type TensorMap, type TypedData } from './tensors.js';
+import { ELEM, isElemType, type TensorMap, type TypedData } from './tensors.js';
 
-const plain = { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 } as const;
+const plain = {
+  graphOptimizationLevel: 'disabled',
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+} as const;
 
 function signature(s: ort.InferenceSession): ModelIO {
   const spec = (m: ort.InferenceSession.ValueMetadata): TensorSpec => {
     if (!m.isTensor || !isElemType(m.type)) throw new Error(`"${m.name}" is not a plain tensor`);
-    return { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+    return {
+      name: m.name,
+      type: m.type,
+      shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    };
   };
   return { inputs: s.inputMetadata.map(spec), outputs: s.outputMetadata.map(spec) };
 }
@@ -66,13 +74,15 @@ function takeRows(inputs: TensorMap, n: number): TensorMap {
 }
 
 const feeds = (m: TensorMap) =>
-  Object.fromEntries(Object.entries(m).map(([k, t]) => [k, new ort.Tensor(t.type, t.data as never, t.dims)]));
+  Object.fromEntries(
+    Object.entries(m).map(([k, t]) => [k, new ort.Tensor(t.type, t.data as never, t.dims)]),
+  );
 
 async function run(s: ort.InferenceSession, inputs: TensorMap): Promise<TensorMap> {
   const r = await s.run(feeds(inputs));
   const out: TensorMap = {};
   for (const [k, t] of Object.entries(r)) {
-    if (isElemType(t.type)) out[k] = { type: t.type, dims: [...t.dims], data: t.data as TypedData } as HostTensor;
+    if (isElemType(t.type)) out[k] = { type: t.type, dims: [...t.dims], data: t.data as TypedData };
   }
   return out;
 }
@@ -108,7 +118,9 @@ async function optimize(req: OptimizeRequest): Promise<OptimizeAnswer> {
 
     const io = signature(original);
     const fixedBatch = io.inputs[0]?.shape[0] ?? -1;
-    const inputs = req.rows ? rowsToTensor(req.model, io, req.rows) : syntheticInputs(io, fixedBatch > 0 ? fixedBatch : 64);
+    const inputs = req.rows
+      ? rowsToTensor(req.model, io, req.rows)
+      : syntheticInputs(io, fixedBatch > 0 ? fixedBatch : 64);
     const rows = Object.values(inputs)[0]?.dims[0] ?? 0;
 
     const parts: TensorMap[] = [];
@@ -117,11 +129,15 @@ async function optimize(req: OptimizeRequest): Promise<OptimizeAnswer> {
       for (let at = 0; at + fixedBatch <= rows; at += fixedBatch)
         parts.push(sliceInputs(inputs, at, fixedBatch));
     } else {
-      for (let at = 0; at < rows; at += 64) parts.push(sliceInputs(inputs, at, Math.min(64, rows - at)));
+      for (let at = 0; at < rows; at += 64)
+        parts.push(sliceInputs(inputs, at, Math.min(64, rows - at)));
     }
     let diff = 0;
     for (const part of parts)
-      diff = Math.max(diff, maxAbsDiff(await run(original, part), await run(optimizedSession, part)));
+      diff = Math.max(
+        diff,
+        maxAbsDiff(await run(original, part), await run(optimizedSession, part)),
+      );
 
     const sizes = fixedBatch > 0 ? [fixedBatch] : req.batches;
     const before = new Map<number, number>();
@@ -133,7 +149,15 @@ async function optimize(req: OptimizeRequest): Promise<OptimizeAnswer> {
       b1: await time(optimizedSession, takeRows(inputs, b1), req.timeMs),
       best: await time(optimizedSession, takeRows(inputs, best), req.timeMs),
     };
-    return { ok: true, optimized, maxAbsDiff: diff, rowsChecked: rows, bestBatch: best, latencyBeforeMs, latencyAfterMs };
+    return {
+      ok: true,
+      optimized,
+      maxAbsDiff: diff,
+      rowsChecked: rows,
+      bestBatch: best,
+      latencyBeforeMs,
+      latencyAfterMs,
+    };
   } finally {
     await original.release();
     await optimizedSession?.release();
@@ -145,7 +169,11 @@ function sliceInputs(inputs: TensorMap, at: number, n: number): TensorMap {
   const out: TensorMap = {};
   for (const [k, t] of Object.entries(inputs)) {
     const per = t.data.length / (t.dims[0] ?? 1);
-    out[k] = { type: t.type, dims: [n, ...t.dims.slice(1)], data: t.data.slice(at * per, (at + n) * per) };
+    out[k] = {
+      type: t.type,
+      dims: [n, ...t.dims.slice(1)],
+      data: t.data.slice(at * per, (at + n) * per),
+    };
   }
   return out;
 }

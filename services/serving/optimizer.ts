@@ -127,7 +127,13 @@ export class PromotionOptimizer {
     const level = this.o.level ?? 'extended';
     const tolerance = this.o.tolerance ?? 1e-4;
     const bytes = await this.o.registry.getWeights(g.model, g.gen);
-    const base = { level, tolerance, sizeBefore: bytes.length, by: this.me, at: new Date().toISOString() };
+    const base = {
+      level,
+      tolerance,
+      sizeBefore: bytes.length,
+      by: this.me,
+      at: new Date().toISOString(),
+    };
     const { rows, from } = await this.validationRows(g);
     const answer = await runChild({
       bytes: new Uint8Array(bytes),
@@ -141,7 +147,10 @@ export class PromotionOptimizer {
     const accepted = acceptOptimized(answer.maxAbsDiff, tolerance);
     const sha256After = createHash('sha256').update(answer.optimized).digest('hex');
     if (accepted) {
-      await this.o.redis.set(this.o.keys.modelGenOptimized(g.model, g.gen), Buffer.from(answer.optimized));
+      await this.o.redis.set(
+        this.o.keys.modelGenOptimized(g.model, g.gen),
+        Buffer.from(answer.optimized),
+      );
     }
     return {
       ...base,
@@ -168,9 +177,18 @@ export class PromotionOptimizer {
     const picked: RowBatch[] = [];
     let have = 0;
     for (let start = 0; start < meta.count && have < want; start += 1024) {
-      const batch = await this.o.datasets.readRows(dataset, version, start, Math.min(1024, meta.count - start));
+      const batch = await this.o.datasets.readRows(
+        dataset,
+        version,
+        start,
+        Math.min(1024, meta.count - start),
+      );
       const sel = meta.split
-        ? selectRows(batch, validationMask(meta.split.seed, meta.split.validationFraction, start, batch.rows), want - have)
+        ? selectRows(
+            batch,
+            validationMask(meta.split.seed, meta.split.validationFraction, start, batch.rows),
+            want - have,
+          )
         : selectRows(batch, null, want - have);
       picked.push(sel);
       have += sel.rows;

@@ -56,7 +56,8 @@ export function buildReference(
   for (let c = 0; c < width; c++) active[c] = hi[c]! > lo[c]! ? 1 : 0;
   const expected = new Float64Array(width * bins);
   for (let r = 0, o = 0; r < rows; r++)
-    for (let c = 0; c < width; c++, o++) expected[c * bins + binOf(values[o]!, lo[c]!, hi[c]!, bins)]!++;
+    for (let c = 0; c < width; c++, o++)
+      expected[c * bins + binOf(values[o]!, lo[c]!, hi[c]!, bins)]!++;
   if (rows > 0) for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! / rows;
   return { width, bins, lo, hi, expected, active };
 }

@@ -192,7 +192,7 @@ export const DeliveryRetryPolicy = z
 export type DeliveryRetryPolicy = z.infer<typeof DeliveryRetryPolicy>;
 
 const url = (protocols: string[]) =>
-  z.url().refine((u) => protocols.includes(new URL(u).protocol), {
+  z.url().refine((u) => URL.canParse(u) && protocols.includes(new URL(u).protocol), {
     message: `protocol must be one of ${protocols.join(', ')}`,
   });
 

@@ -7,7 +7,11 @@ import { mlpModel } from '../helpers/onnx-models.js';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { startRegistryServing, uniformRows, type RegistryServing } from '../serving/registry-serving.js';
+import {
+  startRegistryServing,
+  uniformRows,
+  type RegistryServing,
+} from '../serving/registry-serving.js';
 
 describe('batch inference plan (pure)', () => {
   test('chunks cover every row once, the last one shorter', () => {
@@ -32,7 +36,12 @@ describe('batch-infer sessions (process backend, serving in-process)', () => {
   const rows = uniformRows(2300, 16, 5);
 
   const runSession = async (body: Record<string, unknown>) => {
-    const created = await api(p, 'POST', '/api/v1/sessions', { kind: 'batch-infer', model: 'clf', dataset: 'rows', ...body });
+    const created = await api(p, 'POST', '/api/v1/sessions', {
+      kind: 'batch-infer',
+      model: 'clf',
+      dataset: 'rows',
+      ...body,
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.id as string;
     const done = await waitFor(
@@ -52,9 +61,25 @@ describe('batch-infer sessions (process backend, serving in-process)', () => {
     const keys = new Keys(p.prefix);
     datasets = new DatasetStore(r.client(), keys);
     const w = datasets.beginVersion('rows');
-    await w.writeShard({ ...rows, rows: 1000, features: rows.features.slice(0, 16_000), labels: rows.labels.slice(0, 1000) });
-    await w.writeShard({ ...rows, rows: 1300, features: rows.features.slice(16_000), labels: rows.labels.slice(1000) });
-    await w.commit({ kind: 'tabular', format: 'csv', features: 16, labelKind: 'class', labelNames: ['a', 'b', 'c'] });
+    await w.writeShard({
+      ...rows,
+      rows: 1000,
+      features: rows.features.slice(0, 16_000),
+      labels: rows.labels.slice(0, 1000),
+    });
+    await w.writeShard({
+      ...rows,
+      rows: 1300,
+      features: rows.features.slice(16_000),
+      labels: rows.labels.slice(1000),
+    });
+    await w.commit({
+      kind: 'tabular',
+      format: 'csv',
+      features: 16,
+      labelKind: 'class',
+      labelNames: ['a', 'b', 'c'],
+    });
     const registry = new ModelRegistry(r.client(), keys);
     await registry.addGeneration('clf', { type: 'classifier', weights: model });
     await registry.promote('clf', 1);
@@ -79,17 +104,23 @@ describe('batch-infer sessions (process backend, serving in-process)', () => {
     assert.equal(got.kind, 'tabular');
 
     const session = await ort.InferenceSession.create(model);
-    const want = (await session.run({ x: new ort.Tensor('float32', rows.features, [2300, 16]) })).probs!
-      .data as Float32Array;
+    const want = (await session.run({ x: new ort.Tensor('float32', rows.features, [2300, 16]) }))
+      .probs!.data as Float32Array;
     await session.release();
     if (got.kind !== 'tabular') return;
     let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got.features[i]! - want[i]!));
+    for (let i = 0; i < want.length; i++)
+      worst = Math.max(worst, Math.abs(got.features[i]! - want[i]!));
     assert.ok(worst < 1e-5, `max difference ${worst}`);
     assert.deepEqual([...got.labels], [...argmaxRows(want, 3)]);
 
-    const events = await new EventLog(r.client(), new Keys(p.prefix)).range({ sessionId: id, count: 500 });
-    const progress = events.filter((e) => e.kind === 'progress').map((e) => e.payload as { done: number; total: number });
+    const events = await new EventLog(r.client(), new Keys(p.prefix)).range({
+      sessionId: id,
+      count: 500,
+    });
+    const progress = events
+      .filter((e) => e.kind === 'progress')
+      .map((e) => e.payload as { done: number; total: number });
     assert.ok(progress.length >= 1);
     assert.deepEqual(progress.at(-1), { ...progress.at(-1), done: 2300, total: 2300 });
     // Collected outputs are not left behind.
@@ -97,7 +128,9 @@ describe('batch-infer sessions (process backend, serving in-process)', () => {
   });
 
   test('a chunk the model cannot answer fails the session without retries and writes nothing', async () => {
-    const { done } = await runSession({ params: { output: 'no-such-output', outputDataset: 'never' } });
+    const { done } = await runSession({
+      params: { output: 'no-such-output', outputDataset: 'never' },
+    });
     assert.equal(done.state, 'failed');
     await assert.rejects(datasets.getVersion('never', 1), /not found/);
   });

@@ -55,7 +55,7 @@ async function call(path: string, body: unknown, token = g.adminToken) {
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) };
+  return { status: res.status, body: await res.json() };
 }
 
 const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));

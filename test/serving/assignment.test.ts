@@ -2,7 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cliCommand } from '../../shared/entry.js';
 import { createLogger } from '../../shared/logger.js';
 import { buildApp, type Gateway } from '../../services/gateway/app.js';
@@ -22,18 +23,27 @@ const token = randomBytes(16).toString('hex');
 const api = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(gwUrl + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: await res.json() };
 };
 
 before(async () => {
   r = await startTestRedis();
   const prefix = r.prefix();
   s = await startRegistryServing(r, prefix);
-  for (const [name, value] of [['alpha', 1], ['beta', 2]] as const) {
-    await s.registry.addGeneration(name, { type: 'regressor', weights: addConstantModel({ value }) });
+  for (const [name, value] of [
+    ['alpha', 1],
+    ['beta', 2],
+  ] as const) {
+    await s.registry.addGeneration(name, {
+      type: 'regressor',
+      weights: addConstantModel({ value }),
+    });
     await s.registry.promote(name, 1);
   }
   await waitFor(() => s.app.fleet.host('alpha')?.gen === 1 && s.app.fleet.host('beta')?.gen === 1, {
@@ -66,7 +76,10 @@ test('assigning models makes replicas load exactly those; unassigning the last s
   assert.equal(listed.body.assignment, '*');
   assert.deepEqual(
     listed.body.models.map((m: any) => [m.model, m.served[0].gen, m.served[0].state]),
-    [['alpha', 1, 'ready'], ['beta', 1, 'ready']],
+    [
+      ['alpha', 1, 'ready'],
+      ['beta', 1, 'ready'],
+    ],
   );
   // The dead upstream is reported, not fatal.
   assert.deepEqual(listed.body.replicas.map((x: any) => x.ok).sort(), [false, true]);
@@ -74,13 +87,22 @@ test('assigning models makes replicas load exactly those; unassigning the last s
   const assigned = await api('POST', '/api/v1/serving/assignment', { models: ['alpha'] });
   assert.deepEqual(assigned.body.assignment, ['alpha']);
   await waitFor(() => s.app.fleet.names().join() === 'alpha', { what: 'beta drained' });
-  assert.equal((await s.post('/v2/models/beta/infer', v2Body('x', [1, 4], [0, 0, 0, 0]))).status, 404);
+  assert.equal(
+    (await s.post('/v2/models/beta/infer', v2Body('x', [1, 4], [0, 0, 0, 0]))).status,
+    404,
+  );
   const a = await s.post('/v2/models/alpha/infer', v2Body('x', [1, 4], [0, 0, 0, 0]));
   assert.deepEqual(a.body.outputs[0].data, [1, 1, 1, 1]);
-  assert.deepEqual((await api('GET', '/api/v1/serving')).body.models.map((m: any) => m.model), ['alpha']);
+  assert.deepEqual(
+    (await api('GET', '/api/v1/serving')).body.models.map((m: any) => m.model),
+    ['alpha'],
+  );
 
   // A promotion of an unassigned model does not load it here.
-  await s.registry.addGeneration('gamma', { type: 'regressor', weights: addConstantModel({ value: 3 }) });
+  await s.registry.addGeneration('gamma', {
+    type: 'regressor',
+    weights: addConstantModel({ value: 3 }),
+  });
   await s.registry.promote('gamma', 1);
   await api('POST', '/api/v1/serving/assignment', { models: ['gamma'] });
   await waitFor(() => s.app.fleet.host('gamma')?.gen === 1, { what: 'gamma assigned and loaded' });
@@ -98,7 +120,10 @@ test('assigning models makes replicas load exactly those; unassigning the last s
 });
 
 test('assignment requests are validated and need the admin role', async () => {
-  assert.equal((await api('POST', '/api/v1/serving/assignment', { models: ['bad name!'] })).status, 400);
+  assert.equal(
+    (await api('POST', '/api/v1/serving/assignment', { models: ['bad name!'] })).status,
+    400,
+  );
   assert.equal((await api('POST', '/api/v1/serving/assignment', { models: [] })).status, 400);
   const anon = await fetch(`${gwUrl}/api/v1/serving/assignment`, {
     method: 'POST',
@@ -109,17 +134,24 @@ test('assignment requests are validated and need the admin role', async () => {
 });
 
 test('swarmml serve assigns and swarmml serving shows what is served where', async () => {
-  const cli = (...args: string[]) => {
+  // Asynchronous: the gateway that answers the CLI runs in this very process.
+  const cli = async (...args: string[]) => {
     const { command, args: base } = cliCommand();
-    const r = spawnSync(command, [...base, '--url', gwUrl, '--token', token, ...args], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    const r = await promisify(execFile)(command, [
+      ...base,
+      '--url',
+      gwUrl,
+      '--token',
+      token,
+      ...args,
+    ]);
     return r.stdout;
   };
-  assert.match(cli('serve', 'beta'), /serving: beta/);
+  assert.match(await cli('serve', 'beta'), /serving: beta/);
   await waitFor(() => s.app.fleet.names().join() === 'beta', { what: 'only beta served' });
-  const out = cli('serving');
+  const out = await cli('serving');
   assert.match(out, /assignment: beta/);
   assert.match(out, /beta\s+\S+\s+http:\/\/127\.0\.0\.1:\d+\s+1\s+ready/);
   assert.match(out, /unreachable: http:\/\/127\.0\.0\.1:9/);
-  assert.match(cli('serve', 'beta', '--remove'), /every model/);
+  assert.match(await cli('serve', 'beta', '--remove'), /every model/);
 });

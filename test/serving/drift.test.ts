@@ -5,7 +5,12 @@ import { DriftWindow, buildReference, nextAlarm } from '../../services/serving/p
 import { mlpModel } from '../helpers/onnx-models.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { startRegistryServing, storeUniform, uniformRows, type RegistryServing } from './registry-serving.js';
+import {
+  startRegistryServing,
+  storeUniform,
+  uniformRows,
+  type RegistryServing,
+} from './registry-serving.js';
 
 describe('population stability index (pure)', () => {
   const train = uniformRows(2000, 4, 1);
@@ -79,7 +84,9 @@ describe('drift monitoring in serving', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
   const driftEvents = async () =>
-    (await new EventLog(r.client(), s.keys).range({ count: 1000 })).filter((e) => e.kind === 'serving.drift');
+    (await new EventLog(r.client(), s.keys).range({ count: 1000 })).filter(
+      (e) => e.kind === 'serving.drift',
+    );
 
   test('in-distribution inputs keep the gauge low; a shift raises it and one serving.drift event', async () => {
     await send(100, 0); // the first request loads the training reference
@@ -104,7 +111,12 @@ describe('drift monitoring in serving', () => {
     await s.drift!.check();
     const evs = await driftEvents();
     assert.equal(evs.length, 1);
-    const p = evs[0]!.payload as { model: string; gen: number; psi: number; topFeatures: unknown[] };
+    const p = evs[0]!.payload as {
+      model: string;
+      gen: number;
+      psi: number;
+      topFeatures: unknown[];
+    };
     assert.equal(p.model, 'watched');
     assert.equal(p.gen, 1);
     assert.ok(p.psi > 0.2);

@@ -7,22 +7,46 @@ import { acceptOptimized, bestBatch, maxAbsDiff } from '../../services/serving/o
 import { mlpModel } from '../helpers/onnx-models.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { startRegistryServing, storeUniform, uniformRows, type RegistryServing } from './registry-serving.js';
+import {
+  startRegistryServing,
+  storeUniform,
+  uniformRows,
+  type RegistryServing,
+} from './registry-serving.js';
 
-const f32 = (xs: number[]) => ({ type: 'float32' as const, dims: [1, xs.length], data: Float32Array.from(xs) });
+const f32 = (xs: number[]) => ({
+  type: 'float32' as const,
+  dims: [1, xs.length],
+  data: Float32Array.from(xs),
+});
 
 describe('optimised-form checks (pure)', () => {
   test('outputs within tolerance are accepted; NaN mismatches, shape changes and larger gaps are not', () => {
     assert.equal(maxAbsDiff({ y: f32([1, 2]) }, { y: f32([1, 2.00001]) }) < 2e-5, true);
-    assert.equal(acceptOptimized(maxAbsDiff({ y: f32([1, 2]) }, { y: f32([1, 2.00001]) }), 1e-4), true);
-    assert.equal(acceptOptimized(maxAbsDiff({ y: f32([1, 2]) }, { y: f32([1, 2.01]) }), 1e-4), false);
+    assert.equal(
+      acceptOptimized(maxAbsDiff({ y: f32([1, 2]) }, { y: f32([1, 2.00001]) }), 1e-4),
+      true,
+    );
+    assert.equal(
+      acceptOptimized(maxAbsDiff({ y: f32([1, 2]) }, { y: f32([1, 2.01]) }), 1e-4),
+      false,
+    );
     assert.equal(maxAbsDiff({ y: f32([NaN]) }, { y: f32([NaN]) }), 0);
     assert.equal(maxAbsDiff({ y: f32([NaN]) }, { y: f32([0]) }), Infinity);
     assert.equal(maxAbsDiff({ y: f32([1, 2]) }, { z: f32([1, 2]) }), Infinity);
     assert.equal(acceptOptimized(Infinity, 1), false);
   });
   test('the best batch is the one with the lowest time per row', () => {
-    assert.equal(bestBatch(new Map([[1, 1], [8, 4], [32, 20]])), 8);
+    assert.equal(
+      bestBatch(
+        new Map([
+          [1, 1],
+          [8, 4],
+          [32, 20],
+        ]),
+      ),
+      8,
+    );
   });
 });
 
@@ -53,7 +77,9 @@ describe('optimise on promotion', () => {
     });
     await s.registry.promote('opt', 1);
     const rec = await waitFor(
-      async () => (await s.registry.getGeneration('opt', 1)).extra?.optimization as OptimizationRecord | undefined,
+      async () =>
+        (await s.registry.getGeneration('opt', 1)).extra?.optimization as
+          OptimizationRecord | undefined,
       { timeoutMs: 40_000, what: 'optimisation record' },
     );
     assert.equal(rec.accepted, true, JSON.stringify(rec));
@@ -78,7 +104,8 @@ describe('optimise on promotion', () => {
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const session = await ort.InferenceSession.create(model);
-    const want = (await session.run({ x: new ort.Tensor('float32', x.features, [1, 16]) })).probs!.data as Float32Array;
+    const want = (await session.run({ x: new ort.Tensor('float32', x.features, [1, 16]) })).probs!
+      .data as Float32Array;
     await session.release();
     const got = res.body.outputs[0].data as number[];
     got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-4));

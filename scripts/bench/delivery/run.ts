@@ -117,7 +117,7 @@ async function main() {
   };
   hub.client.on('message', (d: Buffer) => record(arrivals.ws!, d.toString()));
 
-  await putConfigDocument(live, 'delivery', {
+  const doc = {
     channels: {
       webhook: { type: 'webhook', url: hook.url, secret: 'bench-secret-123' },
       mqtt: { type: 'mqtt', url: mq.url, topic: 'bench/preds' },
@@ -130,14 +130,15 @@ async function main() {
         template: { id: '{{id}}', t0: '{{inputs.metadata.t0}}', class: '{{output.argmax}}' },
       },
     },
-  });
+  };
 
   const rows: string[] = [];
   for (const channel of ['webhook', 'mqtt', 'amqp', 'ws'] as const) {
-    const { version } = await putConfigDocument(live, 'rules', {
+    const { version } = await putConfigDocument(live, 'delivery', {
+      ...doc,
       rules: [{ id: `to-${channel}`, model: '*', channel, formatter: 'slim' }],
     });
-    while (svc.applied().rules !== version) await new Promise((r) => setTimeout(r, 10));
+    while (svc.applied().delivery !== version) await new Promise((r) => setTimeout(r, 10));
     const arr = arrivals[channel]!;
 
     // Paced: one prediction at a time, each waited for: the latency delivery adds when idle.

@@ -1,21 +1,46 @@
 /**
- * Serving benchmark: a 784-128-10 MLP over KServe v2 JSON at several concurrencies,
- * (a) bare node:http with a fixed body of the same size, (b) plain express + session.run
- * per request, (c) swarmml serving. One run, one process tree, ratios printed.
+ * Serving benchmark, every contender in one run under one load generator (autocannon):
  *
- *   node --import tsx scripts/bench/serving/main.ts       (BENCH_DURATION_S=5, BENCH_CONNECTIONS=1,16,64)
+ * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
+ *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
+ *   session.run per request, (c) swarmml serving, (d) the gateway (auth, forwarding) in front of (c).
+ * compute-bound model, PaddleOCR PP-OCRv4 rec over KServe v2 binary tensors, concurrency 1, 8, 32:
+ *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving.
+ *
+ *   node --import tsx scripts/bench/serving/main.ts
+ *   env: BENCH_PARTS=mlp,ocr  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
+ *        BENCH_OCR_WIDTH=320  BENCH_OUT=figures.json
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
+import { RedisServer } from '../../../shared/redis-server.js';
+import { freePort } from '../../../shared/net.js';
 import { mlpModel, seededFloats } from '../../../test/helpers/onnx-models.js';
-import { startServer, type ServerKind } from './servers.js';
+import { BENCH_TOKEN, startGateway } from './gateway-server.js';
+import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
+import { startServer } from './servers.js';
 
-const KINDS: ServerKind[] = ['bare', 'express', 'serving'];
-const durationS = Number(process.env.BENCH_DURATION_S ?? 5);
-const connectionsList = (process.env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
+type Kind = 'bare' | 'express' | 'serving' | 'gateway' | 'express-ocr' | 'serving-ocr' | 'raw-ocr';
+const KINDS: Kind[] = [
+  'bare',
+  'express',
+  'serving',
+  'gateway',
+  'express-ocr',
+  'serving-ocr',
+  'raw-ocr',
+];
+
+const env = process.env;
+const parts = (env.BENCH_PARTS ?? 'mlp,ocr').split(',');
+const durationS = Number(env.BENCH_DURATION_S ?? 5);
+const mlpConns = (env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
+const ocrConns = (env.BENCH_OCR_CONNECTIONS ?? '1,8,32').split(',').map(Number);
 
 async function sampleBodies(): Promise<{ request: string; response: string }> {
   const x = seededFloats(784, 1, 1);
@@ -41,27 +66,45 @@ async function sampleBodies(): Promise<{ request: string; response: string }> {
   };
 }
 
-/** Child role: start one server, report its port, live until the parent goes. */
-async function child(kind: ServerKind): Promise<void> {
-  const { response } = await sampleBodies();
-  const port = await startServer(kind, response);
-  process.send?.({ port });
+/** Child role: start one server (or measure raw onnxruntime), report, live until the parent goes. */
+async function child(kind: Kind, args: string[]): Promise<void> {
+  let msg: unknown;
+  if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3)) };
+  else if (kind === 'gateway') msg = { port: await startGateway(Number(args[0]), args[1]!) };
+  else if (kind === 'express-ocr') msg = { port: await expressOcr() };
+  else if (kind === 'serving-ocr') msg = { port: await servingOcr(Number(args[0] ?? 8)) };
+  else msg = { port: await startServer(kind, (await sampleBodies()).response) };
+  process.send?.(msg);
   process.on('disconnect', () => process.exit(0));
 }
 
-function spawnServer(kind: ServerKind): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(fileURLToPath(import.meta.url), [kind], {
+/** What a child reports: its port, or (raw-ocr) its in-process figures. */
+interface ChildMsg {
+  port: number;
+  raw: { batch: number; rowsPerSec: number }[];
+}
+
+function spawn(kind: Kind, args: string[] = []): Promise<{ proc: ChildProcess; msg: ChildMsg }> {
+  const proc = fork(fileURLToPath(import.meta.url), [kind, ...args], {
     execArgv: process.execArgv,
     stdio: 'inherit',
   });
   return new Promise((resolve, reject) => {
-    proc.once('message', (m) => resolve({ proc, port: (m as { port: number }).port }));
-    proc.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+    proc.once('message', (msg) => resolve({ proc, msg: msg as ChildMsg }));
+    proc.once('exit', (code) => reject(new Error(`${kind} exited (${code})`)));
   });
 }
 
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.disconnect();
+  await gone;
+}
+
 interface Row {
-  kind: ServerKind;
+  part: 'mlp' | 'ocr';
+  kind: string;
   connections: number;
   rps: number;
   p50: number;
@@ -69,56 +112,157 @@ interface Row {
   errors: number;
 }
 
-async function main(): Promise<void> {
-  const { request } = await sampleBodies();
+async function load(
+  part: Row['part'],
+  kind: string,
+  url: string,
+  conns: number[],
+  body: string | Buffer,
+  headers: Record<string, string>,
+): Promise<Row[]> {
+  const opts = { url, method: 'POST', headers, body };
+  await autocannon({ ...opts, connections: Math.max(...conns), duration: 1 }); // warm-up
   const rows: Row[] = [];
-  for (const kind of KINDS) {
-    const { proc, port } = await spawnServer(kind);
-    const url = `http://127.0.0.1:${port}/v2/models/mlp/infer`;
-    const opts = {
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: request,
-    };
-    await autocannon({ ...opts, connections: 16, duration: 1 }); // warm-up
-    for (const connections of connectionsList) {
-      const r = await autocannon({ ...opts, connections, duration: durationS });
-      rows.push({
-        kind,
-        connections,
-        rps: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        errors: r.non2xx + r.errors + r.timeouts,
-      });
-      console.error(`${kind} c=${connections}: ${Math.round(r.requests.average)} req/s`);
-    }
-    proc.disconnect();
-    await new Promise((r) => proc.once('exit', r));
-  }
-  console.log(
-    `\nserving benchmark: 784-128-10 MLP, KServe v2 JSON (${request.length} B request), ${durationS} s per cell`,
-  );
-  console.log(
-    `machine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end\n`,
-  );
-  console.log('server    conns    req/s   p50 ms   p99 ms  errors');
-  for (const r of rows) {
-    console.log(
-      `${r.kind.padEnd(8)} ${String(r.connections).padStart(6)} ${Math.round(r.rps).toString().padStart(8)} ` +
-        `${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)}`,
+  for (const connections of conns) {
+    const r = await autocannon({ ...opts, connections, duration: durationS });
+    rows.push({
+      part,
+      kind,
+      connections,
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.non2xx + r.errors + r.timeouts,
+    });
+    console.error(
+      `${kind} c=${connections}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms`,
     );
   }
-  console.log('\nratios (req/s): serving/bare, serving/express');
-  for (const c of connectionsList) {
-    const get = (k: ServerKind) => rows.find((r) => r.kind === k && r.connections === c)!.rps;
-    console.log(
-      `  c=${c}: ${(get('serving') / get('bare')).toFixed(2)}, ${(get('serving') / get('express')).toFixed(2)}`,
-    );
-  }
+  return rows;
 }
 
-const role = process.argv[2] as ServerKind | undefined;
-if (role && KINDS.includes(role)) await child(role);
+async function mlpPart(): Promise<Row[]> {
+  const { request } = await sampleBodies();
+  const json = { 'content-type': 'application/json' };
+  const rows: Row[] = [];
+  for (const kind of ['bare', 'express', 'serving'] as const) {
+    const { proc, msg } = await spawn(kind);
+    rows.push(
+      ...(await load(
+        'mlp',
+        kind,
+        `http://127.0.0.1:${msg.port}/v2/models/mlp/infer`,
+        mlpConns,
+        request,
+        json,
+      )),
+    );
+    await stop(proc);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-redis-'));
+  const redis = new RedisServer({ dir, port: await freePort() });
+  await redis.start();
+  const serving = await spawn('serving');
+  const gw = await spawn('gateway', [String(serving.msg.port), redis.url]);
+  try {
+    const url = `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`;
+    rows.push(
+      ...(await load('mlp', 'gateway', url, mlpConns, request, {
+        ...json,
+        authorization: `Bearer ${BENCH_TOKEN}`,
+      })),
+    );
+  } finally {
+    await stop(gw.proc);
+    await stop(serving.proc);
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSec: number }[] }> {
+  const raw = (await spawn('raw-ocr', [String(Math.max(2, durationS / 2))])).msg.raw as {
+    batch: number;
+    rowsPerSec: number;
+  }[];
+  const best = raw.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
+  console.error(
+    `raw onnxruntime: ${raw.map((r) => `b${r.batch} ${r.rowsPerSec.toFixed(1)} rows/s`).join(', ')}`,
+  );
+  const { body, headerLength } = ocrRequest();
+  const headers = {
+    'content-type': 'application/octet-stream',
+    'inference-header-content-length': String(headerLength),
+  };
+  const rows: Row[] = [];
+  for (const kind of ['express-ocr', 'serving-ocr'] as const) {
+    const { proc, msg } = await spawn(kind, kind === 'serving-ocr' ? [String(best.batch)] : []);
+    rows.push(
+      ...(await load(
+        'ocr',
+        kind,
+        `http://127.0.0.1:${msg.port}/v2/models/ocr/infer`,
+        ocrConns,
+        body,
+        headers,
+      )),
+    );
+    await stop(proc);
+  }
+  return { rows, raw };
+}
+
+const fmt = (r: Row) =>
+  `${r.kind.padEnd(12)} ${String(r.connections).padStart(5)} ${Math.round(r.rps).toString().padStart(8)} ` +
+  `${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${String(r.errors).padStart(6)}`;
+
+async function main(): Promise<void> {
+  const figures: Record<string, unknown> = { cores: cpus().length, loadBefore: loadavg()[0] };
+  const get = (rows: Row[], kind: string, c: number) =>
+    rows.find((r) => r.kind === kind && r.connections === c)!;
+  const lines: string[] = [];
+  if (parts.includes('mlp')) {
+    const rows = await mlpPart();
+    figures.mlp = rows;
+    lines.push(`\nsmall model: 784-128-10 MLP, KServe v2 JSON, ${durationS} s per cell`);
+    lines.push('server        conns    req/s  p50 ms  p99 ms errors', ...rows.map(fmt));
+    lines.push('serving/bare, serving/express, gateway p50 - serving p50 (ms):');
+    for (const c of mlpConns) {
+      const s = get(rows, 'serving', c);
+      lines.push(
+        `  c=${c}: ${(s.rps / get(rows, 'bare', c).rps).toFixed(2)}, ${(s.rps / get(rows, 'express', c).rps).toFixed(2)}, ` +
+          `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
+      );
+    }
+  }
+  if (parts.includes('ocr')) {
+    const { rows, raw } = await ocrPart();
+    figures.ocr = { rows, raw, shape: OCR_SHAPE };
+    const best = raw.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
+    lines.push(
+      `\ncompute-bound: PaddleOCR PP-OCRv4 rec ${OCR_SHAPE.join('x')}, KServe v2 binary, ${durationS} s per cell`,
+    );
+    lines.push(
+      `raw onnxruntime in-process: ${raw.map((r) => `batch ${r.batch} ${r.rowsPerSec.toFixed(1)}`).join(', ')} rows/s`,
+    );
+    lines.push('server        conns    req/s  p50 ms  p99 ms errors', ...rows.map(fmt));
+    lines.push(`serving/raw (batch ${best.batch}), serving/express:`);
+    for (const c of ocrConns) {
+      const s = get(rows, 'serving-ocr', c);
+      lines.push(
+        `  c=${c}: ${(s.rps / best.rowsPerSec).toFixed(2)}, ${(s.rps / get(rows, 'express-ocr', c).rps).toFixed(2)}`,
+      );
+    }
+  }
+  figures.loadAfter = loadavg()[0];
+  lines.push(
+    `\nmachine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end`,
+  );
+  console.log(lines.join('\n'));
+  if (env.BENCH_OUT) writeFileSync(env.BENCH_OUT, JSON.stringify(figures, null, 2));
+}
+
+const role = process.argv[2] as Kind | undefined;
+if (role && KINDS.includes(role)) await child(role, process.argv.slice(3));
 else await main();

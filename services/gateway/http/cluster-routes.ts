@@ -120,7 +120,9 @@ async function readSwarm(handlerUrl: string, token: string | undefined): Promise
       await res.body?.cancel();
       return undefined;
     }
-    return (await res.json()) as unknown;
+    const body = (await res.json()) as { mode?: string };
+    // A handler in local mode answers {mode:'local'}: there is no swarm to show.
+    return body.mode === 'swarm' ? body : undefined;
   } catch {
     return undefined;
   }

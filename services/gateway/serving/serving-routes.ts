@@ -1,11 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import { ModelName } from '../../../shared/index.js';
-import {
-  assignModels,
-  readAssignment,
-  unassignModels,
-} from '../../serving/assignment-store.js';
+import { assignModels, readAssignment, unassignModels } from '../../serving/assignment-store.js';
 import type { RouteModule } from '../http/route-context.js';
 
 /** What one serving replica reports at `/internal/fleet`. */
@@ -13,7 +9,13 @@ interface FleetReport {
   replica: string;
   ready: boolean;
   assignment: '*' | string[];
-  models: Array<{ name: string; state: string; gen: number | null; loaded: number[]; queueDepth: number }>;
+  models: Array<{
+    name: string;
+    state: string;
+    gen: number | null;
+    loaded: number[];
+    queueDepth: number;
+  }>;
 }
 
 export interface ReplicaView {
@@ -27,11 +29,20 @@ export interface ReplicaView {
 export interface ServedModel {
   model: string;
   /** one entry per replica that hosts it */
-  served: Array<{ url: string; replica: string; gen: number | null; state: string; loaded: number[] }>;
+  served: Array<{
+    url: string;
+    replica: string;
+    gen: number | null;
+    state: string;
+    loaded: number[];
+  }>;
 }
 
 export const AssignBody = z.object({
-  models: z.array(z.union([ModelName, z.literal('*')])).min(1).max(1000),
+  models: z
+    .array(z.union([ModelName, z.literal('*')]))
+    .min(1)
+    .max(1000),
 });
 
 /** Base URLs of the serving replicas now (SERVING_UPSTREAM: a URL list or `dns:<host>:<port>`). */
@@ -49,7 +60,9 @@ export async function readFleet(urls: URL[], timeoutMs = 1_000) {
   await Promise.all(
     urls.map(async (base) => {
       try {
-        const res = await fetch(new URL('/internal/fleet', base), { signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(new URL('/internal/fleet', base), {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         if (!res.ok) {
           replicas.push({ url: base.origin, ok: false, error: `answered ${res.status}` });
           return;
@@ -58,7 +71,13 @@ export async function readFleet(urls: URL[], timeoutMs = 1_000) {
         replicas.push({ url: base.origin, ok: true, replica: f.replica, ready: f.ready });
         for (const m of f.models) {
           const entry = byModel.get(m.name) ?? { model: m.name, served: [] };
-          entry.served.push({ url: base.origin, replica: f.replica, gen: m.gen, state: m.state, loaded: m.loaded });
+          entry.served.push({
+            url: base.origin,
+            replica: f.replica,
+            gen: m.gen,
+            state: m.state,
+            loaded: m.loaded,
+          });
           byModel.set(m.name, entry);
         }
       } catch (err) {

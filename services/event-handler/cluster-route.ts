@@ -1,0 +1,89 @@
+import type Docker from 'dockerode';
+import type { Backend } from './backend.js';
+
+/** A swarm node as `GET /cluster` reports it. */
+export interface ClusterNode {
+  id: string;
+  hostname: string;
+  role: string;
+  state: string;
+  availability: string;
+  labels: Record<string, string>;
+}
+
+/** A swarm service of this install (the stack's own, and session workers). */
+export interface ClusterService {
+  name: string;
+  image: string;
+  /** desired tasks; null for a global service */
+  replicas: number | null;
+  /** tasks running now */
+  running: number;
+}
+
+export type ClusterReport =
+  { mode: 'local' } | { mode: 'swarm'; nodes: ClusterNode[]; services: ClusterService[] };
+
+/** Backends that can describe the swarm they run on (SwarmBackend). */
+interface DescribesCluster {
+  cluster(): Promise<ClusterReport>;
+}
+
+const STACK_LABEL = 'com.docker.stack.namespace';
+
+/** What `GET /cluster` answers with this backend: the swarm's view, or `{mode:'local'}`. */
+export function clusterReporter(backend: Backend): () => Promise<ClusterReport> {
+  const b = backend as Partial<DescribesCluster>;
+  return typeof b.cluster === 'function'
+    ? () => (b as DescribesCluster).cluster()
+    : () => Promise.resolve({ mode: 'local' });
+}
+
+/**
+ * Nodes, and the services of one install: those of the stack named `scope` plus the session
+ * workers labelled `scopeLabel=scope`. Three API calls, whatever the number of services.
+ */
+export async function readSwarmCluster(
+  docker: Docker,
+  scope: string,
+  scopeLabel: string,
+): Promise<ClusterReport> {
+  const [nodes, services, tasks] = await Promise.all([
+    docker.listNodes(),
+    docker.listServices(),
+    docker.listTasks({ filters: { 'desired-state': ['running'] } }),
+  ]);
+  const running = new Map<string, number>();
+  for (const t of tasks as Array<{ ServiceID?: string; Status?: { State?: string } }>) {
+    if (t.ServiceID && t.Status?.State === 'running') {
+      running.set(t.ServiceID, (running.get(t.ServiceID) ?? 0) + 1);
+    }
+  }
+  const ours = services.filter((s) => {
+    const labels = s.Spec?.Labels ?? {};
+    return labels[STACK_LABEL] === scope || labels[scopeLabel] === scope;
+  });
+  return {
+    mode: 'swarm',
+    nodes: nodes.map((n) => ({
+      id: n.ID ?? '',
+      hostname: n.Description?.Hostname ?? '',
+      role: n.Spec?.Role ?? '',
+      state: n.Status?.State ?? '',
+      availability: n.Spec?.Availability ?? '',
+      labels: n.Spec?.Labels ?? {},
+    })),
+    services: ours
+      .map((s) => ({
+        name: s.Spec?.Name ?? s.ID ?? '',
+        // Without a registry there is no digest; stack images come as name:tag@sha256:... elsewhere.
+        image:
+          (
+            s.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined
+          )?.ContainerSpec?.Image?.split('@')[0] ?? '',
+        replicas: s.Spec?.Mode?.Replicated?.Replicas ?? null,
+        running: running.get(s.ID ?? '') ?? 0,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}

@@ -60,7 +60,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     handlerWsUrl: () => config.HANDLER_WS_URL ?? `ws://127.0.0.1:${port}/ws`,
   });
   const executor = new DecisionExecutor({ redis, keys, log, events, registry, sessions, runner });
-  const { server, terminateSockets } = createHandlerServer({
+  const handlerServer = createHandlerServer({
     log,
     internalToken: config.internalToken,
     fanout,
@@ -70,6 +70,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     ready: async () => (await redis.ping().catch(() => '')) === 'PONG',
     cluster: clusterReporter(backend),
   });
+  const { server } = handlerServer;
   // Workers report in over WS or, for external trainers, through the gateway: either way
   // the archive is the source, so the handler reacts to what reaches the archive.
   const self = {
@@ -105,7 +106,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
       await runner.close();
       await fanout.close();
       await backend.close();
-      terminateSockets();
+      handlerServer.terminateSockets();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -88,12 +88,15 @@ export async function runTrainingSession(
   const all = concatBatches(batches);
   const m = fromRowBatch(all);
   const classes = Math.max(m.classes, meta.labelNames?.length ?? 0);
-  const { train, validation } = splitTrainValidation(
-    m.data,
-    m.dim,
-    params.validationFraction,
-    params.seed,
-  );
+  // The dataset's recorded split wins, so the validation rows are the ones every other
+  // reader (the rows endpoint, external trainers) calls validation.
+  const { train, validation } = meta.split
+    ? splitByMask(
+        m.data,
+        m.dim,
+        validationMask(meta.split.seed, meta.split.validationFraction, 0, m.data.rows),
+      )
+    : splitTrainValidation(m.data, m.dim, params.validationFraction, params.seed);
   const result = await trainModel({
     params,
     train,

@@ -1,11 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../shared/errors.js';
-import {
-  checkLaunchRequest,
-  type LaunchPolicy,
-  type LaunchRequest,
-} from '../../shared/index.js';
+import { checkLaunchRequest, type LaunchPolicy, type LaunchRequest } from '../../shared/index.js';
 
 const policy: LaunchPolicy = {
   images: ['swarmml/app:*', 'ghcr.io/lab/trainer:1.2'],

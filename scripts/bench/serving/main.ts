@@ -182,10 +182,9 @@ async function mlpPart(): Promise<Row[]> {
 }
 
 async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSec: number }[] }> {
-  const raw = (await spawn('raw-ocr', [String(Math.max(2, durationS / 2))])).msg.raw as {
-    batch: number;
-    rowsPerSec: number;
-  }[];
+  const measured = await spawn('raw-ocr', [String(Math.max(2, durationS / 2))]);
+  await stop(measured.proc);
+  const raw = measured.msg.raw;
   const best = raw.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
   console.error(
     `raw onnxruntime: ${raw.map((r) => `b${r.batch} ${r.rowsPerSec.toFixed(1)} rows/s`).join(', ')}`,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { RedisServer, findRedisServer, serviceCommand } from '../../shared/index.js';
+import { RedisServer, findRedisServer, portFree, serviceCommand } from '../../shared/index.js';
 import { ProcessGroup } from './process-group.js';
 import { ensureAdminToken, type LocalSettings } from './settings.js';
 
@@ -64,6 +64,18 @@ export async function startLocalMode(
   opts: { log?: (m: string) => void } = {},
 ): Promise<LocalMode> {
   const log = opts.log ?? say;
+  const wanted: [string, number][] = [
+    ['SWARMML_PORT (gateway)', s.port],
+    ['serving (SWARMML_PORT+1)', s.servingPort],
+    ['data-intake (SWARMML_PORT+2)', s.intakePort],
+    ['event-handler (SWARMML_PORT+3)', s.eventHandlerPort],
+    ['SWARMML_REDIS_PORT', s.redisPort],
+  ];
+  for (const [what, port] of wanted) {
+    if (!(await portFree(port))) {
+      throw new Error(`port ${port} for ${what} is already in use: is swarmml already running? Pick another with SWARMML_PORT=...`);
+    }
+  }
   ensureRedisInstalled();
   const { token, created } = ensureAdminToken(s);
   const redis = new RedisServer({

@@ -31,6 +31,14 @@ interface DescribesCluster {
 
 const STACK_LABEL = 'com.docker.stack.namespace';
 
+/** The fields of the Engine API's node object read here (dockerode types it loosely). */
+interface NodeObject {
+  ID?: string;
+  Description?: { Hostname?: string };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
+  Status?: { State?: string };
+}
+
 /** What `GET /cluster` answers with this backend: the swarm's view, or `{mode:'local'}`. */
 export function clusterReporter(backend: Backend): () => Promise<ClusterReport> {
   const b = backend as Partial<DescribesCluster>;
@@ -65,7 +73,7 @@ export async function readSwarmCluster(
   });
   return {
     mode: 'swarm',
-    nodes: nodes.map((n) => ({
+    nodes: (nodes as NodeObject[]).map((n) => ({
       id: n.ID ?? '',
       hostname: n.Description?.Hostname ?? '',
       role: n.Spec?.Role ?? '',

@@ -23,6 +23,7 @@ export function isInferencePath(url: string): boolean {
   return url.startsWith('/v2') || url.startsWith('/v1/models');
 }
 
+const CONNECT_TIMEOUT_MS = 1_000;
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
 
 /**
@@ -95,6 +96,16 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
         },
       );
       up.on('error', reject);
+      // A replica killed a moment ago can stay in DNS briefly: a SYN to its address gets no
+      // answer at all, so give up on connecting quickly and let the caller try another one.
+      up.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+        }, CONNECT_TIMEOUT_MS);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
       up.end(body);
     });
 

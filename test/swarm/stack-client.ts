@@ -20,7 +20,7 @@ export class StackClient {
           ? {}
           : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
       },
-      ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();

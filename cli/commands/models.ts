@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiError, Client } from '../client.js';
 import { emit, table } from '../output.js';
+import { servedByModel } from './serve.js';
 
 type Globals = { url?: string; token?: string; json?: boolean };
 

@@ -73,7 +73,9 @@ export async function startLocalMode(
   ];
   for (const [what, port] of wanted) {
     if (!(await portFree(port))) {
-      throw new Error(`port ${port} for ${what} is already in use: is swarmml already running? Pick another with SWARMML_PORT=...`);
+      throw new Error(
+        `port ${port} for ${what} is already in use: is swarmml already running? Pick another with SWARMML_PORT=...`,
+      );
     }
   }
   ensureRedisInstalled();

@@ -104,8 +104,26 @@ export class SessionRunner {
       });
       return;
     }
-    await this.move(sessionId, 'starting', { placement, workerId: placement.workerId });
+    await this.recordPlacement(sessionId, placement);
     await done;
+  }
+
+  /**
+   * A fast worker may say hello (→ running) before the launch call returns here, so the
+   * placement is recorded with a transition only while the session is still placing.
+   */
+  private async recordPlacement(sessionId: string, placement: Placement): Promise<void> {
+    const patch = { placement, workerId: placement.workerId };
+    try {
+      await this.move(sessionId, 'starting', patch);
+    } catch (err) {
+      const rec = await this.d.sessions.get(sessionId);
+      if (rec.state === 'placing') throw err;
+      await this.d.sessions.update(sessionId, patch);
+      return;
+    }
+    const said = await this.d.events.range({ sessionId, count: 1000 });
+    if (said.some((e) => e.kind === 'session.started')) await this.markRunning(sessionId);
   }
 
   private async untilTerminal(sessionId: string): Promise<void> {
@@ -133,8 +151,8 @@ export class SessionRunner {
   /** The worker said hello: the session is running. */
   async markRunning(sessionId: string): Promise<void> {
     const rec = await this.d.sessions.get(sessionId);
-    if (rec.state === 'starting' || rec.state === 'placing')
-      await this.move(sessionId, 'running', {});
+    // While still placing, recordPlacement sees the hello in the archive and moves on.
+    if (rec.state === 'starting') await this.move(sessionId, 'running', {});
   }
 
   /** An adopted worker's exit status is not ours to read: take the one it announced. */
@@ -180,6 +198,11 @@ export class SessionRunner {
   ): Promise<void> {
     const rec = await this.d.sessions.get(sessionId);
     if (isTerminal(rec.state)) return;
+    // A worker that succeeded without ever saying hello still ran: record it as it was.
+    if (state === 'succeeded' && rec.state !== 'running') {
+      if (rec.state === 'placing') await this.move(sessionId, 'starting', {});
+      await this.move(sessionId, 'running', {});
+    }
     await this.d.sessions.transition(sessionId, state, patch);
     await this.d.events.append({
       sessionId,

@@ -7,7 +7,6 @@ import type { BackoffPolicy } from '../../services/serving/backoff.js';
 import type { ModelSource } from '../../services/serving/model-source.js';
 import type { DriftMonitor } from '../../services/serving/drift-monitor.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on arbitrary JSON bodies
 export type JsonBody = any;
 
 export interface Serving {

@@ -11,6 +11,7 @@ import {
   type ModelRegistry,
 } from '../../../shared/index.js';
 import { parseTrainerParams } from '../../trainer/model-spec.js';
+import { BatchInferParams } from '../../batch-infer/params.js';
 
 /**
  * Checks a session request against what exists before anything is queued: the dataset
@@ -80,6 +81,7 @@ export async function validateSessionRequest(
     );
   }
   if (req.kind === 'batch-infer') {
+    params = BatchInferParams.parse(req.params);
     const gen = req.generation
       ? await d.registry.getGeneration(req.model, req.generation)
       : await d.registry.getProduction(req.model);

@@ -35,17 +35,21 @@ export function registerModels(program: Command): void {
     .description('list models with their production generation')
     .action(async (_o, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
-      const r = await new Client(g).get<{ models: Model[] }>('/api/v1/models');
-      emit(!!g.json, r, () =>
+      const client = new Client(g);
+      const r = await client.get<{ models: Model[] }>('/api/v1/models');
+      // Where each model is served; with no serving replica reachable the column shows '-'.
+      const served = await servedByModel(client).catch(() => new Map<string, string>());
+      emit(!!g.json, { ...r, served: Object.fromEntries(served) }, () =>
         table(
           r.models.map((m) => [
             m.name,
             m.type,
             m.production ?? '-',
             m.generations,
+            served.get(m.name) ?? '-',
             m.created.slice(0, 19),
           ]),
-          ['MODEL', 'TYPE', 'PRODUCTION', 'GENERATIONS', 'CREATED'],
+          ['MODEL', 'TYPE', 'PRODUCTION', 'GENERATIONS', 'SERVED', 'CREATED'],
         ),
       );
     });

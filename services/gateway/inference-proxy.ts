@@ -23,7 +23,7 @@ export function isInferencePath(url: string): boolean {
   return url.startsWith('/v2') || url.startsWith('/v1/models');
 }
 
-const CONNECT_TIMEOUT_MS = 1_000;
+const CONNECT_TIMEOUT_MS = 3_000;
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
 
 /**
@@ -101,7 +101,13 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
       up.on('socket', (socket) => {
         if (!socket.connecting) return;
         const timer = setTimeout(() => {
-          up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+          // Timers run before I/O in a loop turn: after a stalled loop (a busy CPU), look again
+          // once pending I/O is handled, so a connection that did complete is not thrown away.
+          setImmediate(() => {
+            if (socket.connecting) {
+              up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+            }
+          });
         }, CONNECT_TIMEOUT_MS);
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));

@@ -62,7 +62,6 @@ export async function startIntakeHarness(
 
 export interface Answer {
   status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers; assertions check their shape
   body: any;
   headers: Headers;
 }

@@ -65,6 +65,8 @@ export function steadyLoad(
   concurrency: number,
 ): SteadyLoad {
   let stopped = false;
+  const t0 = Date.now();
+  const at = () => `+${((Date.now() - t0) / 1000).toFixed(1)}s`;
   const load: SteadyLoad = {
     ok: 0,
     failed: 0,
@@ -73,7 +75,12 @@ export function steadyLoad(
     async stop() {
       stopped = true;
       await Promise.all(clients);
-      return { ok: load.ok, failed: load.failed, errors: load.errors.slice(0, 10) };
+      const e = load.errors;
+      return {
+        ok: load.ok,
+        failed: load.failed,
+        errors: e.length > 10 ? [...e.slice(0, 5), '...', ...e.slice(-5)] : e,
+      };
     },
   };
   const client = async () => {
@@ -85,12 +92,12 @@ export function steadyLoad(
           if (r.servedBy) load.servedBy.set(r.servedBy, (load.servedBy.get(r.servedBy) ?? 0) + 1);
         } else {
           load.failed++;
-          load.errors.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+          load.errors.push(`${at()} ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
         }
       } catch (err) {
         load.failed++;
         const e = err as Error & { cause?: { code?: string } };
-        load.errors.push(e.cause?.code ?? e.message);
+        load.errors.push(`${at()} ${e.cause?.code ?? e.message}`);
       }
     }
   };

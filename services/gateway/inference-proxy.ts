@@ -9,6 +9,8 @@ export interface InferenceProxyOptions {
   auth: Authenticator;
   log: Logger;
   maxBodyBytes: number;
+  /** How long a request may wait for some replica to accept it before a 503. @defaultValue 3000 */
+  retryWindowMs?: number;
   /** Called with each successful predict exchange (delivery rules hook in here). */
   onPrediction?: (
     path: string,
@@ -124,8 +126,16 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
       const body =
         req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
       const tried = new Set<string>();
+      const deadline = Date.now() + (o.retryWindowMs ?? 3_000);
       for (;;) {
-        const target = o.upstreams.pick(tried);
+        let target = o.upstreams.pick(tried);
+        // Every replica failed just now (a rolling replacement, a scale-up whose tasks are
+        // still binding): wait briefly and go round again rather than answer 503 at once.
+        while (!target && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          tried.clear();
+          target = o.upstreams.pick(tried) ?? o.upstreams.any();
+        }
         if (!target) throw new Unavailable('no serving replica is reachable');
         try {
           await forward(target, req, body, res);

@@ -58,6 +58,12 @@ export class ServingUpstreams {
     return undefined;
   }
 
+  /** Any known replica, down or not: the last resort when every one failed recently. */
+  any(): URL | undefined {
+    if (this.urls.length === 0) return undefined;
+    return this.urls[(this.next++ & 0x7fffffff) % this.urls.length];
+  }
+
   markDown(u: URL): void {
     this.down.set(u.host, Date.now());
   }

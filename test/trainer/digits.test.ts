@@ -29,24 +29,28 @@ async function trainDigits(input: Record<string, unknown>) {
   return { result, epochs, train, validation };
 }
 
-test('digits: MLP [128] reaches at least 0.95 validation accuracy on an 80/20 split', { skip }, async () => {
-  const { result, epochs, train, validation } = await trainDigits({
-    trainer: 'mlp',
-    hidden: [128],
-    epochs: 20,
-  });
-  assert.equal(train.rows + validation.rows, 1797);
-  assert.equal(validation.rows, Math.round(1797 * 0.2));
-  assert.equal(epochs.length, 20);
-  assert.ok(result.validation.accuracy >= 0.95, `val accuracy ${result.validation.accuracy}`);
-  const first = epochs[0]!;
-  const last = epochs.at(-1)!;
-  assert.ok(last.loss < first.loss, 'training loss falls');
-  assert.equal(last.epoch, 20);
-  assert.equal(last.epochs, 20);
-  assert.ok(last.samplesPerSec > 0 && last.elapsedMs >= first.elapsedMs);
-  assert.equal(result.validation.accuracy, last.valAccuracy);
-});
+test(
+  'digits: MLP [128] reaches at least 0.95 validation accuracy on an 80/20 split',
+  { skip },
+  async () => {
+    const { result, epochs, train, validation } = await trainDigits({
+      trainer: 'mlp',
+      hidden: [128],
+      epochs: 20,
+    });
+    assert.equal(train.rows + validation.rows, 1797);
+    assert.equal(validation.rows, Math.round(1797 * 0.2));
+    assert.equal(epochs.length, 20);
+    assert.ok(result.validation.accuracy >= 0.95, `val accuracy ${result.validation.accuracy}`);
+    const first = epochs[0]!;
+    const last = epochs.at(-1)!;
+    assert.ok(last.loss < first.loss, 'training loss falls');
+    assert.equal(last.epoch, 20);
+    assert.equal(last.epochs, 20);
+    assert.ok(last.samplesPerSec > 0 && last.elapsedMs >= first.elapsedMs);
+    assert.equal(result.validation.accuracy, last.valAccuracy);
+  },
+);
 
 test('digits: softmax regression reaches at least 0.9', { skip }, async () => {
   const { result } = await trainDigits({ trainer: 'softmax', epochs: 20 });

@@ -14,7 +14,14 @@ const N = Number(process.argv[2] ?? 50);
 const home = mkdtempSync(join(tmpdir(), 'swarmml-bench-sessions-'));
 const port = await freePort();
 const up = spawn(process.execPath, ['dist/cli/main.js', 'up', '--no-demo'], {
-  env: { ...process.env, SWARMML_HOME: home, SWARMML_PORT: String(port), SWARMML_REDIS_PORT: String(await freePort()), LOG_LEVEL: 'warn', MAX_SESSIONS: '4' },
+  env: {
+    ...process.env,
+    SWARMML_HOME: home,
+    SWARMML_PORT: String(port),
+    SWARMML_REDIS_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    MAX_SESSIONS: '4',
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let out = '';
@@ -40,7 +47,10 @@ try {
   const started = new Map<string, number>();
   const finished = new Map<string, () => void>();
   ws.on('message', (raw: Buffer) => {
-    const m = JSON.parse(raw.toString()) as { op: string; event?: { kind: string; sessionId?: string } };
+    const m = JSON.parse(raw.toString()) as {
+      op: string;
+      event?: { kind: string; sessionId?: string };
+    };
     if (m.op !== 'event' || !m.event?.sessionId) return;
     if (m.event.kind === 'session.started') started.set(m.event.sessionId, performance.now());
     if (m.event.kind === 'session.finished') finished.get(m.event.sessionId)?.();
@@ -54,7 +64,12 @@ try {
     const res = await fetch(`${url}/api/v1/sessions`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'bench', dataset: 'digits', trainer: 'softmax', params: { epochs: 1 } }),
+      body: JSON.stringify({
+        model: 'bench',
+        dataset: 'digits',
+        trainer: 'softmax',
+        params: { epochs: 1 },
+      }),
     });
     const { id } = (await res.json()) as { id: string };
     await new Promise<void>((resolve) => finished.set(id, resolve));
@@ -63,9 +78,14 @@ try {
   }
   ws.close();
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  console.log(`session start latency, POST → first trainer event, ${latencies.length} sessions (local mode, process backend):`);
-  console.log(`  p50 ${q(0.5).toFixed(0)} ms   p99 ${q(0.99).toFixed(0)} ms   min ${latencies[0]!.toFixed(0)} ms   (goal p50 < 300 ms)`);
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  console.log(
+    `session start latency, POST → first trainer event, ${latencies.length} sessions (local mode, process backend):`,
+  );
+  console.log(
+    `  p50 ${q(0.5).toFixed(0)} ms   p99 ${q(0.99).toFixed(0)} ms   min ${latencies[0]!.toFixed(0)} ms   (goal p50 < 300 ms)`,
+  );
 } finally {
   up.kill('SIGTERM');
   await new Promise((r) => up.once('exit', r));

@@ -39,7 +39,14 @@ export class TokenStore {
     if (token.startsWith('smw_') && this.secret) {
       const sessionId = verifyWorkerToken(token, this.secret);
       return sessionId
-        ? { id: `worker:${sessionId}`, name: `worker of ${sessionId}`, role: 'operator', created: '', rateLimit: 0, sessionId }
+        ? {
+            id: `worker:${sessionId}`,
+            name: `worker of ${sessionId}`,
+            role: 'operator',
+            created: '',
+            rateLimit: 0,
+            sessionId,
+          }
         : null;
     }
     const h = hash(token);

@@ -141,6 +141,11 @@ describe('dashboard pages in a real browser', { skip }, () => {
     );
     await page.getByLabel('State').selectOption('');
     await page.getByLabel('Filter').fill('m-3');
+    // The filter applies as the page re-renders: wait until the table settles on a subset.
+    await page.waitForFunction(() => {
+      const n = document.querySelectorAll('table.sessions tbody tr').length;
+      return n > 100 && n < 200;
+    });
     const m3 = await page.locator('table.sessions tbody tr').count();
     assert.ok(m3 > 100 && m3 < 200, `${m3} rows for m-3`);
     await page.getByLabel('Filter').fill('');

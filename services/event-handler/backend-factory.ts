@@ -6,7 +6,12 @@ import { SwarmBackend } from './swarm-backend.js';
 
 /** The backend config asks for: local child processes, or one Swarm service per session. */
 export function createBackend(config: HandlerConfig, log: Logger): Backend {
-  if (config.BACKEND === 'process') return new ProcessBackend(log);
+  if (config.BACKEND === 'process') {
+    return new ProcessBackend(log, {
+      warm: config.WARM_TRAINER,
+      baseEnv: { PATH: config.PATH, HOME: config.HOME },
+    });
+  }
   const secrets = config.SWARM_WORKER_SECRETS.split(',')
     .map((s) => s.trim())
     .filter(Boolean)

@@ -29,6 +29,8 @@ const schema = baseEnv.extend({
   SWARM_SCOPE: z.string().default('swarmml'),
   SWARM_NETWORK: z.string().optional(),
   SWARM_WORKER_SECRETS: z.string().default(''),
+  /** Local mode: keep one built-in trainer warm (modules loaded) for the next session. */
+  WARM_TRAINER: envBool.default(true),
   /** PATH and HOME handed to local worker processes (the rest of the env is the contract's). */
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),

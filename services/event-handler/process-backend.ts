@@ -32,9 +32,76 @@ export class ProcessBackend implements Backend {
   private readonly running = new Map<string, Running>();
   private readonly listeners = new Set<(e: WorkerExit) => void>();
 
-  constructor(private readonly log: Logger) {}
+  private spare: { child: ChildProcess; lines: string[] } | undefined;
+  private closed = false;
+
+  /**
+   * @param warm keep one built-in trainer process started and idle, its modules loaded, and
+   * hand it the next training session over IPC (session start in tens of ms, not hundreds).
+   * @param baseEnv PATH and HOME for that spare until it gets its session's environment.
+   */
+  constructor(
+    private readonly log: Logger,
+    private readonly opts: { warm?: boolean; baseEnv?: Record<string, string> } = {},
+  ) {
+    if (opts.warm) this.spawnSpare();
+  }
+
+  private spawnSpare(): void {
+    if (this.closed) return;
+    const { command, args } = serviceCommand('trainer');
+    const child = spawn(command, args, {
+      env: { ...this.opts.baseEnv, SWARMML_WARM: '1' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const spare = { child, lines: [] as string[] };
+    this.collectLines(child, spare.lines);
+    child.once('exit', () => {
+      if (this.spare === spare) this.spare = undefined;
+    });
+    child.on('error', (err) => this.log.warn({ err }, 'warm trainer failed to start'));
+    this.spare = spare;
+  }
+
+  private collectLines(child: ChildProcess, lines: string[]): void {
+    for (const s of [child.stdout, child.stderr]) {
+      if (!s) continue;
+      createInterface({ input: s }).on('line', (line) => {
+        lines.push(line.length > 2000 ? line.slice(0, 2000) + '…' : line);
+        if (lines.length > LOG_LINES) lines.shift();
+      });
+    }
+  }
+
+  /** Hands a session to the warm spare when it fits (built-in trainer, no memory limit). */
+  private takeSpare(spec: LaunchSpec): Placement | undefined {
+    const spare = this.spare;
+    const fits = spec.kind === 'train' && spec.command.length === 0 && !spec.limits.memoryMb;
+    if (!fits || !spare || spare.child.pid === undefined || spare.child.exitCode !== null)
+      return undefined;
+    if (!spare.child.connected) return undefined;
+    this.spare = undefined;
+    spare.child.send({ env: spec.env });
+    const r: Running = {
+      sessionId: spec.sessionId,
+      child: spare.child,
+      pid: spare.child.pid,
+      lines: spare.lines,
+    };
+    this.running.set(String(r.pid), r);
+    spare.child.on('exit', (code, signal) => {
+      setImmediate(() => this.finish(r, exitCodeOf(code, signal), signal));
+    });
+    // The next spare warms up while this session runs.
+    setImmediate(() => this.spawnSpare());
+    this.log.info({ sessionId: spec.sessionId, pid: r.pid }, 'worker started (warm spare)');
+    return { backend: 'process', workerId: String(r.pid), node: 'local' };
+  }
 
   async launch(spec: LaunchSpec): Promise<Placement> {
+    const warm = this.takeSpare(spec);
+    if (warm) return warm;
     const [cmd, ...args] = spec.command.length ? spec.command : [];
     const { command, args: baseArgs } = cmd
       ? { command: cmd, args }
@@ -54,13 +121,7 @@ export class ProcessBackend implements Backend {
     }
     const r: Running = { sessionId: spec.sessionId, child, pid: child.pid, lines: [] };
     this.running.set(String(child.pid), r);
-    for (const s of [child.stdout, child.stderr]) {
-      if (!s) continue;
-      createInterface({ input: s }).on('line', (line) => {
-        r.lines.push(line.length > 2000 ? line.slice(0, 2000) + '…' : line);
-        if (r.lines.length > LOG_LINES) r.lines.shift();
-      });
-    }
+    this.collectLines(child, r.lines);
     child.on('exit', (code, signal) => {
       // Give readline a tick to flush the last lines before they are reported.
       setImmediate(() => this.finish(r, exitCodeOf(code, signal), signal));
@@ -129,6 +190,11 @@ export class ProcessBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare?.child.pid !== undefined && spare.child.exitCode === null)
+      signalGroup(spare.child.pid, 'SIGKILL');
     for (const r of this.running.values()) if (r.adopted) clearInterval(r.adopted);
   }
 }

@@ -10,7 +10,19 @@ import {
 import { loadConfig } from './config.js';
 import { runTrainingSession } from './run-session.js';
 
-const config = loadConfig(process.env);
+// A warm spare (local mode) has loaded every module already and gets its session's
+// environment over IPC when the event handler hands it a session: no start-up on the clock.
+const env =
+  process.env.SWARMML_WARM === '1'
+    ? await new Promise<Record<string, string>>((resolve) => {
+        process.once('message', (m: { env: Record<string, string> }) => {
+          // Disconnecting inside the handler trips node; unref lets the process end when done.
+          process.channel?.unref();
+          resolve(m.env);
+        });
+      })
+    : process.env;
+const config = loadConfig(env);
 const log = createLogger('trainer', config.LOG_LEVEL);
 const redis = createRedis(config.REDIS_URL, log, { name: `trainer-${config.SWARMML_SESSION}` });
 const keys = new Keys(config.SWARMML_PREFIX);
@@ -21,6 +33,10 @@ const reporter = new WorkerReporter(
   (m) => log.warn(m),
 );
 reporter.start();
+reporter.send({
+  kind: 'session.started',
+  payload: { pid: process.pid, trainer: config.SWARMML_TRAINER, dataset: config.SWARMML_DATASET },
+});
 
 // A stop request is SIGTERM: finish the current batch, then leave without a generation.
 let stopRequested = false;

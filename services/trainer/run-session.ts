@@ -73,13 +73,9 @@ export async function runTrainingSession(
   const params = parseTrainerParams({ ...spec.params, trainer: spec.trainer });
   const meta = await d.datasets.getVersion(spec.dataset.name, spec.dataset.version);
   d.report({
-    kind: 'session.started',
+    kind: 'log',
     payload: {
-      pid: process.pid,
-      trainer: spec.trainer,
-      params,
-      rows: meta.count,
-      dataset: `${meta.name}@${meta.version}`,
+      lines: [`training ${spec.trainer} on ${meta.name}@${meta.version}: ${meta.count} rows`],
     },
   });
   const batches: RowBatch[] = [];

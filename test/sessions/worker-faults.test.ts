@@ -6,7 +6,10 @@ import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.j
 import { hasSharedData, storeDigits } from '../helpers/datasets.js';
 import { waitFor } from '../helpers/wait.js';
 
-const ended = (s: { state: string }) => ['succeeded', 'failed', 'stopped'].includes(s.state);
+// Ended once the record is terminal and the archive holds its session.finished (written just after).
+const ended = (s: { state: string; events?: { kind: string }[] }) =>
+  ['succeeded', 'failed', 'stopped'].includes(s.state) &&
+  (s.events ?? []).some((e) => e.kind === 'session.finished');
 
 describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () => {
   let r: TestRedis;

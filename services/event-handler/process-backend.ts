@@ -32,7 +32,7 @@ export class ProcessBackend implements Backend {
   private readonly running = new Map<string, Running>();
   private readonly listeners = new Set<(e: WorkerExit) => void>();
 
-  private spare: { child: ChildProcess; lines: string[] } | undefined;
+  private spare: { child: ChildProcess; lines: string[]; ready: boolean } | undefined;
   private closed = false;
 
   /**
@@ -55,7 +55,10 @@ export class ProcessBackend implements Backend {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const spare = { child, lines: [] as string[] };
+    const spare = { child, lines: [] as string[], ready: false };
+    child.once('message', () => {
+      spare.ready = true;
+    });
     this.collectLines(child, spare.lines);
     child.once('exit', () => {
       if (this.spare === spare) this.spare = undefined;
@@ -80,7 +83,7 @@ export class ProcessBackend implements Backend {
     const fits = spec.kind === 'train' && spec.command.length === 0 && !spec.limits.memoryMb;
     if (!fits || !spare || spare.child.pid === undefined || spare.child.exitCode !== null)
       return undefined;
-    if (!spare.child.connected) return undefined;
+    if (!spare.child.connected || !spare.ready) return undefined;
     this.spare = undefined;
     spare.child.send({ env: spec.env });
     const r: Running = {

@@ -117,6 +117,9 @@ export function buildApp(deps: GatewayDeps): Gateway {
     else app(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  // Must exceed keepAliveTimeout, or an idle kept-alive socket is closed under a client
+  // that was told it may still reuse it.
+  server.headersTimeout = 66_000;
 
   // LiveFanout: the archive's events plus live-only ones (serving figures on `metrics`).
   const fanout = new LiveFanout(new EventLog(redis, keys), log);

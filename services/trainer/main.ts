@@ -15,6 +15,8 @@ import { runTrainingSession } from './run-session.js';
 const env =
   process.env.SWARMML_WARM === '1'
     ? await new Promise<Record<string, string>>((resolve) => {
+        // Ready only once listening: a message sent before would be lost.
+        process.send?.({ ready: true });
         process.once('message', (m: { env: Record<string, string> }) => {
           // Disconnecting inside the handler trips node; unref lets the process end when done.
           process.channel?.unref();

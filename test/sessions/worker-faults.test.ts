@@ -82,10 +82,14 @@ describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () 
       { what: 'flag' },
     );
     assert.ok(flagged.events.some((e: { kind: string }) => e.kind === 'worker.flagged'));
-    const gens = await new ModelRegistry(r.client(), keys)
-      .listGenerations('killed')
-      .catch(() => []);
-    assert.ok(gens.every((g) => g.status !== 'candidate'));
+    const registry = new ModelRegistry(r.client(), keys);
+    await waitFor(
+      async () => {
+        const gens = await registry.listGenerations('killed').catch(() => []);
+        return gens.every((g) => g.status !== 'candidate');
+      },
+      { what: 'no candidate left undecided' },
+    );
   });
 
   test('a trainer that throws: failed with its exit code and last log lines', async () => {

@@ -1,10 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliCommand } from '../../shared/index.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { libsvm, startIntakeHarness, type IntakeHarness } from './harness.js';
 
@@ -22,21 +21,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `swarmml` asynchronously: the gateway it talks to lives in this process. */
-function swarmml(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { command, args: base } = cliCommand();
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      [...base, '--url', h.url, '--token', h.token, ...args],
-      { encoding: 'utf8', timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const swarmml = (...args: string[]) => runCli(h.url, h.token, ...args);
 
 test('dataset push, ls and show with --json', async () => {
   const file = join(dir, 'small.svm');

@@ -117,21 +117,20 @@ export const DeliveryRule = z
   .describe('which predictions go to which channel through which formatter');
 export type DeliveryRule = z.infer<typeof DeliveryRule>;
 
+/** Refinement for any document with `rules`: rule ids are unique (errors at rules.N.id). */
+export function uniqueRuleIds(doc: { rules: { id: string }[] }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  doc.rules.forEach((r, i) => {
+    if (seen.has(r.id)) {
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate id "${r.id}"` });
+    }
+    seen.add(r.id);
+  });
+}
+
 export const DeliveryRulesDoc = z
   .strictObject({ rules: z.array(DeliveryRule).max(1000) })
-  .superRefine((doc, ctx) => {
-    const seen = new Set<string>();
-    doc.rules.forEach((r, i) => {
-      if (seen.has(r.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'id'],
-          message: `duplicate id "${r.id}"`,
-        });
-      }
-      seen.add(r.id);
-    });
-  })
+  .superRefine(uniqueRuleIds)
   .describe('delivery rules (live config kind "rules")');
 export type DeliveryRulesDoc = z.infer<typeof DeliveryRulesDoc>;
 

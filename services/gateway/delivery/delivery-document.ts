@@ -3,9 +3,10 @@ import {
   DataSourcesDoc,
   DeliveryDoc,
   DeliveryRule,
+  uniqueRuleIds,
   RulesDocument,
   RULES_CONFIG_KIND,
-} from './shared-deps.js';
+} from '../../../shared/index.js';
 
 /**
  * The `delivery` live-config document: channels, formatters and the rules that connect them,
@@ -19,19 +20,7 @@ export const DeliveryConfig = DeliveryDoc.extend({
     .default([])
     .describe('which predictions go to which channel through which formatter'),
 })
-  .superRefine((doc, ctx) => {
-    const seen = new Set<string>();
-    doc.rules.forEach((r, i) => {
-      if (seen.has(r.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'id'],
-          message: `duplicate id "${r.id}"`,
-        });
-      }
-      seen.add(r.id);
-    });
-  })
+  .superRefine(uniqueRuleIds)
   .describe('delivery: channels, formatters and rules (live config kind "delivery")');
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
 

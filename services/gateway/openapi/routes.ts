@@ -5,7 +5,7 @@ import { PutConfigQuery, HistoryQuery } from '../config-routes.js';
 import { RowsQuery } from '../datasets/rows-response.js';
 import { DeadListQuery } from '../delivery-routes.js';
 import { DeliveryConfig } from '../delivery/delivery-document.js';
-import { DataSourcesDoc, RulesDocument } from '../delivery/shared-deps.js';
+import { DataSourcesDoc, RulesDocument } from '../../../shared/index.js';
 import { CreateTokenBody } from '../http/token-routes.js';
 import { RejectBody, UploadQuery } from '../models/model-routes.js';
 import { ListSessionsQuery, PostEventBody } from '../sessions/session-routes.js';

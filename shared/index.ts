@@ -25,3 +25,4 @@ export * from './worker-reporter.js';
 export * from './launch-policy.js';
 export * from './protocol/rules.js';
 export * from './dataset-split.js';
+export * from './byte-limit.js';

@@ -1,9 +1,8 @@
 /** The HTTP plumbing of the intake's plain node:http server: replies, errors, body limits. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
-import { AppError, BadInput, PayloadTooLarge, type Logger } from '../../shared/index.js';
+import { AppError, BadInput, ByteLimit, PayloadTooLarge, type Logger } from '../../shared/index.js';
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
@@ -50,26 +49,6 @@ export function checkDeclaredLength(req: IncomingMessage, limitBytes: number): v
     throw new PayloadTooLarge(`body of ${declared} bytes exceeds the limit of ${limitBytes}`, {
       limitBytes,
     });
-  }
-}
-
-/** Passes bytes through and fails with PayloadTooLarge once more than `limitBytes` went by. */
-export class ByteLimit extends Transform {
-  bytes = 0;
-  constructor(private readonly limitBytes: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limitBytes) {
-      cb(
-        new PayloadTooLarge(`body exceeds the limit of ${this.limitBytes} bytes`, {
-          limitBytes: this.limitBytes,
-        }),
-      );
-      return;
-    }
-    cb(null, chunk);
   }
 }
 

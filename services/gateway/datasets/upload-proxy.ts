@@ -1,7 +1,7 @@
 import http from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { Request, Response } from 'express';
 import {
+  ByteLimit,
   checkName,
   PayloadTooLarge,
   Unavailable,
@@ -12,26 +12,6 @@ export interface UploadProxyOptions {
   intakeUrl: string;
   internalToken: string;
   limitBytes: number;
-}
-
-/** Counts bytes on their way to the intake and stops the upload past the limit. */
-class UploadLimit extends Transform {
-  private bytes = 0;
-  constructor(private readonly limitBytes: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limitBytes) {
-      cb(
-        new PayloadTooLarge(`upload exceeds the limit of ${this.limitBytes} bytes`, {
-          limitBytes: this.limitBytes,
-        }),
-      );
-      return;
-    }
-    cb(null, chunk);
-  }
 }
 
 /** Lets a client that is still sending read our early answer, without reading gigabytes. */
@@ -92,7 +72,7 @@ export function proxyUpload(
       reject(err);
     };
     const upstream = http.request(target, { method: 'POST', headers });
-    const limit = new UploadLimit(opts.limitBytes);
+    const limit = new ByteLimit(opts.limitBytes);
     limit.on('error', fail);
     upstream.on('error', (err) =>
       fail(new Unavailable(`data-intake is not reachable: ${err.message}`)),

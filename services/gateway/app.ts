@@ -111,6 +111,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     log,
     maxBodyBytes: 64 * 1024 * 1024,
     onPrediction: comm.onPrediction,
+    wantsPrediction: comm.wantsPrediction,
   });
   const server = http.createServer((req, res) => {
     if (isInferencePath(req.url ?? '/')) void inference(req, res);

@@ -11,6 +11,11 @@ export interface InferenceProxyOptions {
   maxBodyBytes: number;
   /** How long a request may wait for some replica to accept it before a 503. @defaultValue 3000 */
   retryWindowMs?: number;
+  /**
+   * Whether a predict call on this path is worth capturing; without it every answer is
+   * captured. Answers of paths it declines are piped straight through, never buffered.
+   */
+  wantsPrediction?: (path: string) => boolean;
   /** Called with each successful predict exchange (delivery rules hook in here). */
   onPrediction?: (
     path: string,
@@ -79,7 +84,12 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
         },
         (ur) => {
           res.writeHead(ur.statusCode ?? 502, ur.headers);
-          if (o.onPrediction && req.method === 'POST' && ur.statusCode === 200) {
+          if (
+            o.onPrediction &&
+            req.method === 'POST' &&
+            ur.statusCode === 200 &&
+            (o.wantsPrediction?.(req.url ?? '') ?? true)
+          ) {
             const chunks: Buffer[] = [];
             ur.on('data', (c: Buffer) => {
               chunks.push(c);

@@ -10,7 +10,7 @@ import type { RouteModule } from '../http/route-context.js';
 import { LiveConfig } from '../live-config.js';
 import { openapiRoutes } from '../openapi/openapi-route.js';
 import { PluginHost } from '../plugins/plugin-host.js';
-import { createPredictionCapture } from '../prediction-capture.js';
+import { createPredictionCapture, parseInferencePath } from '../prediction-capture.js';
 import { SourceService } from '../sources/source-service.js';
 import { DeliveryService } from './delivery-service.js';
 import { archiveReport } from './event-report.js';
@@ -76,6 +76,11 @@ export function buildComm(d: CommDeps) {
     publish: (p) => delivery.publish(p),
     log,
   });
+  /** Only models some delivery rule wants are worth buffering on the hot path. */
+  const wantsPrediction = (path: string): boolean => {
+    const call = parseInferencePath(path);
+    return call !== undefined && delivery.wants(call.model);
+  };
   return {
     live,
     plugins,
@@ -83,6 +88,7 @@ export function buildComm(d: CommDeps) {
     sources,
     routes,
     onPrediction,
+    wantsPrediction,
     async start() {
       if (plugins && config.PLUGINS_DIR) {
         const r = await plugins.loadDir(config.PLUGINS_DIR);

@@ -121,14 +121,17 @@ export async function api(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: any }> {
-  const res = await fetch(p.url + path, {
+  const init = {
     method,
     headers: {
       authorization: `Bearer ${p.token}`,
       ...(body ? { 'content-type': 'application/json' } : {}),
     },
     ...(body ? { body: JSON.stringify(body) } : {}),
-  });
+  };
+  // A pooled keep-alive socket the server closed meanwhile fails before anything is sent:
+  // one fresh attempt, as any HTTP client would make.
+  const res = await fetch(p.url + path, init).catch(() => fetch(p.url + path, init));
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }

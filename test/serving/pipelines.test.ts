@@ -137,9 +137,12 @@ describe('pipelines', () => {
     );
     // The pipeline adds no serialisation of its own: it is as fast as firing both by hand
     // (best cases compared: medians on a shared 2-core box swing with other people's load).
-    assert.ok(vsByHand <= 1.2, `pipeline/by-hand = ${vsByHand.toFixed(2)}`);
+    // Sequential branches would be about 2x; the margin absorbs a busy 2-core machine.
+    assert.ok(vsByHand <= 1.5, `pipeline/by-hand = ${vsByHand.toFixed(2)}`);
     // The absolute figure needs two free cores; on a saturated box processes queue for CPU.
-    if (loadavg()[0]! <= cpus().length) {
+    // Whether they were free is measured, not guessed from the lagging load average: calling
+    // both models by hand then takes about one branch too.
+    if (Math.min(...byHand) / Math.min(...one) <= 1.3) {
       assert.ok(vsOne <= 1.3, `two branches took ${vsOne.toFixed(2)}x one branch`);
     }
   });

@@ -77,7 +77,9 @@ describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () 
     const flagged = await waitFor(
       async () => {
         const b = (await api(p, 'GET', `/api/v1/sessions/${id}`)).body;
-        return b.flags.length > 0 ? b : undefined;
+        // The flag lands on the record just before its event reaches the archive.
+        const archived = b.events.some((e: { kind: string }) => e.kind === 'worker.flagged');
+        return b.flags.length > 0 && archived ? b : undefined;
       },
       { what: 'flag' },
     );

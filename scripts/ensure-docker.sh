@@ -21,12 +21,12 @@ LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 say() { echo "ensure-docker: $*" >&2; }
 
 # Parallel callers (test files, CI steps) must not start two daemons.
-exec 9>/tmp/swarmml-ensure-docker.lock
-flock 9
 cannot() {
   say "$*"
   exit 2
 }
+exec 9>/tmp/swarmml-ensure-docker.lock
+flock -w 600 9 || cannot "another ensure-docker.sh held /tmp/swarmml-ensure-docker.lock for 10 min"
 
 if [[ ! -x $DOCKER || ! -x $DOCKERD ]]; then
   [[ ${SWARMML_NO_INSTALL:-0} == 1 ]] && cannot "docker.io is not installed (SWARMML_NO_INSTALL=1)"
@@ -50,7 +50,9 @@ if ! $DOCKER info >/dev/null 2>&1; then
   fi
   say "starting dockerd ${args[*]}"
   # setsid + closed stdio: a CI step that starts the daemon must not wait for its output to close.
-  setsid "$DOCKERD" "${args[@]}" </dev/null >>"$LOG" 2>&1 &
+  # 9>&-: the daemon must not inherit the lock, or it holds it for its whole life and every
+  # later call waits forever.
+  setsid "$DOCKERD" "${args[@]}" </dev/null >>"$LOG" 2>&1 9>&- &
   for _ in $(seq 1 150); do
     $DOCKER info >/dev/null 2>&1 && break
     kill -0 $! 2>/dev/null || cannot "dockerd exited at start; last lines of $LOG: $(tail -5 "$LOG" | tr '\n' ' ')"

@@ -21,7 +21,7 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 # Parallel callers wait for one seeding instead of building the same images twice.
 exec 9>/tmp/swarmml-seed-images.lock
-flock 9
+flock -w 900 9 || { say "another seed-images.sh held /tmp/swarmml-seed-images.lock for 15 min"; exit 1; }
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -34,14 +34,15 @@ if ! have debian:bookworm-slim; then
   t=$(now)
   # minbase + merged /usr, without docs, man pages and locales (as the official slim image);
   # apt lists are dropped by mmdebstrap's own cleanup.
-  mmdebstrap --quiet --variant=minbase \
+  # A bounded run with no stdin: a mirror that stops answering must fail the seed, not hang it.
+  timeout 600 mmdebstrap --quiet --variant=minbase \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
-    bookworm - 2>"$WORK/mmdebstrap.log" |
+    bookworm - </dev/null 2>"$WORK/mmdebstrap.log" |
     $DOCKER import --change 'CMD ["bash"]' --change 'LABEL org.swarmml.seeded=true' \
       - debian:bookworm-slim >/dev/null || {
     tail -20 "$WORK/mmdebstrap.log" >&2

@@ -34,25 +34,9 @@ T_DOCKER=$(now)
 [[ ${SWARMML_NO_SEED:-0} == 1 ]] || scripts/seed-images.sh
 T_SEED=$(now)
 
-# tsc rewrites every file of dist/, so a source newer than one built file means a stale build.
-stale_dist() {
-  [[ ! -f dist/services/gateway/main.js || ! -f web/dist/app.js ]] ||
-    [[ -n $(find shared services cli -name '*.ts' -newer dist/services/gateway/main.js | head -1) ]] ||
-    [[ -n $(find web/src web/index.html -newer web/dist/app.js | head -1) ]]
-}
-
 if [[ $BUILD == 1 ]]; then
-  if stale_dist; then
-    npm run --silent build >/dev/null 2>&1 || say "the build reported errors (dist/ was still written)"
-  fi
-  # BuildKit: reads docker/Dockerfile.dockerignore and caches npm downloads between builds.
-  iid=$(DOCKER_BUILDKIT=1 $DOCKER build -q -f docker/Dockerfile .)
-  # Tag by content: an unchanged build keeps its tag, so a redeploy changes nothing, and a
-  # changed one gets a new tag, which is what makes swarm roll the services (no registry digest).
-  export SWARMML_TAG=${iid#sha256:}
-  SWARMML_TAG=${SWARMML_TAG:0:12}
-  $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
-  $DOCKER tag "$iid" swarmml/app:latest
+  SWARMML_TAG=$(scripts/build-image.sh)
+  export SWARMML_TAG
 else
   iid=$($DOCKER image inspect -f '{{.Id}}' swarmml/app:latest)
   export SWARMML_TAG=${iid#sha256:}

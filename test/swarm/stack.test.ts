@@ -37,6 +37,26 @@ describe('the swarmml stack on a real swarm', { skip: env.skip }, () => {
     dockerCli(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_${service}`])
       .split('\n')
       .filter(Boolean);
+  /** A service's tasks (state, error) and last log lines, to tell what happened on a failure. */
+  const taskHistory = (service: string) =>
+    [
+      `tasks of ${service}:`,
+      dockerCli(
+        [
+          'service',
+          'ps',
+          '--no-trunc',
+          '--format',
+          '{{.Name}} {{.CurrentState}} {{.Error}}',
+          `${stack}_${service}`,
+        ],
+        { allowFail: true },
+      ),
+      `last log lines of ${service}:`,
+      dockerCli(['service', 'logs', '--raw', '--tail', '15', `${stack}_${service}`], {
+        allowFail: true,
+      }),
+    ].join('\n');
   const workerServices = () =>
     dockerCli(['service', 'ls', '-q', '--filter', `label=swarmml.scope=${stack}`])
       .split('\n')
@@ -226,7 +246,10 @@ describe('the swarmml stack on a real swarm', { skip: env.skip }, () => {
       Object.fromEntries(load.servedBy),
     );
     assert.ok(used - running < 5_000, 'new replicas used within a few seconds of running');
-    assert.ok(r.failed <= 3, `${r.failed} failed requests: ${r.errors.join('; ')}`);
+    assert.ok(
+      r.failed <= 3,
+      `${r.failed} failed requests: ${r.errors.join('; ')}\n${taskHistory('gateway')}\n${taskHistory('serving')}`,
+    );
   });
 
   test('an allow-listed trainer that exits 3: failed, exit code archived, no leftover service', async () => {

@@ -3,7 +3,10 @@
 // each `NAME: z....` entry with its doc comment and default. `--check` fails when stale.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 
-const sources = [['all services', 'shared/config.ts']];
+const sources = [
+  ['all services', 'shared/config.ts'],
+  ['every session worker (trainer, batch-infer)', 'shared/worker-main.ts'],
+];
 for (const s of readdirSync('services').sort()) {
   if (existsSync(`services/${s}/config.ts`)) sources.push([s, `services/${s}/config.ts`]);
 }

@@ -26,3 +26,4 @@ export * from './launch-policy.js';
 export * from './protocol/rules.js';
 export * from './dataset-split.js';
 export * from './byte-limit.js';
+export * from './worker-main.js';

@@ -45,7 +45,11 @@ export function buildApp(deps: ServingDeps): ServingApp {
       graphOptimizationLevel: config.GRAPH_OPT_LEVEL,
       intraOpNumThreads: config.INTRA_OP_THREADS,
     },
-    batch: { maxBatch: config.MAX_BATCH, maxDelayMs: config.MAX_DELAY_MS },
+    batch: {
+      maxBatch: config.MAX_BATCH,
+      maxDelayMs: config.MAX_DELAY_MS,
+      maxInflight: config.MAX_INFLIGHT_BATCHES,
+    },
     batchOverrides: config.BATCH_OVERRIDES,
     pinnedMax: config.PINNED_MAX,
     pipelines: config.PIPELINES,

@@ -18,6 +18,8 @@ export interface BatchSettings {
   maxBatch: number;
   /** @defaultValue 0 (ms) */
   maxDelayMs: number;
+  /** batches in flight at once per generation @defaultValue 1 */
+  maxInflight?: number;
 }
 
 export interface ModelHostOptions {
@@ -252,6 +254,7 @@ export class ModelHost implements Servable {
     const batcher = new DynamicBatcher((inputs) => this.opts.proc.run(this.name, gen, inputs), {
       maxBatch: this.opts.batch.maxBatch,
       maxDelayMs: this.opts.batch.maxDelayMs,
+      maxInflight: this.opts.batch.maxInflight,
       batching,
       onBatch: (rows) => this.opts.onBatch?.(this.name, rows),
     });

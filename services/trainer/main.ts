@@ -1,12 +1,4 @@
-import {
-  DatasetStore,
-  Keys,
-  ModelRegistry,
-  WorkerReporter,
-  createLogger,
-  createRedis,
-  parseDatasetRef,
-} from '../../shared/index.js';
+import { DatasetStore, ModelRegistry, parseDatasetRef, runWorker } from '../../shared/index.js';
 import { loadConfig } from './config.js';
 import { runTrainingSession } from './run-session.js';
 
@@ -25,56 +17,36 @@ const env =
       })
     : process.env;
 const config = loadConfig(env);
-const log = createLogger('trainer', config.LOG_LEVEL);
-const redis = createRedis(config.REDIS_URL, log, { name: `trainer-${config.SWARMML_SESSION}` });
-const keys = new Keys(config.SWARMML_PREFIX);
-const reporter = new WorkerReporter(
-  config.SWARMML_HANDLER_URL,
-  config.SWARMML_TOKEN,
-  config.SWARMML_SESSION,
-  (m) => log.warn(m),
-);
-reporter.start();
-reporter.send({
-  kind: 'session.started',
-  payload: { pid: process.pid, trainer: config.SWARMML_TRAINER, dataset: config.SWARMML_DATASET },
-});
-
-// A stop request is SIGTERM: finish the current batch, then leave without a generation.
-let stopRequested = false;
-process.on('SIGTERM', () => {
-  stopRequested = true;
-});
-
 const ref = parseDatasetRef(config.SWARMML_DATASET);
-try {
-  const r = await runTrainingSession(
-    {
-      sessionId: config.SWARMML_SESSION,
-      model: config.SWARMML_MODEL,
-      dataset: { name: ref.name, version: ref.version ?? 1 },
-      trainer: config.SWARMML_TRAINER,
-      params: config.SWARMML_PARAMS,
-    },
-    {
-      datasets: new DatasetStore(redis, keys),
-      registry: new ModelRegistry(redis, keys),
-      report: (e) => reporter.send(e),
-      shouldStop: () => stopRequested,
-      log,
-    },
-  );
-  log.info(r, 'training session done');
-  reporter.send({ kind: 'worker.exiting', payload: { exitCode: 0 } });
-  await reporter.flush();
-  process.exitCode = 0;
-} catch (err) {
-  log.error({ err }, 'training failed');
-  console.error(`training failed: ${(err as Error).message}`);
-  reporter.send({ kind: 'worker.exiting', payload: { exitCode: 1 } });
-  await reporter.flush(5_000).catch(() => {});
-  process.exitCode = 1;
-} finally {
-  reporter.close();
-  redis.disconnect();
-}
+
+await runWorker({
+  name: 'trainer',
+  config,
+  async work({ log, redis, keys, report, shouldStop }) {
+    report({
+      kind: 'session.started',
+      payload: {
+        pid: process.pid,
+        trainer: config.SWARMML_TRAINER,
+        dataset: config.SWARMML_DATASET,
+      },
+    });
+    const r = await runTrainingSession(
+      {
+        sessionId: config.SWARMML_SESSION,
+        model: config.SWARMML_MODEL,
+        dataset: { name: ref.name, version: ref.version ?? 1 },
+        trainer: config.SWARMML_TRAINER,
+        params: config.SWARMML_PARAMS,
+      },
+      {
+        datasets: new DatasetStore(redis, keys),
+        registry: new ModelRegistry(redis, keys),
+        report,
+        shouldStop,
+        log,
+      },
+    );
+    log.info(r, 'training session done');
+  },
+});

@@ -96,6 +96,11 @@ export class ModelFleet {
     return [...this.hosts.keys(), ...this.pipelines.keys()].sort();
   }
 
+  /** whether a model or pipeline of that name is served (per request: no list is built) */
+  serves(name: string): boolean {
+    return this.hosts.has(name) || this.pipelines.has(name);
+  }
+
   host(name: string): ModelHost | undefined {
     return this.hosts.get(name);
   }

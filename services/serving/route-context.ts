@@ -36,7 +36,7 @@ export async function observed(
 ): Promise<void> {
   const started = process.hrtime.bigint();
   // Only served names become label values, so bad requests cannot blow up cardinality.
-  const label = ctx.fleet.names().includes(model) ? model : '(unknown)';
+  const label = ctx.fleet.serves(model) ? model : '(unknown)';
   ctx.metrics.requests.inc({ model: label, protocol });
   try {
     await fn();

@@ -7,6 +7,14 @@ export function flattenNested(
   value: unknown,
   what: string,
 ): { values: unknown[]; shape: number[] } {
+  // The common case, a flat list of scalars, is taken as it is: no copy.
+  if (Array.isArray(value) && !Array.isArray(value[0])) {
+    for (const v of value) {
+      if (Array.isArray(v))
+        throw new BadInput(`${what} is ragged: nested deeper than its first element`);
+    }
+    return { values: value as unknown[], shape: [value.length] };
+  }
   const shape: number[] = [];
   let probe: unknown = value;
   while (Array.isArray(probe)) {

@@ -75,6 +75,7 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
       const name = decodeURIComponent(upload[1]!);
       checkDeclaredLength(req, config.UPLOAD_LIMIT_BYTES);
       const opts = uploadOptions(url.searchParams, req.headers['content-type']);
+      const declared = req.headers['content-length'];
       const meta = await ingestUpload(
         { datasets, events, log },
         name,
@@ -84,6 +85,7 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
           tmpDir: config.tmpDir,
           memoryLimitBytes: config.PARSE_MEMORY_BYTES,
           shardBytes: config.SHARD_BYTES,
+          ...(declared === undefined ? {} : { declaredBytes: Number(declared) }),
         },
       );
       return sendJson(res, 201, versionView(meta));

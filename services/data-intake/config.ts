@@ -14,7 +14,8 @@ const schema = baseEnv.extend({
     .default(2 * 1024 ** 3),
   /** Where parsers spill the first pass of large uploads. @defaultValue os.tmpdir() */
   TMP_DIR: z.string().optional(),
-  /** Parsed bytes an upload may hold in memory before spilling to TMP_DIR. */
+  /** Parsed bytes an upload may hold in memory before spilling to TMP_DIR; an upload declaring a
+   * Content-Length of at least this spills from the start (it would spill anyway). */
   PARSE_MEMORY_BYTES: z.coerce
     .number()
     .int()

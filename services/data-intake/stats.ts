@@ -72,37 +72,58 @@ function merge(m: Moments, c: number, bn: number, bmean: number, bm2: number): v
   m.n[c] = total;
 }
 
-/** Two passes over a row-major block: exact batch means, then deviations from them. */
-function addColumns(m: Moments, values: ArrayLike<number>, rows: number, width: number): void {
-  const cnt = new Float64Array(width);
-  const sum = new Float64Array(width);
+/**
+ * Two passes per column of a row-major block: the exact batch mean, then deviations from it.
+ * Column by column keeps every running value in a register; the sums add the rows in order,
+ * so results do not depend on the loop order.
+ */
+function addColumns(m: Moments, values: Float32Array, rows: number, width: number): void {
   const { min, max, missing } = m;
-  for (let r = 0, o = 0; r < rows; r++) {
-    for (let c = 0; c < width; c++, o++) {
+  const end = rows * width;
+  for (let c = 0; c < width; c++) {
+    // Most columns have no missing value: sum without checking, and a NaN sum tells.
+    let sum = 0;
+    let lo = min[c]!;
+    let hi = max[c]!;
+    for (let o = c; o < end; o += width) {
       const x = values[o]!;
-      if (x !== x) {
-        missing[c]!++;
-        continue;
-      }
-      cnt[c]!++;
-      sum[c]! += x;
-      if (x < min[c]!) min[c] = x;
-      if (x > max[c]!) max[c] = x;
+      sum += x;
+      if (x < lo) lo = x; // false for NaN, as wanted
+      if (x > hi) hi = x;
     }
-  }
-  const bmean = new Float64Array(width);
-  for (let c = 0; c < width; c++) bmean[c] = cnt[c]! > 0 ? sum[c]! / cnt[c]! : 0;
-  const m2 = new Float64Array(width);
-  for (let r = 0, o = 0; r < rows; r++) {
-    for (let c = 0; c < width; c++, o++) {
-      const x = values[o]!;
-      if (x === x) {
-        const d = x - bmean[c]!;
-        m2[c]! += d * d;
+    min[c] = lo;
+    max[c] = hi;
+    let cnt = rows;
+    if (sum !== sum) {
+      sum = 0;
+      cnt = 0;
+      for (let o = c; o < end; o += width) {
+        const x = values[o]!;
+        if (x === x) {
+          cnt++;
+          sum += x;
+        }
+      }
+      missing[c] = missing[c]! + (rows - cnt);
+    }
+    const mean = cnt > 0 ? sum / cnt : 0;
+    let m2 = 0;
+    if (cnt === rows) {
+      for (let o = c; o < end; o += width) {
+        const d = values[o]! - mean;
+        m2 += d * d;
+      }
+    } else {
+      for (let o = c; o < end; o += width) {
+        const x = values[o]!;
+        if (x === x) {
+          const d = x - mean;
+          m2 += d * d;
+        }
       }
     }
+    merge(m, c, cnt, mean, m2);
   }
-  for (let c = 0; c < width; c++) merge(m, c, cnt[c]!, bmean[c]!, m2[c]!);
 }
 
 /** Per-channel moments of HWC bytes with exact integer sums (no NaN in pixels). */

@@ -3,12 +3,12 @@
 // Prints input MB/s and rows/s for: a raw read of the file (the disk/page-cache limit),
 // a naive split/parseFloat parser (what one would write instead), and parseDataset
 // (first pass + dense batches), plus peak RSS. The file goes to os.tmpdir() and is deleted.
-import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { generateLibsvm } from './generate.js';
 import { parseDataset } from '../../../services/data-intake/parse/index.js';
 
 const { values: args } = parseArgs({
@@ -22,33 +22,7 @@ const targetBytes = Number(args.mb) * 1024 * 1024;
 const features = Number(args.features);
 const file = join(tmpdir(), `swarmml-bench-${process.pid}.libsvm`);
 
-async function generate(): Promise<number> {
-  const out = createWriteStream(file);
-  let written = 0;
-  let rows = 0;
-  let seed = 12345;
-  const rand = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 0x1_0000_0000;
-  };
-  while (written < targetBytes) {
-    const lines: string[] = [];
-    for (let r = 0; r < 1000; r++) {
-      const parts = [rand() < 0.5 ? '-1' : '+1'];
-      for (let k = 1; k <= features; k++) {
-        if (rand() < 0.9) parts.push(`${k}:${(rand() * 2 - 1).toFixed(6)}`);
-      }
-      lines.push(parts.join(' '));
-      rows++;
-    }
-    const chunk = lines.join('\n') + '\n';
-    written += Buffer.byteLength(chunk);
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return rows;
-}
+const generate = (): Promise<number> => generateLibsvm(file, targetBytes, features);
 
 async function timed(name: string, bytes: number, rows: number, fn: () => Promise<void>) {
   const t0 = performance.now();

@@ -1,5 +1,6 @@
 // End-to-end dataset upload and read-back through the gateway, services as child processes.
 // Usage: npx tsx scripts/bench/intake/upload.ts [--mb 200] [--features 100] [--page-rows 100000]
+//        [--profile-dir DIR] (writes a V8 CPU profile of the intake process there)
 // Starts a redis-server (AOF everysec), the data-intake service and the gateway as processes,
 // pushes a generated libsvm file (dense-ish: 90% of features present) through
 // POST /api/v1/datasets/{name}, then reads the version back with the binary row reader.
@@ -10,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import {
   createReadStream,
-  createWriteStream,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -20,6 +21,7 @@ import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generateLibsvm } from './generate.js';
 import { RedisServer } from '../../../shared/redis-server.js';
 import { freePort } from '../../../shared/net.js';
 import { serviceCommand } from '../../../shared/entry.js';
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     mb: { type: 'string', default: '200' },
     features: { type: 'string', default: '100' },
     'page-rows': { type: 'string', default: '100000' },
+    'profile-dir': { type: 'string' },
   },
 });
 const targetBytes = Number(args.mb) * 1024 * 1024;
@@ -39,47 +42,47 @@ const MB = 1e6;
 const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-upload-'));
 const file = join(dir, 'bench.libsvm');
 
-async function generate(): Promise<number> {
-  const out = createWriteStream(file);
-  let written = 0;
-  let rows = 0;
-  let seed = 12345;
-  const rand = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 0x1_0000_0000;
-  };
-  while (written < targetBytes) {
-    const lines: string[] = [];
-    for (let r = 0; r < 1000; r++) {
-      const parts = [rand() < 0.5 ? '-1' : '+1'];
-      for (let k = 1; k <= features; k++) {
-        if (rand() < 0.9) parts.push(`${k}:${(rand() * 2 - 1).toFixed(6)}`);
-      }
-      lines.push(parts.join(' '));
-      rows++;
-    }
-    const chunk = lines.join('\n') + '\n';
-    written += Buffer.byteLength(chunk);
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return rows;
-}
+const generate = (): Promise<number> => generateLibsvm(file, targetBytes, features);
 
-/** Peak resident set (VmHWM) and CPU seconds of a process, from /proc. */
-function procStats(pid: number): { peakMb: number; cpuS: number } {
+/** Peak and current resident set (VmHWM, VmRSS) and CPU seconds of a process, from /proc. */
+function procStats(pid: number): { peakMb: number; rssMb: number; cpuS: number; sysS: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return { peakMb: hwm / 1024, cpuS: ticks / 100 };
+  return {
+    peakMb: hwm / 1024,
+    rssMb: rss / 1024,
+    cpuS: ticks / 100,
+    sysS: Number(fields[12]) / 100,
+  };
 }
 
-function startService(name: string, env: Record<string, string>): ChildProcess {
+/** CPU seconds of a process's main thread and of its other threads (GC helpers, libuv pool). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : 'others';
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+function startService(
+  name: string,
+  env: Record<string, string>,
+  nodeFlags: string[] = [],
+): ChildProcess {
   const { command, args: argv } = serviceCommand(name);
-  const child = spawn(command, argv, {
+  const child = spawn(command, [...nodeFlags, ...argv], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -162,12 +165,16 @@ async function main(): Promise<void> {
     SWARMML_PREFIX: 'bench',
     UPLOAD_LIMIT_BYTES: String(8 * 1024 ** 3),
   };
-  const intake = startService('data-intake', {
-    ...common,
-    PORT: String(intakePort),
-    INTERNAL_TOKEN: token,
-    TMP_DIR: dir,
-  });
+  const intake = startService(
+    'data-intake',
+    {
+      ...common,
+      PORT: String(intakePort),
+      INTERNAL_TOKEN: token,
+      TMP_DIR: dir,
+    },
+    args['profile-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${args['profile-dir']}`] : [],
+  );
   const gateway = startService('gateway', {
     ...common,
     PORT: String(gatewayPort),
@@ -187,7 +194,9 @@ async function main(): Promise<void> {
         .join(' ')} on ${cpus().length} cores`,
     );
 
-    const cpu0 = procStats(intake.pid!).cpuS;
+    const idle = procStats(intake.pid!);
+    const threads0 = threadCpu(intake.pid!);
+    const cpu0 = idle.cpuS;
     const gcpu0 = procStats(gateway.pid!).cpuS;
     const tp = performance.now();
     const res = await push(`${gw}/api/v1/datasets/bench?filename=bench.libsvm`, token);
@@ -201,12 +210,19 @@ async function main(): Promise<void> {
     };
     if (meta.count !== rows) throw new Error(`stored ${meta.count} rows, generated ${rows}`);
     const st = procStats(intake.pid!);
+    const threads = [...threadCpu(intake.pid!)]
+      .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
+      .filter(([, s]) => s >= 0.05)
+      .map(([name, s]) => `${name} ${s.toFixed(2)}`);
     const gcpu = procStats(gateway.pid!).cpuS - gcpu0;
     console.log(
       `upload     ${(bytes / MB / ps).toFixed(1).padStart(6)} MB/s  ${(rows / ps / 1e3).toFixed(0)}k rows/s  ${ps.toFixed(1)} s wall` +
-        ` | intake cpu ${(st.cpuS - cpu0).toFixed(1)} s (${(bytes / MB / (st.cpuS - cpu0)).toFixed(1)} MB per cpu-s), gateway cpu ${gcpu.toFixed(1)} s`,
+        ` | intake cpu ${(st.cpuS - cpu0).toFixed(1)} s (${(st.sysS - idle.sysS).toFixed(1)} s of it system; ${(bytes / MB / (st.cpuS - cpu0)).toFixed(1)} MB per cpu-s), gateway cpu ${gcpu.toFixed(1)} s`,
     );
-    console.log(`intake peak RSS ${st.peakMb.toFixed(0)} MB (VmHWM, whole process)`);
+    console.log(`intake cpu by thread: ${threads.join(', ')}`);
+    console.log(
+      `intake peak RSS ${st.peakMb.toFixed(0)} MB (VmHWM, whole process; ${idle.rssMb.toFixed(0)} MB before the upload)`,
+    );
     const shardBytes = Math.round(meta.bytes / meta.shardCount);
     console.log(
       `stored ${(meta.bytes / MB).toFixed(1)} MB in ${meta.shardCount} shards of ~${(shardBytes / 1024).toFixed(0)} KiB`,

@@ -1,6 +1,6 @@
 // Exact powers of ten as doubles; beyond 1e22 they are rounded, which costs at most an ulp
 // of a double, far below the float32 precision every value ends up in.
-const POW10 = Float64Array.from({ length: 309 }, (_, k) => Number(`1e${k}`));
+export const POW10 = Float64Array.from({ length: 309 }, (_, k) => Number(`1e${k}`));
 
 /** Keeps the mantissa below 2^53 so that mantissa * 10^k stays exact for |k| <= 22. */
 const MANTISSA_CAP = 9e14;

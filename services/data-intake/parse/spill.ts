@@ -9,11 +9,19 @@ import { randomUUID } from 'node:crypto';
  * final feature count and the label mapping) before any batch is emitted.
  */
 export interface BlockSpill {
-  /** Keeps a block (not copied: the caller must not reuse it). */
+  /** Keeps a block (not copied: the caller must not use its buffer any more). */
   add(block: Uint8Array): void;
   /** Moves held blocks to disk once they exceed the memory limit. Call between input chunks. */
   flush(): Promise<void>;
-  /** The blocks in the order added, each in a fresh 4-byte-aligned buffer. */
+  /**
+   * A block of exactly `byteLength` bytes that is already on disk, for the caller to fill
+   * again instead of allocating (its contents are stale); undefined when there is none.
+   */
+  reuse(byteLength: number): Uint8Array | undefined;
+  /**
+   * The blocks in the order added, each 4-byte aligned. A block is valid until the next one
+   * is requested (blocks read from disk share one buffer).
+   */
   read(): AsyncGenerator<Uint8Array>;
   /** Deletes the temp file. Idempotent. */
   close(): Promise<void>;
@@ -28,11 +36,16 @@ export interface SpillOptions {
   memoryLimitBytes?: number;
 }
 
+/** Written blocks kept for `reuse`. */
+const KEEP_WRITTEN = 2;
+
 export function createBlockSpill(opts: SpillOptions): BlockSpill {
   const limit = opts.memoryLimitBytes ?? 64 * 1024 * 1024;
   const path = join(opts.dir, `spill-${randomUUID()}.bin`);
   let held: Uint8Array[] = [];
   let heldBytes = 0;
+  // Written blocks, handed back by `reuse`: a fresh megabyte costs page faults and GC work.
+  let written: Uint8Array[] = [];
   let total = 0;
   let file: FileHandle | null = null;
   let fileBytes = 0;
@@ -52,6 +65,9 @@ export function createBlockSpill(opts: SpillOptions): BlockSpill {
     const { bytesWritten } = await file.writev(parts, fileBytes);
     if (bytesWritten !== n) throw new Error(`short write to spill file: ${bytesWritten} of ${n}`);
     fileBytes += n;
+    // A block owns its buffer (see `add`), however much of it the block used. A writer
+    // fills one block at a time, so a couple are plenty; more would only be held memory.
+    written = parts.filter((p, i) => i % 2 === 1 && p.byteOffset === 0).slice(-KEEP_WRITTEN);
   }
 
   return {
@@ -66,18 +82,25 @@ export function createBlockSpill(opts: SpillOptions): BlockSpill {
       heldBytes += block.byteLength;
       total += block.byteLength;
     },
+    reuse(byteLength) {
+      const i = written.findIndex((b) => b.buffer.byteLength === byteLength);
+      return i < 0 ? undefined : new Uint8Array(written.splice(i, 1)[0]!.buffer, 0, byteLength);
+    },
     async flush() {
       // Once anything is on disk, later blocks follow it there so memory stays flat.
       if (heldBytes > limit || (file && heldBytes > 0)) await writeHeld();
     },
     async *read() {
       if (file) {
+        written = [];
         const len = Buffer.alloc(4);
+        let buf = new Uint8Array(0);
         let pos = 0;
         while (pos < fileBytes) {
           await readFully(file, len, pos);
           const n = len.readUInt32LE(0);
-          const block = new Uint8Array(n);
+          if (buf.byteLength < n) buf = new Uint8Array(n);
+          const block = buf.subarray(0, n);
           await readFully(file, block, pos + 4);
           pos += 4 + n;
           yield block;
@@ -91,6 +114,7 @@ export function createBlockSpill(opts: SpillOptions): BlockSpill {
       if (closed) return;
       closed = true;
       held = [];
+      written = [];
       if (file) {
         await file.close();
         await rm(path, { force: true });

@@ -12,6 +12,14 @@ const HEADER_WORDS = 3;
  */
 export interface TabularRowWriter {
   addDense(labelValue: number, labelId: number, values: Float32Array, n: number): void;
+  /** A dense record of `width` values, zero but at `indices` (each below `width`). */
+  addScattered(
+    labelValue: number,
+    indices: Uint32Array,
+    values: Float32Array,
+    nnz: number,
+    width: number,
+  ): void;
   addSparse(
     labelValue: number,
     labelId: number,
@@ -26,8 +34,8 @@ export interface TabularRowWriter {
 
 export function createTabularRowWriter(spill: BlockSpill): TabularRowWriter {
   let words = BLOCK_WORDS;
-  let u32 = new Uint32Array(words);
-  let f32 = new Float32Array(u32.buffer);
+  let u32: Uint32Array = new Uint32Array(words);
+  let f32: Float32Array = new Float32Array(u32.buffer);
   let used = 0;
   let rows = 0;
 
@@ -35,8 +43,9 @@ export function createTabularRowWriter(spill: BlockSpill): TabularRowWriter {
     if (used + n <= words) return;
     if (used > 0) spill.add(new Uint8Array(u32.buffer, 0, used * 4));
     words = Math.max(BLOCK_WORDS, n);
-    u32 = new Uint32Array(words);
-    f32 = new Float32Array(u32.buffer);
+    const again = spill.reuse(words * 4);
+    u32 = again ? new Uint32Array(again.buffer, again.byteOffset, words) : new Uint32Array(words);
+    f32 = new Float32Array(u32.buffer, u32.byteOffset, words);
     used = 0;
   }
 
@@ -58,6 +67,14 @@ export function createTabularRowWriter(spill: BlockSpill): TabularRowWriter {
       used += n;
       rows++;
     },
+    addScattered(labelValue, indices, values, nnz, width) {
+      reserve(HEADER_WORDS + width);
+      header((width | DENSE) >>> 0, labelValue, 0);
+      f32.fill(0, used, used + width); // a reused block holds stale values
+      for (let k = 0; k < nnz; k++) f32[used + indices[k]!] = values[k]!;
+      used += width;
+      rows++;
+    },
     addSparse(labelValue, labelId, indices, values, nnz) {
       reserve(HEADER_WORDS + 2 * nnz);
       header(nnz, labelValue, labelId);
@@ -76,7 +93,10 @@ export function createTabularRowWriter(spill: BlockSpill): TabularRowWriter {
 
 export interface DenseEmitOptions {
   dim: number;
-  /** Subtracted from sparse indices (1 for 1-based libsvm files). */
+  /**
+   * Subtracted from sparse indices (1 for 1-based libsvm files); dense records skip as many
+   * leading values.
+   */
   indexBase: number;
   rowsPerBatch: number;
   mapLabel: (value: number, textId: number) => number;
@@ -102,7 +122,7 @@ export async function* emitDenseBatches(
       p += HEADER_WORDS;
       const rowOff = r * dim;
       if (head & DENSE) {
-        features.set(f32.subarray(p, p + nnz), rowOff);
+        if (nnz > indexBase) features.set(f32.subarray(p + indexBase, p + nnz), rowOff);
         p += nnz;
       } else {
         for (let k = 0; k < nnz; k++)

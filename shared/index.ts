@@ -27,3 +27,4 @@ export * from './protocol/rules.js';
 export * from './dataset-split.js';
 export * from './byte-limit.js';
 export * from './worker-main.js';
+export * from './worker-thread.js';

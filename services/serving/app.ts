@@ -10,6 +10,7 @@ import { handleKServe } from './kserve-routes.js';
 import { createMetrics, type ServingMetrics } from './metrics.js';
 import { ModelFleet } from './model-fleet.js';
 import type { ModelSource } from './model-source.js';
+import { DecodeOffload } from './decode-offload.js';
 import type { RouteContext } from './route-context.js';
 import { handleTfServing } from './tfserving-routes.js';
 
@@ -29,6 +30,7 @@ export interface ServingApp {
   server: Server;
   fleet: ModelFleet;
   metrics: ServingMetrics;
+  decoder: DecodeOffload;
   /** starts model processes and loads production generations */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -64,7 +66,14 @@ export function buildApp(deps: ServingDeps): ServingApp {
     defaults: deps.defaultMetrics,
   });
   deps.drift?.register(metrics.registry);
-  const ctx: RouteContext = { fleet, metrics, log, maxBodyBytes: config.MAX_BODY_BYTES };
+  const decoder = new DecodeOffload({ minBytes: config.DECODE_OFFLOAD_BYTES, log });
+  const ctx: RouteContext = {
+    fleet,
+    metrics,
+    log,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    decoder,
+  };
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
@@ -110,6 +119,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
     server,
     fleet,
     metrics,
+    decoder,
     start: () => fleet.start(),
     async close() {
       await new Promise<void>((resolve) => {
@@ -117,6 +127,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
         server.closeAllConnections();
       });
       await fleet.close();
+      await decoder.close();
     },
   };
 }

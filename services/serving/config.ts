@@ -46,6 +46,9 @@ const schema = baseEnv.extend({
   MAX_BATCH: z.coerce.number().int().min(1).default(64),
   /** how long an idle model waits for a fuller batch (ms); 0 runs at once */
   MAX_DELAY_MS: z.coerce.number().min(0).default(0),
+  /** KServe JSON bodies of at least this many bytes are decoded in a worker thread, beside the
+   * HTTP thread; 0 decodes every body on the HTTP thread */
+  DECODE_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(8192),
   /** batches of one model in flight at once: 2 lets the next batch gather while one runs */
   MAX_INFLIGHT_BATCHES: z.coerce.number().int().min(1).max(16).default(1),
   /** per-model batching, JSON `{"<model>": {"maxBatch": 8, "maxDelayMs": 1}}` */

@@ -1,7 +1,7 @@
 /** KServe Open Inference Protocol v2 REST routes, plus KServe's model list and Triton's model config. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, send, sendError, sendJson } from './http-io.js';
-import { decodeInfer, encodeInfer } from './kserve-codec.js';
+import { encodeInfer } from './kserve-codec.js';
 import { observed, parseVersion, type RouteContext } from './route-context.js';
 import type { TensorSpec } from './protocol.js';
 import type { Description } from './servable.js';
@@ -49,7 +49,7 @@ export async function handleKServe(
       const version = parseVersion(name, m[2]);
       const body = await readBody(req, ctx.maxBodyBytes);
       const header = req.headers['inference-header-content-length'];
-      const request = decodeInfer(body, Array.isArray(header) ? header[0] : header);
+      const request = await ctx.decoder.kserve(body, Array.isArray(header) ? header[0] : header);
       const result = await servable.infer(request.inputs, version);
       const encoded = encodeInfer({
         model: name,

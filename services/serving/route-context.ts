@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotFound, type Logger } from '../../shared/index.js';
 import { sendError } from './http-io.js';
 import type { ServingMetrics } from './metrics.js';
+import type { DecodeOffload } from './decode-offload.js';
 import type { ModelFleet } from './model-fleet.js';
 
 export interface RouteContext {
@@ -11,6 +12,8 @@ export interface RouteContext {
   log: Logger;
   /** @defaultValue 64 MiB */
   maxBodyBytes: number;
+  /** decodes KServe bodies, off the HTTP thread when they are large */
+  decoder: DecodeOffload;
 }
 
 export type Protocol = 'kserve' | 'tfserving';

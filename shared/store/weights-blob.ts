@@ -41,6 +41,8 @@ export async function writeChunks(
   for (let i = 0; i < chunks; i++) {
     const part = data.subarray(i * chunkSize, Math.min(data.length, (i + 1) * chunkSize));
     const p = redis.set(keyOf(i), part, 'EX', ttlS).finally(() => inFlight.delete(p));
+    // Observed by race/all below; this keeps the others from going unhandled on a failure.
+    p.catch(() => {});
     inFlight.add(p);
     hash.update(part);
     if (inFlight.size >= window) await Promise.race(inFlight);
@@ -61,15 +63,32 @@ export async function readChunks(
   const hash = createHash('sha256');
   let offset = 0;
   const pending: Promise<Buffer | null>[] = [];
-  const next = (i: number) => pending.push(redis.getBuffer(keyOf(i)));
+  const next = (i: number) => {
+    const p = redis.getBuffer(keyOf(i));
+    // Awaited in order below; this keeps those after a missing chunk from going unhandled.
+    p.catch(() => {});
+    pending.push(p);
+  };
   for (let i = 0; i < Math.min(window, layout.chunks); i++) next(i);
   for (let i = 0; i < layout.chunks; i++) {
-    const chunk = await pending[i]!;
+    let chunk: Buffer | null;
+    try {
+      chunk = await pending[i]!;
+    } catch (err) {
+      const why = `redis replied "-${(err as Error).message}"`;
+      throw new AppError('INTERNAL', `reading chunk ${i} of ${layout.chunks} of ${what}: ${why}`);
+    }
     // Free the reference early: a 1 GB blob should not be held twice.
     pending[i] = Promise.resolve(null);
     if (i + window < layout.chunks) next(i + window);
     if (!chunk) throw corrupt(what, `chunk ${i} of ${layout.chunks} is missing`);
-    if (offset + chunk.length > layout.size) throw corrupt(what, 'chunks exceed the stored size');
+    const want = Math.min(layout.chunkSize, layout.size - offset);
+    if (chunk.length !== want) {
+      throw corrupt(
+        what,
+        `chunk ${i} of ${layout.chunks} has ${chunk.length} bytes, expected ${want}`,
+      );
+    }
     chunk.copy(out, offset);
     hash.update(chunk);
     offset += chunk.length;

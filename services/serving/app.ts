@@ -46,6 +46,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
     session: {
       graphOptimizationLevel: config.GRAPH_OPT_LEVEL,
       intraOpNumThreads: config.INTRA_OP_THREADS,
+      spinning: config.INTRA_OP_SPINNING,
     },
     batch: {
       maxBatch: config.MAX_BATCH,
@@ -73,6 +74,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
     decoder,
+    inflight: 0,
   };
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {

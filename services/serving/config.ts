@@ -56,6 +56,9 @@ const schema = baseEnv.extend({
   GRAPH_OPT_LEVEL: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
   /** onnxruntime threads per model process; 1 lets processes run side by side on few cores */
   INTRA_OP_THREADS: z.coerce.number().int().min(0).default(1),
+  /** let idle onnxruntime threads spin for work: off, since spinning threads take the cores the
+   * HTTP thread and the other model processes need (PaddleOCR rec on 2 cores: +20% req/s off) */
+  INTRA_OP_SPINNING: envBool.default(false),
   /** keep one warm spare model process, so a crashed one is replaced without a cold start */
   SPARE_PROCESS: envBool.default(true),
   /** generations kept loaded for /versions/<v> requests, per model */

@@ -47,10 +47,13 @@ export class DecodeOffload {
     return this.ready;
   }
 
-  /** A KServe v2 request body decoded to tensors, here or in the worker. */
-  async kserve(body: Buffer, headerLength: string | undefined): Promise<DecodedInfer> {
+  /**
+   * A KServe v2 request body decoded to tensors: in the worker when it is large and `busy`
+   * (other requests are being handled: then the HTTP thread has better things to do), else here.
+   */
+  async kserve(body: Buffer, headerLength: string | undefined, busy = true): Promise<DecodedInfer> {
     const offload =
-      headerLength === undefined && this.o.minBytes > 0 && body.length >= this.o.minBytes;
+      busy && headerLength === undefined && this.o.minBytes > 0 && body.length >= this.o.minBytes;
     if (!offload || this.closed || this.deaths >= MAX_DEATHS)
       return decodeInfer(body, headerLength);
     if (!this.ready) {

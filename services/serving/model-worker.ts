@@ -64,6 +64,7 @@ async function load(
       intraOpNumThreads: options.intraOpNumThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
     });
   } catch (err) {
     throw new WireFailure(

@@ -20,6 +20,8 @@ export const WireTensor = z.object({
 export const SessionOptions = z.object({
   graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']),
   intraOpNumThreads: z.number().int().nonnegative(),
+  /** whether idle onnxruntime threads spin waiting for work */
+  spinning: z.boolean(),
 });
 export type SessionOptions = z.infer<typeof SessionOptions>;
 

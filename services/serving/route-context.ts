@@ -14,6 +14,8 @@ export interface RouteContext {
   maxBodyBytes: number;
   /** decodes KServe bodies, off the HTTP thread when they are large */
   decoder: DecodeOffload;
+  /** inference requests being handled now */
+  inflight: number;
 }
 
 export type Protocol = 'kserve' | 'tfserving';
@@ -41,12 +43,14 @@ export async function observed(
   // Only served names become label values, so bad requests cannot blow up cardinality.
   const label = ctx.fleet.serves(model) ? model : '(unknown)';
   ctx.metrics.requests.inc({ model: label, protocol });
+  ctx.inflight++;
   try {
     await fn();
   } catch (err) {
     const status = sendError(res, err, ctx.log);
     ctx.metrics.errors.inc({ model: label, protocol, status: String(status) });
   } finally {
+    ctx.inflight--;
     ctx.metrics.latency.observe(
       { model: label, protocol },
       Number(process.hrtime.bigint() - started) / 1e9,

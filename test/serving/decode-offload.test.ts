@@ -6,8 +6,9 @@ import { mlpModel, seededFloats, typedModel } from '../helpers/onnx-models.js';
 import { waitFor } from '../helpers/wait.js';
 import { startServing, v2Body, type Serving } from './harness.js';
 
-// Every JSON body of 64 bytes or more goes to the decoder thread once it is up: the answers,
-// and the errors, must be those of decoding on the HTTP thread.
+// JSON bodies of 64 bytes or more that arrive while others are being handled go to the
+// decoder thread once it is up: the tensors, and the errors, must be those of decoding on the
+// HTTP thread.
 describe('KServe JSON bodies decoded in a worker thread', () => {
   let s: Serving;
   const mlp = mlpModel();
@@ -31,14 +32,16 @@ describe('KServe JSON bodies decoded in a worker thread', () => {
 
   test('answers are right while the thread starts and once it decodes', async () => {
     assert.equal(s.app.decoder.active, false);
-    // The first large body starts the thread and is decoded in place meanwhile.
-    const first = await infer();
-    assert.equal(first.status, 200);
-    assert.deepEqual(first.body.outputs[0].data, want);
+    // Alone, a request is decoded in place and starts nothing.
+    const alone = await infer();
+    assert.equal(alone.status, 200);
+    assert.deepEqual(alone.body.outputs[0].data, want);
+    assert.equal(s.app.decoder.active, false);
+    // Concurrent ones start the thread, and are decoded in place meanwhile.
     await waitFor(
       async () => {
-        const r = await infer();
-        assert.deepEqual(r.body.outputs[0].data, want);
+        const rs = await Promise.all(Array.from({ length: 4 }, infer));
+        for (const r of rs) assert.deepEqual(r.body.outputs[0].data, want);
         return s.app.decoder.active;
       },
       { timeoutMs: 60_000, what: 'the decoder thread to be up' },
@@ -49,46 +52,62 @@ describe('KServe JSON bodies decoded in a worker thread', () => {
 
   test('every datatype crosses the thread, 64-bit integers included', async () => {
     assert.equal(s.app.decoder.active, true);
-    const r = await s.post('/v2/models/typed/infer', {
-      inputs: [
-        { name: 'f32', shape: [1, 4], datatype: 'FP32', data: [0.5, 1, 2, 3] },
-        { name: 'f64', shape: [1, 2], datatype: 'FP64', data: [0.25, 1] },
-        { name: 'i32', shape: [1, 2], datatype: 'INT32', data: [-5, 2147483646] },
-        { name: 'i64', shape: [1, 2], datatype: 'INT64', data: [[-9, 1]] },
-        { name: 'u8', shape: [1, 3], datatype: 'UINT8', data: [0, 128, 255] },
-        { name: 'b', shape: [1, 2], datatype: 'BOOL', data: [true, false] },
-      ],
-    });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    const out = Object.fromEntries(
-      (r.body.outputs as { name: string; data: unknown }[]).map((o) => [o.name, o.data]),
+    const body = Buffer.from(
+      JSON.stringify({
+        id: 'r1',
+        inputs: [
+          { name: 'f32', shape: [1, 2], datatype: 'FP32', data: [0.5, 1] },
+          { name: 'f64', shape: [1, 2], datatype: 'FP64', data: [0.25, 1] },
+          { name: 'i32', shape: [1, 2], datatype: 'INT32', data: [-5, 2147483646] },
+          { name: 'i64', shape: [1, 2], datatype: 'INT64', data: [[-9, 1]] },
+          { name: 'u8', shape: [1, 3], datatype: 'UINT8', data: [0, 128, 255] },
+          { name: 'b', shape: [1, 2], datatype: 'BOOL', data: [true, false] },
+        ],
+        outputs: [{ name: 'f32_out', parameters: { binary_data: true } }],
+      }),
     );
-    assert.deepEqual(out.f32_out, [1.5, 2, 3, 4]);
-    assert.deepEqual(out.i32_out, [-4, 2147483647]);
-    assert.deepEqual(out.i64_out, [-8, 2]);
-    assert.deepEqual(out.b_out, [false, true]);
+    const d = await s.app.decoder.kserve(body, undefined, true);
+    assert.equal(d.id, 'r1');
+    assert.deepEqual(d.inputs.f32!.data, new Float32Array([0.5, 1]));
+    assert.deepEqual(d.inputs.f64!.data, new Float64Array([0.25, 1]));
+    assert.deepEqual(d.inputs.i32!.data, new Int32Array([-5, 2147483646]));
+    assert.deepEqual(d.inputs.i64!.data, new BigInt64Array([-9n, 1n]));
+    assert.deepEqual(d.inputs.u8!.data, new Uint8Array([0, 128, 255]));
+    assert.deepEqual(d.inputs.b!.data, new Uint8Array([1, 0]));
+    assert.deepEqual(d.inputs.i64!.dims, [1, 2]);
+    assert.deepEqual(d.outputs, [{ name: 'f32_out', binary: true }]);
   });
 
-  test('bad bodies get the same 400s as on the HTTP thread', async () => {
+  test('bad bodies get the same errors as on the HTTP thread', async () => {
     assert.equal(s.app.decoder.active, true);
-    const notJson = await s.post('/v2/models/mlp/infer', `{"inputs": [${'1,'.repeat(40)}`);
-    assert.equal(notJson.status, 400);
-    assert.equal(notJson.body.code, 'BAD_INPUT');
-    assert.match(notJson.body.error, /not valid JSON/);
-    const ragged = await s.post('/v2/models/mlp/infer', {
-      inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [[1, 2], [3]] }],
-    });
-    assert.equal(ragged.status, 400);
-    assert.match(ragged.body.error, /ragged/);
-    const short = await s.post('/v2/models/mlp/infer', v2Body('x', [1, 784], [1, 2, 3]));
-    assert.equal(short.status, 400);
-    assert.match(short.body.error, /has 3 values but shape \[1, 784\] needs 784/);
-    const dtype = await s.post('/v2/models/mlp/infer', {
-      inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP8', data: [1, 2] }],
-    });
-    assert.equal(dtype.status, 400);
-    assert.match(dtype.body.error, /unsupported datatype "FP8"; supported: .*FP32/);
-    // ...and the model keeps serving.
-    assert.deepEqual((await infer()).body.outputs[0].data, want);
+    const decode = (v: unknown) =>
+      s.app.decoder.kserve(
+        Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)),
+        undefined,
+        true,
+      );
+    await assert.rejects(
+      decode(`{"inputs": [${'1,'.repeat(40)}`),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'BAD_INPUT');
+        assert.match(err.message, /not valid JSON/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      decode({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [[1, 2], [3]] }] }),
+      /ragged/,
+    );
+    await assert.rejects(
+      decode(v2Body('x', [1, 784], [1, 2, 3])),
+      /has 3 values but shape \[1, 784\] needs 784/,
+    );
+    await assert.rejects(
+      decode({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP8', data: [1, 2] }] }),
+      /unsupported datatype "FP8"; supported: .*FP32/,
+    );
+    // ...and through HTTP, under load, the model keeps serving.
+    const rs = await Promise.all(Array.from({ length: 8 }, infer));
+    for (const r of rs) assert.deepEqual(r.body.outputs[0].data, want);
   });
 });

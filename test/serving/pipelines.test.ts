@@ -114,7 +114,8 @@ describe('pipelines', () => {
     const both: number[] = [];
     const byHand: number[] = [];
     for (let i = 0; i < 3; i++) await infer('/v2/models/both/infer'); // warm both processes
-    for (let i = 0; i < 15; i++) {
+    // Best cases of many rounds: a minimum is stable where a median swings with other load.
+    for (let i = 0; i < 30; i++) {
       one.push(await time(() => infer('/v2/models/slowA/infer')));
       both.push(await time(() => infer('/v2/models/both/infer')));
       byHand.push(

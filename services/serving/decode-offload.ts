@@ -2,8 +2,9 @@
  * Decodes large KServe v2 JSON request bodies in a worker thread. Parsing thousands of JSON
  * numbers costs more than everything else a small model's request does, and on the HTTP
  * thread it caps throughput; in a worker it runs beside the HTTP thread. Small bodies, binary
- * ones, and any body while the worker is starting are decoded in place, so the worker never
- * adds a start-up wait, and a worker that dies is replaced (three deaths turn offloading off).
+ * ones, a request that is alone, and any body while the worker is starting are decoded in
+ * place, so the worker never adds a start-up wait or a hop to an idle server; a worker that
+ * dies is replaced (three deaths turn offloading off).
  */
 import type { Worker } from 'node:worker_threads';
 import {
@@ -69,10 +70,9 @@ export class DecodeOffload {
 
   async close(): Promise<void> {
     this.closed = true;
-    const w = this.worker;
-    this.worker = undefined;
     this.ready = false;
-    await w?.terminate();
+    // Its exit handler decodes whatever it still held.
+    await this.worker?.terminate();
   }
 
   private start(): void {
@@ -101,9 +101,7 @@ export class DecodeOffload {
     if (this.worker !== w) return;
     this.worker = undefined;
     this.ready = false;
-    if (this.closed) return;
-    this.deaths++;
-    if (this.deaths >= MAX_DEATHS)
+    if (!this.closed && ++this.deaths >= MAX_DEATHS)
       this.o.log.warn('request decoder thread died 3 times: decoding on the HTTP thread');
     for (const [id, waiter] of this.waiting) {
       this.waiting.delete(id);

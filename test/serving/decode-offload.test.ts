@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
+import { DecodeOffload } from '../../services/serving/decode-offload.js';
 import { InMemoryModelSource } from '../../services/serving/model-source.js';
+import { createLogger } from '../../shared/logger.js';
 import { mlpModel, seededFloats, typedModel } from '../helpers/onnx-models.js';
 import { waitFor } from '../helpers/wait.js';
 import { startServing, v2Body, type Serving } from './harness.js';
@@ -110,4 +112,20 @@ describe('KServe JSON bodies decoded in a worker thread', () => {
     const rs = await Promise.all(Array.from({ length: 8 }, infer));
     for (const r of rs) assert.deepEqual(r.body.outputs[0].data, want);
   });
+});
+
+test('bodies the decoder thread holds when it goes are decoded in place, none is lost', async () => {
+  const decoder = new DecodeOffload({ minBytes: 1, log: createLogger('decode-test', 'silent') });
+  const body = Buffer.from(JSON.stringify(v2Body('x', [1, 3], [1, 2, 3])));
+  await decoder.kserve(body, undefined, true); // starts the thread
+  await waitFor(() => decoder.active, { timeoutMs: 60_000, what: 'the decoder thread to be up' });
+  const pending = Array.from({ length: 50 }, () => decoder.kserve(body, undefined, true));
+  await decoder.close();
+  for (const d of await Promise.all(pending))
+    assert.deepEqual(d.inputs.x!.data, new Float32Array([1, 2, 3]));
+  // Closed, it decodes in place.
+  assert.deepEqual(
+    (await decoder.kserve(body, undefined, true)).inputs.x!.data,
+    new Float32Array([1, 2, 3]),
+  );
 });

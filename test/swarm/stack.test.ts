@@ -16,9 +16,10 @@ import { StackClient, steadyLoad } from './stack-client.js';
 // of its own, then the main path and the faults, all through the gateway's published port.
 const DIGITS = '../shared/data/digits.csv.gz';
 const env = swarmEnv();
-if (env.skip) console.log(`# stack tests skipped: ${env.skip}`);
+const skip = env.skip || process.env.SWARMML_SKIP_STACK || false;
+if (skip) console.log(`# stack tests skipped: ${skip}`);
 
-describe('the swarmml stack on a real swarm', { skip: env.skip }, () => {
+describe('the swarmml stack on a real swarm', { skip }, () => {
   const stack = `t${randomUUID().slice(0, 6)}`;
   const home = mkdtempSync(join(tmpdir(), 'swarmml-stack-'));
   const model = 'digits-mlp';

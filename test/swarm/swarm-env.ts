@@ -17,7 +17,8 @@ let cached: SwarmEnv | undefined;
 export function swarmEnv(): SwarmEnv {
   if (cached) return cached;
   if (process.env.SWARMML_SKIP_SWARM === '1') {
-    return (cached = { docker: undefined, skip: 'SWARMML_SKIP_SWARM=1' });
+    const why = process.env.SWARMML_SKIP_REASON ?? 'SWARMML_SKIP_SWARM=1';
+    return (cached = { docker: undefined, skip: why });
   }
   const ensure = spawnSync('scripts/ensure-docker.sh', {
     encoding: 'utf8',

@@ -24,6 +24,7 @@ export * from './session-enqueue.js';
 export * from './worker-reporter.js';
 export * from './launch-policy.js';
 export * from './protocol/rules.js';
+export * from './protocol/serving-views.js';
 export * from './dataset-split.js';
 export * from './byte-limit.js';
 export * from './worker-main.js';

@@ -1,23 +1,9 @@
 import type { Command } from 'commander';
 import { Client } from '../client.js';
 import { emit, table } from '../output.js';
+import type { ServingView } from '../../shared/index.js';
 
 type Globals = { url?: string; token?: string; json?: boolean };
-
-interface ServingView {
-  assignment: '*' | string[];
-  replicas: Array<{ url: string; ok: boolean; error?: string; replica?: string; ready?: boolean }>;
-  models: Array<{
-    model: string;
-    served: Array<{
-      url: string;
-      replica: string;
-      gen: number | null;
-      state: string;
-      loaded: number[];
-    }>;
-  }>;
-}
 
 const fmtAssignment = (a: '*' | string[]) => (a === '*' ? 'every model (*)' : a.join(', '));
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Client } from '../client.js';
-import { emit } from '../output.js';
+import { columns, emit } from '../output.js';
 
 interface ClusterView {
   mode?: string;
@@ -10,17 +10,6 @@ interface ClusterView {
     nodes?: { hostname?: string; role?: string; state?: string; availability?: string }[];
     services?: { name?: string; image?: string; replicas?: number | null; running?: number }[];
   };
-}
-
-/** Aligned columns, two spaces apart. */
-function columns(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 function describe(c: ClusterView): string[] {

@@ -88,7 +88,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     sessionRoutes(sessionOps),
     modelRoutes,
     datasetRoutes,
-    servingRoutes,
+    servingRoutes(() => upstreams.all()),
     clusterRoutes({ servingReplicas: () => upstreams.all(), readServingStats: readStats }),
     ...comm.routes,
     dashboardRoutes,

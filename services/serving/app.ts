@@ -1,6 +1,6 @@
 /** Builds the serving HTTP server (KServe v2, TF Serving REST, /metrics) without listening. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../../shared/index.js';
+import type { FleetReport, Logger } from '../../shared/index.js';
 import { hostname } from 'node:os';
 import type { BackoffPolicy } from './backoff.js';
 import type { ServingConfig } from './config.js';
@@ -95,7 +95,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
         assignment: fleet.assignment(),
         models: fleet.hostsInfo(),
         processes: fleet.processes(),
-      });
+      } satisfies FleetReport & { pid: number; processes: unknown });
       return;
     }
     if (path === '/metrics' && req.method === 'GET') {

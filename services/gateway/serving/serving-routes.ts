@@ -1,42 +1,13 @@
-import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
-import { ModelName } from '../../../shared/index.js';
+import {
+  FleetReport,
+  ModelName,
+  type ReplicaView,
+  type ServedModel,
+  type ServingView,
+} from '../../../shared/index.js';
 import { assignModels, readAssignment, unassignModels } from '../../serving/assignment-store.js';
 import type { RouteModule } from '../http/route-context.js';
-
-/** What one serving replica reports at `/internal/fleet`. */
-interface FleetReport {
-  replica: string;
-  ready: boolean;
-  assignment: '*' | string[];
-  models: Array<{
-    name: string;
-    state: string;
-    gen: number | null;
-    loaded: number[];
-    queueDepth: number;
-  }>;
-}
-
-export interface ReplicaView {
-  url: string;
-  ok: boolean;
-  error?: string;
-  replica?: string;
-  ready?: boolean;
-}
-
-export interface ServedModel {
-  model: string;
-  /** one entry per replica that hosts it */
-  served: Array<{
-    url: string;
-    replica: string;
-    gen: number | null;
-    state: string;
-    loaded: number[];
-  }>;
-}
 
 export const AssignBody = z.object({
   models: z
@@ -45,16 +16,11 @@ export const AssignBody = z.object({
     .max(1000),
 });
 
-/** Base URLs of the serving replicas now (SERVING_UPSTREAM: a URL list or `dns:<host>:<port>`). */
-export async function replicaUrls(spec: string): Promise<URL[]> {
-  if (!spec.startsWith('dns:')) return spec.split(',').map((s) => new URL(s.trim()));
-  const [, host = 'tasks.serving', port = '8081'] = spec.split(':');
-  const addrs = await lookup(host, { all: true, family: 4 }).catch(() => []);
-  return addrs.map((a) => new URL(`http://${a.address}:${port}`));
-}
-
 /** Asks every replica what it serves; an unreachable one is reported, not fatal. */
-export async function readFleet(urls: URL[], timeoutMs = 1_000) {
+export async function readFleet(
+  urls: URL[],
+  timeoutMs = 1_000,
+): Promise<Omit<ServingView, 'assignment'>> {
   const replicas: ReplicaView[] = [];
   const byModel = new Map<string, ServedModel>();
   await Promise.all(
@@ -67,7 +33,7 @@ export async function readFleet(urls: URL[], timeoutMs = 1_000) {
           replicas.push({ url: base.origin, ok: false, error: `answered ${res.status}` });
           return;
         }
-        const f = (await res.json()) as FleetReport;
+        const f = FleetReport.parse(await res.json());
         replicas.push({ url: base.origin, ok: true, replica: f.replica, ready: f.ready });
         for (const m of f.models) {
           const entry = byModel.get(m.name) ?? { model: m.name, served: [] };
@@ -90,21 +56,26 @@ export async function readFleet(urls: URL[], timeoutMs = 1_000) {
   return { replicas, models };
 }
 
-/** What is served where, and the assignment that decides it (`swarmml serve`, `swarmml serving`). */
-export const servingRoutes: RouteModule = (router, ctx) => {
-  router.get('/api/v1/serving', ctx.guard('read'), async (_req, res) => {
-    const [fleet, assignment] = await Promise.all([
-      replicaUrls(ctx.config.SERVING_UPSTREAM).then((u) => readFleet(u)),
-      readAssignment(ctx.redis, ctx.keys),
-    ]);
-    res.json({ assignment, ...fleet });
-  });
-  router.post('/api/v1/serving/assignment', ctx.guard('admin'), async (req, res) => {
-    const { models } = AssignBody.parse(req.body);
-    res.json({ assignment: await assignModels(ctx.redis, ctx.keys, models) });
-  });
-  router.delete('/api/v1/serving/assignment/:model', ctx.guard('admin'), async (req, res) => {
-    const model = ModelName.parse(req.params.model);
-    res.json({ assignment: await unassignModels(ctx.redis, ctx.keys, [model]) });
-  });
-};
+/**
+ * What is served where, and the assignment that decides it (`swarmml serve`, `swarmml serving`).
+ * `servingReplicas` is the gateway's own list (re-resolved from DNS in swarm mode).
+ */
+export const servingRoutes =
+  (servingReplicas: () => URL[]): RouteModule =>
+  (router, ctx) => {
+    router.get('/api/v1/serving', ctx.guard('read'), async (_req, res) => {
+      const [fleet, assignment] = await Promise.all([
+        readFleet(servingReplicas()),
+        readAssignment(ctx.redis, ctx.keys),
+      ]);
+      res.json({ assignment, ...fleet } satisfies ServingView);
+    });
+    router.post('/api/v1/serving/assignment', ctx.guard('admin'), async (req, res) => {
+      const { models } = AssignBody.parse(req.body);
+      res.json({ assignment: await assignModels(ctx.redis, ctx.keys, models) });
+    });
+    router.delete('/api/v1/serving/assignment/:model', ctx.guard('admin'), async (req, res) => {
+      const model = ModelName.parse(req.params.model);
+      res.json({ assignment: await unassignModels(ctx.redis, ctx.keys, [model]) });
+    });
+  };

@@ -175,8 +175,12 @@ export class ModelProcess {
       child.send({ ...req, id }, (err) => {
         if (!err) return;
         this.pending.delete(id);
+        // A failed write means the channel is gone: the process died, and its exit event may
+        // not have arrived yet. Say so in the same words as onExit, so clients see one story.
         reject(
-          new Unavailable(`model process of "${this.group}" is not reachable: ${err.message}`),
+          new Unavailable(
+            `model process of "${this.group}" died (${err.message}); restarting, retry shortly`,
+          ),
         );
       });
     });

@@ -18,9 +18,11 @@ import {
   type Logger,
   type ModelRegistry,
   type WorkerEvent,
+  createStatsAccumulator,
+  BatchInferParams,
+  argmaxRows,
+  planChunks,
 } from '../../shared/index.js';
-import { createStatsAccumulator } from '../data-intake/stats.js';
-import { BatchInferParams, argmaxRows, planChunks } from './params.js';
 
 export interface BatchInferRequest {
   sessionId: string;

@@ -9,12 +9,14 @@ import {
   NotFound,
   Unauthorized,
   type Logger,
+  AppendBody,
+  createSampleAppender,
+  type SampleAppender,
+  versionView,
 } from '../../shared/index.js';
 import type { IntakeConfig } from './config.js';
-import { AppendBody, createSampleAppender, type SampleAppender } from './append-samples.js';
 import { ingestUpload } from './ingest-upload.js';
 import { uploadOptions } from './upload-options.js';
-import { versionView } from './version-view.js';
 import {
   checkDeclaredLength,
   drainRequest,

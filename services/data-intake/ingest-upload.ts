@@ -4,11 +4,11 @@ import {
   type DatasetVersionMeta,
   type EventLog,
   type Logger,
+  splitInfo,
+  createStatsAccumulator,
+  archiveDatasetVersion,
 } from '../../shared/index.js';
 import { parseDataset, type ByteSource, type ParsedDataset } from './parse/index.js';
-import { splitInfo } from '../../shared/index.js';
-import { createStatsAccumulator } from './stats.js';
-import { archiveDatasetVersion } from './dataset-event.js';
 import type { UploadOptions } from './upload-options.js';
 
 export interface IngestDeps {

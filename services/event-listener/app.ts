@@ -8,8 +8,8 @@ import {
   ModelRegistry,
   QUEUES,
   SessionStore,
+  LiveConfig,
 } from '../../shared/index.js';
-import { LiveConfig } from '../gateway/live-config.js';
 import type { ListenerConfig } from './config.js';
 import { HandlerClient, type DecisionSink } from './handler-client.js';
 import { Listener } from './listener.js';

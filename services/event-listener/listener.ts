@@ -8,15 +8,18 @@ import {
   type SessionStore,
   type SessionState,
   type StoredEvent,
+  type LiveConfig,
+  getRules,
+  watchRules,
+  type StoredRules,
+  effectiveRules,
+  type EffectiveRules,
 } from '../../shared/index.js';
-import type { LiveConfig } from '../gateway/live-config.js';
 import type { DecisionSink } from './handler-client.js';
 import { cursorKey } from './listener-keys.js';
 import type { RetrainTriggers } from './retrain-triggers.js';
 import { checkBudget, decide, type Decision, type ProductionView } from './rules-engine.js';
-import { getRules, watchRules, type StoredRules } from './rules-store.js';
 import { emptyView, observe, viewFromRecord, type SessionView } from './session-view.js';
-import { effectiveRules, type EffectiveRules } from '../../shared/index.js';
 
 export interface ListenerDeps {
   redis: Redis;

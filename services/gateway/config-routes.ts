@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { roleAllows, type Role } from '../../shared/index.js';
+import { roleAllows, type Role, type ConfigVersion, type LiveConfig } from '../../shared/index.js';
 import {
   configHistory,
   getConfigDocument,
   putConfigDocument,
 } from './delivery/config-documents.js';
 import { redactSecrets } from './delivery/redact-secrets.js';
-import type { ConfigVersion, LiveConfig } from './live-config.js';
 import type { RouteModule } from './http/route-context.js';
 import type { PluginHost } from './plugins/plugin-host.js';
 

@@ -3,11 +3,10 @@
  * model group (one model per process unless grouped), pipelines over them, and the
  * subscription that turns registry promotions into hot swaps.
  */
-import { NotFound, type Logger } from '../../shared/index.js';
-import { isAssigned } from './assignment-store.js';
+import { NotFound, type Logger, isAssigned, type ServingControl } from '../../shared/index.js';
 import type { BackoffPolicy } from './backoff.js';
 import { ModelHost, type BatchSettings } from './model-host.js';
-import type { ModelSource, ServingControl } from './model-source.js';
+import type { ModelSource } from './model-source.js';
 import { Pipeline, type PipelineDef } from './pipelines.js';
 import type { SessionOptions } from './protocol.js';
 import type { Servable } from './servable.js';

@@ -2,7 +2,7 @@
  * Where serving gets models from. The registry adapter (registry-source.ts) implements this
  * over Redis; InMemoryModelSource serves tests and benchmarks.
  */
-import { NotFound } from '../../shared/index.js';
+import { NotFound, type ServingControl } from '../../shared/index.js';
 
 export interface ModelSource {
   /** the production generation, or null when the model has none yet */
@@ -20,10 +20,6 @@ export interface ModelSource {
   /** subscribes to serving control messages; returns the unsubscribe function */
   onControl?(cb: (msg: ServingControl) => void): () => void;
 }
-
-/** Control messages every serving replica acts on (published on `keys.servingChannel()`). */
-export type ServingControl =
-  { type: 'assignment' } | { type: 'optimized'; model: string; gen: number };
 
 /** A ModelSource held in memory. */
 export class InMemoryModelSource implements ModelSource {

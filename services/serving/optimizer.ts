@@ -20,9 +20,9 @@ import {
   type Logger,
   type ModelRegistry,
   type RowBatch,
+  validationMask,
+  publishControl,
 } from '../../shared/index.js';
-import { validationMask } from '../../shared/index.js';
-import { publishControl } from './assignment-store.js';
 import { acceptOptimized } from './optimize-check.js';
 import type { LatencyFigures, OptimizeAnswer, OptimizeRequest } from './optimize-protocol.js';
 

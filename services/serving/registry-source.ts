@@ -6,9 +6,15 @@
  * changed.
  */
 import type { Redis } from 'ioredis';
-import type { Keys, Logger, ModelEvent, ModelRegistry } from '../../shared/index.js';
-import { readAssignment } from './assignment-store.js';
-import type { ModelSource, ServingControl } from './model-source.js';
+import {
+  type Keys,
+  type Logger,
+  type ModelEvent,
+  type ModelRegistry,
+  readAssignment,
+  type ServingControl,
+} from '../../shared/index.js';
+import type { ModelSource } from './model-source.js';
 
 type Listener = (name: string, gen: number) => void;
 type ControlListener = (msg: ServingControl) => void;

@@ -1,4 +1,4 @@
-import type { TrainerParams } from './model-spec.js';
+import type { TrainerParams } from '../../shared/index.js';
 import { createOptimizer, type Optimizer, type ParamSlot } from './optimizers.js';
 import type { Rng } from './rng.js';
 import {

@@ -1,4 +1,4 @@
-import type { TrainerParams } from './model-spec.js';
+import type { TrainerParams } from '../../shared/index.js';
 
 /** Raw feature rows: Float32 for tabular data, bytes for image pixels. */
 export type FeatureArray = Float32Array | Uint8Array;

@@ -1,4 +1,4 @@
-import type { TrainerParams } from './model-spec.js';
+import type { TrainerParams } from '../../shared/index.js';
 
 /** One parameter tensor with its gradient buffer; `decay` marks weights that L2 applies to. */
 export interface ParamSlot {

@@ -8,9 +8,9 @@ import {
   type ModelRegistry,
   type RowBatch,
   type WorkerEvent,
+  parseTrainerParams,
 } from '../../shared/index.js';
 import { fromRowBatch, splitTrainValidation, type LabeledData } from './dataset-split.js';
-import { parseTrainerParams } from './model-spec.js';
 import { exportOnnx, ONNX_NAMES } from './onnx-export.js';
 import { trainModel } from './train-loop.js';
 

@@ -1,6 +1,5 @@
-import { BadInput, type RowBatch } from '../../shared/index.js';
+import { BadInput, type RowBatch, parseTrainerParams } from '../../shared/index.js';
 import { fromRowBatch, splitTrainValidation } from './dataset-split.js';
-import { parseTrainerParams } from './model-spec.js';
 import { exportOnnx } from './onnx-export.js';
 import { trainModel, type EpochReport, type TrainResult } from './train-loop.js';
 import type { TrainedModel } from './trained-model.js';

@@ -1,9 +1,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { BadInput } from '../../shared/index.js';
+import { BadInput, type TrainerParams } from '../../shared/index.js';
 import type { LabeledData } from './dataset-split.js';
 import { countCorrect, evaluate, type EvalResult } from './evaluate.js';
 import { createMlp } from './mlp.js';
-import type { TrainerParams } from './model-spec.js';
 import { fitNormalization, gatherNormalized, type InputKind } from './normalization.js';
 import { createRng, shuffleInPlace } from './rng.js';
 import { createSoftmaxRegression } from './softmax-regression.js';

@@ -1,4 +1,4 @@
-import type { TrainerParams } from './model-spec.js';
+import type { TrainerParams } from '../../shared/index.js';
 import type { Normalization } from './normalization.js';
 import type { DenseLayer } from './trainable.js';
 

@@ -47,3 +47,7 @@ export interface ServingView {
   replicas: ReplicaView[];
   models: ServedModel[];
 }
+
+/** Control messages every serving replica acts on (published on `keys.servingChannel()`). */
+export type ServingControl =
+  { type: 'assignment' } | { type: 'optimized'; model: string; gen: number };

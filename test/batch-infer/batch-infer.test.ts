@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { DatasetStore, EventLog, Keys, ModelRegistry } from '../../shared/index.js';
-import { argmaxRows, planChunks } from '../../services/batch-infer/params.js';
+import { argmaxRows, planChunks } from '../../shared/protocol/batch-infer-params.js';
 import { mlpModel } from '../helpers/onnx-models.js';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { DatasetStore, Keys, SessionStore } from '../../shared/index.js';
 import { InMemoryModelSource } from '../../services/serving/model-source.js';
 import { api } from '../helpers/platform.js';
-import { createStatsAccumulator } from '../../services/data-intake/stats.js';
+import { createStatsAccumulator } from '../../shared/datasets/stats.js';
 import { hasSharedData, loadDigits } from '../helpers/datasets.js';
 import { mlpModel } from '../helpers/onnx-models.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

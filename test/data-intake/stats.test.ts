@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { ImageBatch, TabularBatch } from '../../shared/rows.js';
-import { createStatsAccumulator } from '../../services/data-intake/stats.js';
+import { createStatsAccumulator } from '../../shared/datasets/stats.js';
 
 function tabular(rows: number[][], labels: number[]): TabularBatch {
   const dim = rows[0]?.length ?? 0;

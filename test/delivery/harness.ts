@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Keys, type Prediction } from '../../shared/index.js';
-import { LiveConfig } from '../../services/gateway/live-config.js';
+import { LiveConfig } from '../../shared/live-config.js';
 import { DeliveryService } from '../../services/gateway/delivery/delivery-service.js';
 import { putConfigDocument } from '../../services/gateway/delivery/config-documents.js';
-import type { GatewayEvent } from '../../services/gateway/delivery/report.js';
+import type { GatewayEvent } from '../../shared/report.js';
 import type { PluginHost } from '../../services/gateway/plugins/plugin-host.js';
 import type { WsTopicPublisher } from '../../services/gateway/delivery/channels/senders.js';
 import type { TestRedis } from '../helpers/redis.js';

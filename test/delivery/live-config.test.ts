@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BadInput, Conflict, Keys } from '../../shared/index.js';
-import { LiveConfig, type ConfigVersion } from '../../services/gateway/live-config.js';
+import { LiveConfig, type ConfigVersion } from '../../shared/live-config.js';
 import {
   configHistory,
   getConfigDocument,

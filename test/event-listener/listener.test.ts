@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { putRules } from '../../services/event-listener/rules-store.js';
+import { putRules } from '../../shared/store/rules-store.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../../shared/net.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
-import { putRules } from '../../services/event-listener/rules-store.js';
+import { putRules } from '../../shared/store/rules-store.js';
 import { enqueueSession } from '../../shared/index.js';
 import { BadInput } from '../../shared/errors.js';
 import { QUEUES } from '../../shared/queues.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { LiveConfig } from '../../services/gateway/live-config.js';
-import { rulesRoutes } from '../../services/event-listener/rules-routes.js';
+import { LiveConfig } from '../../shared/live-config.js';
+import { rulesRoutes } from '../../services/gateway/rules-routes.js';
 import type { EffectiveRules } from '../../shared/protocol/rules.js';
 import { Keys } from '../../shared/store/keys.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LiveConfig } from '../../services/gateway/live-config.js';
+import { LiveConfig } from '../../shared/live-config.js';
 import {
   getRules,
   putRules,
   rulesHistory,
   watchRules,
   type StoredRules,
-} from '../../services/event-listener/rules-store.js';
+} from '../../shared/store/rules-store.js';
 import { BadInput } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import { RulesDocument, effectiveRules } from '../../shared/protocol/rules.js';

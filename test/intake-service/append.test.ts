@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitInfo } from '../../shared/index.js';
 import { createLogger } from '../../shared/index.js';
-import { createSampleAppender } from '../../services/data-intake/append-samples.js';
+import { createSampleAppender } from '../../shared/datasets/append-samples.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { call, libsvm, startIntakeHarness, upload, type IntakeHarness } from './harness.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatasetStore, Keys, ModelRegistry } from '../../shared/index.js';
 import { trainModel } from '../../services/trainer/train-loop.js';
-import { parseTrainerParams } from '../../services/trainer/model-spec.js';
+import { parseTrainerParams } from '../../shared/protocol/model-spec.js';
 import { exportOnnx } from '../../services/trainer/onnx-export.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';

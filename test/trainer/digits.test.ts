@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitTrainValidation } from '../../services/trainer/dataset-split.js';
-import { parseTrainerParams } from '../../services/trainer/model-spec.js';
+import { parseTrainerParams } from '../../shared/protocol/model-spec.js';
 import { trainModel, type EpochReport } from '../../services/trainer/train-loop.js';
 import { hasSharedData } from '../helpers/datasets.js';
 import { loadDigits } from './fixtures.js';

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { predictProbabilities } from '../../services/trainer/evaluate.js';
-import { parseTrainerParams } from '../../services/trainer/model-spec.js';
+import { parseTrainerParams } from '../../shared/protocol/model-spec.js';
 import { exportOnnx, ONNX_NAMES } from '../../services/trainer/onnx-export.js';
 import { trainModel } from '../../services/trainer/train-loop.js';
 import type { TrainedModel } from '../../services/trainer/trained-model.js';

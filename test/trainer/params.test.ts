@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BadInput } from '../../shared/index.js';
-import { parseTrainerParams } from '../../services/trainer/model-spec.js';
+import { parseTrainerParams } from '../../shared/protocol/model-spec.js';
 
 function rejects(input: unknown, field: string, pattern: RegExp) {
   assert.throws(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTrainerParams } from '../../services/trainer/model-spec.js';
+import { parseTrainerParams } from '../../shared/protocol/model-spec.js';
 import { trainModel } from '../../services/trainer/train-loop.js';
 import { blobs } from './fixtures.js';
 

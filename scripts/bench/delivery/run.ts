@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { Keys, type Prediction } from '../../../shared/index.js';
-import { LiveConfig } from '../../../services/gateway/live-config.js';
+import { LiveConfig } from '../../../shared/live-config.js';
 import { DeliveryService } from '../../../services/gateway/delivery/delivery-service.js';
 import { putConfigDocument } from '../../../services/gateway/delivery/config-documents.js';
 import { startTestRedis } from '../../../test/helpers/redis.js';

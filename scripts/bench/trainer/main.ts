@@ -11,7 +11,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { DenseNetwork, initLayers } from '../../../services/trainer/mlp.js';
-import { parseTrainerParams } from '../../../services/trainer/model-spec.js';
+import { parseTrainerParams } from '../../../shared/protocol/model-spec.js';
 import { gatherNormalized, fitNormalization } from '../../../services/trainer/normalization.js';
 import { predictProbabilities } from '../../../services/trainer/evaluate.js';
 import type { TrainedModel } from '../../../services/trainer/trained-model.js';

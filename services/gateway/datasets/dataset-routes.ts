@@ -5,9 +5,11 @@ import {
   EventLog,
   NotFound,
   type DatasetVersionMeta,
+  AppendBody,
+  createSampleAppender,
+  datasetView,
+  versionView,
 } from '../../../shared/index.js';
-import { AppendBody, createSampleAppender } from '../../data-intake/append-samples.js';
-import { datasetView, versionView } from '../../data-intake/version-view.js';
 import type { RouteModule } from '../http/route-context.js';
 import { jsonRows, RowsQuery, sendBinaryRows } from './rows-response.js';
 import { proxyUpload } from './upload-proxy.js';

@@ -1,4 +1,4 @@
-import type { SampleAppender } from '../../data-intake/append-samples.js';
+import type { SampleAppender } from '../../../shared/index.js';
 import type { SampleRow, SampleSink } from '../sources/sample-sink.js';
 
 /** The live sources' sink backed by the dataset store: each append is a new version. */

@@ -1,13 +1,18 @@
 import type { Redis } from 'ioredis';
-import { DatasetStore, EventLog, type Keys, type Logger } from '../../../shared/index.js';
-import { createSampleAppender } from '../../data-intake/append-samples.js';
-import { rulesRoutes } from '../../event-listener/rules-routes.js';
+import {
+  DatasetStore,
+  EventLog,
+  type Keys,
+  type Logger,
+  createSampleAppender,
+  LiveConfig,
+} from '../../../shared/index.js';
+import { rulesRoutes } from '../rules-routes.js';
 import type { GatewayConfig } from '../config.js';
 import { configRoutes } from '../config-routes.js';
 import { datasetSampleSink } from '../datasets/dataset-sample-sink.js';
 import { deliveryRoutes } from '../delivery-routes.js';
 import type { RouteModule } from '../http/route-context.js';
-import { LiveConfig } from '../live-config.js';
 import { openapiRoutes } from '../openapi/openapi-route.js';
 import { PluginHost } from '../plugins/plugin-host.js';
 import { createPredictionCapture, parseInferencePath } from '../prediction-capture.js';

@@ -1,5 +1,4 @@
-import { NotFound } from '../../../shared/index.js';
-import type { ConfigVersion, LiveConfig } from '../live-config.js';
+import { NotFound, type ConfigVersion, type LiveConfig } from '../../../shared/index.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { CONFIG_DOCUMENTS, type ConfigKind } from './delivery-document.js';
 import { crossCheck } from './validate-config.js';

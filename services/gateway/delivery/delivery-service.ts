@@ -8,8 +8,10 @@ import {
   type Keys,
   type Logger,
   type Prediction,
+  type LiveConfig,
+  safeReport,
+  type Report,
 } from '../../../shared/index.js';
-import type { LiveConfig } from '../live-config.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { ChannelSenders, type WsTopicPublisher } from './channels/senders.js';
 import { countDead, listDead, replayDead } from './dead-letter.js';
@@ -18,7 +20,6 @@ import { DeliveryWorker } from './delivery-worker.js';
 import { Dispatcher } from './dispatcher.js';
 import { jobOptions } from './job-options.js';
 import { DELIVERY_QUEUES } from './queues.js';
-import { safeReport, type Report } from './report.js';
 
 interface ModelSet {
   all: boolean;

@@ -1,10 +1,15 @@
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DeliveryJob, type DeliveryChannel, type Logger } from '../../../shared/index.js';
+import {
+  DeliveryJob,
+  type DeliveryChannel,
+  type Logger,
+  safeReport,
+  type Report,
+} from '../../../shared/index.js';
 import type { ChannelSenders } from './channels/senders.js';
 import { moveToDead } from './dead-letter.js';
 import { DELIVERY_QUEUES } from './queues.js';
-import { safeReport, type Report } from './report.js';
 
 export interface DeliveryWorkerDeps {
   /** a connection with maxRetriesPerRequest: null (BullMQ blocks on it) */

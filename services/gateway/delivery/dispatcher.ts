@@ -1,16 +1,17 @@
 import type { Queue } from 'bullmq';
-import type {
-  DeliveryDoc,
-  DeliveryJob,
-  DeliveryRule,
-  DeliveryRulesDoc,
-  Prediction,
+import {
+  type DeliveryDoc,
+  type DeliveryJob,
+  type DeliveryRule,
+  type DeliveryRulesDoc,
+  type Prediction,
+  safeReport,
+  type Report,
 } from '../../../shared/index.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { matches } from './conditions.js';
 import { compileFormatter, type FormatFn } from './formatters.js';
 import { jobOptions } from './job-options.js';
-import { safeReport, type Report } from './report.js';
 
 interface Compiled {
   rules: DeliveryRule[];

@@ -1,5 +1,4 @@
-import type { EventLog, Logger } from '../../../shared/index.js';
-import type { GatewayEvent, Report } from './report.js';
+import type { EventLog, Logger, GatewayEvent, Report } from '../../../shared/index.js';
 
 /**
  * Archives what the delivery, source and plugin modules report as events of the same kind

@@ -1,5 +1,4 @@
-import type { DataSourcesDoc } from '../../../shared/index.js';
-import type { ConfigIssue } from '../live-config.js';
+import type { DataSourcesDoc, ConfigIssue } from '../../../shared/index.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { pluginRefs } from './conditions.js';
 import type { ConfigKind, DeliveryConfig } from './delivery-document.js';

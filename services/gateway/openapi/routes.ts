@@ -1,11 +1,16 @@
 import { z } from 'zod';
-import { CreateSessionRequest, DeadReplayRequest, type Permission } from '../../../shared/index.js';
-import { AppendBody } from '../../data-intake/append-samples.js';
+import {
+  CreateSessionRequest,
+  DeadReplayRequest,
+  type Permission,
+  AppendBody,
+  DataSourcesDoc,
+  RulesDocument,
+} from '../../../shared/index.js';
 import { PutConfigQuery, HistoryQuery } from '../config-routes.js';
 import { RowsQuery } from '../datasets/rows-response.js';
 import { DeadListQuery } from '../delivery-routes.js';
 import { DeliveryConfig } from '../delivery/delivery-document.js';
-import { DataSourcesDoc, RulesDocument } from '../../../shared/index.js';
 import { CreateTokenBody } from '../http/token-routes.js';
 import { RejectBody, UploadQuery } from '../models/model-routes.js';
 import { ListSessionsQuery, PostEventBody } from '../sessions/session-routes.js';

@@ -2,8 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import type { Prediction } from '../../../shared/index.js';
-import { safeReport, type Report } from '../delivery/report.js';
+import { type Prediction, safeReport, type Report } from '../../../shared/index.js';
 import type {
   FormatterPlugin,
   Plugin,

@@ -5,8 +5,10 @@ import {
   type ReplicaView,
   type ServedModel,
   type ServingView,
+  assignModels,
+  readAssignment,
+  unassignModels,
 } from '../../../shared/index.js';
-import { assignModels, readAssignment, unassignModels } from '../../serving/assignment-store.js';
 import type { RouteModule } from '../http/route-context.js';
 
 export const AssignBody = z.object({

@@ -9,9 +9,9 @@ import {
   type CreateSessionRequest,
   type DatasetStore,
   type ModelRegistry,
+  parseTrainerParams,
+  BatchInferParams,
 } from '../../../shared/index.js';
-import { parseTrainerParams } from '../../trainer/model-spec.js';
-import { BatchInferParams } from '../../batch-infer/params.js';
 
 /**
  * Checks a session request against what exists before anything is queued: the dataset

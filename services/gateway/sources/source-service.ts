@@ -4,9 +4,10 @@ import {
   BadInput,
   type DataSource,
   type Logger,
+  safeReport,
+  type Report,
+  type LiveConfig,
 } from '../../../shared/index.js';
-import { safeReport, type Report } from '../delivery/report.js';
-import type { LiveConfig } from '../live-config.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { mapMessage, splitPush } from './mapping.js';
 import { MqttSubscription } from './mqtt-source.js';

@@ -1,17 +1,14 @@
 import { z } from 'zod';
-import {
-  BadInput,
-  checkName,
-  NotFound,
-  type DatasetStore,
-  type DatasetVersionMeta,
-  type EventLog,
-  type Keys,
-  type Logger,
-  type TabularBatch,
-} from '../../shared/index.js';
+import { BadInput, NotFound } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { TabularBatch } from '../rows.js';
+import { splitInfo, validationMask, type SplitInfo } from '../dataset-split.js';
+import { checkName } from '../store/names.js';
+import type { DatasetStore } from '../store/dataset-store.js';
+import type { DatasetVersionMeta } from '../store/dataset-meta.js';
+import type { EventLog } from '../store/event-log.js';
+import type { Keys } from '../store/keys.js';
 import { archiveDatasetVersion } from './dataset-event.js';
-import { splitInfo, validationMask, type SplitInfo } from '../../shared/index.js';
 import { createStatsAccumulator, type DatasetStats } from './stats.js';
 import { mergeStats } from './stats-merge.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BadInput } from '../../shared/index.js';
+import { BadInput } from '../errors.js';
 
 const int = (field: string, min: number, max: number) =>
   z

@@ -1,4 +1,4 @@
-import type { DatasetInfo, DatasetVersionMeta } from '../../shared/index.js';
+import type { DatasetInfo, DatasetVersionMeta } from '../store/dataset-meta.js';
 
 /** A version as clients see it: the shard list (internal, long for append chains) as a count. */
 export type DatasetVersionView = Omit<DatasetVersionMeta, 'shards'> & { shardCount: number };

@@ -1,8 +1,14 @@
 import type { RequestHandler, Router } from 'express';
-import { BadInput, type Permission } from '../../shared/index.js';
-import type { LiveConfig } from '../gateway/live-config.js';
-import { getRules, putRules, rulesHistory, type StoredRules } from './rules-store.js';
-import { effectiveRules } from '../../shared/index.js';
+import {
+  BadInput,
+  type Permission,
+  type LiveConfig,
+  getRules,
+  putRules,
+  rulesHistory,
+  type StoredRules,
+  effectiveRules,
+} from '../../shared/index.js';
 
 /** What the routes need of the gateway's route context. */
 export interface RulesRouteContext {

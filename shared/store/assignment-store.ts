@@ -3,8 +3,9 @@
  * model), changed here and announced on the serving channel so replicas follow at once.
  */
 import type { Redis } from 'ioredis';
-import { checkName, type Keys } from '../../shared/index.js';
-import type { ServingControl } from './model-source.js';
+import { checkName } from './names.js';
+import type { Keys } from './keys.js';
+import type { ServingControl } from '../protocol/serving-views.js';
 
 export const ALL_MODELS = '*';
 

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { BadInput, Conflict, type Keys, type Logger } from '../../shared/index.js';
-import { safeReport, type Report } from './delivery/report.js';
+import { BadInput, Conflict } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Keys } from './store/keys.js';
+import { safeReport, type Report } from './report.js';
 
 /** One stored version of a configuration document. */
 export interface ConfigVersion<T = unknown> {

@@ -1,4 +1,5 @@
-import type { DatasetVersionMeta, EventLog } from '../../shared/index.js';
+import type { DatasetVersionMeta } from '../store/dataset-meta.js';
+import type { EventLog } from '../store/event-log.js';
 
 /**
  * Payload of the `dataset.version` event archived for every new version; the retraining

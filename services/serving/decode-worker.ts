@@ -4,7 +4,7 @@
  * typed arrays back without a copy.
  */
 import { parentPort } from 'node:worker_threads';
-import { AppError } from '../../shared/index.js';
+import { AppError } from '../../shared/errors.js';
 import { decodeInfer } from './kserve-codec.js';
 import type { DecodeReply, DecodeRequest } from './decode-offload.js';
 

@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
-import { AppError, BadInput, PayloadTooLarge, type Logger } from '../../shared/index.js';
+import { AppError, BadInput, PayloadTooLarge } from '../../shared/errors.js';
+import type { Logger } from '../../shared/index.js';
 
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);

@@ -3,7 +3,7 @@
  * data extension (JSON header of `Inference-Header-Content-Length` bytes, then raw tensors).
  */
 import { z } from 'zod';
-import { BadInput } from '../../shared/index.js';
+import { BadInput } from '../../shared/errors.js';
 import { parseJson } from './http-io.js';
 import { flattenNested, toPlain, toTyped } from './tensor-json.js';
 import {

@@ -1,5 +1,5 @@
 /** JSON numbers ↔ typed arrays, shared by the KServe and TF Serving codecs. */
-import { BadInput } from '../../shared/index.js';
+import { BadInput } from '../../shared/errors.js';
 import { ELEM, type ElemType, type HostTensor, type TypedData } from './tensors.js';
 
 /** Flattens nested arrays row-major and checks they are not ragged; returns values and shape. */

@@ -40,3 +40,4 @@ export * from './datasets/stats-merge.js';
 export * from './datasets/dataset-event.js';
 export * from './datasets/append-samples.js';
 export * from './datasets/version-view.js';
+export * from './protocol/cluster-views.js';

@@ -1,16 +1,7 @@
 import type { Command } from 'commander';
 import { Client } from '../client.js';
 import { columns, emit } from '../output.js';
-
-interface ClusterView {
-  mode?: string;
-  processes?: { name: string; url: string; up: boolean; latencyMs?: number; error?: string }[];
-  workers?: { sessionId: string; state: string; model: string | null; node: string | null }[];
-  swarm?: {
-    nodes?: { hostname?: string; role?: string; state?: string; availability?: string }[];
-    services?: { name?: string; image?: string; replicas?: number | null; running?: number }[];
-  };
-}
+import type { ClusterView } from '../../shared/index.js';
 
 function describe(c: ClusterView): string[] {
   const out = [`mode     ${c.mode ?? '?'}`];

@@ -1,28 +1,6 @@
 import type Docker from 'dockerode';
+import type { ClusterReport } from '../../shared/index.js';
 import type { Backend } from './backend.js';
-
-/** A swarm node as `GET /cluster` reports it. */
-export interface ClusterNode {
-  id: string;
-  hostname: string;
-  role: string;
-  state: string;
-  availability: string;
-  labels: Record<string, string>;
-}
-
-/** A swarm service of this install (the stack's own, and session workers). */
-export interface ClusterService {
-  name: string;
-  image: string;
-  /** desired tasks; null for a global service */
-  replicas: number | null;
-  /** tasks running now */
-  running: number;
-}
-
-export type ClusterReport =
-  { mode: 'local' } | { mode: 'swarm'; nodes: ClusterNode[]; services: ClusterService[] };
 
 /** Backends that can describe the swarm they run on (SwarmBackend). */
 interface DescribesCluster {

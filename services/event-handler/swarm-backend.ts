@@ -1,8 +1,8 @@
 import Docker from 'dockerode';
-import type { Logger } from '../../shared/index.js';
+import type { ClusterReport, Logger } from '../../shared/index.js';
 import type { Backend, LaunchSpec, Placement, WorkerExit, WorkerInfo } from './backend.js';
 import { checkLaunchRequest, type LaunchPolicy } from '../../shared/index.js';
-import { readSwarmCluster, type ClusterReport } from './cluster-route.js';
+import { readSwarmCluster } from './cluster-route.js';
 import { DeathWatch, type ContainerDeath } from './swarm-events.js';
 import { lastLines } from './swarm-logs.js';
 import { explainPending, nodeFacts, placementFor } from './swarm-placement.js';

@@ -6,13 +6,13 @@ import {
   wsText,
   HandlerClientMessage,
   verifyWorkerToken,
+  type ClusterReport,
   type EventFanout,
   type EventIngest,
   type HandlerServerMessage,
   type Logger,
   type Subscriber,
 } from '../../shared/index.js';
-import type { ClusterReport } from './cluster-route.js';
 import type { DecisionExecutor } from './decision-executor.js';
 import type { SessionRunner } from './session-runner.js';
 

@@ -51,3 +51,34 @@ export interface ServingView {
 /** Control messages every serving replica acts on (published on `keys.servingChannel()`). */
 export type ServingControl =
   { type: 'assignment' } | { type: 'optimized'; model: string; gen: number };
+
+/** `GET /api/v1/serving/stats`: each replica's metrics folded per model for the dashboard. */
+/** One model's serving figures. Latencies in milliseconds; null where nothing was measured. */
+export interface ModelServingStats {
+  model: string;
+  requests: number;
+  errors: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  meanLatencyMs: number | null;
+  /** mean rows per model run */
+  batchAvg: number | null;
+  /** crashes of the model's process (shared by the models of a process group) */
+  restarts: number;
+  queueDepth: number;
+  /** the largest drift score any replica reports; null when none does */
+  drift: number | null;
+}
+
+export interface ReplicaStatus {
+  url: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface ServingStats {
+  /** ISO time of the reading */
+  time: string;
+  replicas: ReplicaStatus[];
+  models: ModelServingStats[];
+}

@@ -161,3 +161,71 @@ describe('dashboard and cluster routes', () => {
     }
   });
 });
+
+describe("the event handler's swarm report in the cluster view", () => {
+  let r: TestRedis;
+  let g: TestGateway;
+  let handler: Server;
+  let report: unknown;
+  const swarm = {
+    mode: 'swarm',
+    nodes: [
+      {
+        id: 'n1',
+        hostname: 'box-1',
+        role: 'manager',
+        state: 'ready',
+        availability: 'active',
+        labels: { gpu: 'true' },
+      },
+    ],
+    services: [{ name: 'swarmml_serving', image: 'swarmml/app:1', replicas: 2, running: 2 }],
+  };
+
+  before(async () => {
+    r = await startTestRedis();
+    // A stand-in event handler whose /cluster answer each test chooses.
+    handler = createServer((req, res) => {
+      if (req.url === '/cluster')
+        res.setHeader('content-type', 'application/json').end(JSON.stringify(report));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => handler.listen(0, '127.0.0.1', resolve));
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    g = await startTestGateway(r, {
+      env: {
+        EVENT_HANDLER_URL: `http://127.0.0.1:${(handler.address() as AddressInfo).port}`,
+        INTAKE_URL: closed,
+        SERVING_UPSTREAM: closed,
+      },
+    });
+  });
+  after(async () => {
+    await g?.close();
+    handler?.close();
+    await r?.stop();
+  });
+
+  const cluster = async () =>
+    (await (
+      await fetch(`${g.url}/api/v1/cluster`, {
+        headers: { authorization: `Bearer ${g.adminToken}` },
+      })
+    ).json()) as { mode: string; swarm?: unknown };
+
+  test('a valid swarm report is passed on and makes the mode swarm', async () => {
+    report = swarm;
+    const c = await cluster();
+    assert.equal(c.mode, 'swarm');
+    assert.deepEqual(c.swarm, swarm);
+  });
+
+  test('a report that does not match the schema is left out, not passed on', async () => {
+    report = { ...swarm, nodes: [{ id: 'n1', hostname: 7 }] };
+    const c = await cluster();
+    assert.equal(c.mode, 'local');
+    assert.equal(c.swarm, undefined);
+    report = { mode: 'local' };
+    assert.equal((await cluster()).swarm, undefined);
+  });
+});

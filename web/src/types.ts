@@ -1,6 +1,17 @@
-/** The API's shapes as the dashboard reads them (see the gateway's routes for the source). */
-
-export type Role = 'viewer' | 'client' | 'operator' | 'admin';
+/**
+ * The API's shapes as the dashboard reads them. Those shared/ defines are re-exported from
+ * there (type-only, so nothing of shared/ enters the bundle); the rest are JSON renderings of
+ * store records, whose dates arrive as strings.
+ */
+export type {
+  ClusterView,
+  ColumnStats,
+  DatasetStats,
+  ModelServingStats,
+  Role,
+  ServingStats,
+} from '../../shared/index.js';
+import type { DatasetStats } from '../../shared/index.js';
 
 export interface LiveEvent {
   id: string;
@@ -65,25 +76,6 @@ export interface Generation {
   sessionId?: string;
 }
 
-export interface ModelServingStats {
-  model: string;
-  requests: number;
-  errors: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  meanLatencyMs: number | null;
-  batchAvg: number | null;
-  restarts: number;
-  queueDepth: number;
-  drift: number | null;
-}
-
-export interface ServingStats {
-  time: string;
-  replicas: { url: string; ok: boolean; error?: string }[];
-  models: ModelServingStats[];
-}
-
 export interface DatasetSummary {
   name: string;
   latest: number | null;
@@ -107,29 +99,4 @@ export interface DatasetVersion {
   parent?: number;
   split?: { trainCount: number; validationCount: number };
   stats?: DatasetStats;
-}
-
-export interface ColumnStats {
-  count: number[];
-  missing: number[];
-  mean: (number | null)[];
-  std: (number | null)[];
-  min: (number | null)[];
-  max: (number | null)[];
-}
-
-export interface DatasetStats {
-  rows: number;
-  features?: ColumnStats;
-  channels?: ColumnStats;
-  labels:
-    | { kind: 'class'; histogram: number[] }
-    | {
-        kind: 'regression';
-        count: number;
-        mean: number | null;
-        std: number | null;
-        min: number | null;
-        max: number | null;
-      };
 }

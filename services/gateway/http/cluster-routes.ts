@@ -1,34 +1,16 @@
-import { SessionStore, type SessionRecord } from '../../../shared/index.js';
+import {
+  ClusterReport,
+  SessionStore,
+  type ClusterView,
+  type ProcessStatus,
+  type SessionRecord,
+  type ServingStats,
+  type SwarmReport,
+  type WorkerView,
+} from '../../../shared/index.js';
 import type { TokenInfo } from '../auth/token-store.js';
 import type { RouteModule } from './route-context.js';
-import { readServingStats, type ServingStats } from './serving-stats.js';
-
-/** A platform process the gateway checked. */
-export interface ProcessStatus {
-  name: string;
-  url: string;
-  up: boolean;
-  latencyMs?: number;
-  error?: string;
-}
-
-/** A session worker: a child process (local mode) or a Swarm service. */
-export interface WorkerView {
-  sessionId: string;
-  state: string;
-  model: string | null;
-  backend: string | null;
-  workerId: string | null;
-  node: string | null;
-}
-
-export interface ClusterView {
-  mode: 'local' | 'swarm';
-  processes: ProcessStatus[];
-  workers: WorkerView[];
-  /** swarm nodes and services, as the event handler reports them (absent when it does not) */
-  swarm?: unknown;
-}
+import { readServingStats } from './serving-stats.js';
 
 export interface ClusterDeps {
   /** the serving replicas the gateway knows now */
@@ -110,7 +92,10 @@ export function clusterRoutes(deps: ClusterDeps): RouteModule {
 }
 
 /** The event handler's view of the swarm; undefined where it has none (local mode, older handler). */
-async function readSwarm(handlerUrl: string, token: string | undefined): Promise<unknown> {
+async function readSwarm(
+  handlerUrl: string,
+  token: string | undefined,
+): Promise<SwarmReport | undefined> {
   try {
     const res = await fetch(new URL('/cluster', handlerUrl), {
       headers: { authorization: `Bearer ${token ?? ''}` },
@@ -120,9 +105,10 @@ async function readSwarm(handlerUrl: string, token: string | undefined): Promise
       await res.body?.cancel();
       return undefined;
     }
-    const body = (await res.json()) as { mode?: string };
-    // A handler in local mode answers {mode:'local'}: there is no swarm to show.
-    return body.mode === 'swarm' ? body : undefined;
+    const report = ClusterReport.safeParse(await res.json());
+    // A handler in local mode answers {mode:'local'}: there is no swarm to show. A report
+    // that does not parse is left out rather than passed on to the dashboard unchecked.
+    return report.success && report.data.mode === 'swarm' ? report.data : undefined;
   } catch {
     return undefined;
   }

@@ -1,10 +1,10 @@
 import {
   EventFanout,
   type Logger,
+  type ServingStats,
   type StoredEvent,
   type Subscriber,
 } from '../../../shared/index.js';
-import type { ServingStats } from './serving-stats.js';
 
 /** Where live-only events go: who listens to a topic, and a way to reach them. */
 export interface LiveTopics {

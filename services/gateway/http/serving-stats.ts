@@ -4,6 +4,8 @@
  * replicas and protocols, so quantiles come from the merged histogram.
  */
 
+import type { ModelServingStats, ReplicaStatus, ServingStats } from '../../../shared/index.js';
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -28,36 +30,6 @@ export function parsePrometheus(text: string): Sample[] {
     out.push({ name: m[1]!, labels, value });
   }
   return out;
-}
-
-/** One model's serving figures. Latencies in milliseconds; null where nothing was measured. */
-export interface ModelServingStats {
-  model: string;
-  requests: number;
-  errors: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  meanLatencyMs: number | null;
-  /** mean rows per model run */
-  batchAvg: number | null;
-  /** crashes of the model's process (shared by the models of a process group) */
-  restarts: number;
-  queueDepth: number;
-  /** the largest drift score any replica reports; null when none does */
-  drift: number | null;
-}
-
-export interface ReplicaStatus {
-  url: string;
-  ok: boolean;
-  error?: string;
-}
-
-export interface ServingStats {
-  /** ISO time of the reading */
-  time: string;
-  replicas: ReplicaStatus[];
-  models: ModelServingStats[];
 }
 
 const P = 'swarmml_serving_';

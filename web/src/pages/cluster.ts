@@ -1,30 +1,7 @@
 import { debounce, h, mount } from '../dom.js';
 import { Disposer, type PageFactory } from '../page.js';
 import { badge, errorBox, pageHeader } from './common.js';
-
-interface ClusterView {
-  mode: 'local' | 'swarm';
-  processes: { name: string; url: string; up: boolean; latencyMs?: number; error?: string }[];
-  workers: {
-    sessionId: string;
-    state: string;
-    model: string | null;
-    backend: string | null;
-    workerId: string | null;
-    node: string | null;
-  }[];
-  swarm?: {
-    nodes?: {
-      id?: string;
-      hostname?: string;
-      role?: string;
-      state?: string;
-      availability?: string;
-      labels?: Record<string, string>;
-    }[];
-    services?: { name?: string; replicas?: number; running?: number; image?: string }[];
-  };
-}
+import type { ClusterView } from '../types.js';
 
 function table(label: string, cols: string[], rows: (Node | string)[][]): HTMLElement {
   return h(

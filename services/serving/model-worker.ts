@@ -33,6 +33,37 @@ class WireFailure extends Error {
 const sessions = new Map<string, ort.InferenceSession>();
 const keyOf = (model: string, gen: number) => `${model}@${gen}`;
 
+/**
+ * Runs in progress per session. A session replaced (the optimizer's version of the same
+ * generation) or unloaded may still be running requests: releasing it then fails them with
+ * "Session already disposed", so its release waits for the last of them.
+ */
+const running = new Map<ort.InferenceSession, number>();
+const retiring = new Set<ort.InferenceSession>();
+
+async function retire(session: ort.InferenceSession | undefined): Promise<void> {
+  if (!session) return;
+  if ((running.get(session) ?? 0) > 0) retiring.add(session);
+  else await session.release();
+}
+
+async function runOn(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+): Promise<ort.InferenceSession.ReturnType> {
+  running.set(session, (running.get(session) ?? 0) + 1);
+  try {
+    return await session.run(feeds);
+  } finally {
+    const left = (running.get(session) ?? 1) - 1;
+    if (left > 0) running.set(session, left);
+    else {
+      running.delete(session);
+      if (retiring.delete(session)) void session.release().catch(() => undefined);
+    }
+  }
+}
+
 function send(msg: FromWorker): void {
   process.send?.(msg);
 }
@@ -80,7 +111,7 @@ async function load(
   await warmUp(session, io);
   const old = sessions.get(keyOf(model, gen));
   sessions.set(keyOf(model, gen), session);
-  await old?.release();
+  await retire(old);
   return io;
 }
 
@@ -111,7 +142,7 @@ async function run(model: string, gen: number, inputs: TensorMap): Promise<Tenso
     feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
   let results: ort.InferenceSession.ReturnType;
   try {
-    results = await session.run(feeds);
+    results = await runOn(session, feeds);
   } catch (err) {
     throw new WireFailure(
       'BadInput',
@@ -152,7 +183,7 @@ process.on('message', (raw) => {
           const key = keyOf(msg.model, msg.gen);
           const s = sessions.get(key);
           sessions.delete(key);
-          await s?.release();
+          await retire(s);
           send({ t: 'ok', id: msg.id });
           break;
         }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { PayloadTooLarge } from './errors.js';
 
@@ -19,4 +20,19 @@ export class ByteLimit extends Transform {
     }
     cb(null, chunk);
   }
+}
+
+/**
+ * After an early answer: discard what the client still sends (so it can read the answer),
+ * but close the connection once too much arrives.
+ */
+export function drainRequest(req: IncomingMessage, maxBytes = 16 * 1024 * 1024): void {
+  if (req.complete) return;
+  let seen = 0;
+  req.unpipe();
+  req.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > maxBytes) req.destroy();
+  });
+  req.resume();
 }

@@ -11,20 +11,14 @@ import {
   type Logger,
   AppendBody,
   createSampleAppender,
+  drainRequest,
   type SampleAppender,
   versionView,
 } from '../../shared/index.js';
 import type { IntakeConfig } from './config.js';
 import { ingestUpload } from './ingest-upload.js';
 import { uploadOptions } from './upload-options.js';
-import {
-  checkDeclaredLength,
-  drainRequest,
-  limitedBody,
-  readJson,
-  sendError,
-  sendJson,
-} from './http-io.js';
+import { checkDeclaredLength, limitedBody, readJson, sendError, sendJson } from './http-io.js';
 
 export interface IntakeDeps {
   config: IntakeConfig;

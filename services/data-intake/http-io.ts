@@ -65,21 +65,6 @@ export function limitedBody(req: IncomingMessage, limitBytes: number): ByteLimit
   return limit;
 }
 
-/**
- * After an early answer: discard what the client still sends (so it can read the answer),
- * but close the connection once too much arrives.
- */
-export function drainRequest(req: IncomingMessage, maxBytes = 16 * 1024 * 1024): void {
-  if (req.complete) return;
-  let seen = 0;
-  req.unpipe();
-  req.on('data', (c: Buffer) => {
-    seen += c.length;
-    if (seen > maxBytes) req.destroy();
-  });
-  req.resume();
-}
-
 export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
   checkDeclaredLength(req, limitBytes);
   const chunks: Buffer[] = [];

@@ -77,3 +77,34 @@ export function splitTrainValidation(
   };
   return { validation: take(0, nVal), train: take(nVal, data.rows - nVal) };
 }
+
+/** Rows whose mask byte is 1 go to validation, the rest to training, order kept. */
+export function splitByMask(
+  data: LabeledData,
+  dim: number,
+  mask: Uint8Array,
+): { train: LabeledData; validation: LabeledData } {
+  let nVal = 0;
+  for (let i = 0; i < data.rows; i++) nVal += mask[i] ?? 0;
+  if (nVal === 0 || nVal === data.rows) {
+    throw new BadInput(
+      `the dataset's split leaves ${nVal === 0 ? 'no validation' : 'no training'} rows`,
+    );
+  }
+  const make = (rows: number): LabeledData => ({
+    x: data.x instanceof Uint8Array ? new Uint8Array(rows * dim) : new Float32Array(rows * dim),
+    y: new Int32Array(rows),
+    rows,
+  });
+  const train = make(data.rows - nVal);
+  const validation = make(nVal);
+  let t = 0;
+  let v = 0;
+  for (let i = 0; i < data.rows; i++) {
+    const dst = mask[i] ? validation : train;
+    const r = mask[i] ? v++ : t++;
+    dst.x.set(data.x.subarray(i * dim, (i + 1) * dim), r * dim);
+    dst.y[r] = data.y[i]!;
+  }
+  return { train, validation };
+}

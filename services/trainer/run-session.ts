@@ -1,7 +1,5 @@
 import {
-  BadInput,
   concatBatches,
-  validationMask,
   type DatasetStore,
   type EpochPayload,
   type Logger,
@@ -10,9 +8,8 @@ import {
   type WorkerEvent,
   parseTrainerParams,
 } from '../../shared/index.js';
-import { fromRowBatch, splitTrainValidation, type LabeledData } from './dataset-split.js';
-import { exportOnnx, ONNX_NAMES } from './onnx-export.js';
-import { trainModel } from './train-loop.js';
+import { ONNX_NAMES } from './onnx-export.js';
+import { trainAndExport } from './train-and-export.js';
 
 export interface SessionJobSpec {
   sessionId: string;
@@ -23,37 +20,6 @@ export interface SessionJobSpec {
 }
 
 const finite = (v: number) => (Number.isFinite(v) ? v : undefined);
-
-/** Rows whose mask byte is 1 go to validation, the rest to training, order kept. */
-function splitByMask(
-  data: LabeledData,
-  dim: number,
-  mask: Uint8Array,
-): { train: LabeledData; validation: LabeledData } {
-  let nVal = 0;
-  for (let i = 0; i < data.rows; i++) nVal += mask[i] ?? 0;
-  if (nVal === 0 || nVal === data.rows) {
-    throw new BadInput(
-      `the dataset's split leaves ${nVal === 0 ? 'no validation' : 'no training'} rows`,
-    );
-  }
-  const make = (rows: number): LabeledData => ({
-    x: data.x instanceof Uint8Array ? new Uint8Array(rows * dim) : new Float32Array(rows * dim),
-    y: new Int32Array(rows),
-    rows,
-  });
-  const train = make(data.rows - nVal);
-  const validation = make(nVal);
-  let t = 0;
-  let v = 0;
-  for (let i = 0; i < data.rows; i++) {
-    const dst = mask[i] ? validation : train;
-    const r = mask[i] ? v++ : t++;
-    dst.x.set(data.x.subarray(i * dim, (i + 1) * dim), r * dim);
-    dst.y[r] = data.y[i]!;
-  }
-  return { train, validation };
-}
 
 /**
  * One built-in training session: read the dataset version, split, train with an event per
@@ -70,7 +36,9 @@ export async function runTrainingSession(
     log: Logger;
   },
 ): Promise<{ gen: number | null; stopped: boolean }> {
-  const params = parseTrainerParams({ ...spec.params, trainer: spec.trainer });
+  // Parsed here too so that bad params fail before the dataset is read.
+  const paramsInput = { ...spec.params, trainer: spec.trainer };
+  parseTrainerParams(paramsInput);
   const meta = await d.datasets.getVersion(spec.dataset.name, spec.dataset.version);
   d.report({
     kind: 'log',
@@ -81,25 +49,13 @@ export async function runTrainingSession(
   const batches: RowBatch[] = [];
   for await (const b of d.datasets.readShards(spec.dataset.name, spec.dataset.version))
     batches.push(b);
-  const all = concatBatches(batches);
-  const m = fromRowBatch(all);
-  const classes = Math.max(m.classes, meta.labelNames?.length ?? 0);
-  // The dataset's recorded split wins, so the validation rows are the ones every other
-  // reader (the rows endpoint, external trainers) calls validation.
-  const { train, validation } = meta.split
-    ? splitByMask(
-        m.data,
-        m.dim,
-        validationMask(meta.split.seed, meta.split.validationFraction, 0, m.data.rows),
-      )
-    : splitTrainValidation(m.data, m.dim, params.validationFraction, params.seed);
-  const result = await trainModel({
-    params,
-    train,
-    validation,
-    dim: m.dim,
-    classes,
-    inputKind: m.kind,
+  const result = await trainAndExport(concatBatches(batches), paramsInput, {
+    name: spec.model,
+    ...(meta.labelNames ? { labelNames: meta.labelNames } : {}),
+    metadata: { dataset: `${meta.name}@${meta.version}`, session: spec.sessionId },
+    // The dataset's recorded split wins, so the validation rows are the ones every other
+    // reader (the rows endpoint, external trainers) calls validation.
+    ...(meta.split ? { split: meta.split } : {}),
     shouldStop: d.shouldStop,
     onEpoch: (e) => {
       const payload: EpochPayload = {
@@ -116,11 +72,7 @@ export async function runTrainingSession(
     },
   });
   if (result.stopped) return { gen: null, stopped: true };
-  const onnx = exportOnnx(result.model, {
-    name: spec.model,
-    ...(meta.labelNames ? { labelNames: meta.labelNames } : {}),
-    metadata: { dataset: `${meta.name}@${meta.version}`, session: spec.sessionId },
-  });
+  const { onnx, dim, classes, params } = result;
   const metrics: Record<string, number> = {};
   const put = (k: string, v: number | undefined) => {
     if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
@@ -138,7 +90,7 @@ export async function runTrainingSession(
     lineage: { dataset: meta.name, version: meta.version },
     sessionId: spec.sessionId,
     io: {
-      inputs: [{ name: ONNX_NAMES.input, datatype: 'FP32', shape: [-1, m.dim] }],
+      inputs: [{ name: ONNX_NAMES.input, datatype: 'FP32', shape: [-1, dim] }],
       outputs: [
         { name: ONNX_NAMES.logits, datatype: 'FP32', shape: [-1, classes] },
         { name: ONNX_NAMES.probabilities, datatype: 'FP32', shape: [-1, classes] },

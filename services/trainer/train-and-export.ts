@@ -1,5 +1,11 @@
-import { BadInput, type RowBatch, parseTrainerParams } from '../../shared/index.js';
-import { fromRowBatch, splitTrainValidation } from './dataset-split.js';
+import {
+  BadInput,
+  parseTrainerParams,
+  validationMask,
+  type RowBatch,
+  type TrainerParams,
+} from '../../shared/index.js';
+import { fromRowBatch, splitByMask, splitTrainValidation } from './dataset-split.js';
 import { exportOnnx } from './onnx-export.js';
 import { trainModel, type EpochReport, type TrainResult } from './train-loop.js';
 import type { TrainedModel } from './trained-model.js';
@@ -11,6 +17,11 @@ export interface TrainAndExportOptions {
   name?: string;
   /** Extra ONNX metadata_props (dataset version, session id, ...). */
   metadata?: Record<string, string>;
+  /**
+   * A split recorded with the dataset: the validation rows are the ones its mask picks, not
+   * the params' own `validationFraction` and `seed`.
+   */
+  split?: { seed: number; validationFraction: number };
   onEpoch?: (e: EpochReport, model: TrainedModel) => void | Promise<void>;
   shouldStop?: () => boolean;
 }
@@ -20,6 +31,11 @@ export interface TrainAndExportResult extends TrainResult {
   onnx: Uint8Array;
   trainRows: number;
   validationRows: number;
+  /** the params as validated, defaults filled in */
+  params: TrainerParams;
+  /** features per row (pixels × channels for images) */
+  dim: number;
+  classes: number;
 }
 
 /**
@@ -39,12 +55,13 @@ export async function trainAndExport(
       `labels go up to ${m.classes - 1} but only ${opts.labelNames.length} label names are known`,
     );
   }
-  const { train, validation } = splitTrainValidation(
-    m.data,
-    m.dim,
-    params.validationFraction,
-    params.seed,
-  );
+  const { train, validation } = opts.split
+    ? splitByMask(
+        m.data,
+        m.dim,
+        validationMask(opts.split.seed, opts.split.validationFraction, 0, m.data.rows),
+      )
+    : splitTrainValidation(m.data, m.dim, params.validationFraction, params.seed);
   const result = await trainModel({
     params,
     train,
@@ -68,5 +85,13 @@ export async function trainAndExport(
       ...opts.metadata,
     },
   });
-  return { ...result, onnx, trainRows: train.rows, validationRows: validation.rows };
+  return {
+    ...result,
+    onnx,
+    trainRows: train.rows,
+    validationRows: validation.rows,
+    params,
+    dim: m.dim,
+    classes,
+  };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DecisionPayload, WorkerEvent } from './events.js';
+import { SubscribeRequest } from './ws.js';
 
 /**
  * The event-handler's internal WebSocket (`/ws` on the event-handler port), used by workers,
@@ -12,15 +13,7 @@ import { DecisionPayload, WorkerEvent } from './events.js';
  * stream id they saw) and get everything after it replayed before live events.
  */
 export const HandlerClientMessage = z.discriminatedUnion('op', [
-  z.object({
-    op: z.literal('subscribe'),
-    id: z.string().max(100).optional(),
-    topics: z.array(z.string().max(200)).min(1).max(50),
-    since: z
-      .string()
-      .regex(/^\d+-\d+$/)
-      .optional(),
-  }),
+  SubscribeRequest,
   z.object({
     op: z.literal('event'),
     sessionId: z.string().max(100),

@@ -5,17 +5,22 @@ import { CreateSessionRequest } from './sessions.js';
  * WebSocket `/api/v1/ws` messages. Topics: `events` (everything), `sessions` (session state
  * changes), `session:<id>`, `models`, `metrics`. Requests carry an `id` that the reply echoes.
  */
+/**
+ * A subscription, on the public WebSocket and the event handler's alike. `since` resumes: every
+ * event after that stream id is replayed before live ones.
+ */
+export const SubscribeRequest = z.object({
+  op: z.literal('subscribe'),
+  id: z.string().max(100).optional(),
+  topics: z.array(z.string().max(200)).min(1).max(50),
+  since: z
+    .string()
+    .regex(/^\d+-\d+$/)
+    .optional(),
+});
+
 export const WsClientMessage = z.discriminatedUnion('op', [
-  z.object({
-    op: z.literal('subscribe'),
-    id: z.string().max(100).optional(),
-    topics: z.array(z.string().max(200)).min(1).max(50),
-    /** resume: every event after this stream id is replayed first */
-    since: z
-      .string()
-      .regex(/^\d+-\d+$/)
-      .optional(),
-  }),
+  SubscribeRequest,
   z.object({
     op: z.literal('unsubscribe'),
     id: z.string().max(100).optional(),

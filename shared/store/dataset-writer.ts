@@ -5,6 +5,7 @@ import type { RowBatch } from '../rows.js';
 import type { Keys } from './keys.js';
 import { withRetry } from './lua.js';
 import { encodeShard } from './shard-codec.js';
+import { emptyBatch } from './shard-reader.js';
 import { commitVersionScript } from './dataset-scripts.js';
 import {
   shardOwners,
@@ -55,7 +56,7 @@ export class VersionWriter {
   ) {
     // A base with no recorded shape (say, committed empty) leaves the first new shard to set it.
     const known = base && (base.kind === 'image' ? base.imageShape : base.features !== undefined);
-    if (base && known) this.dims = dimsOf(baseShape(base));
+    if (base && known) this.dims = dimsOf(emptyBatch(base));
   }
 
   /** Rows written by this writer so far (base rows not included). */
@@ -190,22 +191,6 @@ export class VersionWriter {
   private checkOpen(): void {
     if (this.done) throw new Conflict(`upload ${this.uploadId} is already committed or aborted`);
   }
-}
-
-/** A zero-row batch with the base version's shape, for dimension checks of appends. */
-function baseShape(m: DatasetVersionMeta): RowBatch {
-  const labels = new Float32Array(0);
-  if (m.kind === 'tabular') {
-    return {
-      kind: 'tabular',
-      rows: 0,
-      dim: m.features ?? 0,
-      features: new Float32Array(0),
-      labels,
-    };
-  }
-  const s = m.imageShape ?? { height: 0, width: 0, channels: 0 };
-  return { kind: 'image', rows: 0, ...s, pixels: new Uint8Array(0), labels };
 }
 
 export const newHash = (): Hash => createHash('sha256');

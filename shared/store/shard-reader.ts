@@ -121,7 +121,8 @@ export function concatBatches(parts: RowBatch[]): RowBatch {
   return { ...head, rows, pixels, labels };
 }
 
-function emptyBatch(m: DatasetVersionMeta): RowBatch {
+/** A zero-row batch with a version's shape (reads past the end; dimension checks of appends). */
+export function emptyBatch(m: DatasetVersionMeta): RowBatch {
   const labels = new Float32Array(0);
   if (m.kind === 'tabular') {
     return {

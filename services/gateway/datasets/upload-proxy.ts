@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import {
   ByteLimit,
   checkName,
+  drainRequest,
   PayloadTooLarge,
   Unavailable,
   UnsupportedMediaType,
@@ -12,18 +13,6 @@ export interface UploadProxyOptions {
   intakeUrl: string;
   internalToken: string;
   limitBytes: number;
-}
-
-/** Lets a client that is still sending read our early answer, without reading gigabytes. */
-function drain(req: Request, maxBytes = 16 * 1024 * 1024): void {
-  if (req.complete) return;
-  let seen = 0;
-  req.unpipe();
-  req.on('data', (c: Buffer) => {
-    seen += c.length;
-    if (seen > maxBytes) req.destroy();
-  });
-  req.resume();
 }
 
 /**
@@ -68,7 +57,7 @@ export function proxyUpload(
       settled = true;
       upstream.destroy();
       res.setHeader('connection', 'close');
-      drain(req);
+      drainRequest(req);
       reject(err);
     };
     const upstream = http.request(target, { method: 'POST', headers });
@@ -84,7 +73,7 @@ export function proxyUpload(
       const early = !req.complete;
       if (early) {
         res.setHeader('connection', 'close');
-        drain(req);
+        drainRequest(req);
       }
       res.status(answer.statusCode ?? 502);
       const type = answer.headers['content-type'];

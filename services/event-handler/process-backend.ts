@@ -5,6 +5,18 @@ import { serviceCommand, type Logger } from '../../shared/index.js';
 import type { Backend, LaunchSpec, Placement, WorkerExit, WorkerInfo } from './backend.js';
 
 const LOG_LINES = 30;
+/**
+ * How long a launch waits for a spare still loading before starting a process of its own: a
+ * fresh start would take as long, so this only guards against a spare that hangs.
+ */
+const SPARE_WAIT_MS = 15_000;
+
+interface Spare {
+  child: ChildProcess;
+  lines: string[];
+  /** true once it said it is loaded; false if it died first */
+  ready: Promise<boolean>;
+}
 
 interface Running {
   sessionId: string;
@@ -32,7 +44,7 @@ export class ProcessBackend implements Backend {
   private readonly running = new Map<string, Running>();
   private readonly listeners = new Set<(e: WorkerExit) => void>();
 
-  private spare: { child: ChildProcess; lines: string[]; ready: boolean } | undefined;
+  private spare: Spare | undefined;
   private closed = false;
 
   /**
@@ -55,10 +67,15 @@ export class ProcessBackend implements Backend {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const spare = { child, lines: [] as string[], ready: false };
-    child.once('message', () => {
-      spare.ready = true;
-    });
+    const spare: Spare = {
+      child,
+      lines: [],
+      ready: new Promise<boolean>((resolve) => {
+        child.once('message', () => resolve(true));
+        child.once('exit', () => resolve(false));
+        child.once('error', () => resolve(false));
+      }),
+    };
     this.collectLines(child, spare.lines);
     child.once('exit', () => {
       if (this.spare === spare) this.spare = undefined;
@@ -77,14 +94,29 @@ export class ProcessBackend implements Backend {
     }
   }
 
-  /** Hands a session to the warm spare when it fits (built-in trainer, no memory limit). */
-  private takeSpare(spec: LaunchSpec): Placement | undefined {
+  /**
+   * Hands a session to the warm spare when it fits (built-in trainer, no memory limit). A
+   * spare still loading its modules is waited for: it is further along than a fresh start
+   * would be, on the same cores. One that is not ready in SPARE_WAIT_MS is passed over.
+   */
+  private async takeSpare(spec: LaunchSpec): Promise<Placement | undefined> {
     const spare = this.spare;
     const fits = spec.kind === 'train' && spec.command.length === 0 && !spec.limits.memoryMb;
     if (!fits || !spare || spare.child.pid === undefined || spare.child.exitCode !== null)
       return undefined;
-    if (!spare.child.connected || !spare.ready) return undefined;
+    // Taken now, so that a second launch during the wait starts a process of its own.
     this.spare = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const ready = await Promise.race([
+      spare.ready,
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SPARE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!ready || !spare.child.connected || this.closed) {
+      signalGroup(spare.child.pid, 'SIGKILL');
+      if (!this.closed) this.spawnSpare();
+      return undefined;
+    }
     spare.child.send({ env: spec.env });
     const r: Running = {
       sessionId: spec.sessionId,
@@ -96,14 +128,15 @@ export class ProcessBackend implements Backend {
     spare.child.on('exit', (code, signal) => {
       setImmediate(() => this.finish(r, exitCodeOf(code, signal), signal));
     });
-    // The next spare warms up while this session runs.
-    setImmediate(() => this.spawnSpare());
+    // The next spare warms up while this session runs; started now, so that the next launch
+    // finds it however soon it comes.
+    this.spawnSpare();
     this.log.info({ sessionId: spec.sessionId, pid: r.pid }, 'worker started (warm spare)');
     return { backend: 'process', workerId: String(r.pid), node: 'local' };
   }
 
   async launch(spec: LaunchSpec): Promise<Placement> {
-    const warm = this.takeSpare(spec);
+    const warm = await this.takeSpare(spec);
     if (warm) return warm;
     const [cmd, ...args] = spec.command.length ? spec.command : [];
     const { command, args: baseArgs } = cmd

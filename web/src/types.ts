@@ -1,29 +1,32 @@
 /**
- * The API's shapes as the dashboard reads them. Those shared/ defines are re-exported from
- * there (type-only, so nothing of shared/ enters the bundle); the rest are JSON renderings of
- * store records, whose dates arrive as strings.
+ * The API's shapes as the dashboard reads them, taken from shared/ type-only (nothing of
+ * shared/ enters the bundle). Sessions keep `request` and `placement` opaque in the store;
+ * the dashboard names the fields it shows.
  */
+import type {
+  DatasetStats,
+  DatasetVersionView,
+  SessionRecord as StoredSession,
+} from '../../shared/index.js';
+
 export type {
   ClusterView,
   ColumnStats,
   DatasetStats,
+  DatasetSummary,
+  Generation,
+  ModelInfo,
   ModelServingStats,
   Role,
   ServingStats,
+  StoredEvent as LiveEvent,
 } from '../../shared/index.js';
-import type { DatasetStats } from '../../shared/index.js';
 
-export interface LiveEvent {
-  id: string;
-  sessionId?: string;
-  kind: string;
-  payload: unknown;
-  time: string;
-}
+/** The store keeps statistics opaque; data-intake writes them in this shape. */
+export type DatasetVersion = Omit<DatasetVersionView, 'stats'> & { stats?: DatasetStats };
 
-export interface SessionRecord {
-  id: string;
-  kind: string;
+/** `state` is a string: live updates carry it from events as they come. */
+export type SessionRecord = Omit<StoredSession, 'request' | 'placement' | 'state'> & {
   state: string;
   request: {
     model?: string;
@@ -32,17 +35,9 @@ export interface SessionRecord {
     params?: Record<string, unknown>;
   } | null;
   placement?: { backend?: string; workerId?: string; node?: string; pendingReason?: string } | null;
-  workerId?: string;
-  exitCode?: number | null;
-  flags: string[];
-  reason?: string;
-  lastLogs?: string[] | null;
-  created: string;
-  updated: string;
-  started?: string;
-  ended?: string;
-}
+};
 
+/** An `epoch` event's payload as the curves plot it. */
 export interface EpochPoint {
   epoch: number;
   epochs: number;
@@ -51,52 +46,4 @@ export interface EpochPoint {
   valAccuracy?: number;
   valLoss?: number;
   samplesPerSec?: number;
-}
-
-export interface ModelInfo {
-  name: string;
-  type: string;
-  description: string;
-  production: number | null;
-  created: string;
-  generations: number;
-}
-
-export interface Generation {
-  model: string;
-  gen: number;
-  status: 'candidate' | 'production' | 'archived' | 'rejected';
-  metrics: Record<string, number>;
-  params: Record<string, unknown>;
-  lineage: { dataset: string; version: number } | null;
-  size: number;
-  created: string;
-  reason?: string;
-  trigger?: string;
-  sessionId?: string;
-}
-
-export interface DatasetSummary {
-  name: string;
-  latest: number | null;
-  versions: number;
-  created: string;
-}
-
-export interface DatasetVersion {
-  name: string;
-  version: number;
-  kind: string;
-  format: string;
-  features?: number;
-  count: number;
-  labelKind: string;
-  labelNames?: string[];
-  sha256: string;
-  bytes: number;
-  created: string;
-  shardCount: number;
-  parent?: number;
-  split?: { trainCount: number; validationCount: number };
-  stats?: DatasetStats;
 }

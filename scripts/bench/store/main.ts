@@ -55,9 +55,9 @@ async function main(): Promise<void> {
     // Each of our runs is paired with a redis-benchmark run just before it on the same
     // server, and ratios are taken per pair: the machine is shared, so throughput drifts.
     const n = String(Math.max(64, MIB));
-    const limit = async () => {
-      settle();
-      const r = redisBenchmark(port, [
+    // 1 MiB values, no pipelining: the same requests our store makes.
+    const benchmark = (clients: number) =>
+      redisBenchmark(port, [
         '-t',
         'set,get',
         '-d',
@@ -67,8 +67,11 @@ async function main(): Promise<void> {
         '-P',
         '1',
         '-c',
-        '1',
+        String(clients),
       ]);
+    const limit = async () => {
+      settle();
+      const r = benchmark(1);
       await redis.flushall();
       return { set: r.SET ?? NaN, get: r.GET ?? NaN }; // 1 MiB per request: req/s = MiB/s
     };
@@ -134,18 +137,7 @@ async function main(): Promise<void> {
       m.drR.push(dr / lim.get);
     }
     settle();
-    const c4 = redisBenchmark(port, [
-      '-t',
-      'set,get',
-      '-d',
-      String(MB),
-      '-n',
-      n,
-      '-P',
-      '1',
-      '-c',
-      '4',
-    ]);
+    const c4 = benchmark(4);
     await redis.flushall();
     const mibs = (x: number) => `${x.toFixed(0)} MiB/s`;
     const pct = (r: number) => `${(100 * r).toFixed(0)}% of redis-benchmark`;

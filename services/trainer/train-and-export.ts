@@ -78,7 +78,7 @@ export async function trainAndExport(
     metadata: {
       val_accuracy: String(result.validation.accuracy),
       val_loss: String(result.validation.loss),
-      // Image models take flattened HWC rows; serving needs the shape to flatten requests.
+      // Image models take flattened HWC rows; the shape tells a client how to flatten an image.
       ...(batch.kind === 'image'
         ? { image_shape: JSON.stringify([batch.height, batch.width, batch.channels]) }
         : {}),

@@ -45,6 +45,8 @@ export class ProcessBackend implements Backend {
   private readonly listeners = new Set<(e: WorkerExit) => void>();
 
   private spare: Spare | undefined;
+  /** spares a launch is waiting on, so that close() can end them too */
+  private readonly awaited = new Set<Spare>();
   private closed = false;
 
   /**
@@ -62,11 +64,18 @@ export class ProcessBackend implements Backend {
   private spawnSpare(): void {
     if (this.closed) return;
     const { command, args } = serviceCommand('trainer');
-    const child = spawn(command, args, {
-      env: { ...this.opts.baseEnv, SWARMML_WARM: '1' },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, {
+        env: { ...this.opts.baseEnv, SWARMML_WARM: '1' },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+    } catch (err) {
+      // Without a spare, launches start their own processes: slower, never wrong.
+      this.log.warn({ err }, 'warm trainer could not be started');
+      return;
+    }
     const spare: Spare = {
       child,
       lines: [],
@@ -106,15 +115,21 @@ export class ProcessBackend implements Backend {
       return undefined;
     // Taken now, so that a second launch during the wait starts a process of its own.
     this.spare = undefined;
+    this.awaited.add(spare);
     let timer: NodeJS.Timeout | undefined;
     const ready = await Promise.race([
       spare.ready,
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SPARE_WAIT_MS))),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), SPARE_WAIT_MS);
+        timer.unref();
+      }),
     ]);
     clearTimeout(timer);
-    if (!ready || !spare.child.connected || this.closed) {
+    this.awaited.delete(spare);
+    if (this.closed) throw new Error('the process backend is closed');
+    if (!ready || !spare.child.connected) {
       signalGroup(spare.child.pid, 'SIGKILL');
-      if (!this.closed) this.spawnSpare();
+      this.spawnSpare();
       return undefined;
     }
     spare.child.send({ env: spec.env });
@@ -136,6 +151,7 @@ export class ProcessBackend implements Backend {
   }
 
   async launch(spec: LaunchSpec): Promise<Placement> {
+    if (this.closed) throw new Error('the process backend is closed');
     const warm = await this.takeSpare(spec);
     if (warm) return warm;
     const [cmd, ...args] = spec.command.length ? spec.command : [];
@@ -227,10 +243,11 @@ export class ProcessBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
-    const spare = this.spare;
+    for (const spare of [this.spare, ...this.awaited]) {
+      if (spare?.child.pid !== undefined && spare.child.exitCode === null)
+        signalGroup(spare.child.pid, 'SIGKILL');
+    }
     this.spare = undefined;
-    if (spare?.child.pid !== undefined && spare.child.exitCode === null)
-      signalGroup(spare.child.pid, 'SIGKILL');
     for (const r of this.running.values()) if (r.adopted) clearInterval(r.adopted);
   }
 }

@@ -120,6 +120,11 @@ export class SessionRunner {
       const rec = await this.d.sessions.get(sessionId);
       if (rec.state === 'placing') throw err;
       await this.d.sessions.update(sessionId, patch);
+      // Stopped while the launch was under way (a warm trainer can take a moment to be ready):
+      // the session is over, so its worker must not run on.
+      if (isTerminal(rec.state)) {
+        await this.d.backend.stop(placement.workerId, { graceMs: this.d.config.STOP_GRACE_MS });
+      }
       return;
     }
     const said = await this.d.events.range({ sessionId, count: 1000 });

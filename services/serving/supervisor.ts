@@ -179,7 +179,9 @@ export class ModelProcess {
         // not have arrived yet. Say so in the same words as onExit, so clients see one story.
         reject(
           new Unavailable(
-            `model process of "${this.group}" died (${err.message}); restarting, retry shortly`,
+            this.state === 'closed'
+              ? 'model process is shutting down'
+              : `model process of "${this.group}" died (${err.message}); restarting, retry shortly`,
           ),
         );
       });

@@ -26,9 +26,7 @@ export interface TrainAndExportOptions {
   shouldStop?: () => boolean;
 }
 
-export interface TrainAndExportResult extends TrainResult {
-  /** The serialized ONNX model (input `input`, outputs `logits` and `probabilities`). */
-  onnx: Uint8Array;
+interface TrainAndExportFacts extends Omit<TrainResult, 'stopped'> {
   trainRows: number;
   validationRows: number;
   /** the params as validated, defaults filled in */
@@ -37,6 +35,14 @@ export interface TrainAndExportResult extends TrainResult {
   dim: number;
   classes: number;
 }
+
+/**
+ * With the serialized ONNX model (input `input`, outputs `logits` and `probabilities`), or,
+ * when `shouldStop` ended training, without one: a stopped session registers nothing.
+ */
+export type TrainAndExportResult =
+  | (TrainAndExportFacts & { stopped: false; onnx: Uint8Array })
+  | (TrainAndExportFacts & { stopped: true; onnx: null });
 
 /**
  * The trainer's whole job on one in-memory dataset: validate params, hold out the validation
@@ -72,6 +78,15 @@ export async function trainAndExport(
     ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
     ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
   });
+  const facts = {
+    ...result,
+    trainRows: train.rows,
+    validationRows: validation.rows,
+    params,
+    dim: m.dim,
+    classes,
+  };
+  if (result.stopped) return { ...facts, stopped: true, onnx: null };
   const onnx = exportOnnx(result.model, {
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.labelNames ? { labelNames: opts.labelNames } : {}),
@@ -85,13 +100,5 @@ export async function trainAndExport(
       ...opts.metadata,
     },
   });
-  return {
-    ...result,
-    onnx,
-    trainRows: train.rows,
-    validationRows: validation.rows,
-    params,
-    dim: m.dim,
-    classes,
-  };
+  return { ...facts, stopped: false, onnx };
 }

@@ -31,6 +31,7 @@ test('a tabular RowBatch is split, trained and exported with its label names', a
       },
     },
   );
+  assert.equal(r.stopped, false);
   assert.deepEqual(epochs, [1, 2, 3]);
   // The epoch-1 checkpoint was a snapshot: later epochs changed the weights.
   const final = fromBinary(ModelProtoSchema, r.onnx).graph!.initializer;
@@ -67,6 +68,7 @@ test('an image RowBatch trains on its pixels and records the image shape', async
     labels,
   };
   const r = await trainAndExport(batch, { trainer: 'softmax', epochs: 20, learningRate: 0.05 });
+  assert.equal(r.stopped, false);
   assert.equal(r.model.normalization?.method, 'pixels');
   assert.equal(r.validation.accuracy, 1);
   const meta = fromBinary(ModelProtoSchema, r.onnx).metadataProps;
@@ -83,4 +85,43 @@ test('bad params and non-integer labels are BadInput', async () => {
   };
   await assert.rejects(trainAndExport(batch, { trainer: 'mlp', epochs: -1 }), BadInput);
   await assert.rejects(trainAndExport(batch, { trainer: 'mlp' }), /label of row 2 is 0.5/);
+});
+
+test('a stop ends training without exporting, and a recorded split picks the validation rows', async () => {
+  const rows = 40;
+  const batch: TabularBatch = {
+    kind: 'tabular',
+    rows,
+    dim: 1,
+    features: Float32Array.from({ length: rows }, (_, i) => i),
+    labels: Float32Array.from({ length: rows }, (_, i) => i % 2),
+  };
+  const stopped = await trainAndExport(
+    batch,
+    { trainer: 'softmax', epochs: 5 },
+    {
+      shouldStop: () => true,
+    },
+  );
+  assert.equal(stopped.stopped, true);
+  assert.equal(stopped.onnx, null);
+
+  const a = await trainAndExport(
+    batch,
+    { trainer: 'softmax', epochs: 1 },
+    {
+      split: { seed: 3, validationFraction: 0.25 },
+    },
+  );
+  const b = await trainAndExport(
+    batch,
+    { trainer: 'softmax', epochs: 1, validationFraction: 0.5 },
+    {
+      split: { seed: 3, validationFraction: 0.25 },
+    },
+  );
+  // The dataset's split wins over the params' own fraction.
+  assert.equal(a.validationRows, b.validationRows);
+  assert.ok(a.validationRows > 0 && a.validationRows < rows / 2, `${a.validationRows}`);
+  assert.equal(a.trainRows + a.validationRows, rows);
 });

@@ -2,6 +2,7 @@ import {
   ClusterReport,
   SessionStore,
   type ClusterView,
+  type Logger,
   type ProcessStatus,
   type SessionRecord,
   type ServingStats,
@@ -77,7 +78,7 @@ export function clusterRoutes(deps: ClusterDeps): RouteModule {
             .map((u, i) => probe(`serving-${i + 1}`, new URL('/v2/health/live', u).toString())),
         ]),
         Promise.all(LIVE_STATES.map((state) => sessions.list({ state, limit: 500 }))),
-        readSwarm(handler, ctx.config.adminToken),
+        readSwarm(handler, ctx.config.adminToken, ctx.log),
       ]);
       const view: ClusterView = {
         mode:
@@ -95,6 +96,7 @@ export function clusterRoutes(deps: ClusterDeps): RouteModule {
 async function readSwarm(
   handlerUrl: string,
   token: string | undefined,
+  log: Logger,
 ): Promise<SwarmReport | undefined> {
   try {
     const res = await fetch(new URL('/cluster', handlerUrl), {
@@ -106,9 +108,14 @@ async function readSwarm(
       return undefined;
     }
     const report = ClusterReport.safeParse(await res.json());
-    // A handler in local mode answers {mode:'local'}: there is no swarm to show. A report
-    // that does not parse is left out rather than passed on to the dashboard unchecked.
-    return report.success && report.data.mode === 'swarm' ? report.data : undefined;
+    // A report that does not parse is left out rather than passed on to the dashboard
+    // unchecked; the log says why (a handler of another version, most likely).
+    if (!report.success) {
+      log.warn({ issues: report.error.issues }, "event handler's /cluster report is malformed");
+      return undefined;
+    }
+    // A handler in local mode answers {mode:'local'}: there is no swarm to show.
+    return report.data.mode === 'swarm' ? report.data : undefined;
   } catch {
     return undefined;
   }

@@ -65,3 +65,31 @@ function withRedisPassword<T>(data: T): T {
 export const envBool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+/**
+ * The services' shared secret: INTERNAL_TOKEN, else the file INTERNAL_TOKEN_FILE names (a
+ * Docker secret), else ADMIN_TOKEN_FILE (local mode, where the admin token serves as both).
+ */
+export function readInternalToken(c: {
+  INTERNAL_TOKEN?: string | undefined;
+  INTERNAL_TOKEN_FILE?: string | undefined;
+  ADMIN_TOKEN_FILE?: string | undefined;
+}): string {
+  if (c.INTERNAL_TOKEN) return c.INTERNAL_TOKEN;
+  const [name, file] = c.INTERNAL_TOKEN_FILE
+    ? ['INTERNAL_TOKEN_FILE', c.INTERNAL_TOKEN_FILE]
+    : ['ADMIN_TOKEN_FILE', c.ADMIN_TOKEN_FILE];
+  if (!file) {
+    throw new ConfigError([
+      'INTERNAL_TOKEN (or INTERNAL_TOKEN_FILE / ADMIN_TOKEN_FILE) is required',
+    ]);
+  }
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError([`${name}: cannot read ${file}: ${(err as Error).message}`]);
+  }
+  if (!token) throw new ConfigError([`${name}: ${file} is empty`]);
+  return token;
+}

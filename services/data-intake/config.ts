@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { z } from 'zod';
-import { baseEnv, parseEnv } from '../../shared/index.js';
+import { baseEnv, parseEnv, readInternalToken } from '../../shared/index.js';
 
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8082),
@@ -39,12 +38,6 @@ export type IntakeConfig = Readonly<
 
 export function loadConfig(env: Record<string, string | undefined>): IntakeConfig {
   const c = parseEnv(schema, env);
-  const file = c.INTERNAL_TOKEN_FILE ?? c.ADMIN_TOKEN_FILE;
-  const internalToken = c.INTERNAL_TOKEN ?? (file ? readFileSync(file, 'utf8').trim() : undefined);
-  if (!internalToken) {
-    throw new Error(
-      'invalid configuration:\n  INTERNAL_TOKEN (or INTERNAL_TOKEN_FILE / ADMIN_TOKEN_FILE) is required',
-    );
-  }
+  const internalToken = readInternalToken(c);
   return Object.freeze({ ...c, internalToken, tmpDir: c.TMP_DIR ?? tmpdir() });
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { baseEnv, envBool, parseEnv } from '../../shared/index.js';
+import { baseEnv, envBool, parseEnv, readInternalToken } from '../../shared/index.js';
 
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
@@ -40,12 +39,6 @@ export type HandlerConfig = Readonly<z.infer<typeof schema> & { internalToken: s
 
 export function loadConfig(env: Record<string, string | undefined>): HandlerConfig {
   const c = parseEnv(schema, env);
-  const file = c.INTERNAL_TOKEN_FILE ?? c.ADMIN_TOKEN_FILE;
-  const internalToken = c.INTERNAL_TOKEN ?? (file ? readFileSync(file, 'utf8').trim() : undefined);
-  if (!internalToken) {
-    throw new Error(
-      'invalid configuration:\n  INTERNAL_TOKEN (or INTERNAL_TOKEN_FILE / ADMIN_TOKEN_FILE) is required',
-    );
-  }
+  const internalToken = readInternalToken(c);
   return Object.freeze({ ...c, internalToken });
 }

@@ -28,7 +28,6 @@ export * from './protocol/serving-views.js';
 export * from './dataset-split.js';
 export * from './byte-limit.js';
 export * from './worker-main.js';
-export * from './worker-thread.js';
 export * from './report.js';
 export * from './live-config.js';
 export * from './protocol/model-spec.js';

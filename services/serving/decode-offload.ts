@@ -7,13 +7,9 @@
  * dies is replaced (three deaths turn offloading off).
  */
 import type { Worker } from 'node:worker_threads';
-import {
-  reviveError,
-  startModuleWorker,
-  type Logger,
-  type SerializedError,
-} from '../../shared/index.js';
+import { reviveError, type Logger, type SerializedError } from '../../shared/index.js';
 import { decodeInfer, type DecodedInfer } from './kserve-codec.js';
+import { startModuleWorker } from './module-worker.js';
 
 export type DecodeRequest = { id: number; body: Uint8Array };
 export type DecodeReply =

@@ -1,6 +1,6 @@
 /**
- * Starts a worker thread on a module of this project, from .ts under tsx (tests, dev) as from
- * .js after the build: the same call works in both.
+ * Starts a worker thread on a module beside this one (the request decoder), from .ts under tsx
+ * (tests, dev) as from .js after the build: the same call works in both.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';

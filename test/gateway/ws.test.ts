@@ -1,27 +1,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DatasetStore, Keys } from '../../shared/index.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { hasSharedData, storeDigits } from '../helpers/datasets.js';
+import { api, type TestPlatform } from '../helpers/platform.js';
+import { hasSharedData } from '../helpers/datasets.js';
+import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { TestWs } from '../helpers/ws-client.js';
 
 describe(
   'the client WebSocket /api/v1/ws',
   { skip: !hasSharedData() && 'no ../shared/data' },
   () => {
-    let r: TestRedis;
+    let d: DigitsPlatform;
     let p: TestPlatform;
     let wsUrl: string;
     before(async () => {
-      r = await startTestRedis();
-      p = await startTestPlatform(r);
-      await storeDigits(new DatasetStore(r.client(), new Keys(p.prefix)), 'digits');
+      d = await startDigitsPlatform();
+      p = d.p;
       wsUrl = p.url.replace('http', 'ws') + '/api/v1/ws';
     });
     after(async () => {
-      await p?.close();
-      await r?.stop();
+      await d?.close();
     });
 
     test('refuses a connection without a valid token', async () => {

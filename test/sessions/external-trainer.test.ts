@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DatasetStore, Keys, ModelRegistry } from '../../shared/index.js';
 import { trainModel } from '../../services/trainer/train-loop.js';
 import { parseTrainerParams } from '../../shared/protocol/model-spec.js';
 import { exportOnnx } from '../../services/trainer/onnx-export.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { hasSharedData, loadDigits, storeDigits } from '../helpers/datasets.js';
+import { api, type TestPlatform } from '../helpers/platform.js';
+import { hasSharedData, loadDigits } from '../helpers/datasets.js';
+import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -19,19 +18,17 @@ describe(
   'an external trainer in Python (standard library only) follows the worker contract',
   { skip },
   () => {
-    let r: TestRedis;
+    let platform: DigitsPlatform;
     let p: TestPlatform;
     let dir: string;
     before(async () => {
-      r = await startTestRedis();
       const env = { ALLOWED_COMMANDS: PYTHON };
-      p = await startTestPlatform(r, { handlerEnv: env, gatewayEnv: env });
-      await storeDigits(new DatasetStore(r.client(), new Keys(p.prefix)), 'digits');
+      platform = await startDigitsPlatform({ handlerEnv: env, gatewayEnv: env });
+      p = platform.p;
       dir = mkdtempSync(join(tmpdir(), 'swarmml-ext-'));
     });
     after(async () => {
-      await p?.close();
-      await r?.stop();
+      await platform?.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -77,7 +74,7 @@ describe(
       const epochs = done.events.filter((e: { kind: string }) => e.kind === 'epoch');
       assert.equal(epochs.length, 2);
       assert.ok(epochs[1].payload.valAccuracy > 0.8, JSON.stringify(epochs[1].payload));
-      const registry = new ModelRegistry(r.client(), new Keys(p.prefix));
+      const registry = platform.registry;
       const prod = await waitFor(() => registry.getProduction('ext'), {
         timeoutMs: 15_000,
         what: 'accepted',

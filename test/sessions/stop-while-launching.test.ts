@@ -5,10 +5,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DatasetStore, Keys, ModelRegistry } from '../../shared/index.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { hasSharedData, storeDigits } from '../helpers/datasets.js';
+import { api } from '../helpers/platform.js';
+import { hasSharedData } from '../helpers/datasets.js';
+import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 const alive = (pid: number) => {
@@ -20,47 +19,40 @@ const alive = (pid: number) => {
   }
 };
 
-let r: TestRedis;
-let p: TestPlatform;
-let registry: ModelRegistry;
+let d: DigitsPlatform;
 
 before(async () => {
   if (!hasSharedData()) return;
-  r = await startTestRedis();
   // A fresh handler: its warm trainer has only just started loading.
-  p = await startTestPlatform(r);
-  const keys = new Keys(p.prefix);
-  await storeDigits(new DatasetStore(r.client(), keys), 'digits');
-  registry = new ModelRegistry(r.client(), keys);
+  d = await startDigitsPlatform();
 });
 after(async () => {
-  await p?.close();
-  await r?.stop();
+  await d?.close();
 });
 
 test(
   'a session stopped while it is being launched ends its worker and registers nothing',
   { skip: !hasSharedData() && 'no ../shared/data' },
   async () => {
-    const created = await api(p, 'POST', '/api/v1/sessions', {
+    const created = await api(d.p, 'POST', '/api/v1/sessions', {
       model: 'stopped-early',
       dataset: 'digits',
       params: { hidden: [256, 256], epochs: 1000, batchSize: 8 },
     });
     assert.equal(created.status, 201);
     const id = created.body.id as string;
-    const stop = await api(p, 'POST', `/api/v1/sessions/${id}/stop`);
+    const stop = await api(d.p, 'POST', `/api/v1/sessions/${id}/stop`);
     assert.equal(stop.status, 200);
     // Whichever side of the launch the stop landed on, a worker was placed, and it must end.
     const placed = await waitFor(
       async () => {
-        const b = (await api(p, 'GET', `/api/v1/sessions/${id}`)).body;
+        const b = (await api(d.p, 'GET', `/api/v1/sessions/${id}`)).body;
         return b.state === 'stopped' && b.workerId ? b : undefined;
       },
       { timeoutMs: 20_000, what: 'stopped with its worker recorded' },
     );
     const pid = Number(placed.workerId);
     await waitFor(() => !alive(pid), { timeoutMs: 10_000, what: `worker ${pid} to end` });
-    assert.equal((await registry.listGenerations('stopped-early').catch(() => [])).length, 0);
+    assert.equal((await d.registry.listGenerations('stopped-early').catch(() => [])).length, 0);
   },
 );

@@ -1,28 +1,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DatasetStore, Keys, ModelRegistry } from '../../shared/index.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { hasSharedData, storeDigits } from '../helpers/datasets.js';
+import type { ModelRegistry } from '../../shared/index.js';
+import { api, type TestPlatform } from '../helpers/platform.js';
+import { hasSharedData } from '../helpers/datasets.js';
+import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe(
   'training sessions end to end (process backend)',
   { skip: !hasSharedData() && 'no ../shared/data' },
   () => {
-    let r: TestRedis;
+    let d: DigitsPlatform;
     let p: TestPlatform;
     let registry: ModelRegistry;
     before(async () => {
-      r = await startTestRedis();
-      p = await startTestPlatform(r);
-      const keys = new Keys(p.prefix);
-      await storeDigits(new DatasetStore(r.client(), keys), 'digits');
-      registry = new ModelRegistry(r.client(), keys);
+      d = await startDigitsPlatform();
+      ({ p, registry } = d);
     });
     after(async () => {
-      await p?.close();
-      await r?.stop();
+      await d?.close();
     });
 
     test('a train session runs a real trainer, reports epochs and registers a candidate', async () => {

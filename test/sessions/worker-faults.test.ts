@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DatasetStore, EventLog, Keys, ModelRegistry } from '../../shared/index.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { api, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { hasSharedData, storeDigits } from '../helpers/datasets.js';
+import { EventLog, type Keys } from '../../shared/index.js';
+import { api, type TestPlatform } from '../helpers/platform.js';
+import { hasSharedData } from '../helpers/datasets.js';
+import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Ended once the record is terminal and the archive holds its session.finished (written just after).
@@ -12,15 +12,13 @@ const ended = (s: { state: string; events?: { kind: string }[] }) =>
   (s.events ?? []).some((e) => e.kind === 'session.finished');
 
 describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () => {
-  let r: TestRedis;
+  let d: DigitsPlatform;
   let p: TestPlatform;
   let keys: Keys;
   before(async () => {
-    r = await startTestRedis();
-    p = await startTestPlatform(r);
-    keys = new Keys(p.prefix);
-    const datasets = new DatasetStore(r.client(), keys);
-    await storeDigits(datasets, 'digits');
+    d = await startDigitsPlatform();
+    ({ p, keys } = d);
+    const datasets = d.datasets;
     // Real-valued labels: a classifier cannot train on them, so the trainer throws.
     const w = datasets.beginVersion('regression');
     await w.writeShard({
@@ -33,8 +31,7 @@ describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () 
     await w.commit({ kind: 'tabular', format: 'csv', features: 2, labelKind: 'regression' });
   });
   after(async () => {
-    await p?.close();
-    await r?.stop();
+    await d?.close();
   });
 
   async function startLong(model: string): Promise<string> {
@@ -84,7 +81,7 @@ describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () 
       { what: 'flag' },
     );
     assert.ok(flagged.events.some((e: { kind: string }) => e.kind === 'worker.flagged'));
-    const registry = new ModelRegistry(r.client(), keys);
+    const registry = d.registry;
     await waitFor(
       async () => {
         const gens = await registry.listGenerations('killed').catch(() => []);
@@ -142,7 +139,7 @@ describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () 
       { timeoutMs: 90_000, what: 'session end after restart' },
     );
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
-    const events = await new EventLog(r.client(), keys).range({ sessionId: id, count: 10_000 });
+    const events = await new EventLog(d.r.client(), keys).range({ sessionId: id, count: 10_000 });
     const epochs = events
       .filter((e) => e.kind === 'epoch')
       .map((e) => (e.payload as { epoch: number }).epoch);

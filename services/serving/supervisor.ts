@@ -167,25 +167,26 @@ export class ModelProcess {
 
   private call(req: Request): Promise<Extract<FromWorker, { t: 'ok' }>> {
     const child = this.child;
-    if (!child?.connected)
-      return Promise.reject(new Unavailable(`model process of "${this.group}" is not running`));
+    // A closed channel or a failed write means the process died, and its exit event may not
+    // have arrived yet. Say so in the same words as onExit, so clients see one story.
+    if (!child?.connected) return Promise.reject(this.gone('its channel closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       child.send({ ...req, id }, (err) => {
         if (!err) return;
         this.pending.delete(id);
-        // A failed write means the channel is gone: the process died, and its exit event may
-        // not have arrived yet. Say so in the same words as onExit, so clients see one story.
-        reject(
-          new Unavailable(
-            this.state === 'closed'
-              ? 'model process is shutting down'
-              : `model process of "${this.group}" died (${err.message}); restarting, retry shortly`,
-          ),
-        );
+        reject(this.gone(err.message));
       });
     });
+  }
+
+  private gone(why: string): Unavailable {
+    return new Unavailable(
+      this.state === 'closed'
+        ? 'model process is shutting down'
+        : `model process of "${this.group}" died (${why}); restarting, retry shortly`,
+    );
   }
 
   private failPending(message: string): void {

@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { DatasetStore, Keys } from '../../shared/index.js';
+import { Queue } from 'bullmq';
+import { DatasetStore, Keys, QUEUES } from '../../shared/index.js';
 import { api } from '../helpers/platform.js';
 import { hasSharedData, storeDigits } from '../helpers/datasets.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -28,6 +29,7 @@ describe('dashboard: live training in a real browser', { skip }, () => {
   let d: Dashboard;
   let browser: Browser;
   let page: Page;
+  let sessions: Queue;
 
   before(async () => {
     r = await startTestRedis();
@@ -35,8 +37,13 @@ describe('dashboard: live training in a real browser', { skip }, () => {
     await storeDigits(new DatasetStore(r.client(), new Keys(d.platform.prefix)), 'digits');
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    sessions = new Queue(QUEUES.sessions, {
+      connection: r.client({ forWorker: true }),
+      prefix: new Keys(d.platform.prefix).bullPrefix(),
+    });
   });
   after(async () => {
+    await sessions?.close();
     await browser?.close();
     await d?.close();
     await r?.stop();
@@ -56,6 +63,8 @@ describe('dashboard: live training in a real browser', { skip }, () => {
     await logIn(page, d.url, d.token);
     await page.evaluate(() => ((window as unknown as { noReload: number }).noReload = 1));
     const epochs = 12;
+    // Held in the queue (BullMQ's global pause) until the page is watching.
+    await sessions.pause();
     const created = await api(d.platform, 'POST', '/api/v1/sessions', {
       model: 'digits-live',
       dataset: 'digits',
@@ -66,6 +75,9 @@ describe('dashboard: live training in a real browser', { skip }, () => {
     const id = created.body.id as string;
     await page.goto(`${d.url}/#/session/${id}`);
     const points = await recordPoints(page, '[data-testid="loss-chart"]');
+    // Only now may the session start: a whole training can finish before a slow browser
+    // has the page up, and then there would be nothing live to see.
+    await sessions.resume();
     await page.waitForFunction(
       () =>
         Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >=
@@ -83,7 +95,7 @@ describe('dashboard: live training in a real browser', { skip }, () => {
         document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points') ===
         String(n),
       epochs,
-      { timeout: 5_000 },
+      { timeout: 15_000 },
     );
     const seen = await points();
     const live = seen.filter((v, i) => i === 0 || v !== seen[i - 1]);

@@ -143,7 +143,7 @@ describe('dashboard and cluster routes', () => {
       assert.equal(reply.ok, true);
       const first = await ws.next(
         (m) => m.op === 'event' && m.event.kind === 'serving.stats',
-        3_000,
+        15_000,
       );
       assert.equal(first.topic, 'metrics');
       assert.match(first.event.id, /^live-\d+$/);
@@ -151,7 +151,7 @@ describe('dashboard and cluster routes', () => {
       metrics.requests.inc({ model: 'm', protocol: 'v2' }, 4);
       const later = await ws.next(
         (m) => m.op === 'event' && m.event.payload?.models?.[0]?.requests === 7,
-        3_000,
+        15_000,
       );
       assert.equal(later.event.kind, 'serving.stats');
       const archived = await new EventLog(r.client(), new Keys(g.prefix)).range({ count: 1000 });

@@ -7,7 +7,7 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { deliveryHarness, prediction, type Harness, putDeliveryRules } from './harness.js';
 import { webhookReceiver } from './receivers.js';
-import { freePort } from '../../shared/net.js';
+import { freePortBlock } from '../helpers/ports.js';
 
 let r: TestRedis;
 let h: Harness | undefined;
@@ -21,13 +21,16 @@ after(async () => {
 
 test('a webhook down for good: deliveries land in the dead-letter queue and replay once it is back', async () => {
   h = await deliveryHarness(r);
-  const port = await freePort(); // nothing listens here yet
+  // Nothing listens here yet; below the ephemeral range, so no outgoing socket takes it meanwhile.
+  const port = await freePortBlock(1);
   await putConfigDocument(h.live, 'delivery', {
     channels: {
       hook: {
         type: 'webhook',
         url: `http://127.0.0.1:${port}/in`,
-        timeoutMs: 1000,
+        // Refused connections fail at once; the long timeout keeps a stalled machine from
+        // turning them into timeouts.
+        timeoutMs: 10_000,
         retry: { attempts: 3, backoffMs: 20 },
       },
     },

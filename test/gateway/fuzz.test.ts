@@ -6,6 +6,17 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { ROUTES } from '../../services/gateway/openapi/routes.js';
 import { createPredictionCapture } from '../../services/gateway/prediction-capture.js';
 import { createLogger } from '../../shared/index.js';
+import { waitFor } from '../helpers/wait.js';
+
+// CI replays one fixed seed, so that a red build points at a change in the code rather than
+// at new dice; other runs explore new inputs. FUZZ_SEED reruns the seed a failure reports.
+const seed = process.env.FUZZ_SEED
+  ? Number(process.env.FUZZ_SEED)
+  : process.env.CI
+    ? 20_261_127
+    : Date.now() % 2 ** 31;
+fc.configureGlobal({ seed });
+console.log(`# fuzz seed ${seed} (FUZZ_SEED=${seed} to rerun)`);
 
 let r: TestRedis;
 let g: TestGateway;
@@ -34,15 +45,12 @@ before(async () => {
       ],
     },
   });
-  await fc
-    .assert(
-      fc.asyncProperty(fc.constant(0), async () => {
-        const res = await send('GET', '/api/v1/sources', {});
-        return (res.body as { sources: unknown[] }).sources.length === 1;
-      }),
-      { numRuns: 1 },
-    )
-    .catch(() => undefined);
+  await waitFor(
+    async () =>
+      ((await send('GET', '/api/v1/sources', {})).body as { sources: unknown[] }).sources.length ===
+      1,
+    { what: 'the HTTP source applied' },
+  );
 });
 after(async () => {
   await g.close();

@@ -6,12 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliCommand, freePort } from '../../shared/index.js';
+import { freePortBlock } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { alive, descendants } from '../helpers/processes.js';
 
 test('local mode starts redis and the services, and SIGTERM stops everything cleanly', async () => {
   const home = mkdtempSync(join(tmpdir(), 'swarmml-home-'));
-  const port = await freePort();
+  const port = await freePortBlock(4); // the gateway and the three services after it
   const { command, args } = cliCommand();
   const child = spawn(command, [...args, 'up', '--no-demo'], {
     env: {

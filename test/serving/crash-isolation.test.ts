@@ -81,7 +81,7 @@ test('SIGKILL of one model process: the other model never notices, the killed on
   assert.ok(aFails.length > 0);
   for (const f of aFails) {
     assert.equal(f.status, 503, JSON.stringify(f));
-    assert.ok(f.ms < 1_000, `a 503 took ${f.ms} ms`);
+    assert.ok(f.ms < 5_000, `a 503 took ${f.ms} ms`); // answered, not left hanging
   }
   assert.match(aFails[0]!.error!, /model process of "a" (died|is restarting)/);
   const procA = s.app.fleet.processes().find((p) => p.group === 'a')!;

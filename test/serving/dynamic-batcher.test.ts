@@ -72,7 +72,8 @@ describe('dynamic batcher', () => {
 
   test('maxDelayMs holds an idle runner back for a fuller batch', async () => {
     const r = gatedRunner();
-    const b = new DynamicBatcher(r.run, { maxBatch: 64, maxDelayMs: 30, batching: true });
+    // A long delay, so that a stalled event loop cannot fire the timer before p2 is in.
+    const b = new DynamicBatcher(r.run, { maxBatch: 64, maxDelayMs: 500, batching: true });
     const p1 = b.submit(rows(1));
     await new Promise((res) => setImmediate(res));
     const p2 = b.submit(rows(1));

@@ -41,9 +41,19 @@ test(
     });
     assert.equal(created.status, 201);
     const id = created.body.id as string;
+    // Stopped once the handler has taken it from the queue (a stop before that is a different
+    // path: the session ends queued and nothing is ever launched).
+    await waitFor(
+      async () =>
+        ['placing', 'starting'].includes(
+          (await api(d.p, 'GET', `/api/v1/sessions/${id}`)).body.state,
+        ),
+      { timeoutMs: 10_000, intervalMs: 5, what: 'the launch under way' },
+    );
     const stop = await api(d.p, 'POST', `/api/v1/sessions/${id}/stop`);
     assert.equal(stop.status, 200);
-    // Whichever side of the launch the stop landed on, a worker was placed, and it must end.
+    // Whether the stop landed before or after the launch returned, a worker was placed and
+    // must end.
     const placed = await waitFor(
       async () => {
         const b = (await api(d.p, 'GET', `/api/v1/sessions/${id}`)).body;

@@ -41,7 +41,8 @@ describe('failed dataset writes leave no trace', () => {
   }
 
   test('an uploader that throws after 3 shards: no version, staging expires by itself', async () => {
-    const { client, keys, store, v1 } = await withV1({ stagingTtlS: 1 });
+    // 3 s: long enough that no key expires before it is counted, even on a stalled machine.
+    const { client, keys, store, v1 } = await withV1({ stagingTtlS: 3 });
     const w = store.beginVersion('d', { uploadId: 'crashed' });
     await assert.rejects(
       (async () => {
@@ -57,7 +58,7 @@ describe('failed dataset writes leave no trace', () => {
     assert.equal(staging.length, 3);
     for (const k of staging) assert.ok((await client.pttl(k)) > 0);
     await waitFor(async () => (await client.exists(...staging)) === 0, {
-      timeoutMs: 5000,
+      timeoutMs: 15_000,
       what: 'staging keys to expire',
     });
     // The next upload gets v2: a failed upload consumes no number.

@@ -1,0 +1,136 @@
+/**
+ * Dashboard benchmark, in one headless Chromium (Debian's) against one gateway, rounds
+ * interleaved: the Sessions page showing N sessions (from the route change to N rows in the
+ * table), against the floor of the same work done plainly in the same page (fetch the same
+ * list, build an unescaped, unsorted table with innerHTML, wait for the next frame), and
+ * against the fetch alone.
+ *
+ *   node --import tsx scripts/bench/dashboard/main.ts   env: BENCH_SESSIONS=1000  BENCH_ROUNDS=15
+ */
+import { cpus, loadavg } from 'node:os';
+import { Keys, SessionStore } from '../../../shared/index.js';
+import { startTestRedis } from '../../../test/helpers/redis.js';
+import {
+  hasChromium,
+  launchChromium,
+  logIn,
+  startDashboard,
+} from '../../../test/dashboard/harness.js';
+
+const n = Number(process.env.BENCH_SESSIONS ?? 1000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
+if (!hasChromium()) {
+  console.error('needs /usr/bin/chromium (apt-get install chromium)');
+  process.exit(2);
+}
+
+const r = await startTestRedis();
+const d = await startDashboard(r);
+const browser = await launchChromium();
+try {
+  const sessions = new SessionStore(r.client(), new Keys(d.platform.prefix));
+  for (let i = 0; i < n; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, async (_, j) => {
+        const s = await sessions.create({
+          kind: 'train',
+          request: { model: `m-${(i + j) % 7}`, dataset: `digits@${((i + j) % 3) + 1}` },
+        });
+        if ((i + j) % 4 === 0) {
+          await sessions.transition(s.id, 'starting', {
+            placement: { backend: 'process', node: 'local' },
+            workerId: String(10_000 + i + j),
+          });
+          await sessions.transition(s.id, 'running');
+          await sessions.transition(s.id, 'failed', { exitCode: 137 });
+        }
+      }),
+    );
+  }
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await logIn(page, d.url, d.token);
+
+  // Every contender starts from the same small page, and its time ends once the rows are
+  // laid out (reading offsetHeight forces style and layout), not merely in the DOM.
+  const fromModelsPage = async () => {
+    await page.goto(`${d.url}/#/models`);
+    await page.locator('[data-page="models"]').waitFor();
+  };
+  const dashboard = async () => {
+    await fromModelsPage();
+    return page.evaluate(async (rows) => {
+      const t0 = performance.now();
+      location.hash = '#/sessions';
+      for (;;) {
+        if (document.querySelectorAll('table.sessions tbody tr').length === rows) {
+          void document.body.offsetHeight;
+          return performance.now() - t0;
+        }
+        await new Promise(requestAnimationFrame);
+      }
+    }, n);
+  };
+  const plain = async (render: boolean) => {
+    await fromModelsPage();
+    return page.evaluate(
+      async ([rows, draw]) => {
+        const token = sessionStorage.getItem('swarmml.token');
+        const t0 = performance.now();
+        const res = await fetch(`/api/v1/sessions?limit=${rows}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = (await res.json()) as { items: Array<Record<string, unknown>> };
+        if (draw) {
+          const el = document.createElement('table');
+          el.innerHTML = body.items
+            .map(
+              (s) =>
+                `<tr><td>${s.id}</td><td>${s.state}</td><td>${s.kind}</td><td>${
+                  (s.request as { model?: string })?.model
+                }</td><td>${(s.request as { dataset?: string })?.dataset}</td><td>${
+                  s.workerId ?? ''
+                }</td><td>${s.started ?? s.created}</td><td>${s.ended ?? ''}</td><td>${
+                  s.exitCode ?? ''
+                }</td><td>${(s.flags as string[]).join(' ')}</td></tr>`,
+            )
+            .join('');
+          document.body.append(el);
+          void document.body.offsetHeight;
+          const ms = performance.now() - t0;
+          el.remove();
+          return ms;
+        }
+        return performance.now() - t0;
+      },
+      [n, render] as const,
+    );
+  };
+
+  const contenders: Record<string, () => Promise<number>> = {
+    'Sessions page': dashboard,
+    'plain table (fetch + innerHTML)': () => plain(true),
+    'fetch + JSON only': () => plain(false),
+  };
+  const times = new Map(Object.keys(contenders).map((k) => [k, [] as number[]]));
+  for (const run of Object.values(contenders)) await run(); // warm caches and the JIT
+  for (let i = 0; i < rounds; i++)
+    for (const [name, run] of Object.entries(contenders)) times.get(name)!.push(await run());
+
+  const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const floor = p50(times.get('plain table (fetch + innerHTML)')!);
+  console.log(
+    `dashboard: ${n} sessions, ${rounds} rounds, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}`,
+  );
+  console.log('contender                          p50 ms   max ms   p50 / plain table');
+  for (const [name, xs] of times) {
+    console.log(
+      `${name.padEnd(34)} ${p50(xs).toFixed(0).padStart(6)}   ${Math.max(...xs)
+        .toFixed(0)
+        .padStart(6)}   ${(p50(xs) / floor).toFixed(2)}x`,
+    );
+  }
+} finally {
+  await browser.close();
+  await d.close();
+  await r.stop();
+}

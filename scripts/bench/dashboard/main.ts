@@ -8,6 +8,7 @@
  *   node --import tsx scripts/bench/dashboard/main.ts   env: BENCH_SESSIONS=1000  BENCH_ROUNDS=15
  */
 import { cpus, loadavg } from 'node:os';
+import type { SessionRecord } from '../../../web/src/types.js';
 import { Keys, SessionStore } from '../../../shared/index.js';
 import { startTestRedis } from '../../../test/helpers/redis.js';
 import {
@@ -79,19 +80,27 @@ try {
         const res = await fetch(`/api/v1/sessions?limit=${rows}`, {
           headers: { authorization: `Bearer ${token}` },
         });
-        const body = (await res.json()) as { items: Array<Record<string, unknown>> };
+        const body = (await res.json()) as { items: SessionRecord[] };
         if (draw) {
           const el = document.createElement('table');
+          const cells = (x: SessionRecord) => [
+            x.id,
+            x.state,
+            x.kind,
+            x.request?.model ?? '',
+            x.request?.dataset ?? '',
+            x.workerId ?? '',
+            x.started ?? x.created,
+            x.ended ?? '',
+            String(x.exitCode ?? ''),
+            x.flags.join(' '),
+          ];
           el.innerHTML = body.items
             .map(
-              (s) =>
-                `<tr><td>${s.id}</td><td>${s.state}</td><td>${s.kind}</td><td>${
-                  (s.request as { model?: string })?.model
-                }</td><td>${(s.request as { dataset?: string })?.dataset}</td><td>${
-                  s.workerId ?? ''
-                }</td><td>${s.started ?? s.created}</td><td>${s.ended ?? ''}</td><td>${
-                  s.exitCode ?? ''
-                }</td><td>${(s.flags as string[]).join(' ')}</td></tr>`,
+              (x) =>
+                `<tr>${cells(x)
+                  .map((c) => `<td>${c}</td>`)
+                  .join('')}</tr>`,
             )
             .join('');
           document.body.append(el);

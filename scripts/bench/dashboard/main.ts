@@ -83,22 +83,22 @@ try {
         const body = (await res.json()) as { items: SessionRecord[] };
         if (draw) {
           const el = document.createElement('table');
-          const cells = (x: SessionRecord) => [
-            x.id,
-            x.state,
-            x.kind,
-            x.request?.model ?? '',
-            x.request?.dataset ?? '',
-            x.workerId ?? '',
-            x.started ?? x.created,
-            x.ended ?? '',
-            String(x.exitCode ?? ''),
-            x.flags.join(' '),
-          ];
+          // No named helpers in here: tsx would wrap them in a __name() the page lacks.
           el.innerHTML = body.items
             .map(
               (x) =>
-                `<tr>${cells(x)
+                `<tr>${[
+                  x.id,
+                  x.state,
+                  x.kind,
+                  x.request?.model ?? '',
+                  x.request?.dataset ?? '',
+                  x.workerId ?? '',
+                  x.started ?? x.created,
+                  x.ended ?? '',
+                  String(x.exitCode ?? ''),
+                  x.flags.join(' '),
+                ]
                   .map((c) => `<td>${c}</td>`)
                   .join('')}</tr>`,
             )

@@ -188,12 +188,13 @@ export class Pipeline implements Servable {
       }
       return p;
     };
-    const outputs: TensorMap = {};
-    await Promise.all(
-      Object.entries(this.def.outputs).map(async ([name, refText]) => {
-        outputs[name] = await this.resolve(parseRef(refText), inputs, run);
-      }),
+    const entries = Object.entries(this.def.outputs);
+    const values = await Promise.all(
+      entries.map(([, refText]) => this.resolve(parseRef(refText), inputs, run)),
     );
+    // Outputs in the order the definition lists them, whichever branch finished first.
+    const outputs: TensorMap = {};
+    entries.forEach(([name], i) => (outputs[name] = values[i]!));
     return { gen: undefined, outputs };
   }
 

@@ -33,6 +33,10 @@ export interface Subscriber {
  */
 export class EventFanout {
   private readonly subs = new Set<Subscriber>();
+  /** the subscribe calls of each subscriber, chained */
+  private readonly attaching = new WeakMap<Subscriber, Promise<void>>();
+  /** unsubscribed: a replay that finishes later must not add them back */
+  private readonly gone = new WeakSet<Subscriber>();
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
 
@@ -70,14 +74,31 @@ export class EventFanout {
   }
 
   /**
-   * Adds a subscriber. With `since`, replays archived events after it before any live one;
-   * live events arriving meanwhile are buffered and de-duplicated against the replay.
+   * Adds a subscriber, or widens one already added (its `topics` grew). With `since`, replays
+   * archived events after it before any live one; live events arriving meanwhile are
+   * buffered and de-duplicated against the replay. Calls for one subscriber run one after
+   * another, so a replay never overlaps another replay or a live feed to the same client.
    */
-  async subscribe(s: Subscriber, since?: string): Promise<void> {
+  subscribe(s: Subscriber, since?: string): Promise<void> {
+    this.gone.delete(s);
+    const next = (this.attaching.get(s) ?? Promise.resolve()).then(() => this.attach(s, since));
+    this.attaching.set(
+      s,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private async attach(s: Subscriber, since: string | undefined): Promise<void> {
+    if (this.gone.has(s)) return;
     if (!since) {
       this.subs.add(s);
       return;
     }
+    // All of the subscriber's live events go through the buffer while the replay runs, the
+    // topics it already had included: a newer live event sent first would make a client
+    // that drops repeats by id also drop the older replayed ones.
+    this.subs.delete(s);
     const buffered: [string, StoredEvent][] = [];
     const proxy: Subscriber = { topics: s.topics, send: (t, e) => buffered.push([t, e]) };
     this.subs.add(proxy);
@@ -95,12 +116,16 @@ export class EventFanout {
     } finally {
       // Synchronous swap: no live event can slip between the buffer and the subscriber.
       this.subs.delete(proxy);
-      this.subs.add(s);
-      for (const [t, e] of buffered) if (compareStreamIds(e.id, last) > 0) s.send(t, e);
+      if (!this.gone.has(s)) {
+        this.subs.add(s);
+        for (const [t, e] of buffered) if (compareStreamIds(e.id, last) > 0) s.send(t, e);
+      }
     }
   }
 
+  /** Removes a subscriber for good (its connection closed), a replay under way included. */
   unsubscribe(s: Subscriber): void {
+    this.gone.add(s);
     this.subs.delete(s);
   }
 

@@ -41,16 +41,18 @@ export class ProcessGroup {
 
   async stopAll(graceMs = 8_000): Promise<void> {
     this.stopping = true;
-    // Reverse start order: the gateway goes first, so no new work arrives while others stop.
-    await Promise.all(
-      [...this.procs].reverse().map(async ({ child }) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(t);
-      }),
-    );
+    const stop = async ({ child }: ManagedProcess) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    };
+    // The last started (the gateway) goes first and alone, so that no new work arrives while
+    // the others stop; they then stop together.
+    const [last, ...rest] = [...this.procs].reverse();
+    if (last) await stop(last);
+    await Promise.all(rest.map(stop));
   }
 }

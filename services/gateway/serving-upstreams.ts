@@ -36,7 +36,10 @@ export class ServingUpstreams {
     if (!this.dns) return;
     try {
       const addrs = await lookup(this.dns.host, { all: true, family: 4 });
-      this.urls = addrs.map((a) => new URL(`http://${a.address}:${this.dns?.port}`));
+      // Docker's DNS shuffles its answers; a stable order keeps replica listings (and the
+      // names the dashboard derives from positions) from changing every refresh.
+      const ordered = addrs.map((a) => a.address).sort(compareIPv4);
+      this.urls = ordered.map((a) => new URL(`http://${a}:${this.dns?.port}`));
       this.down.clear();
     } catch {
       // Keep the last known list: a DNS hiccup must not empty the pool.
@@ -76,3 +79,6 @@ export class ServingUpstreams {
     if (this.timer) clearInterval(this.timer);
   }
 }
+
+const ipv4Key = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+const compareIPv4 = (a: string, b: string) => ipv4Key(a) - ipv4Key(b);

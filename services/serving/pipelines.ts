@@ -176,26 +176,32 @@ export class Pipeline implements Servable {
       if (!p) {
         const node = byId.get(id)!;
         p = (async () => {
-          const feeds: TensorMap = {};
-          await Promise.all(
-            Object.entries(node.inputs).map(async ([input, refText]) => {
-              feeds[input] = await this.resolve(parseRef(refText), inputs, run);
-            }),
-          );
+          const feeds = await this.resolveAll(node.inputs, inputs, run);
           return (await this.model(node.model).infer(feeds, node.version)).outputs;
         })();
         runs.set(id, p);
       }
       return p;
     };
-    const entries = Object.entries(this.def.outputs);
+    return { gen: undefined, outputs: await this.resolveAll(this.def.outputs, inputs, run) };
+  }
+
+  /**
+   * Resolves named references at the same time; the map comes back in the order `refs`
+   * lists them, whichever branch finished first, so answers and errors are stable.
+   */
+  private async resolveAll(
+    refs: Record<string, string>,
+    inputs: TensorMap,
+    run: (id: string) => Promise<TensorMap>,
+  ): Promise<TensorMap> {
+    const entries = Object.entries(refs);
     const values = await Promise.all(
       entries.map(([, refText]) => this.resolve(parseRef(refText), inputs, run)),
     );
-    // Outputs in the order the definition lists them, whichever branch finished first.
-    const outputs: TensorMap = {};
-    entries.forEach(([name], i) => (outputs[name] = values[i]!));
-    return { gen: undefined, outputs };
+    const out: TensorMap = {};
+    entries.forEach(([name], i) => (out[name] = values[i]!));
+    return out;
   }
 
   private async resolve(ref: Ref, inputs: TensorMap, run: (id: string) => Promise<TensorMap>) {

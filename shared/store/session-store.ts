@@ -187,9 +187,33 @@ function toFields(rec: Partial<SessionRecord>): string[] {
   return out;
 }
 
+/** The order a record's fields are answered in (a hash's own order shifts as it grows). */
+const FIELD_ORDER: ReadonlyArray<keyof SessionRecord> = [
+  'id',
+  'kind',
+  'state',
+  'request',
+  'placement',
+  'workerId',
+  'exitCode',
+  'flags',
+  'reason',
+  'lastLogs',
+  'trigger',
+  'created',
+  'updated',
+  'started',
+  'ended',
+];
+const rank = (f: string) => {
+  const i = FIELD_ORDER.indexOf(f as keyof SessionRecord);
+  return i < 0 ? FIELD_ORDER.length : i;
+};
+
 function fromHash(h: Record<string, string>): SessionRecord {
   const rec: Record<string, unknown> = {};
-  for (const [f, v] of Object.entries(h)) rec[f] = JSON_FIELDS.has(f) ? parseJson(v, null) : v;
+  const fields = Object.keys(h).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const f of fields) rec[f] = JSON_FIELDS.has(f) ? parseJson(h[f], null) : h[f];
   rec.flags ??= [];
   return rec as unknown as SessionRecord;
 }

@@ -155,19 +155,33 @@ export function summarise(samples: Iterable<Sample>): ModelServingStats[] {
 
 /** Reads every replica's `/metrics` (1 s each at most); an unreachable one is reported, not fatal. */
 export async function readServingStats(replicas: URL[], timeoutMs = 1_000): Promise<ServingStats> {
-  const samples: Sample[] = [];
-  const status = await Promise.all(
-    replicas.map(async (base): Promise<ReplicaStatus> => {
+  const read = await Promise.all(
+    replicas.map(async (base): Promise<{ status: ReplicaStatus; samples: Sample[] }> => {
       const url = new URL('/metrics', base).toString();
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-        if (!res.ok) return { url: base.origin, ok: false, error: `answered ${res.status}` };
-        samples.push(...parsePrometheus(await res.text()));
-        return { url: base.origin, ok: true };
+        if (!res.ok)
+          return {
+            status: { url: base.origin, ok: false, error: `answered ${res.status}` },
+            samples: [],
+          };
+        return {
+          status: { url: base.origin, ok: true },
+          samples: parsePrometheus(await res.text()),
+        };
       } catch (err) {
-        return { url: base.origin, ok: false, error: (err as Error).message };
+        return {
+          status: { url: base.origin, ok: false, error: (err as Error).message },
+          samples: [],
+        };
       }
     }),
   );
-  return { time: new Date().toISOString(), replicas: status, models: summarise(samples) };
+  // Summed in replica order, not answer order: the same counters give the same means.
+  read.sort((a, b) => a.status.url.localeCompare(b.status.url));
+  return {
+    time: new Date().toISOString(),
+    replicas: read.map((r) => r.status),
+    models: summarise(read.flatMap((r) => r.samples)),
+  };
 }

@@ -55,6 +55,8 @@ export async function readFleet(
   );
   replicas.sort((a, b) => a.url.localeCompare(b.url));
   const models = [...byModel.values()].sort((a, b) => a.model.localeCompare(b.model));
+  // Replicas answer in any order; listings must not reshuffle from one call to the next.
+  for (const m of models) m.served.sort((a, b) => a.url.localeCompare(b.url));
   return { replicas, models };
 }
 

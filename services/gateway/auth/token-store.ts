@@ -82,10 +82,12 @@ export class TokenStore {
 
   async list(): Promise<TokenInfo[]> {
     const all = await this.redis.hvals(this.keys.tokens());
-    return all
-      .map((v) => JSON.parse(v) as TokenInfo)
-      // Tokens made in the same millisecond keep a stable order too (the hash's is not).
-      .sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
+    return (
+      all
+        .map((v) => JSON.parse(v) as TokenInfo)
+        // Tokens made in the same millisecond keep a stable order too (the hash's is not).
+        .sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id))
+    );
   }
 
   async revoke(id: string): Promise<void> {

@@ -2,6 +2,7 @@ import { debounce, h, mount } from '../dom.js';
 import { Disposer, type PageFactory } from '../page.js';
 import { badge, errorBox, pageHeader } from './common.js';
 import type { ClusterView } from '../types.js';
+import { NewestOnly } from '../newest.js';
 
 function table(label: string, cols: string[], rows: (Node | string)[][]): HTMLElement {
   return h(
@@ -37,9 +38,12 @@ export const clusterPage: PageFactory = (ctx) => {
   const err = h('div');
   const refreshBtn = h('button', { type: 'button' }, 'Check again');
 
+  const newest = new NewestOnly();
   const load = async () => {
+    const latest = newest.begin();
     try {
       const c = await ctx.api.get<ClusterView>('/cluster');
+      if (!latest()) return;
       const nodes = c.swarm?.nodes ?? [];
       const services = c.swarm?.services ?? [];
       mount(
@@ -106,7 +110,7 @@ export const clusterPage: PageFactory = (ctx) => {
       );
       err.replaceChildren();
     } catch (e) {
-      err.replaceChildren(errorBox(e));
+      if (latest()) err.replaceChildren(errorBox(e));
     }
   };
   // Workers come and go with session events; process health is re-checked on request.

@@ -3,6 +3,7 @@ import { bytes, num, time } from '../format.js';
 import { Disposer, type PageFactory } from '../page.js';
 import type { DatasetStats, DatasetSummary, DatasetVersion } from '../types.js';
 import { errorBox, pageHeader } from './common.js';
+import { NewestOnly } from '../newest.js';
 
 type DatasetDetail = {
   name: string;
@@ -100,10 +101,11 @@ export const datasetsPage: PageFactory = (ctx, [selected, selectedVersion]) => {
   const err = h('div');
   let current = selected;
 
-  const showVersion = async (name: string, v: number) => {
+  const showVersion = async (name: string, v: number, latest: () => boolean) => {
     const ver = await ctx.api.get<DatasetVersion>(
       `/datasets/${encodeURIComponent(name)}/versions/${v}`,
     );
+    if (!latest()) return;
     const s = ver.stats;
     mount(
       stats,
@@ -123,9 +125,12 @@ export const datasetsPage: PageFactory = (ctx, [selected, selectedVersion]) => {
     );
   };
 
+  const newest = new NewestOnly();
   const load = async () => {
+    const latest = newest.begin();
     try {
       const all = await ctx.api.get<DatasetSummary[]>('/datasets');
+      if (!latest()) return;
       current ??= all[0]?.name;
       mount(
         list,
@@ -153,6 +158,7 @@ export const datasetsPage: PageFactory = (ctx, [selected, selectedVersion]) => {
       );
       if (!current) return;
       const ds = await ctx.api.get<DatasetDetail>(`/datasets/${encodeURIComponent(current)}`);
+      if (!latest()) return;
       const name = ds.name;
       mount(
         detail,
@@ -211,10 +217,10 @@ export const datasetsPage: PageFactory = (ctx, [selected, selectedVersion]) => {
         ),
       );
       const v = selectedVersion ? Number(selectedVersion) : ds.latest;
-      if (v) await showVersion(name, v);
-      err.replaceChildren();
+      if (v) await showVersion(name, v, latest);
+      if (latest()) err.replaceChildren();
     } catch (e) {
-      err.replaceChildren(errorBox(e));
+      if (latest()) err.replaceChildren(errorBox(e));
     }
   };
   const refresh = debounce(() => void load(), 200);

@@ -3,6 +3,7 @@ import { bytes, num, time } from '../format.js';
 import { Disposer, type PageFactory, type PageContext } from '../page.js';
 import type { Generation, ModelInfo } from '../types.js';
 import { action, badge, errorBox, pageHeader } from './common.js';
+import { NewestOnly } from '../newest.js';
 
 type ModelDetail = ModelInfo & { generationsList: Generation[] };
 
@@ -248,16 +249,22 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
     );
   };
 
+  const newest = new NewestOnly();
   const load = async () => {
+    const latest = newest.begin();
     try {
       const { models } = await ctx.api.get<{ models: ModelInfo[] }>('/models');
+      if (!latest()) return;
       current ??= models[0]?.name;
       renderTree(models);
-      if (current)
-        renderDetail(await ctx.api.get<ModelDetail>(`/models/${encodeURIComponent(current)}`));
+      if (current) {
+        const detail = await ctx.api.get<ModelDetail>(`/models/${encodeURIComponent(current)}`);
+        if (!latest()) return;
+        renderDetail(detail);
+      }
       err.replaceChildren();
     } catch (e) {
-      err.replaceChildren(errorBox(e));
+      if (latest()) err.replaceChildren(errorBox(e));
     }
   };
   const refresh = debounce(() => void load(), 150);

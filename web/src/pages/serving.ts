@@ -71,8 +71,13 @@ export const servingPage: PageFactory = (ctx) => {
     return c;
   };
 
+  let newestTime = -Infinity;
   const apply = (s: ServingStats) => {
     const t = Date.parse(s.time) / 1000;
+    // The first REST read races the live pushes: a reading older than one shown is stale,
+    // and the charts need their x values in order.
+    if (!(t > newestTime)) return;
+    newestTime = t;
     mount(
       replicas,
       s.replicas.map((r) =>

@@ -3,6 +3,7 @@ import { duration, time } from '../format.js';
 import { Disposer, type PageFactory } from '../page.js';
 import type { SessionRecord } from '../types.js';
 import { errorBox, pageHeader } from './common.js';
+import { NewestOnly } from '../newest.js';
 
 const STATES = ['queued', 'placing', 'starting', 'running', 'succeeded', 'failed', 'stopped'];
 const PAGE = 1000;
@@ -143,19 +144,22 @@ export const sessionsPage: PageFactory = (ctx) => {
     more.hidden = items.length >= total;
   };
 
+  const newest = new NewestOnly();
   const load = async (append = false) => {
+    const latest = newest.begin();
     const state = stateSel.value;
     const offset = append ? items.length : 0;
     try {
       const r = await ctx.api.get<{ items: SessionRecord[]; total: number }>(
         `/sessions?limit=${append ? PAGE : Math.max(PAGE, items.length)}&offset=${offset}${state ? `&state=${state}` : ''}`,
       );
+      if (!latest()) return;
       items = append ? [...items, ...r.items] : r.items;
       total = r.total;
       err.replaceChildren();
       render();
     } catch (e) {
-      err.replaceChildren(errorBox(e));
+      if (latest()) err.replaceChildren(errorBox(e));
     }
   };
   const reload = debounce(() => void load(), 250);

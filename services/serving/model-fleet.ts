@@ -76,6 +76,8 @@ export class ModelFleet {
   async start(): Promise<void> {
     this.unsubscribe = this.opts.source.onPromotion((name, gen) => this.onPromotion(name, gen));
     this.unsubscribeControl = this.opts.source.onControl?.((msg) => this.onControl(msg));
+    // Listening before reading what to serve: a promotion in between is then not lost.
+    await this.opts.source.subscribed?.();
     for (const name of await this.wanted()) this.add(name);
     await Promise.all(this.starts);
     this.started = true;

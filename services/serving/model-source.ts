@@ -19,6 +19,8 @@ export interface ModelSource {
   assignment?(): Promise<'*' | string[]>;
   /** subscribes to serving control messages; returns the unsubscribe function */
   onControl?(cb: (msg: ServingControl) => void): () => void;
+  /** resolves once the subscriptions are live, so nothing announced after it is missed */
+  subscribed?(): Promise<void>;
 }
 
 /** A ModelSource held in memory. */

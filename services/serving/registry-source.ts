@@ -32,7 +32,8 @@ export interface RegistrySourceOptions {
 export class RegistrySource implements ModelSource {
   private readonly listeners = new Set<Listener>();
   private readonly controls = new Set<ControlListener>();
-  private subscribed = false;
+  /** the pub/sub subscription, once asked for */
+  private subscribing: Promise<void> | undefined;
   private readies = 0;
 
   /** `subscriber` must be a connection of its own: it enters subscriber mode. */
@@ -72,13 +73,13 @@ export class RegistrySource implements ModelSource {
 
   onPromotion(cb: Listener): () => void {
     this.listeners.add(cb);
-    if (!this.subscribed) this.subscribe();
+    if (!this.subscribing) this.subscribe();
     return () => this.listeners.delete(cb);
   }
 
   onControl(cb: ControlListener): () => void {
     this.controls.add(cb);
-    if (!this.subscribed) this.subscribe();
+    if (!this.subscribing) this.subscribe();
     return () => this.controls.delete(cb);
   }
 
@@ -89,7 +90,6 @@ export class RegistrySource implements ModelSource {
   }
 
   private subscribe(): void {
-    this.subscribed = true;
     const models = this.keys.modelEventsChannel();
     const serving = this.keys.servingChannel();
     this.subscriber.on('message', (ch: string, text: string) => {
@@ -111,9 +111,14 @@ export class RegistrySource implements ModelSource {
     this.subscriber.on('ready', () => {
       if (this.readies++ > 0) void this.resync();
     });
-    this.subscriber
-      .subscribe(models, serving)
-      .catch((err: unknown) => this.log.error({ err }, 'subscribe failed'));
+    this.subscribing = this.subscriber.subscribe(models, serving).then(
+      () => undefined,
+      (err: unknown) => this.log.error({ err }, 'subscribe failed'),
+    );
+  }
+
+  async subscribed(): Promise<void> {
+    await this.subscribing;
   }
 
   private emit(name: string, gen: number): void {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 let r: TestRedis;
 let g: TestGateway;
@@ -85,8 +86,10 @@ test('delivery and source apply FILE | ls, with every problem of a bad file list
     }),
   );
   assert.equal((await swarmml('source', 'apply', sources)).code, 0);
-  const sls = await swarmml('source', 'ls');
-  assert.match(sls.stdout, /in\s+http\s+d\s+push/);
+  // Stored at once, running a moment later: `ls` lists the sources that run.
+  await waitFor(async () => /in\s+http\s+d\s+push/.test((await swarmml('source', 'ls')).stdout), {
+    what: 'the applied source listed as running',
+  });
 });
 
 test('dlq ls | replay', async () => {

@@ -112,11 +112,15 @@ test(
     try {
       await send(10, 0);
       await pub.publishAsync(`${topic}/m0/reading`, '{"temp": "hot"}', { qos: 1 }); // rejected
-      await waitFor(async () => (await count()) === 10, { timeoutMs: 10_000, what: '10 samples' });
-
-      const events = await new EventLog(r.client(), new Keys(g.prefix)).range({ count: 1000 });
-      const versions = events.filter((e) => e.kind === 'dataset.version');
-      assert.ok(versions.length >= 1);
+      const log = new EventLog(r.client(), new Keys(g.prefix));
+      const versionEvents = async () =>
+        (await log.range({ count: 1000 })).filter((e) => e.kind === 'dataset.version');
+      // The version is committed, then its event archived: wait for both.
+      await waitFor(async () => (await count()) === 10 && (await versionEvents()).length >= 1, {
+        timeoutMs: 10_000,
+        what: '10 samples and their dataset.version event',
+      });
+      const versions = await versionEvents();
       assert.deepEqual((versions[0]!.payload as { name: string; count: number }).name, 'plant');
       await waitFor(
         async () =>

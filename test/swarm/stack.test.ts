@@ -268,9 +268,11 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
           lastLogs?: string[];
           events: { kind: string; payload: { exitCode?: number } }[];
         }>('GET', `/api/v1/sessions/${created.id}`);
-        return rec.state === 'failed' ? rec : undefined;
+        // The state turns failed a moment before session.finished is archived: wait for both.
+        const finished = rec.events.some((e) => e.kind === 'session.finished');
+        return rec.state === 'failed' && finished ? rec : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the session to fail' },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the session to fail and be archived' },
     );
     assert.equal(s.exitCode, 3);
     assert.ok(s.lastLogs?.includes('giving up'), JSON.stringify(s.lastLogs));

@@ -29,19 +29,26 @@ export class MqttSubscription {
     this.client = c;
     c.on('message', (topic, payload) => this.onMessage(payload, topic));
     c.on('error', (err) => this.onError(err));
-    // Subscribe on every connect (idempotent): a broker that lost its state has nothing to resume.
+    // Subscribe on every connect (idempotent): a broker that lost its state has nothing to
+    // resume. start() resolves once the first subscription is acknowledged, so a source
+    // reported as started is one the broker already delivers to.
+    let subscribed: (() => void) | undefined;
     c.on('connect', () => {
-      c.subscribe(this.def.topic, { qos: 1 }, (err) => err && this.onError(err));
+      c.subscribe(this.def.topic, { qos: 1 }, (err) => {
+        if (err) this.onError(err);
+        else subscribed?.();
+      });
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`mqtt ${this.def.url}: no connection in 5 s`)),
+        () => reject(new Error(`mqtt ${this.def.url}: not subscribed to ${this.def.topic} in 5 s`)),
         5000,
       );
-      c.once('connect', () => {
+      subscribed = () => {
         clearTimeout(timer);
+        subscribed = undefined;
         resolve();
-      });
+      };
     }).catch((err: Error) => {
       // Keep trying in the background; report once.
       this.onError(err);

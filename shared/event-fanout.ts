@@ -35,7 +35,7 @@ export class EventFanout {
   private readonly subs = new Set<Subscriber>();
   /** the subscribe calls of each subscriber, chained */
   private readonly attaching = new WeakMap<Subscriber, Promise<void>>();
-  /** unsubscribed: a replay that finishes later must not add them back */
+  /** unsubscribed for good (the connection closed): nothing may add them back */
   private readonly gone = new WeakSet<Subscriber>();
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
@@ -77,10 +77,12 @@ export class EventFanout {
    * Adds a subscriber, or widens one already added (its `topics` grew). With `since`, replays
    * archived events after it before any live one; live events arriving meanwhile are
    * buffered and de-duplicated against the replay. Calls for one subscriber run one after
-   * another, so a replay never overlaps another replay or a live feed to the same client.
+   * another, and none of its live events is sent while a replay runs. (A second `since`
+   * asked for while a replay runs can still see events of its topic sent by the first
+   * replay, which the scan picks up from the shared `topics`.) A subscriber unsubscribed
+   * stays out, even if a subscribe of a closed connection is handled late.
    */
   subscribe(s: Subscriber, since?: string): Promise<void> {
-    this.gone.delete(s);
     const next = (this.attaching.get(s) ?? Promise.resolve()).then(() => this.attach(s, since));
     this.attaching.set(
       s,
@@ -107,6 +109,7 @@ export class EventFanout {
       for (;;) {
         const page = await this.log.range({ from: `(${last}`, count: 500 });
         for (const e of page) {
+          if (this.gone.has(s)) return; // closed mid-replay: the finally keeps it out
           const t = topicsOf(e).find((x) => s.topics.has(x));
           if (t) s.send(t, e);
           last = e.id;

@@ -188,7 +188,7 @@ export class Pipeline implements Servable {
 
   /**
    * Resolves named references at the same time; the map comes back in the order `refs`
-   * lists them, whichever branch finished first, so answers and errors are stable.
+   * lists them, whichever branch finished first, so answers keep one shape.
    */
   private async resolveAll(
     refs: Record<string, string>,

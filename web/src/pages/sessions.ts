@@ -7,6 +7,8 @@ import { NewestOnly } from '../newest.js';
 
 const STATES = ['queued', 'placing', 'starting', 'running', 'succeeded', 'failed', 'stopped'];
 const PAGE = 1000;
+/** the most rows the API answers at once (its `limit` maximum) */
+const MAX_ROWS = 5000;
 
 interface Column {
   key: string;
@@ -141,20 +143,23 @@ export const sessionsPage: PageFactory = (ctx) => {
       );
     }
     count.textContent = `${rows.length} shown of ${total} sessions`;
-    more.hidden = items.length >= total;
+    more.hidden = items.length >= Math.min(total, MAX_ROWS);
   };
 
   const newest = new NewestOnly();
-  const load = async (append = false) => {
+  // How many rows the person asked to see: More raises it. Every load reads that many from
+  // the top, so a live refresh that overtakes a More keeps the extra rows instead of dropping them.
+  let wanted = PAGE;
+  const load = async (more = false) => {
+    if (more) wanted = Math.min(MAX_ROWS, items.length + PAGE);
     const latest = newest.begin();
     const state = stateSel.value;
-    const offset = append ? items.length : 0;
     try {
       const r = await ctx.api.get<{ items: SessionRecord[]; total: number }>(
-        `/sessions?limit=${append ? PAGE : Math.max(PAGE, items.length)}&offset=${offset}${state ? `&state=${state}` : ''}`,
+        `/sessions?limit=${wanted}&offset=0${state ? `&state=${state}` : ''}`,
       );
       if (!latest()) return;
-      items = append ? [...items, ...r.items] : r.items;
+      items = r.items;
       total = r.total;
       err.replaceChildren();
       render();

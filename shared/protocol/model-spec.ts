@@ -8,6 +8,22 @@ const int = (field: string, min: number, max: number) =>
     .min(min, { error: `${field} must be at least ${min}` })
     .max(max, { error: `${field} must be at most ${max}` });
 
+/** A number between two bounds, each inclusive (`min`/`max`) or not (`gt`/`lt`). */
+const real = (
+  field: string,
+  low: { gt: number } | { min: number },
+  high: { lt: number } | { max: number },
+) => {
+  const n = z.number({ error: `${field} must be a number` });
+  const above =
+    'gt' in low
+      ? n.gt(low.gt, { error: `${field} must be greater than ${low.gt}` })
+      : n.min(low.min, { error: `${field} must be at least ${low.min}` });
+  return 'lt' in high
+    ? above.lt(high.lt, { error: `${field} must be less than ${high.lt}` })
+    : above.max(high.max, { error: `${field} must be at most ${high.max}` });
+};
+
 /** Largest hidden layer; 4096² weights already take 64 MiB. */
 export const MAX_HIDDEN_UNITS = 4096;
 export const MAX_HIDDEN_LAYERS = 6;
@@ -34,31 +50,15 @@ export const TrainerParamsSchema = z
       .enum(['sgd', 'adam'], { error: "optimizer must be 'sgd' or 'adam'" })
       .default('adam'),
     /** Step size, in (0, 10]. @defaultValue 1e-3 for adam, 0.05 for sgd */
-    learningRate: z
-      .number({ error: 'learningRate must be a number' })
-      .gt(0, { error: 'learningRate must be greater than 0' })
-      .max(10, { error: 'learningRate must be at most 10' })
-      .optional(),
+    learningRate: real('learningRate', { gt: 0 }, { max: 10 }).optional(),
     /** SGD momentum, in [0, 1). @defaultValue 0.9 */
-    momentum: z
-      .number({ error: 'momentum must be a number' })
-      .min(0, { error: 'momentum must be at least 0' })
-      .lt(1, { error: 'momentum must be less than 1' })
-      .default(0.9),
+    momentum: real('momentum', { min: 0 }, { lt: 1 }).default(0.9),
     /** L2 penalty on weights (not biases), in [0, 1). @defaultValue 0 */
-    l2: z
-      .number({ error: 'l2 must be a number' })
-      .min(0, { error: 'l2 must be at least 0' })
-      .lt(1, { error: 'l2 must be less than 1' })
-      .default(0),
+    l2: real('l2', { min: 0 }, { lt: 1 }).default(0),
     /** Seeds initialisation, the validation split and shuffling. @defaultValue 42 */
     seed: int('seed', 0, 2 ** 32 - 1).default(42),
     /** Share of the rows held out for validation, in (0, 0.5]. @defaultValue 0.2 */
-    validationFraction: z
-      .number({ error: 'validationFraction must be a number' })
-      .gt(0, { error: 'validationFraction must be greater than 0' })
-      .max(0.5, { error: 'validationFraction must be at most 0.5' })
-      .default(0.2),
+    validationFraction: real('validationFraction', { gt: 0 }, { max: 0.5 }).default(0.2),
     /**
      * Input scaling, fitted on the training rows and exported into the ONNX graph.
      * `auto`: `standard` for tabular data, a fixed 1/255 for image pixels. @defaultValue 'auto'

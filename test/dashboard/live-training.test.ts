@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { Queue } from 'bullmq';
 import { DatasetStore, Keys, QUEUES } from '../../shared/index.js';
-import { api } from '../helpers/platform.js';
+import { api, startLongTraining } from '../helpers/platform.js';
 import { hasSharedData, storeDigits } from '../helpers/datasets.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -131,12 +131,7 @@ describe('dashboard: live training in a real browser', { skip }, () => {
   });
 
   test('a killed trainer: the session turns failed with exit code 137 on screen', async () => {
-    const created = await api(d.platform, 'POST', '/api/v1/sessions', {
-      model: 'digits-killed',
-      dataset: 'digits',
-      params: { hidden: [256, 256], epochs: 1000, batchSize: 8 },
-    });
-    const id = created.body.id as string;
+    const id = await startLongTraining(d.platform, 'digits-killed');
     await page.goto(`${d.url}/#/session/${id}`);
     await page.waitForFunction(
       () =>

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createLogger, createRedis, freePort } from '../../shared/index.js';
@@ -112,6 +113,20 @@ export async function startTestPlatform(
     },
   };
   return p;
+}
+
+/** Params with which a built-in trainer on `digits` runs until it is stopped or killed. */
+const TRAINS_UNTIL_STOPPED = { hidden: [256, 256], epochs: 1000, batchSize: 8 };
+
+/** Asks for a training of `model` on `digits` that runs until stopped; returns its id. */
+export async function startLongTraining(p: TestPlatform, model: string): Promise<string> {
+  const created = await api(p, 'POST', '/api/v1/sessions', {
+    model,
+    dataset: 'digits',
+    params: TRAINS_UNTIL_STOPPED,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body.id as string;
 }
 
 /** fetch against the platform with the admin token. */

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api } from '../helpers/platform.js';
+import { api, startLongTraining } from '../helpers/platform.js';
 import { hasSharedData } from '../helpers/datasets.js';
 import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
@@ -34,13 +34,7 @@ test(
   'a session stopped while it is being launched ends its worker and registers nothing',
   { skip: !hasSharedData() && 'no ../shared/data' },
   async () => {
-    const created = await api(d.p, 'POST', '/api/v1/sessions', {
-      model: 'stopped-early',
-      dataset: 'digits',
-      params: { hidden: [256, 256], epochs: 1000, batchSize: 8 },
-    });
-    assert.equal(created.status, 201);
-    const id = created.body.id as string;
+    const id = await startLongTraining(d.p, 'stopped-early');
     // Stopped once the handler has taken it from the queue (a stop before that is a different
     // path: the session ends queued and nothing is ever launched).
     await waitFor(

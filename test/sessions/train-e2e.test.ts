@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelRegistry } from '../../shared/index.js';
-import { api, type TestPlatform } from '../helpers/platform.js';
+import { api, startLongTraining, type TestPlatform } from '../helpers/platform.js';
 import { hasSharedData } from '../helpers/datasets.js';
 import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
@@ -108,12 +108,7 @@ describe(
     });
 
     test('stop via the API ends the worker and marks the session stopped', async () => {
-      const created = await api(p, 'POST', '/api/v1/sessions', {
-        model: 'digits-slow',
-        dataset: 'digits',
-        params: { hidden: [256, 256], epochs: 1000, batchSize: 8 },
-      });
-      const id = created.body.id as string;
+      const id = await startLongTraining(p, 'digits-slow');
       await waitFor(
         async () =>
           (await api(p, 'GET', `/api/v1/sessions/${id}`)).body.events.some(

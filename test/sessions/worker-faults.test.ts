@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventLog, type Keys } from '../../shared/index.js';
-import { api, type TestPlatform } from '../helpers/platform.js';
+import { api, startLongTraining, type TestPlatform } from '../helpers/platform.js';
 import { hasSharedData } from '../helpers/datasets.js';
 import { startDigitsPlatform, type DigitsPlatform } from '../helpers/digits-platform.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,13 +35,7 @@ describe('worker faults', { skip: !hasSharedData() && 'no ../shared/data' }, () 
   });
 
   async function startLong(model: string): Promise<string> {
-    const created = await api(p, 'POST', '/api/v1/sessions', {
-      model,
-      dataset: 'digits',
-      params: { hidden: [256, 256], epochs: 1000, batchSize: 8 },
-    });
-    assert.equal(created.status, 201);
-    const id = created.body.id as string;
+    const id = await startLongTraining(p, model);
     await waitFor(
       async () =>
         (await api(p, 'GET', `/api/v1/sessions/${id}`)).body.events.some(

@@ -4,7 +4,8 @@
  * replicas and protocols, so quantiles come from the merged histogram.
  */
 
-import type { ModelServingStats, ReplicaStatus, ServingStats } from '../../../shared/index.js';
+import type { ModelServingStats, ServingStats } from '../../../shared/index.js';
+import { askReplicas } from '../ask-replicas.js';
 
 export interface Sample {
   name: string;
@@ -155,33 +156,16 @@ export function summarise(samples: Iterable<Sample>): ModelServingStats[] {
 
 /** Reads every replica's `/metrics` (1 s each at most); an unreachable one is reported, not fatal. */
 export async function readServingStats(replicas: URL[], timeoutMs = 1_000): Promise<ServingStats> {
-  const read = await Promise.all(
-    replicas.map(async (base): Promise<{ status: ReplicaStatus; samples: Sample[] }> => {
-      const url = new URL('/metrics', base).toString();
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-        if (!res.ok)
-          return {
-            status: { url: base.origin, ok: false, error: `answered ${res.status}` },
-            samples: [],
-          };
-        return {
-          status: { url: base.origin, ok: true },
-          samples: parsePrometheus(await res.text()),
-        };
-      } catch (err) {
-        return {
-          status: { url: base.origin, ok: false, error: (err as Error).message },
-          samples: [],
-        };
-      }
-    }),
+  const answers = await askReplicas(
+    replicas,
+    '/metrics',
+    async (res) => parsePrometheus(await res.text()),
+    timeoutMs,
   );
-  // Summed in replica order, not answer order: the same counters give the same means.
-  read.sort((a, b) => a.status.url.localeCompare(b.status.url));
   return {
     time: new Date().toISOString(),
-    replicas: read.map((r) => r.status),
-    models: summarise(read.flatMap((r) => r.samples)),
+    replicas: answers.map((a) => (a.ok ? { url: a.url, ok: true } : a)),
+    // Summed in replica order, not answer order: the same counters give the same means.
+    models: summarise(answers.flatMap((a) => (a.ok ? a.value : []))),
   };
 }

@@ -9,6 +9,7 @@ import {
   readAssignment,
   unassignModels,
 } from '../../../shared/index.js';
+import { askReplicas } from '../ask-replicas.js';
 import type { RouteModule } from '../http/route-context.js';
 
 export const AssignBody = z.object({
@@ -23,40 +24,34 @@ export async function readFleet(
   urls: URL[],
   timeoutMs = 1_000,
 ): Promise<Omit<ServingView, 'assignment'>> {
+  const answers = await askReplicas(
+    urls,
+    '/internal/fleet',
+    async (res) => FleetReport.parse(await res.json()),
+    timeoutMs,
+  );
   const replicas: ReplicaView[] = [];
   const byModel = new Map<string, ServedModel>();
-  await Promise.all(
-    urls.map(async (base) => {
-      try {
-        const res = await fetch(new URL('/internal/fleet', base), {
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (!res.ok) {
-          replicas.push({ url: base.origin, ok: false, error: `answered ${res.status}` });
-          return;
-        }
-        const f = FleetReport.parse(await res.json());
-        replicas.push({ url: base.origin, ok: true, replica: f.replica, ready: f.ready });
-        for (const m of f.models) {
-          const entry = byModel.get(m.name) ?? { model: m.name, served: [] };
-          entry.served.push({
-            url: base.origin,
-            replica: f.replica,
-            gen: m.gen,
-            state: m.state,
-            loaded: m.loaded,
-          });
-          byModel.set(m.name, entry);
-        }
-      } catch (err) {
-        replicas.push({ url: base.origin, ok: false, error: (err as Error).message });
-      }
-    }),
-  );
-  replicas.sort((a, b) => a.url.localeCompare(b.url));
+  for (const a of answers) {
+    if (!a.ok) {
+      replicas.push({ url: a.url, ok: false, error: a.error });
+      continue;
+    }
+    const f = a.value;
+    replicas.push({ url: a.url, ok: true, replica: f.replica, ready: f.ready });
+    for (const m of f.models) {
+      const entry = byModel.get(m.name) ?? { model: m.name, served: [] };
+      entry.served.push({
+        url: a.url,
+        replica: f.replica,
+        gen: m.gen,
+        state: m.state,
+        loaded: m.loaded,
+      });
+      byModel.set(m.name, entry);
+    }
+  }
   const models = [...byModel.values()].sort((a, b) => a.model.localeCompare(b.model));
-  // Replicas answer in any order; listings must not reshuffle from one call to the next.
-  for (const m of models) m.served.sort((a, b) => a.url.localeCompare(b.url));
   return { replicas, models };
 }
 

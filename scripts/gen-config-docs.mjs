@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Writes docs/config.md from the config schemas (shared/config.ts and services/*/config.ts):
+// Writes docs/config.md from the config schemas (shared/runtime/config.ts and services/*/config.ts):
 // each `NAME: z....` entry with its doc comment and default. `--check` fails when stale.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 
 const sources = [
-  ['all services', 'shared/config.ts'],
-  ['every session worker (trainer, batch-infer)', 'shared/worker-main.ts'],
+  ['all services', 'shared/runtime/config.ts'],
+  ['every session worker (trainer, batch-infer)', 'shared/workers/worker-main.ts'],
 ];
 for (const s of readdirSync('services').sort()) {
   if (existsSync(`services/${s}/config.ts`)) sources.push([s, `services/${s}/config.ts`]);

@@ -2,7 +2,7 @@ import { policyFromConfig, type Logger } from '../../shared/index.js';
 import type { Backend } from './backend.js';
 import type { HandlerConfig } from './config.js';
 import { ProcessBackend } from './process-backend.js';
-import { SwarmBackend } from './swarm-backend.js';
+import { SwarmBackend } from './swarm/swarm-backend.js';
 
 /** The backend config asks for: local child processes, or one Swarm service per session. */
 export function createBackend(config: HandlerConfig, log: Logger): Backend {

@@ -2,17 +2,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FleetReport, Logger } from '../../shared/index.js';
 import { hostname } from 'node:os';
-import type { BackoffPolicy } from './backoff.js';
+import type { BackoffPolicy } from './hosting/backoff.js';
 import type { ServingConfig } from './config.js';
-import type { DriftMonitor } from './drift-monitor.js';
-import { sendError, sendJson } from './http-io.js';
-import { handleKServe } from './kserve-routes.js';
+import type { DriftMonitor } from './drift/drift-monitor.js';
+import { sendError, sendJson } from './protocols/http-io.js';
+import { handleKServe } from './protocols/kserve-routes.js';
 import { createMetrics, type ServingMetrics } from './metrics.js';
-import { ModelFleet } from './model-fleet.js';
-import type { ModelSource } from './model-source.js';
-import { DecodeOffload } from './decode-offload.js';
-import type { RouteContext } from './route-context.js';
-import { handleTfServing } from './tfserving-routes.js';
+import { ModelFleet } from './hosting/model-fleet.js';
+import type { ModelSource } from './hosting/model-source.js';
+import { DecodeOffload } from './decoding/decode-offload.js';
+import type { RouteContext } from './protocols/route-context.js';
+import { handleTfServing } from './protocols/tfserving-routes.js';
 
 export interface ServingDeps {
   config: ServingConfig;

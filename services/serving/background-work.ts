@@ -13,11 +13,11 @@ import {
   type Logger,
 } from '../../shared/index.js';
 import type { ServingApp } from './app.js';
-import { startBatchWorker } from './batch-worker.js';
+import { startBatchWorker } from './batch/batch-worker.js';
 import type { ServingConfig } from './config.js';
-import { DriftMonitor } from './drift-monitor.js';
-import type { ModelSource } from './model-source.js';
-import { PromotionOptimizer } from './optimizer.js';
+import { DriftMonitor } from './drift/drift-monitor.js';
+import type { ModelSource } from './hosting/model-source.js';
+import { PromotionOptimizer } from './optimisation/optimizer.js';
 
 export interface RedisParts {
   redis: Redis;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { baseEnv, envBool, parseEnv } from '../../shared/index.js';
-import { PipelineDefs } from './pipelines.js';
+import { PipelineDefs } from './hosting/pipelines.js';
 
 /** A JSON-valued variable, parsed and then checked against `schema`. */
 function jsonVar<S extends z.ZodType>(schema: S, fallback: string) {

@@ -9,7 +9,7 @@ import {
 import { buildApp } from './app.js';
 import { createDriftMonitor, startBackgroundWork } from './background-work.js';
 import { loadConfig } from './config.js';
-import { RegistrySource } from './registry-source.js';
+import { RegistrySource } from './hosting/registry-source.js';
 
 const config = loadConfig(process.env);
 const log = createLogger('serving', config.LOG_LEVEL);

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { BadInput, NotFound } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { TabularBatch } from '../rows.js';
-import { splitInfo, validationMask, type SplitInfo } from '../dataset-split.js';
+import type { Logger } from '../runtime/logger.js';
+import type { TabularBatch } from './rows.js';
+import { splitInfo, validationMask, type SplitInfo } from './dataset-split.js';
 import { checkName } from '../store/names.js';
 import type { DatasetStore } from '../store/dataset-store.js';
 import type { DatasetVersionMeta } from '../store/dataset-meta.js';

@@ -1,4 +1,4 @@
-import type { RowBatch } from '../rows.js';
+import type { RowBatch } from './rows.js';
 
 /**
  * Per-column moments; arrays are indexed by feature (tabular) or channel (images).

@@ -1,4 +1,4 @@
-import type { ImageShape } from '../rows.js';
+import type { ImageShape } from '../datasets/rows.js';
 
 /** Where a shard lives: shards of an append version may belong to earlier versions. */
 export interface ShardRef {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Conflict, NotFound } from '../errors.js';
-import type { RowBatch } from '../rows.js';
+import type { RowBatch } from '../datasets/rows.js';
 import type { Keys } from './keys.js';
 import { checkName } from './names.js';
 import { datasetReferences } from './lineage-index.js';

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { AppError, BadInput, Conflict } from '../errors.js';
-import type { RowBatch } from '../rows.js';
+import type { RowBatch } from '../datasets/rows.js';
 import type { Keys } from './keys.js';
 import { withRetry } from './lua.js';
 import { encodeShard } from './shard-codec.js';

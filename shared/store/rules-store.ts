@@ -1,6 +1,6 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '../runtime/logger.js';
 // The generic versioned store; the lead moves it to shared/ (then this import follows).
-import type { ConfigVersion, LiveConfig } from '../live-config.js';
+import type { ConfigVersion, LiveConfig } from './live-config.js';
 import { RULES_CONFIG_KIND, RulesDocument } from '../protocol/rules.js';
 
 /** The rules as stored: version 0 (and the defaults) until someone puts a document. */

@@ -1,5 +1,5 @@
 import { BadInput } from '../errors.js';
-import type { ImageBatch, RowBatch, TabularBatch } from '../rows.js';
+import type { ImageBatch, RowBatch, TabularBatch } from '../datasets/rows.js';
 
 /**
  * Shard binary format v1, little-endian (docs/keys.md):

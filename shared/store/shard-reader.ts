@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AppError, BadInput } from '../errors.js';
-import { rowWidth, type RowBatch } from '../rows.js';
+import { rowWidth, type RowBatch } from '../datasets/rows.js';
 import type { Keys } from './keys.js';
 import type { DatasetVersionMeta } from './dataset-meta.js';
 import { decodeShard } from './shard-codec.js';

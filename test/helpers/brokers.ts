@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
-import { freePort } from '../../shared/net.js';
+import { freePort } from '../../shared/runtime/net.js';
 
 /** Why a broker test must skip, or undefined when the binary is there. */
 export function mosquittoMissing(): string | undefined {

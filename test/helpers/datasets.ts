@@ -1,9 +1,11 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type { DatasetStore, DatasetVersionMeta } from '../../shared/index.js';
 
-export const SHARED_DATA = '../shared/data';
-export const hasSharedData = () => existsSync(`${SHARED_DATA}/digits.csv.gz`);
+/** A committed test data file (test/fixtures/README.md says where each came from). */
+export const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** The real sklearn digits (8x8, 1,797 rows) as Float32 features and class labels. */
 export function loadDigits(): {
@@ -12,7 +14,7 @@ export function loadDigits(): {
   rows: number;
   dim: number;
 } {
-  const text = gunzipSync(readFileSync(`${SHARED_DATA}/digits.csv.gz`)).toString('utf8');
+  const text = gunzipSync(readFileSync(fixture('digits.csv.gz'))).toString('utf8');
   const lines = text.trim().split('\n');
   const dim = 64;
   const features = new Float32Array(lines.length * dim);

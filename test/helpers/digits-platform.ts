@@ -14,7 +14,7 @@ export interface DigitsPlatform {
 
 /**
  * A fresh Redis and platform (handler and gateway in this process) with the real digits data
- * stored as dataset `digits`: where most session tests start. Needs ../shared/data.
+ * stored as dataset `digits`: where most session tests start.
  */
 export async function startDigitsPlatform(
   opts: Parameters<typeof startTestPlatform>[1] = {},

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { portFree } from '../../shared/net.js';
+import { portFree } from '../../shared/runtime/net.js';
 
 /**
  * A base port whose next `count` ports are all free, for a process that listens on

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RedisServer } from '../../shared/redis-server.js';
-import { freePort } from '../../shared/net.js';
+import { RedisServer } from '../../shared/runtime/redis-server.js';
+import { freePort } from '../../shared/runtime/net.js';
 
 export interface TestRedis {
   server: RedisServer;

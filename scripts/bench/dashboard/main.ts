@@ -11,12 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import type { SessionRecord } from '../../../web/src/types.js';
 import { Keys, SessionStore } from '../../../shared/index.js';
 import { startTestRedis } from '../../../test/helpers/redis.js';
-import {
-  hasChromium,
-  launchChromium,
-  logIn,
-  startDashboard,
-} from '../../../test/dashboard/harness.js';
+import { hasChromium, launchChromium, logIn, startDashboard } from '../../../test/web/harness.js';
 
 // The Sessions page shows 1,000 rows before "More": the bench times that first screenful.
 const n = Math.min(1000, Number(process.env.BENCH_SESSIONS ?? 1000));

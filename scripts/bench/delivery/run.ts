@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { Keys, type Prediction } from '../../../shared/index.js';
-import { LiveConfig } from '../../../shared/live-config.js';
+import { LiveConfig } from '../../../shared/store/live-config.js';
 import { DeliveryService } from '../../../services/gateway/delivery/delivery-service.js';
 import { putConfigDocument } from '../../../services/gateway/delivery/config-documents.js';
 import { startTestRedis } from '../../../test/helpers/redis.js';
@@ -18,7 +18,11 @@ import {
   mosquittoMissing,
   rabbitMissing,
 } from '../../../test/helpers/brokers.js';
-import { amqpConsumer, mqttSubscriber, webhookReceiver } from '../../../test/delivery/receivers.js';
+import {
+  amqpConsumer,
+  mqttSubscriber,
+  webhookReceiver,
+} from '../../../test/services/gateway/delivery/receivers.js';
 
 const { values } = parseArgs({
   options: {

@@ -22,9 +22,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateLibsvm } from './generate.js';
-import { RedisServer } from '../../../shared/redis-server.js';
-import { freePort } from '../../../shared/net.js';
-import { serviceCommand } from '../../../shared/entry.js';
+import { RedisServer } from '../../../shared/runtime/redis-server.js';
+import { freePort } from '../../../shared/runtime/net.js';
+import { serviceCommand } from '../../../shared/runtime/entry.js';
 import { redisBenchmark } from '../store/redis-benchmark.js';
 
 const { values: args } = parseArgs({

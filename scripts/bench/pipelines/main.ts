@@ -6,9 +6,9 @@
  *   node --import tsx scripts/bench/pipelines/main.ts   env: BENCH_ROUNDS=40  BENCH_SIZE=512
  */
 import { cpus, loadavg } from 'node:os';
-import { InMemoryModelSource } from '../../../services/serving/model-source.js';
+import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { seededFloats, slowModel } from '../../../test/helpers/onnx-models.js';
-import { startServing, v2Body } from '../../../test/serving/harness.js';
+import { startServing, v2Body } from '../../../test/services/serving/harness.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);
 const size = Number(process.env.BENCH_SIZE ?? 512);

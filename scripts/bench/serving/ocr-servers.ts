@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import express from 'express';
 import * as ort from 'onnxruntime-node';
-import { createLogger } from '../../../shared/logger.js';
+import { createLogger } from '../../../shared/runtime/logger.js';
 import { buildApp } from '../../../services/serving/app.js';
 import { loadConfig } from '../../../services/serving/config.js';
-import { InMemoryModelSource } from '../../../services/serving/model-source.js';
+import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { seededFloats } from '../../../test/helpers/onnx-models.js';
-import { ocrModelPath } from '../../../test/serving/ocr-models.js';
+import { ocrModelPath } from '../../../test/services/serving/ocr-models.js';
 
 export const OCR_WIDTH = Number(process.env.BENCH_OCR_WIDTH ?? 320);
 export const OCR_SHAPE = [1, 3, 48, OCR_WIDTH];

@@ -7,10 +7,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import * as ort from 'onnxruntime-node';
-import { createLogger } from '../../../shared/logger.js';
+import { createLogger } from '../../../shared/runtime/logger.js';
 import { buildApp } from '../../../services/serving/app.js';
 import { loadConfig } from '../../../services/serving/config.js';
-import { InMemoryModelSource } from '../../../services/serving/model-source.js';
+import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { mlpModel } from '../../../test/helpers/onnx-models.js';
 
 export type ServerKind = 'bare' | 'express' | 'serving';

@@ -39,7 +39,7 @@ try {
   const push = await fetch(`${url}/api/v1/datasets/digits?format=csv&header=false`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/octet-stream' },
-    body: readFileSync('../shared/data/digits.csv.gz'),
+    body: readFileSync('test/fixtures/digits.csv.gz'),
   });
   if (!push.ok) throw new Error(`push failed: ${push.status} ${await push.text()}`);
 

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { RedisServer } from '../../../shared/redis-server.js';
-import { freePort } from '../../../shared/net.js';
+import { RedisServer } from '../../../shared/runtime/redis-server.js';
+import { freePort } from '../../../shared/runtime/net.js';
 import { Keys } from '../../../shared/store/keys.js';
 import { ModelRegistry } from '../../../shared/store/model-registry.js';
 import { DatasetStore } from '../../../shared/store/dataset-store.js';
 import { EventLog } from '../../../shared/store/event-log.js';
-import type { TabularBatch } from '../../../shared/rows.js';
+import type { TabularBatch } from '../../../shared/datasets/rows.js';
 import { redisBenchmark } from './redis-benchmark.js';
 
 const { values } = parseArgs({

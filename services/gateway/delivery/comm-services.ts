@@ -7,15 +7,15 @@ import {
   createSampleAppender,
   LiveConfig,
 } from '../../../shared/index.js';
-import { rulesRoutes } from '../rules-routes.js';
+import { rulesRoutes } from '../config/rules-routes.js';
 import type { GatewayConfig } from '../config.js';
-import { configRoutes } from '../config-routes.js';
+import { configRoutes } from '../config/config-routes.js';
 import { datasetSampleSink } from '../datasets/dataset-sample-sink.js';
-import { deliveryRoutes } from '../delivery-routes.js';
+import { deliveryRoutes } from './delivery-routes.js';
 import type { RouteModule } from '../http/route-context.js';
 import { openapiRoutes } from '../openapi/openapi-route.js';
 import { PluginHost } from '../plugins/plugin-host.js';
-import { createPredictionCapture, parseInferencePath } from '../prediction-capture.js';
+import { createPredictionCapture, parseInferencePath } from '../serving/prediction-capture.js';
 import { SourceService } from '../sources/source-service.js';
 import { DeliveryService } from './delivery-service.js';
 import { archiveReport } from './event-report.js';

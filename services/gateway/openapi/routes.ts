@@ -7,11 +7,11 @@ import {
   DataSourcesDoc,
   RulesDocument,
 } from '../../../shared/index.js';
-import { PutConfigQuery, HistoryQuery } from '../config-routes.js';
+import { PutConfigQuery, HistoryQuery } from '../config/config-routes.js';
 import { RowsQuery } from '../datasets/rows-response.js';
-import { DeadListQuery } from '../delivery-routes.js';
+import { DeadListQuery } from '../delivery/delivery-routes.js';
 import { DeliveryConfig } from '../delivery/delivery-document.js';
-import { CreateTokenBody } from '../http/token-routes.js';
+import { CreateTokenBody } from '../auth/token-routes.js';
 import { RejectBody, UploadQuery } from '../models/model-routes.js';
 import { ListSessionsQuery, PostEventBody } from '../sessions/session-routes.js';
 import * as ex from './examples.js';

@@ -9,7 +9,7 @@ import {
   readAssignment,
   unassignModels,
 } from '../../../shared/index.js';
-import { askReplicas } from '../ask-replicas.js';
+import { askReplicas } from './ask-replicas.js';
 import type { RouteModule } from '../http/route-context.js';
 
 export const AssignBody = z.object({

@@ -1,0 +1,285 @@
+import Docker from 'dockerode';
+import type { ClusterReport, Logger } from '../../../shared/index.js';
+import type { Backend, LaunchSpec, Placement, WorkerExit, WorkerInfo } from '../backend.js';
+import { checkLaunchRequest, type LaunchPolicy } from '../../../shared/index.js';
+import { readSwarmCluster } from '../cluster-route.js';
+import { DeathWatch, type ContainerDeath } from './swarm-events.js';
+import { lastLines } from './swarm-logs.js';
+import { explainPending, nodeFacts, placementFor } from './swarm-placement.js';
+import { SESSION_LABEL, workerServiceSpec, type WorkerSpecOptions } from './swarm-service-spec.js';
+import { newestTask, viewTask, type SwarmTask, type TaskView } from './swarm-tasks.js';
+
+/** Label that keeps one backend's workers apart from another's on the same swarm. */
+export const SCOPE_LABEL = 'swarmml.scope';
+
+export interface SwarmBackendOptions extends Omit<WorkerSpecOptions, 'secrets' | 'labels'> {
+  /** @defaultValue a client on /var/run/docker.sock */
+  docker?: Docker;
+  /**
+   * Workers of this backend carry `swarmml.scope=<scope>`; list, reconciliation and exit
+   * reports only see their own scope. @defaultValue 'swarmml'
+   */
+  scope?: string;
+  /** Docker secrets (by name) mounted in every worker at /run/secrets/<target ?? name>. */
+  secrets?: Array<{ name: string; target?: string }>;
+  /** When set, launches outside the allow-list throw Forbidden('NOT_ALLOWED') before any API call. */
+  policy?: LaunchPolicy;
+  /**
+   * Generic resource kind a GPU session reserves one unit of; null: the `gpu` node label alone.
+   * @defaultValue 'NVIDIA-GPU'
+   */
+  gpuKind?: string | null;
+  /** Task polling period, which also catches exits on other nodes. @defaultValue 1000 */
+  pollMs?: number;
+  /** Remove a worker's service once its exit is reported. @defaultValue true */
+  removeFinished?: boolean;
+  /** @defaultValue 20 */
+  logLines?: number;
+  log?: Logger;
+}
+
+/** A worker's current state, with the reason when it is not running yet. */
+export type WorkerState = TaskView | { phase: 'gone' };
+
+/**
+ * Runs each session's worker as a one-task Swarm service (restart condition none) and reports
+ * its exit code once: from this node's `die` events when the container ran here, else from task
+ * polling. Finished services are removed; `list()` finds workers left by an earlier process.
+ */
+export class SwarmBackend implements Backend {
+  readonly name = 'swarm' as const;
+  private readonly docker: Docker;
+  private readonly scope: string;
+  /** serviceId -> sessionId, for workers whose exit is still to report. */
+  private readonly watched = new Map<string, string>();
+  private readonly reported = new Set<string>();
+  private readonly stopping = new Set<string>();
+  private readonly exitCbs = new Set<(e: WorkerExit) => void>();
+  private readonly deaths: DeathWatch;
+  private started: Promise<void> | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private polling = false;
+  private closed = false;
+
+  constructor(private readonly opts: SwarmBackendOptions) {
+    this.docker = opts.docker ?? new Docker({ socketPath: '/var/run/docker.sock' });
+    this.scope = opts.scope ?? 'swarmml';
+    this.deaths = new DeathWatch(
+      this.docker,
+      { filter: `${SCOPE_LABEL}=${this.scope}`, session: SESSION_LABEL },
+      (d) => this.onDeath(d),
+      opts.log,
+    );
+  }
+
+  /** Opens the events stream, adopts this scope's existing workers and starts polling. Idempotent. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.deaths.start();
+      for (const s of await this.scopeServices()) {
+        const session = s.Spec?.Labels?.[SESSION_LABEL];
+        if (session) this.watched.set(s.ID, session);
+      }
+      this.poller = setInterval(() => void this.poll(), this.opts.pollMs ?? 1000);
+      this.poller.unref();
+    })();
+    return this.started;
+  }
+
+  async launch(spec: LaunchSpec): Promise<Placement> {
+    const image = spec.image ?? this.opts.image;
+    if (this.opts.policy) {
+      checkLaunchRequest({ image, device: spec.device, limits: spec.limits }, this.opts.policy);
+    }
+    await this.start();
+    const nodes = (await this.docker.listNodes()).map((n) => nodeFacts(n as never));
+    const rules = placementFor(spec, nodes, { gpuKind: this.opts.gpuKind });
+    const created = (await this.docker.createService(
+      workerServiceSpec({ ...spec, image }, rules, {
+        ...this.opts,
+        labels: { [SCOPE_LABEL]: this.scope },
+        secrets: await this.resolveSecrets(),
+      }),
+    )) as { id: string };
+    this.watched.set(created.id, spec.sessionId);
+    const pendingReason = explainPending(rules, nodes);
+    return {
+      backend: 'swarm',
+      workerId: created.id,
+      constraints: rules.constraints,
+      ...(pendingReason ? { pendingReason } : {}),
+    };
+  }
+
+  /** The worker's task state; `reason` says why a waiting task has no node. */
+  async inspectWorker(workerId: string): Promise<WorkerState> {
+    const tasks = (await this.docker
+      .listTasks({ filters: { service: [workerId] } })
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return [];
+        throw err;
+      })) as SwarmTask[];
+    const task = newestTask(tasks);
+    return task ? viewTask(task) : { phase: 'gone' };
+  }
+
+  async stop(workerId: string, opts: { graceMs?: number } = {}): Promise<void> {
+    this.stopping.add(workerId);
+    const view = await this.inspectWorker(workerId);
+    if (view.phase === 'running' && view.containerId) {
+      // Local containers get the caller's grace period; remote ones the service's own
+      // StopGracePeriod when the service is removed.
+      const t = Math.ceil((opts.graceMs ?? this.opts.stopGraceMs ?? 10_000) / 1000);
+      await this.docker
+        .getContainer(view.containerId)
+        .stop({ t })
+        .catch(() => undefined);
+      await this.poll();
+    }
+    await this.removeService(workerId);
+    await this.poll();
+  }
+
+  onExit(cb: (exit: WorkerExit) => void): () => void {
+    this.exitCbs.add(cb);
+    // Exits seen while nobody listened were held back; report them now.
+    void this.start().then(() => this.poll());
+    return () => this.exitCbs.delete(cb);
+  }
+
+  /** Nodes, and this install's services (the stack named like the scope, and its workers). */
+  cluster(): Promise<ClusterReport> {
+    return readSwarmCluster(this.docker, this.scope, SCOPE_LABEL);
+  }
+
+  async list(): Promise<WorkerInfo[]> {
+    const services = await this.scopeServices();
+    if (services.length === 0) return [];
+    const tasks = (await this.docker.listTasks({
+      filters: { service: services.map((s) => s.ID) },
+    })) as SwarmTask[];
+    return services.map((s) => {
+      const task = newestTask(tasks.filter((t) => t.ServiceID === s.ID));
+      const view = task ? viewTask(task) : undefined;
+      return {
+        sessionId: s.Spec?.Labels?.[SESSION_LABEL] ?? '',
+        workerId: s.ID,
+        running: view?.phase !== 'ended',
+        ...(view?.phase === 'ended' ? { exitCode: view.exitCode } : {}),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.poller);
+    this.deaths.close();
+    this.exitCbs.clear();
+  }
+
+  private async scopeServices(): Promise<
+    Array<{ ID: string; Spec?: { Labels?: Record<string, string> } }>
+  > {
+    return await this.docker.listServices({
+      filters: { label: [`${SCOPE_LABEL}=${this.scope}`, SESSION_LABEL] },
+    });
+  }
+
+  private async resolveSecrets(): Promise<Array<{ id: string; name: string; target: string }>> {
+    const wanted = this.opts.secrets ?? [];
+    if (wanted.length === 0) return [];
+    const all = await this.docker.listSecrets({ filters: { name: wanted.map((w) => w.name) } });
+    return wanted.map((w) => {
+      const found = all.find((s) => s.Spec?.Name === w.name);
+      if (!found) throw new Error(`docker secret ${w.name} does not exist`);
+      return { id: found.ID, name: w.name, target: w.target ?? w.name };
+    });
+  }
+
+  private onDeath(d: ContainerDeath): void {
+    if (this.exitCbs.size === 0 || this.closed) return;
+    void this.finish(d.serviceId, d.sessionId, {
+      exitCode: d.exitCode,
+      containerId: d.containerId,
+    });
+  }
+
+  /** Reports every watched worker whose task ended or whose service vanished. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed || this.exitCbs.size === 0 || this.watched.size === 0) return;
+    this.polling = true;
+    try {
+      // Tasks are asked for present services only: one unknown id fails the whole request.
+      const services = await this.scopeServices();
+      const present = new Set(services.map((s) => s.ID));
+      const ids = [...this.watched.keys()];
+      const live = ids.filter((id) => present.has(id));
+      const tasks =
+        live.length > 0
+          ? ((await this.docker.listTasks({ filters: { service: live } })) as SwarmTask[])
+          : [];
+      for (const id of ids) {
+        const session = this.watched.get(id);
+        if (session === undefined) continue;
+        const task = newestTask(tasks.filter((t) => t.ServiceID === id));
+        const view = task ? viewTask(task) : undefined;
+        if (view?.phase === 'ended') {
+          await this.finish(id, session, {
+            exitCode: view.exitCode,
+            ...(task?.Status?.ContainerStatus?.ContainerID
+              ? { containerId: task.Status.ContainerStatus.ContainerID }
+              : {}),
+            ...(view.error ? { error: view.error } : {}),
+          });
+        } else if (!present.has(id)) {
+          const error = this.stopping.has(id) ? 'stopped' : 'worker service was removed';
+          await this.finish(id, session, { exitCode: null, error });
+        }
+      }
+    } catch (err) {
+      this.opts.log?.warn({ err }, 'polling swarm tasks failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async finish(
+    serviceId: string,
+    sessionId: string,
+    outcome: { exitCode: number | null; error?: string; containerId?: string },
+  ): Promise<void> {
+    if (this.reported.has(serviceId)) return;
+    this.reported.add(serviceId);
+    this.watched.delete(serviceId);
+    const logs = await lastLines(this.docker, {
+      serviceId,
+      ...(outcome.containerId ? { containerId: outcome.containerId } : {}),
+      n: this.opts.logLines ?? 20,
+    });
+    if (this.opts.removeFinished ?? true) await this.removeService(serviceId);
+    this.stopping.delete(serviceId);
+    const exit: WorkerExit = {
+      sessionId,
+      workerId: serviceId,
+      exitCode: outcome.exitCode,
+      ...(logs.length > 0 ? { lastLogs: logs } : {}),
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+    for (const cb of this.exitCbs) {
+      try {
+        cb(exit);
+      } catch (err) {
+        this.opts.log?.error({ err, sessionId }, 'onExit callback threw');
+      }
+    }
+  }
+
+  private async removeService(serviceId: string): Promise<void> {
+    await this.docker
+      .getService(serviceId)
+      .remove()
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 404) throw err;
+      });
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Model process entry (forked by supervisor.ts with an IPC channel). Holds the
+ * onnxruntime sessions of one model group, keyed by model and generation, so a crash
+ * in native code takes down only this group.
+ *
+ * Startup time is restart time, so it imports nothing heavy: not shared/ (the entry point
+ * pulls in the whole store), and protocol.ts for its types only (zod alone costs about
+ * half a second to load). Errors cross as `{name, code, message}`, revived by the parent
+ * with reviveError; the parent validates what comes back with the zod schemas, and this
+ * side trusts its parent, whose sends are typed as ToWorker.
+ */
+import * as ort from 'onnxruntime-node';
+import {
+  FromWorker,
+  ToWorker,
+  type ModelIO,
+  type SessionOptions,
+  type TensorSpec,
+} from './protocol.js';
+import { ELEM, isElemType, type TensorMap, type TypedData } from '../tensors/tensors.js';
+
+/** An error in the shape the parent revives (shared/errors.ts names and codes). */
+class WireFailure extends Error {
+  constructor(
+    readonly errName: 'BadInput' | 'NotFound' | 'Unavailable',
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const sessions = new Map<string, ort.InferenceSession>();
+const keyOf = (model: string, gen: number) => `${model}@${gen}`;
+
+/**
+ * Runs in progress per session. A session replaced (the optimizer's version of the same
+ * generation) or unloaded may still be running requests: releasing it then fails them with
+ * "Session already disposed", so its release waits for the last of them.
+ */
+const running = new Map<ort.InferenceSession, number>();
+const retiring = new Set<ort.InferenceSession>();
+
+async function retire(session: ort.InferenceSession | undefined): Promise<void> {
+  if (!session) return;
+  if ((running.get(session) ?? 0) > 0) retiring.add(session);
+  else await session.release();
+}
+
+async function runOn(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+): Promise<ort.InferenceSession.ReturnType> {
+  running.set(session, (running.get(session) ?? 0) + 1);
+  try {
+    return await session.run(feeds);
+  } finally {
+    const left = (running.get(session) ?? 1) - 1;
+    if (left > 0) running.set(session, left);
+    else {
+      running.delete(session);
+      if (retiring.delete(session)) void session.release().catch(() => undefined);
+    }
+  }
+}
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+function specs(meta: readonly ort.InferenceSession.ValueMetadata[], what: string): TensorSpec[] {
+  return meta.map((m) => {
+    if (!m.isTensor || !isElemType(m.type)) {
+      const why = `${what} "${m.name}" has a type serving does not support`;
+      throw new WireFailure('BadInput', 'BAD_INPUT', why);
+    }
+    return {
+      name: m.name,
+      type: m.type,
+      shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    };
+  });
+}
+
+async function load(
+  model: string,
+  gen: number,
+  bytes: Uint8Array,
+  options: SessionOptions,
+): Promise<ModelIO> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: options.graphOptimizationLevel,
+      intraOpNumThreads: options.intraOpNumThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+    });
+  } catch (err) {
+    throw new WireFailure(
+      'Unavailable',
+      'UNAVAILABLE',
+      `generation ${gen} of model "${model}" could not be loaded: ${(err as Error).message}`,
+    );
+  }
+  const io = {
+    inputs: specs(session.inputMetadata, 'input'),
+    outputs: specs(session.outputMetadata, 'output'),
+  };
+  await warmUp(session, io);
+  const old = sessions.get(keyOf(model, gen));
+  sessions.set(keyOf(model, gen), session);
+  await retire(old);
+  return io;
+}
+
+/** First runs allocate and pick kernels; pay that here rather than on a client's request. */
+async function warmUp(session: ort.InferenceSession, io: ModelIO): Promise<void> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of io.inputs) {
+    const dims = spec.shape.map((d) => (d < 0 ? 1 : d));
+    let n = 1;
+    for (const d of dims) n *= d;
+    feeds[spec.name] = new ort.Tensor(spec.type, ELEM[spec.type].make(n) as never, dims);
+  }
+  try {
+    await session.run(feeds);
+  } catch {
+    // Some models reject all-zero inputs; they still serve real ones.
+  }
+}
+
+async function run(model: string, gen: number, inputs: TensorMap): Promise<TensorMap> {
+  const session = sessions.get(keyOf(model, gen));
+  if (!session) {
+    const why = `generation ${gen} of model "${model}" is not loaded in this process`;
+    throw new WireFailure('NotFound', 'NOT_FOUND', why);
+  }
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs))
+    feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await runOn(session, feeds);
+  } catch (err) {
+    throw new WireFailure(
+      'BadInput',
+      'BAD_INPUT',
+      `model "${model}" rejected the input: ${(err as Error).message}`,
+    );
+  }
+  const out: TensorMap = {};
+  for (const [name, t] of Object.entries(results)) {
+    if (!isElemType(t.type)) {
+      throw new WireFailure(
+        'BadInput',
+        'BAD_INPUT',
+        `output "${name}" has unsupported type ${t.type}`,
+      );
+    }
+    out[name] = { type: t.type, dims: [...t.dims], data: t.data as TypedData };
+  }
+  return out;
+}
+
+function serialize(err: unknown) {
+  if (err instanceof WireFailure)
+    return { name: err.errName, code: err.code, message: err.message };
+  return { name: 'Error', code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
+}
+
+process.on('message', (raw) => {
+  const msg = raw as ToWorker;
+  if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number') return;
+  void (async () => {
+    try {
+      switch (msg.t) {
+        case 'load':
+          send({ t: 'ok', id: msg.id, io: await load(msg.model, msg.gen, msg.bytes, msg.options) });
+          break;
+        case 'unload': {
+          const key = keyOf(msg.model, msg.gen);
+          const s = sessions.get(key);
+          sessions.delete(key);
+          await retire(s);
+          send({ t: 'ok', id: msg.id });
+          break;
+        }
+        case 'run':
+          send({ t: 'ok', id: msg.id, outputs: await run(msg.model, msg.gen, msg.inputs) });
+          break;
+      }
+    } catch (err) {
+      send({ t: 'fail', id: msg.id, error: serialize(err) });
+    }
+  })();
+});
+
+// The parent owns this process's life: when the channel goes, so do we.
+process.on('disconnect', () => process.exit(0));
+send({ t: 'hello', pid: process.pid });

@@ -1,0 +1,76 @@
+/**
+ * Messages between the serving process and its model processes (IPC with
+ * `serialization: 'advanced'`, so typed arrays cross as typed arrays, not JSON).
+ * Every request carries an `id`; the child answers each with `ok` or `fail`.
+ */
+import { z } from 'zod';
+import { ELEM, type ElemType, type TypedData } from '../tensors/tensors.js';
+
+const elemType = z.enum(Object.keys(ELEM) as [ElemType, ...ElemType[]]);
+
+export const WireTensor = z.object({
+  type: elemType,
+  dims: z.array(z.number().int().nonnegative()),
+  data: z.custom<TypedData>(
+    (v) => ArrayBuffer.isView(v) && !(v instanceof DataView),
+    'typed array',
+  ),
+});
+
+export const SessionOptions = z.object({
+  graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']),
+  intraOpNumThreads: z.number().int().nonnegative(),
+  /** whether idle onnxruntime threads spin waiting for work */
+  spinning: z.boolean(),
+});
+export type SessionOptions = z.infer<typeof SessionOptions>;
+
+export const ToWorker = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('load'),
+    id: z.number(),
+    model: z.string(),
+    gen: z.number().int(),
+    bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes'),
+    options: SessionOptions,
+  }),
+  z.object({ t: z.literal('unload'), id: z.number(), model: z.string(), gen: z.number().int() }),
+  z.object({
+    t: z.literal('run'),
+    id: z.number(),
+    model: z.string(),
+    gen: z.number().int(),
+    inputs: z.record(z.string(), WireTensor),
+  }),
+]);
+export type ToWorker = z.infer<typeof ToWorker>;
+
+export const TensorSpec = z.object({
+  name: z.string(),
+  type: elemType,
+  /** -1 marks a dynamic dimension */
+  shape: z.array(z.number().int()),
+});
+export type TensorSpec = z.infer<typeof TensorSpec>;
+
+export const ModelIO = z.object({ inputs: z.array(TensorSpec), outputs: z.array(TensorSpec) });
+export type ModelIO = z.infer<typeof ModelIO>;
+
+export const WireError = z.object({
+  name: z.string(),
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+
+export const FromWorker = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('hello'), pid: z.number() }),
+  z.object({
+    t: z.literal('ok'),
+    id: z.number(),
+    io: ModelIO.optional(),
+    outputs: z.record(z.string(), WireTensor).optional(),
+  }),
+  z.object({ t: z.literal('fail'), id: z.number(), error: WireError }),
+]);
+export type FromWorker = z.infer<typeof FromWorker>;

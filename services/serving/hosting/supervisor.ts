@@ -1,0 +1,241 @@
+/**
+ * One model process (a forked model-worker.ts) per model group, kept alive: a crash fails
+ * that process's in-flight calls at once with Unavailable, new calls get Unavailable fast
+ * while it restarts with exponential backoff, and every loaded generation is loaded again
+ * in the new process before it reports ready.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { reviveError, Unavailable, type Logger } from '../../../shared/index.js';
+import { DEFAULT_BACKOFF, nextRestart, type BackoffPolicy } from './backoff.js';
+import { FromWorker, type ModelIO, type SessionOptions, type ToWorker } from './protocol.js';
+import type { TensorMap } from '../tensors/tensors.js';
+import type { WorkerSpawner } from './worker-spawner.js';
+
+export type ProcessState = 'starting' | 'ready' | 'restarting' | 'closed';
+
+export interface ModelProcessOptions {
+  group: string;
+  session: SessionOptions;
+  log: Logger;
+  spawner: WorkerSpawner;
+  backoff?: BackoffPolicy;
+  /** called after a crash, before the restart (metrics) */
+  onCrash?: (group: string) => void;
+  /** called whenever `state` changes */
+  onState?: (state: ProcessState) => void;
+  /** how long `load` waits for a restarting process @defaultValue 30000 (ms) */
+  loadWaitMs?: number;
+}
+
+interface Pending {
+  resolve: (msg: Extract<FromWorker, { t: 'ok' }>) => void;
+  reject: (err: Error) => void;
+}
+
+type Request = ToWorker extends infer M ? (M extends unknown ? Omit<M, 'id'> : never) : never;
+
+export class ModelProcess {
+  state: ProcessState = 'starting';
+  restarts = 0;
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** what to load again after a restart */
+  private readonly loaded = new Map<string, { model: string; gen: number; bytes: Uint8Array }>();
+  private attempt = 0;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readyWaiters: (() => void)[] = [];
+  private readonly backoff: BackoffPolicy;
+
+  constructor(private readonly opts: ModelProcessOptions) {
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  get group(): string {
+    return this.opts.group;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    await this.spawn();
+    this.setState('ready');
+  }
+
+  async load(model: string, gen: number, bytes: Uint8Array): Promise<ModelIO> {
+    await this.whenReady();
+    const reply = await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
+    this.loaded.set(`${model}@${gen}`, { model, gen, bytes });
+    if (!reply.io) throw new Error('model process answered a load without io');
+    return reply.io;
+  }
+
+  async unload(model: string, gen: number): Promise<void> {
+    this.loaded.delete(`${model}@${gen}`);
+    if (this.state !== 'ready') return; // a restarting process reloads only what is still listed
+    await this.call({ t: 'unload', model, gen });
+  }
+
+  async run(model: string, gen: number, inputs: TensorMap): Promise<TensorMap> {
+    if (this.state !== 'ready') {
+      throw new Unavailable(`model process of "${model}" is ${this.state}; retry shortly`);
+    }
+    const reply = await this.call({ t: 'run', model, gen, inputs });
+    return reply.outputs ?? {};
+  }
+
+  async close(): Promise<void> {
+    this.setState('closed');
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    this.failPending('model process is shutting down');
+    for (const w of this.readyWaiters.splice(0)) w();
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  private whenReady(): Promise<void> {
+    if (this.state === 'ready') return Promise.resolve();
+    if (this.state === 'closed') return Promise.reject(new Unavailable('model process is closed'));
+    const waitMs = this.opts.loadWaitMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Unavailable(`model process not ready after ${waitMs} ms`)),
+        waitMs,
+      );
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        if (this.state === 'ready') resolve();
+        else reject(new Unavailable('model process is closed'));
+      });
+    });
+  }
+
+  private setState(state: ProcessState): void {
+    if (this.state === 'closed' && state !== 'closed') return;
+    this.state = state;
+    this.opts.onState?.(state);
+    if (state === 'ready') for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  private async spawn(): Promise<void> {
+    const child = await this.opts.spawner.take();
+    if (this.state === 'closed') {
+      // Closed while the fork was under way: nobody else will ever stop this child.
+      child.kill('SIGKILL');
+      throw new Unavailable(`model process for "${this.group}" closed while starting`);
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Unavailable(`model process for "${this.group}" died before use`);
+    }
+    this.child = child;
+    this.startedAt = Date.now();
+    child.on('error', (err) =>
+      this.opts.log.warn({ err, group: this.group }, 'model process error'),
+    );
+    child.on('message', (raw) => this.onMessage(raw));
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private onMessage(raw: unknown): void {
+    const parsed = FromWorker.safeParse(raw);
+    if (!parsed.success) {
+      this.opts.log.error(
+        { group: this.group, issues: parsed.error.issues },
+        'bad message from model process',
+      );
+      return;
+    }
+    const msg = parsed.data;
+    if (msg.t === 'hello') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.t === 'ok') p.resolve(msg);
+    else p.reject(reviveError(msg.error));
+  }
+
+  private call(req: Request): Promise<Extract<FromWorker, { t: 'ok' }>> {
+    const child = this.child;
+    // A closed channel or a failed write means the process died, and its exit event may not
+    // have arrived yet. Say so in the same words as onExit, so clients see one story.
+    if (!child?.connected) return Promise.reject(this.gone('its channel closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      child.send({ ...req, id }, (err) => {
+        if (!err) return;
+        this.pending.delete(id);
+        reject(this.gone(err.message));
+      });
+    });
+  }
+
+  private gone(why: string): Unavailable {
+    return new Unavailable(
+      this.state === 'closed'
+        ? 'model process is shutting down'
+        : `model process of "${this.group}" died (${why}); restarting, retry shortly`,
+    );
+  }
+
+  private failPending(message: string): void {
+    const err = new Unavailable(message);
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: string | null): void {
+    if (child !== this.child || this.state === 'closed') return;
+    const how = signal ?? `code ${code}`;
+    this.opts.log.error({ group: this.group, how }, 'model process died; restarting');
+    this.setState('restarting');
+    this.failPending(`model process of "${this.group}" died (${how}); restarting, retry shortly`);
+    this.opts.onCrash?.(this.group);
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    const { delayMs, attempt } = nextRestart(
+      this.backoff,
+      this.attempt,
+      Date.now() - this.startedAt,
+    );
+    this.attempt = attempt;
+    this.restartTimer = setTimeout(() => void this.respawn(), delayMs);
+  }
+
+  private async respawn(): Promise<void> {
+    if (this.state === 'closed') return;
+    try {
+      await this.spawn();
+    } catch (err) {
+      this.opts.log.error({ err, group: this.group }, 'model process restart failed');
+      this.scheduleRestart();
+      return;
+    }
+    for (const { model, gen, bytes } of [...this.loaded.values()]) {
+      try {
+        await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
+      } catch (err) {
+        // A crash during reload schedules the next attempt through onExit.
+        if (!this.child?.connected) return;
+        this.opts.log.error({ err, group: this.group, model, gen }, 'reload after restart failed');
+      }
+    }
+    this.restarts++;
+    this.setState('ready');
+    this.opts.log.info({ group: this.group, restarts: this.restarts }, 'model process back');
+  }
+}

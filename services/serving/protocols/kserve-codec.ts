@@ -1,0 +1,158 @@
+/**
+ * KServe Open Inference Protocol v2 (REST) bodies ↔ tensors, including the binary tensor
+ * data extension (JSON header of `Inference-Header-Content-Length` bytes, then raw tensors).
+ */
+import { z } from 'zod';
+import { BadInput } from '../../../shared/errors.js';
+import { parseJson } from './http-io.js';
+import { flattenNested, toPlain, toTyped } from './tensor-json.js';
+import {
+  ELEM,
+  elemFromV2,
+  fromBytes,
+  sizeOf,
+  toBytes,
+  V2_DATATYPES,
+  type TensorMap,
+} from '../tensors/tensors.js';
+
+const Params = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+const InferRequest = z.object({
+  id: z.string().optional(),
+  parameters: Params.optional(),
+  inputs: z
+    .array(
+      z.object({
+        name: z.string(),
+        shape: z.array(z.number().int().nonnegative()),
+        datatype: z.string(),
+        parameters: Params.optional(),
+        data: z.unknown().optional(),
+      }),
+    )
+    .min(1),
+  outputs: z.array(z.object({ name: z.string(), parameters: Params.optional() })).optional(),
+});
+
+export interface DecodedInfer {
+  id: string | undefined;
+  inputs: TensorMap;
+  /** requested outputs in order, or undefined for all */
+  outputs: { name: string; binary: boolean | undefined }[] | undefined;
+  /** request-level `binary_data_output` */
+  binaryOutput: boolean;
+}
+
+export function decodeInfer(body: Buffer, headerLength: string | undefined): DecodedInfer {
+  let jsonEnd = body.length;
+  if (headerLength !== undefined) {
+    jsonEnd = Number(headerLength);
+    if (!Number.isInteger(jsonEnd) || jsonEnd < 0 || jsonEnd > body.length) {
+      throw new BadInput(
+        `Inference-Header-Content-Length ${headerLength} does not fit a body of ${body.length} bytes`,
+      );
+    }
+  }
+  const parsed = InferRequest.safeParse(parseJson(body.toString('utf8', 0, jsonEnd)));
+  if (!parsed.success) {
+    throw new BadInput(
+      `bad inference request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const req = parsed.data;
+  const inputs: TensorMap = {};
+  let at = jsonEnd;
+  for (const inp of req.inputs) {
+    const what = `input "${inp.name}"`;
+    if (inputs[inp.name]) throw new BadInput(`${what} is given twice`);
+    const type = elemFromV2(inp.datatype);
+    if (!type)
+      throw new BadInput(
+        `${what} has unsupported datatype "${inp.datatype}"; supported: ${V2_DATATYPES.join(', ')}`,
+      );
+    const count = sizeOf(inp.shape);
+    const binSize = inp.parameters?.binary_data_size;
+    if (binSize !== undefined) {
+      const want = count * ELEM[type].bytes;
+      if (typeof binSize !== 'number' || binSize !== want) {
+        throw new BadInput(
+          `${what}: binary_data_size is ${String(binSize)} but shape and datatype need ${want} bytes`,
+        );
+      }
+      if (at + want > body.length)
+        throw new BadInput(`${what}: the body ends before its ${want} binary bytes`);
+      inputs[inp.name] = {
+        type,
+        dims: inp.shape,
+        data: fromBytes(type, body.subarray(at, at + want)),
+      };
+      at += want;
+      continue;
+    }
+    if (inp.data === undefined) throw new BadInput(`${what} has neither data nor binary_data_size`);
+    const { values } = flattenNested(inp.data, what);
+    if (values.length !== count) {
+      throw new BadInput(
+        `${what} has ${values.length} values but shape [${inp.shape.join(', ')}] needs ${count}`,
+      );
+    }
+    inputs[inp.name] = { type, dims: inp.shape, data: toTyped(type, values, what) };
+  }
+  if (at !== body.length)
+    throw new BadInput(`${body.length - at} bytes of binary data are not claimed by any input`);
+  return {
+    id: req.id,
+    inputs,
+    outputs: req.outputs?.map((o) => ({
+      name: o.name,
+      binary: typeof o.parameters?.binary_data === 'boolean' ? o.parameters.binary_data : undefined,
+    })),
+    binaryOutput: req.parameters?.binary_data_output === true,
+  };
+}
+
+export interface EncodedResponse {
+  body: Buffer;
+  /** set when binary outputs follow the JSON */
+  headerLength: number | undefined;
+}
+
+export function encodeInfer(opts: {
+  model: string;
+  gen: number | undefined;
+  request: DecodedInfer;
+  outputs: TensorMap;
+}): EncodedResponse {
+  const { request, outputs } = opts;
+  const wanted =
+    request.outputs ?? Object.keys(outputs).map((name) => ({ name, binary: undefined }));
+  const json: Record<string, unknown>[] = [];
+  const blobs: Uint8Array[] = [];
+  for (const w of wanted) {
+    const t = outputs[w.name];
+    if (!t) {
+      throw new BadInput(
+        `model "${opts.model}" has no output "${w.name}"; its outputs are: ${Object.keys(outputs).join(', ')}`,
+      );
+    }
+    const binary = w.binary ?? (request.binaryOutput || t.type === 'float16');
+    const base = { name: w.name, datatype: ELEM[t.type].v2, shape: t.dims };
+    if (binary) {
+      const bytes = toBytes(t.data);
+      blobs.push(bytes);
+      json.push({ ...base, parameters: { binary_data_size: bytes.byteLength } });
+    } else {
+      json.push({ ...base, data: toPlain(t) });
+    }
+  }
+  const head = JSON.stringify({
+    model_name: opts.model,
+    ...(opts.gen === undefined ? {} : { model_version: String(opts.gen) }),
+    ...(request.id === undefined ? {} : { id: request.id }),
+    outputs: json,
+  });
+  if (blobs.length === 0) return { body: Buffer.from(head), headerLength: undefined };
+  const headBuf = Buffer.from(head);
+  return { body: Buffer.concat([headBuf, ...blobs]), headerLength: headBuf.length };
+}

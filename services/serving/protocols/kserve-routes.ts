@@ -1,0 +1,128 @@
+/** KServe Open Inference Protocol v2 REST routes, plus KServe's model list and Triton's model config. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, send, sendError, sendJson } from './http-io.js';
+import { encodeInfer } from './kserve-codec.js';
+import { observed, parseVersion, type RouteContext } from './route-context.js';
+import type { TensorSpec } from '../hosting/protocol.js';
+import type { Description } from '../hosting/servable.js';
+import { ELEM } from '../tensors/tensors.js';
+
+const SERVER = { name: 'swarmml-serving', version: '0.1.0' };
+const EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'];
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|infer))?\/?$/;
+
+const tensorMeta = (s: TensorSpec) => ({ name: s.name, datatype: ELEM[s.type].v2, shape: s.shape });
+
+/** Handles `/v2...`; returns false when the path is not one of its routes. */
+export async function handleKServe(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  ctx: RouteContext,
+): Promise<boolean> {
+  const method = req.method ?? 'GET';
+  if (path === '/v2' || path === '/v2/') {
+    sendJson(res, 200, { ...SERVER, extensions: EXTENSIONS });
+    return true;
+  }
+  if (path === '/v2/health/live') {
+    sendJson(res, 200, { live: true });
+    return true;
+  }
+  if (path === '/v2/health/ready') {
+    const ready = ctx.fleet.ready();
+    sendJson(res, ready ? 200 : 503, { ready });
+    return true;
+  }
+  if (path === '/v2/models' || path === '/v2/models/') {
+    sendJson(res, 200, { models: ctx.fleet.names() });
+    return true;
+  }
+  const m = MODEL_PATH.exec(path);
+  if (!m) return false;
+  const name = decodeURIComponent(m[1]!);
+  const action = m[3];
+  if (action === 'infer') {
+    if (method !== 'POST') return false;
+    await observed(ctx, res, name, 'kserve', async () => {
+      const servable = ctx.fleet.get(name);
+      const version = parseVersion(name, m[2]);
+      const body = await readBody(req, ctx.maxBodyBytes);
+      const header = req.headers['inference-header-content-length'];
+      const request = await ctx.decoder.kserve(
+        body,
+        Array.isArray(header) ? header[0] : header,
+        // Alone, a request is quickest decoded in place; the thread pays off under load.
+        ctx.inflight > 1,
+      );
+      const result = await servable.infer(request.inputs, version);
+      const encoded = encodeInfer({
+        model: name,
+        gen: result.gen,
+        request,
+        outputs: result.outputs,
+      });
+      if (encoded.headerLength === undefined) send(res, 200, encoded.body);
+      else {
+        send(res, 200, encoded.body, {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': encoded.headerLength,
+        });
+      }
+    });
+    return true;
+  }
+  if (method !== 'GET') return false;
+  await observedMeta(ctx, res, async () => {
+    const servable = ctx.fleet.get(name);
+    const version = parseVersion(name, m[2]);
+    if (action === 'ready') {
+      const ready = servable.ready(version);
+      sendJson(res, ready ? 200 : 503, { name, ready });
+      return;
+    }
+    const d = await servable.describe(version);
+    sendJson(res, 200, action === 'config' ? tritonConfig(name, d) : modelMetadata(name, d));
+  });
+  return true;
+}
+
+async function observedMeta(ctx: RouteContext, res: ServerResponse, fn: () => Promise<void>) {
+  try {
+    await fn();
+  } catch (err) {
+    sendError(res, err, ctx.log);
+  }
+}
+
+function modelMetadata(name: string, d: Description) {
+  return {
+    name,
+    versions: d.versions.map(String),
+    platform: d.platform,
+    inputs: d.io.inputs.map(tensorMeta),
+    outputs: d.io.outputs.map(tensorMeta),
+  };
+}
+
+/** Triton's model configuration (perf_analyzer reads max_batch_size and the dims from it). */
+function tritonConfig(name: string, d: Description) {
+  const dims = (s: TensorSpec) => (d.maxBatch > 0 ? s.shape.slice(1) : s.shape);
+  const tensor = (s: TensorSpec) => ({
+    name: s.name,
+    data_type: `TYPE_${ELEM[s.type].v2}`,
+    dims: dims(s),
+  });
+  return {
+    name,
+    platform: d.platform,
+    backend: d.platform === 'onnxruntime_onnx' ? 'onnxruntime' : '',
+    max_batch_size: d.maxBatch,
+    input: d.io.inputs.map(tensor),
+    output: d.io.outputs.map(tensor),
+    ...(d.maxBatch > 0
+      ? { dynamic_batching: { max_queue_delay_microseconds: d.maxDelayMs * 1000 } }
+      : {}),
+    ...(d.gen === undefined ? {} : { version_policy: { specific: { versions: [d.gen] } } }),
+  };
+}

@@ -1,0 +1,122 @@
+/** JSON numbers ↔ typed arrays, shared by the KServe and TF Serving codecs. */
+import { BadInput } from '../../../shared/errors.js';
+import { ELEM, type ElemType, type HostTensor, type TypedData } from '../tensors/tensors.js';
+
+/** Flattens nested arrays row-major and checks they are not ragged; returns values and shape. */
+export function flattenNested(
+  value: unknown,
+  what: string,
+): { values: unknown[]; shape: number[] } {
+  // The common case, a flat list of scalars, is taken as it is: no copy.
+  if (Array.isArray(value) && !Array.isArray(value[0])) {
+    for (const v of value) {
+      if (Array.isArray(v))
+        throw new BadInput(`${what} is ragged: nested deeper than its first element`);
+    }
+    return { values: value as unknown[], shape: [value.length] };
+  }
+  const shape: number[] = [];
+  let probe: unknown = value;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  if (shape.length === 0) return { values: [value], shape };
+  const values: unknown[] = [];
+  const walk = (v: unknown, depth: number) => {
+    if (depth === shape.length) {
+      if (Array.isArray(v))
+        throw new BadInput(`${what} is ragged: nested deeper than its first element`);
+      values.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new BadInput(`${what} is ragged: at depth ${depth} expected ${shape[depth]} elements`);
+    }
+    for (const x of v) walk(x, depth + 1);
+  };
+  walk(value, 0);
+  return { values, shape };
+}
+
+/** Fills a typed array of `type` from JSON values, rejecting values the type cannot hold. */
+export function toTyped(type: ElemType, values: readonly unknown[], what: string): TypedData {
+  const info = ELEM[type];
+  if (type === 'float16') throw new BadInput(`${what}: FP16 tensors must be sent as binary data`);
+  const out = info.make(values.length);
+  if (type === 'bool') {
+    const o = out as Uint8Array;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v === true || v === 1) o[i] = 1;
+      else if (v === false || v === 0) o[i] = 0;
+      else
+        throw new BadInput(`${what}: element ${i} is ${JSON.stringify(v)}, expected true or false`);
+    }
+    return out;
+  }
+  if (!info.integer) {
+    const o = out as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'number')
+        throw new BadInput(`${what}: element ${i} is ${JSON.stringify(v)}, expected a number`);
+      o[i] = v;
+    }
+    return out;
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < info.min || v > info.max) {
+      throw new BadInput(
+        `${what}: element ${i} is ${JSON.stringify(v)}, expected an integer that fits ${info.v2}`,
+      );
+    }
+  }
+  if (info.bigint) {
+    const o = out as BigInt64Array;
+    for (let i = 0; i < values.length; i++) o[i] = BigInt(values[i] as number);
+  } else {
+    (out as Int32Array).set(values as number[]);
+  }
+  return out;
+}
+
+/** Plain JS values of a tensor, flat (bool → boolean, 64-bit ints → number). */
+export function toPlain(t: HostTensor): (number | boolean)[] {
+  if (t.type === 'bool') return Array.from(t.data as Uint8Array, (v) => v !== 0);
+  if (ELEM[t.type].bigint) return Array.from(t.data as BigInt64Array, Number);
+  return Array.from(t.data as Float32Array);
+}
+
+function token(v: number | boolean): string {
+  if (typeof v === 'boolean' || Number.isFinite(v)) return String(v);
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+}
+
+/**
+ * Nested JSON text of a tensor (or of rows `from..to` of it), written directly. Non-finite
+ * floats become the bare NaN/Infinity tokens TF Serving clients accept.
+ */
+export function nestedJson(
+  t: HostTensor,
+  from = 0,
+  to = t.dims[0] ?? 1,
+  dropFirstDim = false,
+): string {
+  const flat = toPlain(t);
+  const dims = t.dims;
+  if (dims.length === 0) return token(flat[0] ?? 0);
+  const rowSize = flat.length / Math.max(dims[0]!, 1);
+  const inner = (offset: number, depth: number): string => {
+    if (depth === dims.length) return token(flat[offset]!);
+    const stride = dims.slice(depth + 1).reduce((a, b) => a * b, 1);
+    const parts: string[] = [];
+    for (let i = 0; i < dims[depth]!; i++) parts.push(inner(offset + i * stride, depth + 1));
+    return `[${parts.join(',')}]`;
+  };
+  if (dropFirstDim) return inner(from * rowSize, 1);
+  const rows: string[] = [];
+  for (let r = from; r < to; r++) rows.push(inner(r * rowSize, 1));
+  return `[${rows.join(',')}]`;
+}

@@ -1,0 +1,141 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { roleAllows, type Role } from '../../../shared/index.js';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { TestWs } from '../../helpers/ws-client.js';
+import { ROUTES, type RouteDoc } from '../../../services/gateway/openapi/routes.js';
+
+const ROLES: Role[] = ['viewer', 'client', 'operator', 'admin'];
+let r: TestRedis;
+let g: TestGateway;
+const tokens = {} as Record<Role, string>;
+
+before(async () => {
+  r = await startTestRedis();
+  // Nothing listens on the intake, handler and serving ports: calls there fail fast (503).
+  g = await startTestGateway(r, {
+    env: {
+      INTAKE_URL: 'http://127.0.0.1:9',
+      EVENT_HANDLER_URL: 'http://127.0.0.1:9',
+      SERVING_UPSTREAM: 'http://127.0.0.1:9',
+    },
+  });
+  for (const role of ROLES) {
+    const res = await fetch(`${g.url}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${g.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `matrix-${role}`, role }),
+    });
+    assert.equal(res.status, 201);
+    tokens[role] = ((await res.json()) as { token: string }).token;
+  }
+});
+after(async () => {
+  await g.close();
+  await r.stop();
+});
+
+// Parameters that name nothing (so allowed calls are harmless 4xx), except `kind`, which
+// must be a real configuration kind for the route to be reached at all.
+const PARAMS: Record<string, string> = { kind: 'delivery', v: '1', gen: '1' };
+
+function concrete(route: RouteDoc): string {
+  return route.path.replace(/:(\w+)/g, (_m, p: string) => PARAMS[p] ?? 'matrix-none');
+}
+
+async function call(route: RouteDoc, token?: string): Promise<number> {
+  const res = await fetch(g.url + concrete(route), {
+    method: route.method.toUpperCase(),
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(route.method === 'get' || route.method === 'delete'
+        ? {}
+        : { 'content-type': 'application/json' }),
+    },
+    ...(route.method === 'get' || route.method === 'delete' ? {} : { body: '{}' }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+// The inference protocols are not in the REST table; their gate is the same.
+const INFERENCE: RouteDoc[] = [
+  { method: 'post', path: '/v2/models/m/infer', permission: 'predict', tag: 'i', summary: '' },
+  { method: 'post', path: '/v1/models/m:predict', permission: 'predict', tag: 'i', summary: '' },
+  { method: 'get', path: '/v2/models/m', permission: 'read', tag: 'i', summary: '' },
+];
+
+test('every route: 401 without a token, 403 below its role, allowed at and above it', async () => {
+  const wrong: string[] = [];
+  for (const route of [...ROUTES, ...INFERENCE]) {
+    const name = `${route.method.toUpperCase()} ${route.path}`;
+    const anonymous = await call(route);
+    if (route.permission === 'public') {
+      if (anonymous !== 200) wrong.push(`${name} public: got ${anonymous}`);
+      continue;
+    }
+    if (anonymous !== 401) wrong.push(`${name} without token: ${anonymous}`);
+    const bogus = await call(route, 'smt_not-a-token');
+    if (bogus !== 401) wrong.push(`${name} unknown token: ${bogus}`);
+    for (const role of ROLES) {
+      const status = await call(route, tokens[role]);
+      const allowed = roleAllows(role, route.permission);
+      if (!allowed && status !== 403) wrong.push(`${name} as ${role}: ${status}, want 403`);
+      if (allowed && (status === 401 || status === 403 || (status >= 500 && status !== 503))) {
+        wrong.push(`${name} as ${role}: ${status}, want it allowed`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('a revoked token is refused at once', async () => {
+  const created = (await (
+    await fetch(`${g.url}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${g.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'short-lived', role: 'viewer' }),
+    })
+  ).json()) as { token: string; id: string };
+  const whoami = () =>
+    fetch(`${g.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${created.token}` } });
+  assert.equal((await whoami()).status, 200);
+  const del = await fetch(`${g.url}/api/v1/tokens/${created.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${g.adminToken}` },
+  });
+  assert.equal(del.status, 204);
+  assert.equal((await whoami()).status, 401);
+});
+
+test('the WebSocket checks the token at connect and filters topics by role', async () => {
+  const ws = g.url.replace('http', 'ws') + '/api/v1/ws';
+  await assert.rejects(TestWs.open(ws), /HTTP 401/);
+  await assert.rejects(TestWs.open(ws, 'smt_not-a-token'), /HTTP 401/);
+  const viewer = await TestWs.open(ws, tokens.viewer);
+  try {
+    const denied = await viewer.request({ op: 'subscribe', id: 's1', topics: ['security'] });
+    assert.equal(denied.ok, false);
+    assert.equal(denied.error.code, 'FORBIDDEN');
+    const ok = await viewer.request({ op: 'subscribe', id: 's2', topics: ['delivery:alerts'] });
+    assert.deepEqual(ok.result.topics, ['delivery:alerts']);
+    const predict = await viewer.request({
+      op: 'predict',
+      id: 'p1',
+      model: 'm',
+      request: { inputs: [] },
+    });
+    assert.equal(predict.error.code, 'FORBIDDEN');
+  } finally {
+    viewer.close();
+  }
+  const admin = await TestWs.open(ws, tokens.admin);
+  try {
+    const ok = await admin.request({ op: 'subscribe', id: 's3', topics: ['security'] });
+    assert.equal(ok.ok, true);
+  } finally {
+    admin.close();
+  }
+});

@@ -4,7 +4,10 @@
 #   bash scripts/setup.sh --test   # also what the test suite needs: brokers, Chromium, Docker
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+# onnxruntime-node bundles its CPU build; its postinstall would fetch the CUDA provider from
+# outside the npm registry. The documented switch is this variable (an .npmrc key made npm
+# warn on every npx call).
+export ONNXRUNTIME_NODE_INSTALL=skip
 
 want_tests=0
 [ "${1:-}" = "--test" ] && want_tests=1

@@ -16,7 +16,6 @@ import {
   type EffectiveRules,
 } from '../../shared/index.js';
 import type { DecisionSink } from './handler-client.js';
-import { cursorKey } from './listener-keys.js';
 import type { RetrainTriggers } from './retrain-triggers.js';
 import { checkBudget, decide, type Decision, type ProductionView } from './rules-engine.js';
 import { emptyView, observe, viewFromRecord, type SessionView } from './session-view.js';
@@ -124,7 +123,7 @@ export class Listener {
     effectiveRules(this.rules.doc, model);
 
   private async initialCursor(): Promise<string> {
-    const stored = await this.d.redis.get(cursorKey(this.d.keys));
+    const stored = await this.d.redis.get(this.d.keys.listenerCursor());
     if (stored) return stored;
     if (this.opts.startFrom === 'beginning') return '0-0';
     const last = (await this.d.redis.xrevrange(this.d.keys.events(), '+', '-', 'COUNT', 1)) as [
@@ -132,7 +131,7 @@ export class Listener {
       string[],
     ][];
     const id = last[0]?.[0] ?? '0-0';
-    await this.d.redis.set(cursorKey(this.d.keys), id);
+    await this.d.redis.set(this.d.keys.listenerCursor(), id);
     return id;
   }
 
@@ -181,7 +180,7 @@ export class Listener {
     while (!this.abort.signal.aborted) {
       try {
         await this.handle(e);
-        await this.d.redis.set(cursorKey(this.d.keys), e.id);
+        await this.d.redis.set(this.d.keys.listenerCursor(), e.id);
         this.cursor = e.id;
         return;
       } catch (err) {

@@ -13,7 +13,6 @@ import {
   type StoredEvent,
 } from '../../shared/index.js';
 import { enqueueSession, type EnqueueDeps } from '../../shared/index.js';
-import { samplesTriggerKey } from './listener-keys.js';
 import { RetrainRule } from '../../shared/index.js';
 
 /** `dataset.version` payload; `count` is the version's total of labelled samples. */
@@ -147,7 +146,7 @@ export class RetrainTriggers {
     p: z.infer<typeof DatasetVersionPayload>,
   ): Promise<Trigger | undefined> {
     const { redis, keys } = this.deps;
-    const key = samplesTriggerKey(keys, rule.model, rule.dataset);
+    const key = keys.listenerSamplesTrigger(rule.model, rule.dataset);
     const state = await redis.hgetall(key);
     const baseVersion = state.baseVersion ? Number(state.baseVersion) : 0;
     if (p.version <= baseVersion) return undefined;

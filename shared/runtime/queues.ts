@@ -1,18 +1,20 @@
 import { z } from 'zod';
 
 /**
- * BullMQ queue names. A name is a storage key: renaming one strands the jobs already
- * queued under the old name.
+ * Every BullMQ queue name, and the only place they are written. A name is a storage key:
+ * renaming one strands the jobs already queued (and dead-lettered) under the old name.
  */
 export const QUEUES = {
-  /** session requests: gateway → event-handler (priorities honoured) */
+  /** session requests: gateway and event-listener → event-handler (priorities honoured) */
   sessions: 'sessions',
-  /** decisions: event-listener → event-handler */
-  decisions: 'decisions',
-  /** scheduled retraining (repeatable jobs) */
+  /** scheduled retraining (job schedulers, one per cron rule) */
   retrain: 'retrain',
   /** batch inference chunks: event-handler → serving */
   batchInfer: 'batch-infer',
+  /** one job per (prediction, rule): { ruleId, channel, payload, ... } (DeliveryJob) */
+  deliveries: 'deliveries',
+  /** deliveries whose retries are exhausted; no worker, read and replayed from the API/CLI */
+  deliveriesDead: 'deliveries-dead',
 } as const;
 
 /** One chunk of a batch-inference session: rows [start, start+count) of a dataset version. */

@@ -132,6 +132,16 @@ export class Keys {
     return this.k('events');
   }
 
+  // ── event listener ────────────────────────────────────────────────
+  /** string: id of the last event the listener fully processed */
+  listenerCursor() {
+    return this.k('listener', 'cursor');
+  }
+  /** hash: baseCount, baseVersion of one "N new samples" retrain trigger (model × dataset) */
+  listenerSamplesTrigger(model: string, dataset: string) {
+    return this.k('listener', 'retrain', `{${model}}`, dataset);
+  }
+
   // ── configuration, tokens, misc ───────────────────────────────────
   config(kind: string) {
     return this.k('config', kind);

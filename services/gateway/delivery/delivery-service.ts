@@ -3,6 +3,7 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   DeadReplayRequest,
+  QUEUES,
   type DeadDelivery,
   type DeliveryJob,
   type Keys,
@@ -19,7 +20,6 @@ import { DeliveryConfig } from './delivery-document.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Dispatcher } from './dispatcher.js';
 import { jobOptions } from './job-options.js';
-import { DELIVERY_QUEUES } from './queues.js';
 
 interface ModelSet {
   all: boolean;
@@ -65,8 +65,8 @@ export class DeliveryService {
   constructor(private readonly opts: DeliveryServiceOptions) {
     const prefix = opts.keys.bullPrefix();
     this.report = safeReport(opts.report);
-    this.deliveries = new Queue(DELIVERY_QUEUES.deliveries, { connection: opts.redis, prefix });
-    this.dead = new Queue(DELIVERY_QUEUES.dead, { connection: opts.redis, prefix });
+    this.deliveries = new Queue(QUEUES.deliveries, { connection: opts.redis, prefix });
+    this.dead = new Queue(QUEUES.deliveriesDead, { connection: opts.redis, prefix });
     for (const q of [this.deliveries, this.dead]) {
       q.on('error', (err) => opts.log?.warn({ err: err.message, queue: q.name }, 'queue error'));
     }

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   DeliveryJob,
+  QUEUES,
   type DeliveryChannel,
   type Logger,
   safeReport,
@@ -9,7 +10,6 @@ import {
 } from '../../../shared/index.js';
 import type { ChannelSenders } from './channels/senders.js';
 import { moveToDead } from './dead-letter.js';
-import { DELIVERY_QUEUES } from './queues.js';
 
 export interface DeliveryWorkerDeps {
   /** a connection with maxRetriesPerRequest: null (BullMQ blocks on it) */
@@ -62,7 +62,7 @@ export class DeliveryWorker {
 
   async start(): Promise<void> {
     const d = this.deps;
-    this.worker = new Worker(DELIVERY_QUEUES.deliveries, (job) => processDelivery(job, d), {
+    this.worker = new Worker(QUEUES.deliveries, (job) => processDelivery(job, d), {
       connection: d.connection,
       prefix: d.prefix,
       concurrency: d.concurrency ?? 32,

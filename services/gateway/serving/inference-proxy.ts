@@ -1,14 +1,22 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, PayloadTooLarge, Unavailable, type Logger } from '../../../shared/index.js';
+import { AppError, PayloadTooLarge, type Logger } from '../../../shared/index.js';
 import type { Authenticator } from '../http/authenticate.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
+import {
+  createServingAgent,
+  guardConnect,
+  onSomeReplica,
+  unreachable,
+} from './replica-requests.js';
 
 export interface InferenceProxyOptions {
   upstreams: ServingUpstreams;
   auth: Authenticator;
   log: Logger;
   maxBodyBytes: number;
+  /** keep-alive agent to the replicas, shared with the gRPC front @defaultValue a new one */
+  agent?: http.Agent;
   /** How long a request may wait for some replica to accept it before a 503. @defaultValue 3000 */
   retryWindowMs?: number;
   /**
@@ -30,16 +38,13 @@ export function isInferencePath(url: string): boolean {
   return url.startsWith('/v2') || url.startsWith('/v1/models');
 }
 
-const CONNECT_TIMEOUT_MS = 3_000;
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
-
 /**
  * The inference hot path: a plain node:http handler (no express middleware) that checks the
  * token, buffers the (small) body so a failed replica can be retried on another, and pipes
  * the replica's answer back. Protocol errors use the specs' `{error}` body.
  */
 export function createInferenceProxy(o: InferenceProxyOptions) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
+  const agent = o.agent ?? createServingAgent();
 
   const fail = (res: ServerResponse, err: unknown) => {
     const status = err instanceof AppError ? err.status : 502;
@@ -108,22 +113,7 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
         },
       );
       up.on('error', reject);
-      // A replica killed a moment ago can stay in DNS briefly: a SYN to its address gets no
-      // answer at all, so give up on connecting quickly and let the caller try another one.
-      up.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(() => {
-          // Timers run before I/O in a loop turn: after a stalled loop (a busy CPU), look again
-          // once pending I/O is handled, so a connection that did complete is not thrown away.
-          setImmediate(() => {
-            if (socket.connecting) {
-              up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
-            }
-          });
-        }, CONNECT_TIMEOUT_MS);
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
+      guardConnect(up);
       up.end(body);
     });
 
@@ -135,29 +125,13 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
       }
       const body =
         req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
-      const tried = new Set<string>();
-      const deadline = Date.now() + (o.retryWindowMs ?? 3_000);
-      for (;;) {
-        let target = o.upstreams.pick(tried);
-        // Every replica failed just now (a rolling replacement, a scale-up whose tasks are
-        // still binding): wait briefly and go round again rather than answer 503 at once.
-        while (!target && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 100));
-          tried.clear();
-          target = o.upstreams.pick(tried) ?? o.upstreams.any();
-        }
-        if (!target) throw new Unavailable('no serving replica is reachable');
-        try {
-          await forward(target, req, body, res);
-          return;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code ?? '';
-          // Only retry when nothing reached the client: the request is then safe to resend.
-          if (res.headersSent || !RETRYABLE.has(code)) throw err;
-          o.upstreams.markDown(target);
-          tried.add(target.host);
-        }
-      }
+      await onSomeReplica(
+        o.upstreams,
+        (target) => forward(target, req, body, res),
+        // Only retry when nothing reached the client: the request is then safe to resend.
+        (err) => !res.headersSent && unreachable(err),
+        o.retryWindowMs,
+      );
     } catch (err) {
       fail(res, err);
     }

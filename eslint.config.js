@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
@@ -56,6 +57,21 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // A cycle among the project's modules makes one of them run against a half-initialised
+    // other (undefined exports, TDZ errors) depending on which is imported first.
+    // test/shared/module-boundaries.test.ts walks the same graph; this reports it in the editor.
+    files: ['services/**/*.ts', 'shared/**/*.ts', 'cli/**/*.ts', 'web/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Sources import './x.js' and the file on disk is x.ts (nodenext resolution).
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
+      // Without these the rule reads no .ts file it resolves to, and finds nothing.
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // main.ts hands process.env to its config.ts once; nothing else reads it.

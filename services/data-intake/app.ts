@@ -10,15 +10,20 @@ import {
   Unauthorized,
   type Logger,
   AppendBody,
+  checkDeclaredLength,
+  createProbes,
   createSampleAppender,
-  drainRequest,
+  limitedBody,
+  readJson,
+  redisCheck,
+  sendError,
+  sendJson,
   type SampleAppender,
   versionView,
 } from '../../shared/index.js';
 import type { IntakeConfig } from './config.js';
 import { ingestUpload } from './ingest-upload.js';
 import { uploadOptions } from './upload-options.js';
-import { checkDeclaredLength, limitedBody, readJson, sendError, sendJson } from './http-io.js';
 
 export interface IntakeDeps {
   config: IntakeConfig;
@@ -56,15 +61,10 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
 
+  const probes = createProbes({ ready: [redisCheck(redis)] });
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (probes(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://intake');
-    if (req.method === 'GET' && url.pathname === '/healthz') {
-      return sendJson(res, 200, { status: 'ok' });
-    }
-    if (req.method === 'GET' && url.pathname === '/readyz') {
-      const ok = (await redis.ping().catch(() => '')) === 'PONG';
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'redis unavailable' });
-    }
     if (!authorised(req)) throw new Unauthorized('missing or wrong internal token');
     const upload = req.method === 'POST' ? UPLOAD.exec(url.pathname) : null;
     if (upload) {
@@ -96,12 +96,7 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
   };
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      // Answer first, then let the client finish sending what we will not read.
-      if (!req.complete) res.setHeader('connection', 'close');
-      sendError(res, err, log);
-      drainRequest(req);
-    });
+    handle(req, res).catch((err: unknown) => sendError(req, res, err, log));
   });
   server.requestTimeout = 0; // uploads of gigabytes take minutes
   server.keepAliveTimeout = 65_000;

@@ -7,6 +7,7 @@ import {
   EventLog,
   Keys,
   ModelRegistry,
+  redisCheck,
   SessionStore,
   type Logger,
 } from '../../shared/index.js';
@@ -67,7 +68,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     ingest,
     executor,
     runner,
-    ready: async () => (await redis.ping().catch(() => '')) === 'PONG',
+    readiness: [redisCheck(redis)],
     cluster: clusterReporter(backend),
   });
   const { server } = handlerServer;

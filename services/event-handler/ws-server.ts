@@ -2,11 +2,18 @@ import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  AppError,
-  wsText,
+  createProbes,
   HandlerClientMessage,
+  NotFound,
+  parseJson,
+  sendError,
+  sendJson,
+  toWsError,
+  Unauthorized,
   verifyWorkerToken,
+  wsText,
   type ClusterReport,
+  type DependencyCheck,
   type EventFanout,
   type EventIngest,
   type HandlerServerMessage,
@@ -25,7 +32,8 @@ export interface HandlerServerDeps {
   ingest: EventIngest;
   executor: DecisionExecutor;
   runner: SessionRunner;
-  ready: () => Promise<boolean>;
+  /** what `/readyz` waits on */
+  readiness: readonly DependencyCheck[];
   /** `GET /cluster` (internal token): the swarm's nodes and services. @defaultValue local mode */
   cluster?: () => Promise<ClusterReport>;
 }
@@ -49,42 +57,29 @@ export function createHandlerServer(d: HandlerServerDeps): {
   server: http.Server;
   terminateSockets(): void;
 } {
-  const json = (res: http.ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const internalOnly = (req: http.IncomingMessage) => {
+    if (authenticate(req.headers.authorization, d.internalToken)?.kind !== 'internal') {
+      throw new Unauthorized('internal token required');
+    }
   };
+  const route = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/cluster' && req.method === 'GET') {
+      internalOnly(req);
+      return sendJson(res, 200, d.cluster ? await d.cluster() : { mode: 'local' });
+    }
+    const stop = /^\/sessions\/([^/]+)\/stop$/.exec(url.pathname);
+    if (stop && req.method === 'POST') {
+      internalOnly(req);
+      const reason = url.searchParams.get('reason') ?? 'stopped by request';
+      return sendJson(res, 200, await d.runner.stop(decodeURIComponent(stop[1] ?? ''), reason));
+    }
+    throw new NotFound(`no route ${req.method} ${url.pathname}`);
+  };
+  const probes = createProbes({ ready: d.readiness });
   const server = http.createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
-      if (url.pathname === '/readyz') {
-        const ok = await d.ready();
-        return json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
-      }
-      if (url.pathname === '/cluster' && req.method === 'GET') {
-        if (authenticate(req.headers.authorization, d.internalToken)?.kind !== 'internal') {
-          return json(res, 401, { error: 'UNAUTHORIZED', message: 'internal token required' });
-        }
-        return json(res, 200, d.cluster ? await d.cluster() : { mode: 'local' });
-      }
-      const stop = /^\/sessions\/([^/]+)\/stop$/.exec(url.pathname);
-      if (stop && req.method === 'POST') {
-        if (authenticate(req.headers.authorization, d.internalToken)?.kind !== 'internal') {
-          return json(res, 401, { error: 'UNAUTHORIZED', message: 'internal token required' });
-        }
-        const reason = url.searchParams.get('reason') ?? 'stopped by request';
-        try {
-          return json(res, 200, await d.runner.stop(decodeURIComponent(stop[1] ?? ''), reason));
-        } catch (err) {
-          const e =
-            err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
-          return json(res, e.status, { error: e.code, message: e.message });
-        }
-      }
-      json(res, 404, { error: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
-    })().catch((err: unknown) => {
-      d.log.error({ err }, 'handler http error');
-      if (!res.headersSent) json(res, 500, { error: 'INTERNAL', message: 'internal error' });
-    });
+    if (probes(req, res)) return;
+    route(req, res).catch((err: unknown) => sendError(req, res, err, d.log));
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -121,14 +116,10 @@ export function createHandlerServer(d: HandlerServerDeps): {
     async function handle(text: string) {
       let msg: HandlerClientMessage;
       try {
-        msg = HandlerClientMessage.parse(JSON.parse(text));
+        msg = HandlerClientMessage.parse(parseJson(text, 'message'));
       } catch (err) {
-        send({
-          op: 'reply',
-          id: '',
-          ok: false,
-          error: { code: 'BAD_INPUT', message: (err as Error).message.slice(0, 500) },
-        });
+        const { code, message } = toWsError(err, d.log);
+        send({ op: 'reply', id: '', ok: false, error: { code, message } });
         return;
       }
       switch (msg.op) {
@@ -186,14 +177,8 @@ export function createHandlerServer(d: HandlerServerDeps): {
             const r = await d.executor.execute(msg);
             send({ op: 'reply', id: msg.id, ok: true, result: r });
           } catch (err) {
-            const e =
-              err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
-            send({
-              op: 'reply',
-              id: msg.id,
-              ok: false,
-              error: { code: e.code, message: e.message },
-            });
+            const { code, message } = toWsError(err, d.log);
+            send({ op: 'reply', id: msg.id, ok: false, error: { code, message } });
           }
           return;
         }

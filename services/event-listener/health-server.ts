@@ -1,15 +1,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import {
+  createProbes,
+  NotFound,
+  redisCheck,
+  sendError,
+  type DependencyCheck,
+  type Logger,
+} from '../../shared/index.js';
 
 export interface ListenerHealthDeps {
   redis: Pick<Redis, 'ping'>;
+  log: Logger;
   /**
    * True while the listener runs. Its handler client resends each decision until the handler
    * takes it, so while running the handler connection is always up or reconnecting.
    */
   running: () => boolean;
-  /** how long a Redis ping may take before the listener counts as unhealthy (ms) @defaultValue 1000 */
+  /** how long a Redis ping may take before the listener counts as unhealthy (ms) @defaultValue 800 */
   pingTimeoutMs?: number;
 }
 
@@ -19,41 +28,20 @@ export interface ListenerHealthServer {
   close(): Promise<void>;
 }
 
-async function redisAnswers(redis: Pick<Redis, 'ping'>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  try {
-    return (await Promise.race([redis.ping(), late])) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * The event-listener has no API of its own; this answers `GET /healthz` for Docker's
- * healthcheck: 200 when Redis answers and the listener runs, else 503.
+ * The event-listener has no API of its own; this answers Docker's healthcheck. `/healthz` and
+ * `/readyz` both need Redis to answer and the listener to run (503 naming what failed), since
+ * the healthcheck asks `/healthz` and nothing else would notice a stuck listener.
  */
 export function createListenerHealthServer(d: ListenerHealthDeps): ListenerHealthServer {
-  const timeoutMs = d.pingTimeoutMs ?? 1000;
+  const checks: DependencyCheck[] = [
+    redisCheck(d.redis),
+    { name: 'running', check: () => d.running() },
+  ];
+  const probes = createProbes({ live: checks, ready: checks, timeoutMs: d.pingTimeoutMs });
   const server = http.createServer((req, res) => {
-    const send = (status: number, body: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.url !== '/healthz' || req.method !== 'GET') {
-      send(404, { error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` });
-      return;
-    }
-    void redisAnswers(d.redis, timeoutMs).then((redis) => {
-      const running = d.running();
-      send(redis && running ? 200 : 503, {
-        status: redis && running ? 'ok' : 'unhealthy',
-        redis,
-        running,
-      });
-    });
+    if (probes(req, res)) return;
+    sendError(req, res, new NotFound(`no route ${req.method} ${req.url}`), d.log);
   });
   return {
     listen: (port, host) =>

@@ -12,7 +12,7 @@ const bullRedis = createRedis(config.REDIS_URL, log, {
 });
 const app = buildListener({ config, log, redis, bullRedis });
 let running = false;
-const health = createListenerHealthServer({ redis, running: () => running });
+const health = createListenerHealthServer({ redis, log, running: () => running });
 await app.start();
 running = true;
 // Only Docker's healthcheck needs this port: a local-mode run that finds it taken (two installs

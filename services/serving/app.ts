@@ -1,11 +1,17 @@
 /** Builds the serving HTTP server (KServe v2, TF Serving REST, /metrics) without listening. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { FleetReport, Logger } from '../../shared/index.js';
+import {
+  createProbes,
+  NotFound,
+  sendError,
+  sendJson,
+  type FleetReport,
+  type Logger,
+} from '../../shared/index.js';
 import { hostname } from 'node:os';
 import type { BackoffPolicy } from './hosting/backoff.js';
 import type { ServingConfig } from './config.js';
 import type { DriftMonitor } from './drift/drift-monitor.js';
-import { sendError, sendJson } from './protocols/http-io.js';
 import { handleKServe } from './protocols/kserve-routes.js';
 import { createMetrics, type ServingMetrics } from './metrics.js';
 import { ModelFleet } from './hosting/model-fleet.js';
@@ -77,14 +83,13 @@ export function buildApp(deps: ServingDeps): ServingApp {
     inflight: 0,
   };
 
+  // Ready once every assigned model has loaded (the same answer as /v2/health/ready).
+  const probes = createProbes({ ready: [{ name: 'models', check: () => fleet.ready() }] });
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
+    if (probes(req, res)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path === '/healthz') {
-      sendJson(res, 200, { status: 'ok' });
-      return;
-    }
     if (path.startsWith('/v2') && (await handleKServe(req, res, path, ctx))) return;
     if (path.startsWith('/v1/models/') && (await handleTfServing(req, res, path, ctx))) return;
     if (path === '/internal/fleet' && req.method === 'GET') {
@@ -104,14 +109,14 @@ export function buildApp(deps: ServingDeps): ServingApp {
       res.end(text);
       return;
     }
-    sendJson(res, 404, { error: `no route for ${req.method} ${path}`, code: 'NOT_FOUND' });
+    throw new NotFound(`no route for ${req.method} ${path}`);
   };
 
   // The gateway passes this through, so a client (and the swarm tests) can see which replica answered.
   const servedBy = hostname();
   const server = createServer((req, res) => {
     res.setHeader('x-served-by', servedBy);
-    dispatch(req, res).catch((err: unknown) => sendError(res, err, log));
+    dispatch(req, res).catch((err: unknown) => sendError(req, res, err, log, 'protocol'));
   });
   // Outlive the gateway's keep-alive agent so it never reuses a socket we are closing.
   server.keepAliveTimeout = 65_000;

@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { BadInput } from '../../../shared/errors.js';
-import { parseJson } from './http-io.js';
 import { flattenNested, toPlain, toTyped } from './tensor-json.js';
 import {
   ELEM,
@@ -54,7 +53,14 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
       );
     }
   }
-  const parsed = InferRequest.safeParse(parseJson(body.toString('utf8', 0, jsonEnd)));
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8', 0, jsonEnd));
+  } catch (err) {
+    // V8's message quotes only a few characters of the input.
+    throw new BadInput(`body is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = InferRequest.safeParse(json);
   if (!parsed.success) {
     throw new BadInput(
       `bad inference request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,

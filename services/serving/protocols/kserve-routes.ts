@@ -1,6 +1,6 @@
 /** KServe Open Inference Protocol v2 REST routes, plus KServe's model list and Triton's model config. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, send, sendError, sendJson } from './http-io.js';
+import { readBody, send, sendError, sendJson } from '../../../shared/index.js';
 import { encodeInfer } from './kserve-codec.js';
 import { observed, parseVersion, type RouteContext } from './route-context.js';
 import type { TensorSpec } from '../hosting/protocol.js';
@@ -44,7 +44,7 @@ export async function handleKServe(
   const action = m[3];
   if (action === 'infer') {
     if (method !== 'POST') return false;
-    await observed(ctx, res, name, 'kserve', async () => {
+    await observed(ctx, req, res, name, 'kserve', async () => {
       const servable = ctx.fleet.get(name);
       const version = parseVersion(name, m[2]);
       const body = await readBody(req, ctx.maxBodyBytes);
@@ -73,7 +73,7 @@ export async function handleKServe(
     return true;
   }
   if (method !== 'GET') return false;
-  await observedMeta(ctx, res, async () => {
+  await observedMeta(ctx, req, res, async () => {
     const servable = ctx.fleet.get(name);
     const version = parseVersion(name, m[2]);
     if (action === 'ready') {
@@ -87,11 +87,16 @@ export async function handleKServe(
   return true;
 }
 
-async function observedMeta(ctx: RouteContext, res: ServerResponse, fn: () => Promise<void>) {
+async function observedMeta(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fn: () => Promise<void>,
+) {
   try {
     await fn();
   } catch (err) {
-    sendError(res, err, ctx.log);
+    sendError(req, res, err, ctx.log, 'protocol');
   }
 }
 

@@ -1,7 +1,6 @@
 /** What the protocol routes need from the app, and the pieces they share. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NotFound, type Logger } from '../../../shared/index.js';
-import { sendError } from './http-io.js';
+import { NotFound, sendError, type Logger } from '../../../shared/index.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { DecodeOffload } from '../decoding/decode-offload.js';
 import type { ModelFleet } from '../hosting/model-fleet.js';
@@ -34,6 +33,7 @@ export function parseVersion(model: string, v: string | undefined): number | und
 /** Runs an inference handler with request, error and latency metrics. */
 export async function observed(
   ctx: RouteContext,
+  req: IncomingMessage,
   res: ServerResponse,
   model: string,
   protocol: Protocol,
@@ -47,7 +47,7 @@ export async function observed(
   try {
     await fn();
   } catch (err) {
-    const status = sendError(res, err, ctx.log);
+    const status = sendError(req, res, err, ctx.log, 'protocol');
     ctx.metrics.errors.inc({ model: label, protocol, status: String(status) });
   } finally {
     ctx.inflight--;

@@ -1,7 +1,6 @@
 /** TF Serving REST routes: model status, metadata (signature_def) and predict. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadInput, NotFound } from '../../../shared/index.js';
-import { readBody, send, sendError, sendJson } from './http-io.js';
+import { BadInput, NotFound, readBody, send, sendError, sendJson } from '../../../shared/index.js';
 import { observed, parseVersion, type RouteContext } from './route-context.js';
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Servable } from '../hosting/servable.js';
@@ -41,7 +40,7 @@ export async function handleTfServing(
   const isPost = req.method === 'POST';
   if (action?.startsWith(':')) {
     if (!isPost) return false;
-    await observed(ctx, res, name, 'tfserving', async () => {
+    await observed(ctx, req, res, name, 'tfserving', async () => {
       const servable = ctx.fleet.get(name);
       const version = versionOf(name, m[2], m[3]);
       if (action !== ':predict')
@@ -69,7 +68,7 @@ export async function handleTfServing(
     if (action === '/metadata') sendJson(res, 200, await metadata(servable, version));
     else sendJson(res, 200, await status(servable, version));
   } catch (err) {
-    sendError(res, err, ctx.log);
+    sendError(req, res, err, ctx.log, 'protocol');
   }
   return true;
 }

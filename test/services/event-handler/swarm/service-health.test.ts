@@ -8,6 +8,8 @@ import { workerArgs } from '../../../../services/event-handler/swarm/swarm-servi
 import { createListenerHealthServer } from '../../../../services/event-listener/health-server.js';
 import { startTestRedis, type TestRedis } from '../../../helpers/redis.js';
 
+const log = createLogger('test', 'silent');
+
 // What Docker's healthcheck (docker/healthcheck.mjs) asks of the event-listener, without Docker.
 describe('event-listener health server', () => {
   let redis: TestRedis;
@@ -16,20 +18,29 @@ describe('event-listener health server', () => {
   });
   after(() => redis.stop());
 
-  test('200 while Redis answers and the listener runs; 503 when either is not so', async () => {
+  test('200 while Redis answers and the listener runs; 503 naming what failed when not so', async () => {
     let running = true;
     const client = redis.client();
-    const health = createListenerHealthServer({ redis: client, running: () => running });
+    const health = createListenerHealthServer({ redis: client, log, running: () => running });
     const port = await health.listen(0, '127.0.0.1');
     const get = (path = '/healthz') => fetch(`http://127.0.0.1:${port}${path}`);
     try {
       const ok = await get();
       assert.equal(ok.status, 200);
-      assert.deepEqual(await ok.json(), { status: 'ok', redis: true, running: true });
+      assert.deepEqual(await ok.json(), { status: 'ok' });
+      assert.deepEqual(await (await get('/readyz')).json(), { status: 'ready' });
       running = false;
-      assert.equal((await get()).status, 503);
+      const down = await get();
+      assert.equal(down.status, 503);
+      assert.deepEqual(await down.json(), {
+        status: 'unhealthy',
+        failed: [{ name: 'running', reason: 'not ready' }],
+      });
+      assert.equal((await get('/readyz')).status, 503);
       running = true;
-      assert.equal((await get('/other')).status, 404);
+      const other = await get('/other');
+      assert.equal(other.status, 404);
+      assert.equal(((await other.json()) as { error: string }).error, 'NOT_FOUND');
     } finally {
       await health.close();
     }
@@ -41,6 +52,7 @@ describe('event-listener health server', () => {
     dead.on('error', () => {});
     const health = createListenerHealthServer({
       redis: dead,
+      log,
       running: () => true,
       pingTimeoutMs: 200,
     });
@@ -49,7 +61,11 @@ describe('event-listener health server', () => {
       const t0 = Date.now();
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(res.status, 503);
-      assert.equal(((await res.json()) as { redis: boolean }).redis, false);
+      const body = (await res.json()) as { failed: { name: string }[] };
+      assert.deepEqual(
+        body.failed.map((f) => f.name),
+        ['redis'],
+      );
       assert.ok(Date.now() - t0 < 2_000);
     } finally {
       await health.close();

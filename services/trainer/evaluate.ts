@@ -1,3 +1,4 @@
+import { imputeRows } from './imputation.js';
 import { DenseNetwork } from './mlp.js';
 import type { LabeledData } from './dataset-split.js';
 import { normalizeRows, type FeatureArray, type Normalization } from './normalization.js';
@@ -51,12 +52,19 @@ export function evaluate(
   return { loss: loss / data.rows, accuracy: correct / data.rows };
 }
 
-/** Class probabilities (rows×classes) of a trained model for raw feature rows. */
+/**
+ * Class probabilities (rows×classes) of a trained model for raw feature rows, missing values
+ * (NaN) filled as in training.
+ */
 export function predictProbabilities(
   model: TrainedModel,
-  x: FeatureArray,
+  raw: FeatureArray,
   rows: number,
 ): Float32Array {
+  const x =
+    model.imputation && raw instanceof Float32Array
+      ? imputeRows(raw, model.dim, model.imputation)
+      : raw;
   const net = new DenseNetwork([...model.layers]);
   const out = new Float32Array(rows * model.classes);
   const buf = new Float32Array(Math.min(EVAL_CHUNK, Math.max(1, rows)) * model.dim);

@@ -18,6 +18,7 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from 'onnx-buf';
+import { imputationRecord } from './imputation.js';
 import type { TrainedModel } from './trained-model.js';
 
 /** Tensor names of the exported graph, for serving and clients. */
@@ -97,12 +98,22 @@ function node(
 
 /**
  * Serializes a trained model as an ONNX ModelProto: raw features `input` [batch, dim] →
- * normalization (Sub, Mul) → Gemm (+ Relu) per layer → `logits` → Softmax → `probabilities`.
+ * missing values filled (IsNaN, Where) → normalization (Sub, Mul) → Gemm (+ Relu) per layer →
+ * `logits` → Softmax → `probabilities`.
  */
 export function exportOnnx(model: TrainedModel, opts: ExportOptions = {}): Uint8Array {
   const nodes: NodeProto[] = [];
   const inits: TensorProto[] = [];
   let current: string = ONNX_NAMES.input;
+
+  const imp = model.imputation;
+  if (imp) {
+    // Where broadcasts the [dim] fills over the batch: a NaN cell takes its feature's fill.
+    inits.push(floatTensor('impute_fill', [model.dim], imp.fill));
+    nodes.push(node('IsNaN', [current], ['missing']));
+    nodes.push(node('Where', ['missing', 'impute_fill', current], ['imputed']));
+    current = 'imputed';
+  }
 
   const norm = model.normalization;
   if (norm) {
@@ -139,6 +150,7 @@ export function exportOnnx(model: TrainedModel, opts: ExportOptions = {}): Uint8
     class_count: String(model.classes),
     layer_dims: JSON.stringify([model.dim, ...model.layers.map((l) => l.outDim)]),
     normalization: norm?.method ?? 'none',
+    ...(imp ? { imputation: JSON.stringify(imputationRecord(imp)) } : {}),
     ...(opts.labelNames ? { label_names: JSON.stringify(opts.labelNames) } : {}),
     ...opts.metadata,
   };
@@ -163,7 +175,8 @@ export function exportOnnx(model: TrainedModel, opts: ExportOptions = {}): Uint8
       producerVersion: '0.1.0',
       docString:
         `${model.trainer === 'mlp' ? `MLP, hidden ${JSON.stringify(hidden)}` : 'softmax regression'}` +
-        ` over ${model.dim} raw features (${norm?.method ?? 'no'} normalization in-graph),` +
+        ` over ${model.dim} raw features (${imp ? `${imp.strategy} imputation of NaN, ` : ''}` +
+        `${norm?.method ?? 'no'} normalization in-graph),` +
         ` ${model.classes} classes. Outputs logits and probabilities.`,
       graph,
       metadataProps: Object.entries(meta).map(([key, value]) =>

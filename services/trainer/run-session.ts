@@ -8,6 +8,7 @@ import {
   type WorkerEvent,
   parseTrainerParams,
 } from '../../shared/index.js';
+import { imputationRecord } from './imputation.js';
 import { ONNX_NAMES } from './onnx-export.js';
 import { trainAndExport } from './train-and-export.js';
 
@@ -72,7 +73,7 @@ export async function runTrainingSession(
     },
   });
   if (result.stopped) return { gen: null, stopped: true };
-  const { onnx, dim, classes, params } = result;
+  const { onnx, dim, classes, params, model } = result;
   const metrics: Record<string, number> = {};
   const put = (k: string, v: number | undefined) => {
     if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
@@ -89,6 +90,7 @@ export async function runTrainingSession(
     params: { ...params },
     lineage: { dataset: meta.name, version: meta.version },
     sessionId: spec.sessionId,
+    ...(model.imputation ? { extra: { imputation: imputationRecord(model.imputation) } } : {}),
     io: {
       inputs: [{ name: ONNX_NAMES.input, datatype: 'FP32', shape: [-1, dim] }],
       outputs: [

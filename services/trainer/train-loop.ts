@@ -2,6 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BadInput, type TrainerParams } from '../../shared/index.js';
 import type { LabeledData } from './dataset-split.js';
 import { countCorrect, evaluate, type EvalResult } from './evaluate.js';
+import { fitImputation, imputeRows, type Imputation } from './imputation.js';
 import { createMlp } from './mlp.js';
 import { fitNormalization, gatherNormalized, type InputKind } from './normalization.js';
 import { createRng, shuffleInPlace } from './rng.js';
@@ -73,16 +74,43 @@ function checkData(name: string, d: LabeledData, dim: number, classes: number): 
   }
 }
 
+/** Tabular rows get their missing cells filled; image bytes cannot be missing. */
+function withImputation(d: LabeledData, dim: number, imp: Imputation | null): LabeledData {
+  return imp && d.x instanceof Float32Array ? { ...d, x: imputeRows(d.x, dim, imp) } : d;
+}
+
+/**
+ * The loss went NaN or infinite: the weights have overflowed and every later step keeps them
+ * so. Training ends here rather than exporting a model that predicts nothing.
+ */
+function diverged(epoch: number, loss: number, params: TrainerParams): BadInput {
+  const what = Number.isNaN(loss) ? 'NaN' : 'infinite';
+  return new BadInput(
+    `loss became ${what} at epoch ${epoch}: training diverged (learningRate ${params.learningRate} ` +
+      `with ${params.optimizer} is likely too high for this data); nothing was exported`,
+    { epoch, loss: String(loss) },
+  );
+}
+
 /**
  * Trains a softmax regression or MLP with mini-batch SGD/Adam, shuffling every epoch.
  * Deterministic: the same params (seed included) and data give bit-identical weights.
+ * Missing feature values (NaN) are imputed from the training rows (`params.impute`); a loss
+ * that turns NaN or infinite rejects with BadInput "loss became NaN at epoch N: ...".
  */
 export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
-  const { params, train, validation, dim, classes } = opts;
-  if (train.rows === 0) throw new BadInput('the training set is empty');
+  const { params, dim, classes } = opts;
+  if (opts.train.rows === 0) throw new BadInput('the training set is empty');
   if (classes < 2) throw new BadInput(`a classifier needs at least 2 classes, got ${classes}`);
-  checkData('training', train, dim, classes);
-  if (validation) checkData('validation', validation, dim, classes);
+  checkData('training', opts.train, dim, classes);
+  if (opts.validation) checkData('validation', opts.validation, dim, classes);
+
+  const imputation =
+    opts.train.x instanceof Float32Array
+      ? fitImputation(params.impute, opts.train.x, opts.train.rows, dim)
+      : null;
+  const train = withImputation(opts.train, dim, imputation);
+  const validation = opts.validation && withImputation(opts.validation, dim, imputation);
 
   const rng = createRng(params.seed);
   const norm = fitNormalization(
@@ -102,6 +130,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     params,
     dim,
     classes,
+    imputation,
     normalization: norm,
     layers: net.layers(),
   };
@@ -133,7 +162,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       const n = Math.min(batchSize, train.rows - from);
       gatherNormalized(train.x, dim, order, from, n, norm, xb);
       for (let r = 0; r < n; r++) yb[r] = train.y[order[from + r]!]!;
-      lossSum += net.trainBatch(xb, yb, n) * n;
+      const loss = net.trainBatch(xb, yb, n);
+      if (!Number.isFinite(loss)) throw diverged(epoch, loss, params);
+      lossSum += loss * n;
       correct += countCorrect(net.lastProbabilities(), yb, n, classes);
       seen += n;
       batchesRun++;

@@ -68,6 +68,14 @@ export const TrainerParamsSchema = z
         error: "normalize must be 'auto', 'standard', 'minmax' or 'none'",
       })
       .default('auto'),
+    /**
+     * What stands in for a missing feature value (a blank cell, NaN), per feature, fitted on
+     * the training rows and exported into the ONNX graph: the `median` or `mean` of the
+     * feature's observed values, or `zero`. @defaultValue 'median'
+     */
+    impute: z
+      .enum(['median', 'mean', 'zero'], { error: "impute must be 'median', 'mean' or 'zero'" })
+      .default('median'),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -41,6 +41,8 @@ export interface NewGeneration {
   io?: unknown;
   trigger?: string;
   sessionId?: string;
+  /** facts beside the metrics, e.g. the trainer's missing-value fills (`extra.imputation`) */
+  extra?: Record<string, unknown>;
 }
 
 export interface GenerationPatch {
@@ -145,6 +147,7 @@ export class ModelRegistry {
       ...(input.io === undefined ? {} : { io: input.io }),
       ...(input.trigger === undefined ? {} : { trigger: input.trigger }),
       ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      ...(input.extra === undefined ? {} : { extra: input.extra }),
     };
     const lineageKey = g.lineage
       ? k.datasetVersionModels(g.lineage.dataset, g.lineage.version)

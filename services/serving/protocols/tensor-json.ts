@@ -39,7 +39,11 @@ export function flattenNested(
   return { values, shape };
 }
 
-/** Fills a typed array of `type` from JSON values, rejecting values the type cannot hold. */
+/**
+ * Fills a typed array of `type` from JSON values, rejecting values the type cannot hold. A
+ * float element may be `null`: JSON has no NaN, so null stands for a missing value (NaN),
+ * which models that impute (the built-in trainers' exports do) fill in.
+ */
 export function toTyped(type: ElemType, values: readonly unknown[], what: string): TypedData {
   const info = ELEM[type];
   if (type === 'float16') throw new BadInput(`${what}: FP16 tensors must be sent as binary data`);
@@ -59,9 +63,12 @@ export function toTyped(type: ElemType, values: readonly unknown[], what: string
     const o = out as Float32Array;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (typeof v !== 'number')
-        throw new BadInput(`${what}: element ${i} is ${JSON.stringify(v)}, expected a number`);
-      o[i] = v;
+      if (v === null) o[i] = NaN;
+      else if (typeof v === 'number') o[i] = v;
+      else
+        throw new BadInput(
+          `${what}: element ${i} is ${JSON.stringify(v)}, expected a number or null`,
+        );
     }
     return out;
   }

@@ -54,7 +54,7 @@ test('softmax regression: the exported ONNX reproduces the trainer probabilities
 
   const proto = fromBinary(ModelProtoSchema, bytes);
   const ops = proto.graph!.node.map((n) => n.opType);
-  assert.deepEqual(ops, ['Sub', 'Mul', 'Gemm', 'Softmax']);
+  assert.deepEqual(ops, ['IsNaN', 'Where', 'Sub', 'Mul', 'Gemm', 'Softmax']);
   const meta = Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value]));
   assert.equal(meta.trainer, 'softmax');
   assert.equal(meta.feature_count, '7');
@@ -77,7 +77,18 @@ test('MLP with two hidden layers and minmax scaling: ONNX matches within 1e-5', 
   const { model } = await trainModel({ params, train: data, dim, classes });
   const bytes = await assertParity(model, data.x as Float32Array, data.rows);
   const ops = fromBinary(ModelProtoSchema, bytes).graph!.node.map((n) => n.opType);
-  assert.deepEqual(ops, ['Sub', 'Mul', 'Gemm', 'Relu', 'Gemm', 'Relu', 'Gemm', 'Softmax']);
+  assert.deepEqual(ops, [
+    'IsNaN',
+    'Where',
+    'Sub',
+    'Mul',
+    'Gemm',
+    'Relu',
+    'Gemm',
+    'Relu',
+    'Gemm',
+    'Softmax',
+  ]);
 });
 
 test('image input: pixels are scaled by 1/255 inside the graph', async () => {

@@ -34,6 +34,7 @@ test('defaults are filled in, and the learning rate follows the optimizer', () =
     seed: 42,
     validationFraction: 0.2,
     normalize: 'auto',
+    impute: 'median',
   });
   const sgd = parseTrainerParams({ trainer: 'softmax', optimizer: 'sgd' });
   assert.equal(sgd.learningRate, 0.05);
@@ -59,6 +60,11 @@ test('out-of-range values are rejected with a message naming the field', () => {
   rejects({ trainer: 'softmax', hidden: [8] }, 'hidden', /only to trainer 'mlp'/);
   rejects({ trainer: 'forest' }, 'trainer', /trainer must be 'softmax' or 'mlp'/);
   rejects({ trainer: 'mlp', optimizer: 'rmsprop' }, 'optimizer', /optimizer must be/);
+  rejects(
+    { trainer: 'mlp', impute: 'mode' },
+    'impute',
+    /impute must be 'median', 'mean' or 'zero'/,
+  );
   rejects({ trainer: 'mlp', epochs: '10' }, 'epochs', /epochs must be a number/);
 });
 

@@ -13,6 +13,7 @@ import type { BackoffPolicy } from './hosting/backoff.js';
 import type { ServingConfig } from './config.js';
 import type { DriftMonitor } from './drift/drift-monitor.js';
 import { handleKServe } from './protocols/kserve-routes.js';
+import { ModelStats } from './protocols/model-stats.js';
 import { createMetrics, type ServingMetrics } from './metrics.js';
 import { ModelFleet } from './hosting/model-fleet.js';
 import type { ModelSource } from './hosting/model-source.js';
@@ -44,6 +45,7 @@ export interface ServingApp {
 
 export function buildApp(deps: ServingDeps): ServingApp {
   const { config, log } = deps;
+  const stats = new ModelStats();
   const fleet: ModelFleet = new ModelFleet({
     source: deps.source,
     log,
@@ -65,6 +67,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
     backoff: deps.backoff,
     spareProcess: config.SPARE_PROCESS,
     onBatch: (model, rows) => metrics.batchSize.observe({ model }, rows),
+    onRun: (model, gen, run) => stats.run(model, String(gen), run),
     onCrash: (group) => metrics.restarts.inc({ group }),
     ...(deps.drift ? { onInputs: deps.drift.observe.bind(deps.drift) } : {}),
   });
@@ -77,6 +80,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
   const ctx: RouteContext = {
     fleet,
     metrics,
+    stats,
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
     decoder,

@@ -18,6 +18,20 @@ export interface BatcherOptions {
   maxInflight?: number;
   /** called per run with its rows and request count (metrics) */
   onBatch?: (rows: number, requests: number) => void;
+  /** called after each successful run with its timings (Triton's model statistics) */
+  onRun?: (run: RunStats) => void;
+}
+
+/** One model run, timed in nanoseconds; `queueNs` sums the wait of every request in it. */
+export interface RunStats {
+  rows: number;
+  requests: number;
+  queueNs: number;
+  /** stacking the requests' inputs into one batch */
+  inputNs: number;
+  inferNs: number;
+  /** splitting the batch's outputs back per request */
+  outputNs: number;
 }
 
 export type RunBatch = (inputs: TensorMap) => Promise<TensorMap>;
@@ -27,6 +41,8 @@ interface Queued {
   rows: number;
   key: string;
   at: number;
+  /** performance.now() when queued (queue time in the statistics) */
+  queuedAt: number;
   resolve: (out: TensorMap) => void;
   reject: (err: unknown) => void;
 }
@@ -110,7 +126,15 @@ export class DynamicBatcher {
   submit(inputs: TensorMap): Promise<TensorMap> {
     const { key, rows } = this.opts.batching ? compatKey(inputs) : { key: `solo`, rows: 1 };
     return new Promise((resolve, reject) => {
-      this.queue.push({ inputs, rows, key, at: Date.now(), resolve, reject });
+      this.queue.push({
+        inputs,
+        rows,
+        key,
+        at: Date.now(),
+        queuedAt: performance.now(),
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }
@@ -162,14 +186,29 @@ export class DynamicBatcher {
       rows.reduce((a, b) => a + b, 0),
       batch.length,
     );
+    const t0 = performance.now();
     if (batch.length === 1) {
       const q = batch[0]!;
-      await this.run(q.inputs).then(q.resolve, q.reject);
+      await this.run(q.inputs).then((out) => {
+        this.report(batch, rows[0]!, [t0, t0, performance.now(), performance.now()]);
+        q.resolve(out);
+      }, q.reject);
       return;
     }
     let per: TensorMap[] | undefined;
     try {
-      per = unstackOutputs(await this.run(stackInputs(batch.map((q) => q.inputs))), rows);
+      const stacked = stackInputs(batch.map((q) => q.inputs));
+      const t1 = performance.now();
+      const out = await this.run(stacked);
+      const t2 = performance.now();
+      per = unstackOutputs(out, rows);
+      if (per) {
+        this.report(
+          batch,
+          rows.reduce((a, b) => a + b, 0),
+          [t0, t1, t2, performance.now()],
+        );
+      }
     } catch (err) {
       // A dead process fails every request alike; anything else may be one request's fault.
       if (err instanceof AppError && err.status === 503) {
@@ -182,6 +221,22 @@ export class DynamicBatcher {
       return;
     }
     for (const q of batch) await this.run(q.inputs).then(q.resolve, q.reject);
+  }
+
+  /** `t`: run start, inputs stacked, model done, outputs split (performance.now() ms). */
+  private report(batch: Queued[], rows: number, t: [number, number, number, number]): void {
+    if (!this.opts.onRun) return;
+    let queued = 0;
+    for (const q of batch) queued += t[0] - q.queuedAt;
+    const ns = (ms: number) => Math.round(ms * 1e6);
+    this.opts.onRun({
+      rows,
+      requests: batch.length,
+      queueNs: ns(queued),
+      inputNs: ns(t[1] - t[0]),
+      inferNs: ns(t[2] - t[1]),
+      outputNs: ns(t[3] - t[2]),
+    });
   }
 
   private checkIdle(): void {

@@ -5,6 +5,7 @@
  */
 import { NotFound, type Logger, isAssigned, type ServingControl } from '../../../shared/index.js';
 import type { BackoffPolicy } from './backoff.js';
+import type { RunStats } from './dynamic-batcher.js';
 import { ModelHost, type BatchSettings } from './model-host.js';
 import type { ModelSource } from './model-source.js';
 import { Pipeline, type PipelineDef } from './pipelines.js';
@@ -33,6 +34,7 @@ export interface FleetOptions {
   /** keep one warm spare process for fast crash recovery @defaultValue true */
   spareProcess?: boolean;
   onBatch?: (model: string, rows: number) => void;
+  onRun?: (model: string, gen: number, run: RunStats) => void;
   onCrash?: (group: string) => void;
   onInputs?: (model: string, gen: number, inputs: TensorMap) => void;
 }
@@ -257,6 +259,7 @@ export class ModelFleet {
       pinnedMax: this.opts.pinnedMax,
       log: this.opts.log,
       onBatch: this.opts.onBatch,
+      onRun: this.opts.onRun,
       onInputs: this.opts.onInputs,
     });
     this.hosts.set(name, host);

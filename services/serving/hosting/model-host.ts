@@ -5,7 +5,7 @@
  * batcher when it arrives, so its answer comes wholly from that generation.
  */
 import { NotFound, Unavailable, type Logger } from '../../../shared/index.js';
-import { DynamicBatcher } from './dynamic-batcher.js';
+import { DynamicBatcher, type RunStats } from './dynamic-batcher.js';
 import { checkInputs } from './input-check.js';
 import type { ModelSource } from './model-source.js';
 import type { ModelIO } from './protocol.js';
@@ -31,6 +31,8 @@ export interface ModelHostOptions {
   pinnedMax: number;
   log: Logger;
   onBatch?: (model: string, rows: number) => void;
+  /** each successful model run of a generation, timed (model statistics) */
+  onRun?: (model: string, gen: number, run: RunStats) => void;
   /** sees every request's inputs once they passed the checks (drift monitoring) */
   onInputs?: (model: string, gen: number, inputs: TensorMap) => void;
 }
@@ -257,6 +259,7 @@ export class ModelHost implements Servable {
       maxInflight: this.opts.batch.maxInflight,
       batching,
       onBatch: (rows) => this.opts.onBatch?.(this.name, rows),
+      onRun: (run) => this.opts.onRun?.(this.name, gen, run),
     });
     const slot: Slot = { gen, io, batcher, batching, retired: false };
     this.slots.set(gen, slot);

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, send, sendError, sendJson } from '../../../shared/index.js';
 import { encodeInfer } from './kserve-codec.js';
 import { observed, parseVersion, type RouteContext } from './route-context.js';
+import { handleTriton } from './triton-routes.js';
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Description } from '../hosting/servable.js';
 import { ELEM } from '../tensors/tensors.js';
@@ -38,6 +39,7 @@ export async function handleKServe(
     sendJson(res, 200, { models: ctx.fleet.names() });
     return true;
   }
+  if (await handleTriton(req, res, path, ctx)) return true;
   const m = MODEL_PATH.exec(path);
   if (!m) return false;
   const name = decodeURIComponent(m[1]!);
@@ -49,13 +51,16 @@ export async function handleKServe(
       const version = parseVersion(name, m[2]);
       const body = await readBody(req, ctx.maxBodyBytes);
       const header = req.headers['inference-header-content-length'];
+      const decodeStart = performance.now();
       const request = await ctx.decoder.kserve(
         body,
         Array.isArray(header) ? header[0] : header,
         // Alone, a request is quickest decoded in place; the thread pays off under load.
         ctx.inflight > 1,
       );
+      const decodeMs = performance.now() - decodeStart;
       const result = await servable.infer(request.inputs, version);
+      const encodeStart = performance.now();
       const encoded = encodeInfer({
         model: name,
         gen: result.gen,
@@ -69,6 +74,15 @@ export async function handleKServe(
           'inference-header-content-length': encoded.headerLength,
         });
       }
+      const v = result.gen === undefined ? '' : String(result.gen);
+      ctx.stats.phase(name, v, 'compute_input', Math.round(decodeMs * 1e6));
+      ctx.stats.phase(
+        name,
+        v,
+        'compute_output',
+        Math.round((performance.now() - encodeStart) * 1e6),
+      );
+      return result.gen;
     });
     return true;
   }

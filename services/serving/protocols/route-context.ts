@@ -4,10 +4,13 @@ import { NotFound, sendError, type Logger } from '../../../shared/index.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { DecodeOffload } from '../decoding/decode-offload.js';
 import type { ModelFleet } from '../hosting/model-fleet.js';
+import type { ModelStats } from './model-stats.js';
 
 export interface RouteContext {
   fleet: ModelFleet;
   metrics: ServingMetrics;
+  /** Triton's per model statistics (`/v2/models/.../stats`) */
+  stats: ModelStats;
   log: Logger;
   /** @defaultValue 64 MiB */
   maxBodyBytes: number;
@@ -30,31 +33,39 @@ export function parseVersion(model: string, v: string | undefined): number | und
   return Number(v);
 }
 
-/** Runs an inference handler with request, error and latency metrics. */
+/**
+ * Runs an inference handler with request, error and latency metrics. `fn` may return the
+ * generation that answered (statistics per version); otherwise the current one is charged.
+ */
 export async function observed(
   ctx: RouteContext,
   req: IncomingMessage,
   res: ServerResponse,
   model: string,
   protocol: Protocol,
-  fn: () => Promise<void>,
+  fn: () => Promise<number | undefined | void>,
 ): Promise<void> {
   const started = process.hrtime.bigint();
   // Only served names become label values, so bad requests cannot blow up cardinality.
   const label = ctx.fleet.serves(model) ? model : '(unknown)';
   ctx.metrics.requests.inc({ model: label, protocol });
   ctx.inflight++;
+  let gen: number | undefined | void;
+  let ok = false;
   try {
-    await fn();
+    gen = await fn();
+    ok = true;
   } catch (err) {
     const status = sendError(req, res, err, ctx.log, 'protocol');
     ctx.metrics.errors.inc({ model: label, protocol, status: String(status) });
   } finally {
     ctx.inflight--;
-    ctx.metrics.latency.observe(
-      { model: label, protocol },
-      Number(process.hrtime.bigint() - started) / 1e9,
-    );
+    const ns = Number(process.hrtime.bigint() - started);
+    ctx.metrics.latency.observe({ model: label, protocol }, ns / 1e9);
+    if (label === model) {
+      const version = gen ?? ctx.fleet.host(model)?.gen;
+      ctx.stats.request(model, version === undefined ? '' : String(version), ok, ns);
+    }
   }
 }
 

@@ -19,7 +19,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 pkgs=(redis-server redis-tools dataset-fashion-mnist)
-[ "$want_tests" = 1 ] && pkgs+=(mosquitto mosquitto-clients rabbitmq-server chromium docker.io mmdebstrap zip)
+[ "$want_tests" = 1 ] && pkgs+=(mosquitto mosquitto-clients rabbitmq-server chromium docker.io mmdebstrap zip liblinear-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

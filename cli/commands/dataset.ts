@@ -3,6 +3,11 @@ import { basename } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import type { Command } from 'commander';
+import {
+  flagName,
+  UPLOAD_FLAGS,
+  uploadParamHelp,
+} from '../../services/data-intake/upload-options.js';
 import { ApiError, Client } from '../client.js';
 import { emit, table } from '../output.js';
 import { ByteCounter, uploadBar } from '../progress.js';
@@ -19,6 +24,7 @@ interface VersionView {
   kind: string;
   format: string;
   features?: number;
+  featureNames?: string[];
   imageShape?: { height: number; width: number; channels: number };
   count: number;
   labelKind: string;
@@ -33,7 +39,13 @@ interface VersionView {
   shardCount: number;
   parent?: number;
   created: string;
+  source?: { indexBase?: number; filename?: string; options?: Record<string, unknown> };
+  /** Set on a push that made no version because the latest one holds the same rows. */
+  identical?: boolean;
 }
+
+type UploadParam = keyof typeof UPLOAD_FLAGS;
+const UPLOAD_PARAMS = Object.keys(UPLOAD_FLAGS) as UploadParam[];
 
 const CONTENT_TYPES: Record<string, string> = {
   csv: 'text/csv',
@@ -103,19 +115,58 @@ function postFile(
   });
 }
 
+/** One flag per upload query parameter (upload-options.ts), named in kebab case. */
+function addUploadFlags(cmd: Command): Command {
+  for (const param of UPLOAD_PARAMS) {
+    const flag = UPLOAD_FLAGS[param];
+    const name = flagName(param);
+    const help = uploadParamHelp(param);
+    if (flag.kind === 'value') cmd.option(`--${name} <${flag.arg ?? 'value'}>`, help);
+    else cmd.option(`--${name}`, flag.on ?? help);
+    if (flag.kind === 'negatable') cmd.option(`--no-${name}`, flag.off ?? `not --${name}`);
+  }
+  return cmd;
+}
+
+/** The query of an upload: every flag given, under its API name (commander camel-cases them back). */
+function uploadQuery(file: string, opts: Record<string, unknown>): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const param of UPLOAD_PARAMS) {
+    const v = opts[param];
+    if (typeof v === 'string' || typeof v === 'boolean') q.set(param, String(v));
+  }
+  if (!q.has('filename')) q.set('filename', basename(file));
+  return q;
+}
+
+/**
+ * The API's error, with its fix told as flags: the API words a hint in query parameters
+ * (`set labelColumn=0`), a user of this command wants `--label-column 0`.
+ */
+function uploadError(status: number, body: unknown): ApiError {
+  const b = (body ?? {}) as ConstructorParameters<typeof ApiError>[1] & {
+    details?: { hint?: string; suggest?: Record<string, string> };
+  };
+  const hint = b.details?.hint;
+  if (!hint || !b.details?.suggest || !b.message) return new ApiError(status, b);
+  let cli = hint;
+  for (const [k, v] of Object.entries(b.details.suggest)) {
+    cli = cli.replace(`set ${k}=${v}`, `pass --${flagName(k)} ${v}`);
+  }
+  const message = `${b.message.replace(`; ${hint}`, '')}\n  hint: ${cli}`;
+  return new ApiError(status, { ...b, message });
+}
+
 async function push(
   file: string,
-  opts: { name: string; format?: string; seed?: string; fraction?: string; labelKind?: string },
+  opts: { name: string } & Record<string, unknown>,
   g: Globals,
 ): Promise<void> {
   const client = new Client(g);
   const size = statSync(file).size;
-  const q = new URLSearchParams({ filename: basename(file) });
-  if (opts.format) q.set('format', opts.format);
-  if (opts.seed) q.set('seed', opts.seed);
-  if (opts.fraction) q.set('fraction', opts.fraction);
-  if (opts.labelKind) q.set('labelKind', opts.labelKind);
-  const type = (opts.format && CONTENT_TYPES[opts.format]) ?? 'application/octet-stream';
+  const q = uploadQuery(file, opts);
+  const format = q.get('format');
+  const type = (format && CONTENT_TYPES[format]) ?? 'application/octet-stream';
   const bar = uploadBar(size, !g.json);
   const t0 = performance.now();
   let sent = 0;
@@ -133,9 +184,17 @@ async function push(
       }
     },
   ).finally(() => bar.stop());
-  if (res.status >= 400) throw new ApiError(res.status, res.body ?? {});
+  if (res.status >= 400) throw uploadError(res.status, res.body);
   const v = res.body as VersionView;
   const s = (performance.now() - t0) / 1000;
+  if (v.identical) {
+    emit(
+      !!g.json,
+      v,
+      () => `${v.name}: identical to v${v.version}, no new version (--force makes one anyway)`,
+    );
+    return;
+  }
   emit(
     !!g.json,
     v,
@@ -143,6 +202,11 @@ async function push(
       `${v.name}@v${v.version}: ${n(v.count)} rows, ${shape(v)}, ${labels(v)} (${v.format}); ` +
       `${(sent / MB).toFixed(1)} MB in ${s.toFixed(1)} s = ${(sent / MB / s).toFixed(1)} MB/s, ${n(Math.round(v.count / s))} rows/s`,
   );
+}
+
+/** A feature's name: the stored one, else its number as the file counted (libsvm may count from 1). */
+function featureName(v: VersionView, i: number): string {
+  return v.featureNames?.[i] ?? String(i + (v.source?.indexBase ?? 0));
 }
 
 function showVersion(v: VersionView): string {
@@ -153,6 +217,9 @@ function showVersion(v: VersionView): string {
     `sha256    ${v.sha256}`,
     `created   ${v.created}`,
   ];
+  if (v.featureNames && v.featureNames.length <= 20) {
+    lines.push(`features  ${v.featureNames.join(', ')}`);
+  }
   if (v.labelNames && v.labelNames.length <= 20) lines.push(`labels    ${v.labelNames.join(', ')}`);
   const h = v.stats?.labels.histogram;
   if (h) lines.push(`per class ${h.map(n).join(', ')}`);
@@ -160,7 +227,7 @@ function showVersion(v: VersionView): string {
   if (f) {
     const show = Math.min(8, f.mean.length);
     const rows = Array.from({ length: show }, (_, i) => [
-      i,
+      featureName(v, i),
       f.mean[i]?.toPrecision(4),
       f.std[i]?.toPrecision(4),
       f.missing[i],
@@ -174,17 +241,16 @@ function showVersion(v: VersionView): string {
 export function registerDataset(program: Command): void {
   const dataset = program.command('dataset').description('push, list and inspect datasets');
 
-  dataset
-    .command('push <file>')
-    .description('upload a dataset file (libsvm, csv, jsonl, tar/zip of images or IDX; gzip ok)')
-    .requiredOption('--name <name>', 'dataset name (letters, digits, . _ -)')
-    .option('--format <format>', 'libsvm | csv | jsonl | idx | images (default: detected)')
-    .option('--seed <n>', 'train/validation split seed (default 42)')
-    .option('--fraction <f>', 'validation fraction (default 0.2)')
-    .option('--label-kind <kind>', 'class | regression (default: detected)')
-    .action(async (file: string, opts: Parameters<typeof push>[1], cmd: Command) => {
-      await push(file, opts, cmd.optsWithGlobals<Globals>());
-    });
+  addUploadFlags(
+    dataset
+      .command('push <file>')
+      .description(
+        'upload a dataset file (libsvm, csv, jsonl, arff, tar/zip of images or IDX; gzip ok)',
+      )
+      .requiredOption('--name <name>', 'dataset name (letters, digits, . _ -)'),
+  ).action(async (file: string, opts: Parameters<typeof push>[1], cmd: Command) => {
+    await push(file, opts, cmd.optsWithGlobals<Globals>());
+  });
 
   dataset
     .command('ls')

@@ -72,7 +72,7 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
       checkDeclaredLength(req, config.UPLOAD_LIMIT_BYTES);
       const opts = uploadOptions(url.searchParams, req.headers['content-type']);
       const declared = req.headers['content-length'];
-      const meta = await ingestUpload(
+      const { meta, identical } = await ingestUpload(
         { datasets, events, log },
         name,
         limitedBody(req, config.UPLOAD_LIMIT_BYTES),
@@ -84,6 +84,8 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
           ...(declared === undefined ? {} : { declaredBytes: Number(declared) }),
         },
       );
+      // 200, not 201: nothing was created; `identical` tells clients which version holds it.
+      if (identical) return sendJson(res, 200, { ...versionView(meta), identical: true });
       return sendJson(res, 201, versionView(meta));
     }
     const append = req.method === 'POST' ? APPEND.exec(url.pathname) : null;

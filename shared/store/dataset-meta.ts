@@ -27,6 +27,11 @@ export interface DatasetVersionMeta {
   split?: { seed: number; validationFraction: number; trainCount: number; validationCount: number };
   /** hex sha256 over all shard bytes, in shard-list order */
   sha256: string;
+  /**
+   * hex sha256 of the uploaded bytes as received (before any gunzip); uploads only. With the
+   * parse options in `source`, it tells a repeated push of the same file.
+   */
+  uploadSha256?: string;
   /** total encoded shard bytes */
   bytes: number;
   shards: ShardRef[];

@@ -104,6 +104,14 @@ export class DatasetStore {
     };
   }
 
+  /** The latest version of `name`, or null when the dataset does not exist or has none. */
+  async latestVersion(name: string): Promise<DatasetVersionMeta | null> {
+    const latest = await this.redis.hget(this.keys.dataset(name), 'latest');
+    if (!latest) return null;
+    const raw = await this.redis.hget(this.keys.datasetVersion(name, Number(latest)), 'meta');
+    return raw ? (JSON.parse(raw) as DatasetVersionMeta) : null;
+  }
+
   async getVersion(name: string, version: number): Promise<DatasetVersionMeta> {
     const raw = await this.redis.hget(this.keys.datasetVersion(name, version), 'meta');
     if (raw) return JSON.parse(raw) as DatasetVersionMeta;

@@ -89,6 +89,17 @@ export class VersionWriter {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * The sha256 the version would get if committed now (after every write has settled):
+   * lets a caller see that its rows are those of an existing version before committing.
+   */
+  async contentSha256(): Promise<string> {
+    this.checkOpen();
+    await Promise.all(this.pending);
+    if (this.failure) throw this.failure;
+    return this.hash.copy().digest('hex');
+  }
+
   async commit(meta: CommitMeta): Promise<DatasetVersionMeta> {
     this.checkOpen();
     await Promise.all(this.pending);

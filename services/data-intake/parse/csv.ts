@@ -2,7 +2,7 @@ import { BadInput } from '../../../shared/index.js';
 import { lineError } from './bad-input.js';
 import { guessDelimiter, isMissingText, splitFields, type Fields } from './csv-fields.js';
 import { createLabelCollector } from './labels.js';
-import { looksNonFinite, parseNumberText, scanned, scanNumber } from './numbers.js';
+import { parseNumberText, scanned, scanNumber } from './numbers.js';
 import { createBlockSpill } from './spill.js';
 import { spillLines, tabularResult } from './tabular-result.js';
 import { createTabularRowWriter } from './tabular-spill.js';
@@ -64,10 +64,7 @@ export async function parseCsv(
       if (c === l.labelCol) continue;
       const t = f.texts[c]!;
       const v = isMissingText(t) ? NaN : parseNumberText(t);
-      if (Number.isNaN(v) && !isMissingText(t)) {
-        const nonFinite = /^[-+]?(nan|inf)/i.test(t);
-        throw lineError(line, f.cols[c]!, nonFinite ? 'NaN or Inf value' : 'expected a number');
-      }
+      if (Number.isNaN(v) && !isMissingText(t)) throw notANumber(line, f.cols[c]!, c, t);
       values[k++] = checkedFloat(v, line, f.cols[c]!);
     }
     addRow(f.texts[l.labelCol]!, line, f.cols[l.labelCol]!);
@@ -105,20 +102,38 @@ export async function parseCsv(
         while (p < end && buf[p] !== delim) p++;
       } else {
         const q = scanNumber(buf, p, end);
-        if (q === p) {
-          const why = looksNonFinite(buf, p, end) ? 'NaN or Inf value' : 'expected a number';
-          throw lineError(line, p - start + 1, why);
-        }
+        if (q === p) throw notANumber(line, p - start + 1, c, fieldText(buf, p, end, delim));
         v = checkedFloat(scanned.value, line, p - start + 1);
+        const from = p;
         p = q;
         while (p < end && buf[p] === pad) p++;
-        if (p < end && buf[p] !== delim) throw lineError(line, p - start + 1, 'expected a number');
+        if (p < end && buf[p] !== delim) {
+          throw notANumber(line, from - start + 1, c, fieldText(buf, from, end, delim));
+        }
       }
       values[k++] = v;
     }
     if (p < end) throw lineError(line, p - start + 1, `expected ${l.width} columns, found more`);
     addRow(labelText, line, labelCol);
     return true;
+  };
+
+  /**
+   * A feature field that is not a number. Text in the first or last column is most often a
+   * label column the file did not put where the parser looked, so the error says which
+   * `labelColumn` would read it.
+   */
+  const notANumber = (line: number, col: number, c: number, text: string): BadInput => {
+    if (/^[-+]?(nan|inf)/i.test(text)) return lineError(line, col, 'NaN or Inf value');
+    const shown = `'${text.length > 40 ? `${text.slice(0, 40)}...` : text}'`;
+    const reason = `expected a number, found ${shown}`;
+    const l = layout!;
+    const edge = c === 0 ? '0' : c === l.width - 1 ? '-1' : null;
+    if (edge === null || /^[-+.\d]/.test(text)) return lineError(line, col, reason);
+    return lineError(line, col, reason, {
+      hint: `column ${c} holds text, as labels do: if it is the label column, set labelColumn=${edge}`,
+      suggest: { labelColumn: edge },
+    });
   };
 
   const setLayout = (next: Layout): void => {
@@ -226,7 +241,8 @@ function looksLikeHeader(f1: string[], f2: string[] | null): boolean {
   return f1.some((t, i) => text(t) && i < f2.length && !text(f2[i]!));
 }
 
-function labelIndex(
+/** The label column's index among `width` columns (a name needs `names`); BadInput when absent. */
+export function labelIndex(
   labelColumn: string | number | undefined,
   names: readonly string[] | undefined,
   width: number,
@@ -253,6 +269,13 @@ function withoutLabel(
 ): string[] {
   const li = labelIndex(labelColumn, names, width);
   return names.filter((_, i) => i !== li);
+}
+
+/** The field at `p`, up to the delimiter, for an error message. */
+function fieldText(buf: Buffer, p: number, end: number, delim: number): string {
+  let q = p;
+  while (q < end && buf[q] !== delim && q - p < 64) q++;
+  return buf.toString('utf8', p, q).trim();
 }
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {

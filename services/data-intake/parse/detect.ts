@@ -2,7 +2,7 @@ import { BadInput, UnsupportedMediaType } from '../../../shared/index.js';
 import { DATASET_FORMATS, type DatasetFormat } from './types.js';
 
 /** Text formats parsed line by line, or an archive holding images or IDX files. */
-export type InputKind = 'libsvm' | 'csv' | 'jsonl' | 'archive';
+export type InputKind = 'libsvm' | 'csv' | 'jsonl' | 'arff' | 'archive';
 
 export interface DetectHints {
   format?: string;
@@ -39,6 +39,8 @@ const BY_CONTENT_TYPE: Record<string, InputKind> = {
   'application/x-jsonlines': 'jsonl',
   'application/jsonlines': 'jsonl',
   'text/x-libsvm': 'libsvm',
+  'text/x-arff': 'arff',
+  'application/x-arff': 'arff',
   'application/x-libsvm': 'libsvm',
   'application/x-tar': 'archive',
   'application/zip': 'archive',
@@ -53,6 +55,7 @@ const BY_EXTENSION: Record<string, InputKind> = {
   libsvm: 'libsvm',
   svm: 'libsvm',
   svmlight: 'libsvm',
+  arff: 'arff',
   tar: 'archive',
   tgz: 'archive',
   zip: 'archive',
@@ -109,10 +112,15 @@ function isJpeg(h: Uint8Array): boolean {
 
 const LIBSVM_LINE = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(\s+qid:\d+)?(\s+\d+:\S+)+\s*(#.*)?$/;
 
-/** Looks at the first data line: JSON object, libsvm `label idx:value`, or delimited text. */
+/**
+ * Looks at the first line: ARFF's `@relation` (after `%` comments), else the first data line:
+ * JSON object, libsvm `label idx:value`, or delimited text.
+ */
 export function sniffText(head: Buffer): InputKind | null {
   const text = head.subarray(0, 64 * 1024).toString('utf8');
   if (text.includes('\u0000')) return null;
+  const arff = text.split('\n').find((l) => l.trim() !== '' && !l.trimStart().startsWith('%'));
+  if (arff !== undefined && /^@relation(\s|$)/i.test(arff.trim())) return 'arff';
   const line = text.split('\n').find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
   if (line === undefined) return null;
   let t = line.trim();

@@ -1,4 +1,5 @@
 import { tmpdir } from 'node:os';
+import { parseArff } from './arff.js';
 import { parseCsv } from './csv.js';
 import { detectInput, stripGz } from './detect.js';
 import { parseIdxStreams } from './idx.js';
@@ -60,6 +61,8 @@ export async function parseDataset(
         return await parseCsv(rest, ctx);
       case 'jsonl':
         return await parseJsonl(rest, ctx);
+      case 'arff':
+        return await parseArff(rest, ctx);
       case 'archive':
         return await parseArchive(rest, head, ctx);
     }

@@ -57,7 +57,9 @@ export async function parseLibsvm(
     let q = scanNumber(buf, p, end);
     if (q < end && buf[q] === COLON) throw lineError(line, p - start + 1, 'label missing');
     if (q === p || !endsToken(buf, q, end)) {
-      const why = looksNonFinite(buf, p, end) ? 'NaN or Inf label' : 'expected a numeric label';
+      const why = looksNonFinite(buf, p, end)
+        ? 'NaN or Inf label'
+        : `label ${tokenText(buf, p, end)} is not a number`;
       throw lineError(line, p - start + 1, why);
     }
     const label = scanned.value;
@@ -89,7 +91,7 @@ export async function parseLibsvm(
         p++;
       }
       if (p === tokenStart || p === end || buf[p] !== COLON) {
-        throw lineError(line, tokenStart - start + 1, 'expected idx:value');
+        throw lineError(line, tokenStart - start + 1, badPair(buf, tokenStart, end));
       }
       p++;
 
@@ -129,11 +131,10 @@ export async function parseLibsvm(
         q = scanNumber(buf, p, end);
         if (q === p || !endsToken(buf, q, end)) {
           const nonFinite = q === p && looksNonFinite(buf, p, end);
-          throw lineError(
-            line,
-            p - start + 1,
-            nonFinite ? 'NaN or Inf value' : 'expected idx:value',
-          );
+          let why = `value ${tokenText(buf, p, end)} is not a number`;
+          if (nonFinite) why = 'NaN or Inf value';
+          else if (endsToken(buf, p, end)) why = `value missing after index ${index}`;
+          throw lineError(line, p - start + 1, why);
         }
         v = Math.fround(scanned.value);
         if (!Number.isFinite(v)) {
@@ -191,6 +192,23 @@ export async function parseLibsvm(
     await spill.close();
     throw err;
   }
+}
+
+/** The token at `p` (up to a blank or `#`), quoted and cut to 40 bytes for a message. */
+function tokenText(buf: Buffer, p: number, end: number): string {
+  let q = p;
+  while (q < end && !endsToken(buf, q, end)) q++;
+  const cut = q - p > 40;
+  return `'${buf.toString('utf8', p, cut ? p + 40 : q)}${cut ? '...' : ''}'`;
+}
+
+/** Why a token is not `idx:value`: no colon at all, or an index that is not a whole number. */
+function badPair(buf: Buffer, p: number, end: number): string {
+  let q = p;
+  while (q < end && buf[q] !== COLON && !endsToken(buf, q, end)) q++;
+  if (q === end || buf[q] !== COLON) return `expected idx:value, found ${tokenText(buf, p, end)}`;
+  const index = buf.toString('utf8', p, Math.min(q, p + 40));
+  return `index '${index}' is not a whole number`;
 }
 
 function endsToken(buf: Buffer, p: number, end: number): boolean {

@@ -1,9 +1,8 @@
 import type { ImageShape, RowBatch } from '../../../shared/index.js';
 import type { LabelKind } from './labels.js';
 
-/** Dataset formats a user can name. `images`: a tar/zip of PNG/JPEG files, one folder per class. */
-export const DATASET_FORMATS = ['libsvm', 'csv', 'jsonl', 'idx', 'images'] as const;
-export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+export { DATASET_FORMATS, type DatasetFormat } from '../../../shared/index.js';
+import type { DatasetFormat } from '../../../shared/index.js';
 
 export interface ParseOptions {
   /**
@@ -32,7 +31,7 @@ export interface ParseOptions {
   header?: boolean | 'auto';
   /** Column names of a headerless file (also replace a header's names). */
   columns?: string[];
-  /** Label column by name or index (negative counts from the end). @defaultValue the last column (csv), 'label' (jsonl) */
+  /** Label column by name or index (negative counts from the end). @defaultValue the last column (csv), 'label' (jsonl), the last attribute (arff) */
   labelColumn?: string | number;
   /** Raw lines to drop before anything else. @defaultValue 0 */
   skipLines?: number;

@@ -66,5 +66,5 @@ test('a bad file fails with the line and a non-zero exit', async () => {
   writeFileSync(file, '1 1:0.5\n0 1:x\n');
   const res = await swarmml('dataset', 'push', file, '--name', 'cli-bad');
   assert.equal(res.code, 2);
-  assert.match(res.stderr, /400 BAD_INPUT: .*line 2, col 5/);
+  assert.match(res.stderr, /400 BAD_INPUT: value 'x' is not a number at line 2, col 5/);
 });

@@ -111,8 +111,8 @@ describe('csv parsing', () => {
     await rejectsWith(
       csv('a,b,l\n1,2,0\n1,x,0\n'),
       'BAD_INPUT',
-      { line: 3, col: 3, reason: 'expected a number' },
-      /at line 3, col 3/,
+      { line: 3, col: 3, reason: "expected a number, found 'x'" },
+      /at line 3, col 3$/,
     );
     await rejectsWith(csv('a,b,l\n1,nan,0\n'), 'BAD_INPUT', {
       line: 2,

@@ -14,7 +14,7 @@ describe('format detection', () => {
         known: [...DATASET_FORMATS],
       },
     );
-    assert.match(named.message, /libsvm, csv, jsonl, idx, images/);
+    assert.match(named.message, /libsvm, csv, jsonl, arff, idx, images/);
     await rejectsWith(parseDataset(chunks('just some words\n')), 'UNSUPPORTED_FORMAT');
     await rejectsWith(
       parseDataset(chunks(Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]))),

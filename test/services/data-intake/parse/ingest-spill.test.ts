@@ -46,9 +46,9 @@ test('a body declared larger than the memory allowance spills from the start, sa
     seen.spillFile = readdirSync(dir).length > 0;
   }
 
-  const held = await ingestUpload(deps, 'held', body(), opts, limits);
+  const { meta: held } = await ingestUpload(deps, 'held', body(), opts, limits);
   assert.equal(seen.spillFile, false, 'parsed rows within the allowance stay in memory');
-  const spilled = await ingestUpload(deps, 'spilled', body(), opts, {
+  const { meta: spilled } = await ingestUpload(deps, 'spilled', body(), opts, {
     ...limits,
     declaredBytes: Buffer.byteLength(text),
   });

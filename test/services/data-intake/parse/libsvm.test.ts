@@ -73,15 +73,35 @@ describe('libsvm parsing', () => {
     await rejectsWith(
       libsvm(lines.join('\n')),
       'BAD_INPUT',
-      { line: 1832, col: 15, reason: 'expected idx:value' },
-      /^expected idx:value at line 1832, col 15$/,
+      { line: 1832, col: 15, reason: "value 'x4' is not a number" },
+      /^value 'x4' is not a number at line 1832, col 15$/,
     );
     await rejectsWith(libsvm('1 1:0.5 7\n'), 'BAD_INPUT', {
       line: 1,
       col: 9,
-      reason: 'expected idx:value',
+      reason: "expected idx:value, found '7'",
     });
-    await rejectsWith(libsvm('1 1:0.5 2:3z\n'), 'BAD_INPUT', { line: 1, col: 11 });
+    await rejectsWith(libsvm('1 1:0.5 2:3z\n'), 'BAD_INPUT', {
+      line: 1,
+      col: 11,
+      reason: "value '3z' is not a number",
+    });
+    await rejectsWith(libsvm('1 1:0.5 a:3\n'), 'BAD_INPUT', {
+      line: 1,
+      col: 9,
+      reason: "index 'a' is not a whole number",
+    });
+    await rejectsWith(libsvm('1 1:0.5 -2:3\n'), 'BAD_INPUT', {
+      reason: "index '-2' is not a whole number",
+    });
+    await rejectsWith(libsvm('1 1:0.5 2: 3:1\n'), 'BAD_INPUT', {
+      col: 11,
+      reason: 'value missing after index 2',
+    });
+    await rejectsWith(libsvm('one 1:0.5\n'), 'BAD_INPUT', {
+      col: 1,
+      reason: "label 'one' is not a number",
+    });
   });
 
   test('rejects index 0 in a 1-based file', async () => {

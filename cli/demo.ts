@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { pack } from 'tar-stream';
 import { Client } from './client.js';
+import { num } from './output.js';
 import { follow } from './ws-follow.js';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
@@ -106,7 +107,7 @@ export async function runDemo(target: { url: string; token: string }): Promise<v
       const p = e.payload as Record<string, any>;
       if (e.kind === 'epoch') {
         say(
-          `  epoch ${p.epoch}/${p.epochs}  loss ${Number(p.loss).toFixed(4)}  val acc ${Number(p.valAccuracy).toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
+          `  epoch ${p.epoch}/${p.epochs}  loss ${num(p.loss ?? NaN)}  val acc ${num(p.valAccuracy)}  ${num(p.samplesPerSec, 0)} samples/s`,
         );
       } else if (e.kind === 'decision') {
         say(`  decision: ${p.action} (${p.reason})`);
@@ -156,7 +157,7 @@ export async function runDemo(target: { url: string; token: string }): Promise<v
     const row = probs.slice(i * 10, (i + 1) * 10);
     const best = row.indexOf(Math.max(...row));
     say(
-      `  image ${i}: predicted ${CLASSES[best]} (${(row[best]! * 100).toFixed(1)}%), true ${CLASSES[labels[i]!]}`,
+      `  image ${i}: predicted ${CLASSES[best]} (${num(row[best]! * 100, 1)}%), true ${CLASSES[labels[i]!]}`,
     );
   }
   say(`done. Dashboard: ${client.url}/  CLI: npx swarmml models; npx swarmml sessions`);

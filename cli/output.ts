@@ -19,3 +19,17 @@ export function table(rows: (string | number | null | undefined)[][], header: st
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   return columns([header, ...cells]).join('\n');
 }
+
+/**
+ * One number for people: `—` when absent (null/undefined, or not a number at all), `NaN` and
+ * `Infinity`/`-Infinity` as such, others with `digits` decimals. JSON carries no NaN, so
+ * payloads hold null where a number went non-finite: format payload numbers with this, never
+ * with `.toFixed` on the raw value.
+ * @param digits decimals @defaultValue 4
+ */
+export function num(v: unknown, digits = 4): string {
+  if (typeof v !== 'number') return '—';
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  return v.toFixed(digits);
+}

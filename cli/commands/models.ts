@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiError, Client } from '../client.js';
-import { emit, table } from '../output.js';
+import { emit, num, table } from '../output.js';
 import { servedByModel } from './serve.js';
 
 type Globals = { url?: string; token?: string; json?: boolean };
@@ -9,7 +9,7 @@ type Globals = { url?: string; token?: string; json?: boolean };
 interface Generation {
   gen: number;
   status: string;
-  metrics: Record<string, number>;
+  metrics: Record<string, number | null>;
   lineage: { dataset: string; version: number } | null;
   size: number;
   created: string;
@@ -24,9 +24,9 @@ interface Model {
   generationsList?: Generation[];
 }
 
-const fmtMetrics = (m: Record<string, number>) =>
+const fmtMetrics = (m: Record<string, number | null>) =>
   Object.entries(m)
-    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : num(v)}`)
     .join(' ');
 
 export function registerModels(program: Command): void {

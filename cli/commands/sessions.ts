@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Client } from '../client.js';
-import { emit, table } from '../output.js';
+import { emit, num, table } from '../output.js';
 import { follow, type StreamedEvent } from '../ws-follow.js';
 
 type Globals = { url?: string; token?: string; json?: boolean };
@@ -24,7 +24,7 @@ interface Session {
 function duration(s: Session): string {
   if (!s.started) return '-';
   const ms = (s.ended ? Date.parse(s.ended) : Date.now()) - Date.parse(s.started);
-  return `${(ms / 1000).toFixed(1)}s`;
+  return `${num(ms / 1000, 1)}s`;
 }
 
 function collectNumbers(v: string, prev: number[] = []): number[] {
@@ -93,21 +93,8 @@ export function registerSessions(program: Command): void {
         (e) => {
           events.push(e);
           if (e.kind === 'epoch') {
-            const p = e.payload as {
-              epoch: number;
-              epochs: number;
-              loss: number;
-              trainAccuracy?: number;
-              valAccuracy?: number;
-              samplesPerSec?: number;
-            };
-            const fmt = (v?: number) => (v === undefined ? '-' : v.toFixed(4));
-            const payload = {
-              loss: fmt(p.loss),
-              acc: fmt(p.trainAccuracy),
-              val: fmt(p.valAccuracy),
-              sps: Math.round(p.samplesPerSec ?? 0),
-            };
+            const p = e.payload as { epoch: number; epochs: number };
+            const payload = epochBarFields(e.payload);
             if (!started) bar?.start(p.epochs, 0, payload);
             started = true;
             bar?.update(p.epoch, payload);
@@ -236,11 +223,27 @@ export function registerSessions(program: Command): void {
     });
 }
 
+/** The progress bar's fields for one `epoch` event; any of its numbers may be null or absent. */
+export function epochBarFields(payload: unknown): Record<'loss' | 'acc' | 'val' | 'sps', string> {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  return {
+    loss: lossText(p.loss),
+    acc: num(p.trainAccuracy),
+    val: num(p.valAccuracy),
+    sps: num(p.samplesPerSec, 0),
+  };
+}
+
+/** An epoch's loss: null there means the loss was NaN or infinite (JSON has no NaN). */
+function lossText(loss: unknown): string {
+  return num(loss === null ? NaN : loss);
+}
+
 export function describe(e: StreamedEvent): string {
   const p = (e.payload ?? {}) as Record<string, any>;
   switch (e.kind) {
     case 'epoch':
-      return `epoch ${p.epoch}/${p.epochs} loss ${Number(p.loss).toFixed(4)} val ${p.valAccuracy === undefined ? '-' : Number(p.valAccuracy).toFixed(4)}`;
+      return `epoch ${p.epoch}/${p.epochs} loss ${lossText(p.loss)} val ${num(p.valAccuracy)}`;
     case 'decision':
       return `${p.action}: ${p.reason}`;
     case 'session.finished':

@@ -32,6 +32,8 @@ export function decide(
   const p = (event.payload ?? {}) as Record<string, unknown>;
   switch (event.kind) {
     case 'generation.candidate':
+      // A candidate from a session already told to stop is not accepted behind that stop.
+      if (view?.stopDecided) return stoppedCandidate(event, p);
       return candidateDecision(event, p, rulesFor, production);
     case 'session.finished':
       return view ? exitDecision(view, event, p, rulesFor(view.model)) : [];
@@ -161,6 +163,23 @@ function exitDecision(
         reason,
         rule: 'flag.nonZeroExit',
         ...(view.model === undefined ? {} : { model: view.model }),
+      },
+    },
+  ];
+}
+
+function stoppedCandidate(event: StoredEvent, p: Record<string, unknown>): Decision[] {
+  if (typeof p.model !== 'string' || typeof p.gen !== 'number') return [];
+  return [
+    {
+      ...(event.sessionId === undefined ? {} : { sessionId: event.sessionId }),
+      causeId: event.id,
+      decision: {
+        action: 'reject',
+        reason: `candidate gen ${p.gen} comes from a session that was told to stop`,
+        rule: 'accept.sessionStopped',
+        model: p.model,
+        gen: p.gen,
       },
     },
   ];

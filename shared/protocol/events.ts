@@ -83,10 +83,13 @@ export const WorkerEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('generation.candidate'), payload: CandidatePayload }),
   z.object({ kind: z.literal('progress'), payload: ProgressPayload }),
   // Sent last: lets a handler that re-adopted the worker after a restart (and so cannot
-  // read its exit status) learn the exit code.
+  // read its exit status) learn the exit code; `reason` says why a failing worker gave up.
   z.object({
     kind: z.literal('worker.exiting'),
-    payload: z.object({ exitCode: z.number().int() }),
+    payload: z.object({
+      exitCode: z.number().int(),
+      reason: z.string().max(1000).optional(),
+    }),
   }),
 ]);
 export type WorkerEvent = z.infer<typeof WorkerEvent>;

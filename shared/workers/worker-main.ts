@@ -95,7 +95,10 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     // stderr too: the handler keeps a worker's last output lines beside its exit code.
     console.error(`${spec.name} failed: ${message}`);
     reporter.send({ kind: 'log', payload: { lines: [`failed: ${message}`] } });
-    reporter.send({ kind: 'worker.exiting', payload: { exitCode: 1 } });
+    reporter.send({
+      kind: 'worker.exiting',
+      payload: { exitCode: 1, reason: message.slice(0, 1000) },
+    });
     await reporter.flush(5_000).catch(() => {});
     process.exitCode = 1;
   } finally {

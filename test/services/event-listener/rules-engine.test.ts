@@ -269,6 +269,20 @@ describe('accept rule', () => {
     assert.match(d!.decision.reason, /lower is better/);
   });
 
+  test('a candidate from a session told to stop is rejected, not accepted behind the stop', () => {
+    // The trainer finished its last epoch before the stop reached it, and exported anyway.
+    const { decisions } = run([queued(), epoch(1, 0.9), epoch(2, null), candidate(0.95)]);
+    assert.deepEqual(
+      decisions.map((d) => [d.decision.action, d.decision.rule]),
+      [
+        ['stop', 'stop.nanLoss'],
+        ['reject', 'accept.sessionStopped'],
+      ],
+    );
+    assert.deepEqual([decisions[1]!.decision.model, decisions[1]!.decision.gen], ['digits', 2]);
+    assert.match(decisions[1]!.decision.reason, /told to stop/);
+  });
+
   test('per-model overrides apply to their model only', () => {
     const doc = { accept: { margin: 0 }, perModel: { strict: { accept: { margin: 0.2 } } } };
     const strictProd: ProductionView = { gen: 1, metrics: { valAccuracy: 0.5 } };

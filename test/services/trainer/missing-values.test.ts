@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
@@ -14,23 +12,7 @@ import { fitImputation, imputeRows } from '../../../services/trainer/imputation.
 import { ONNX_NAMES } from '../../../services/trainer/onnx-export.js';
 import { createRng } from '../../../services/trainer/rng.js';
 import { trainAndExport } from '../../../services/trainer/train-and-export.js';
-import { fixture } from '../../helpers/datasets.js';
-
-const DIGITS = gunzipSync(readFileSync(fixture('digits.csv.gz'))).toString('utf8');
-
-/** digits.csv with a seeded share of its 64 feature cells left blank (labels kept). */
-export function blankedDigitsCsv(share: number, seed = 5): string {
-  const rng = createRng(seed);
-  return DIGITS.trim()
-    .split('\n')
-    .map((line) =>
-      line
-        .split(',')
-        .map((cell, j) => (j < 64 && rng.next() < share ? '' : cell))
-        .join(','),
-    )
-    .join('\n');
-}
+import { blankedDigitsCsv } from '../../helpers/missing-values.js';
 
 /** The CSV through the real upload parser, as one batch. */
 async function parseCsv(text: string): Promise<RowBatch> {

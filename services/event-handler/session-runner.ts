@@ -160,18 +160,24 @@ export class SessionRunner {
     if (rec.state === 'starting') await this.move(sessionId, 'running', {});
   }
 
-  /** An adopted worker's exit status is not ours to read: take the one it announced. */
-  private async announcedExitCode(sessionId: string): Promise<number | null> {
+  /**
+   * What the worker announced as it exited: an adopted worker's exit status is not ours to
+   * read, and a failing worker says why it gave up.
+   */
+  private async announcedExit(
+    sessionId: string,
+  ): Promise<{ exitCode: number | null; reason: string | undefined }> {
     const evs = await this.d.events.range({ sessionId, count: 100_000 });
     const last = evs.reverse().find((e) => e.kind === 'worker.exiting');
-    return (last?.payload as { exitCode?: number } | undefined)?.exitCode ?? null;
+    const p = last?.payload as { exitCode?: number; reason?: string } | undefined;
+    return { exitCode: p?.exitCode ?? null, reason: p?.reason };
   }
 
   private async onExit(raw: WorkerExit): Promise<void> {
     const { sessionId } = raw;
     try {
-      const exit =
-        raw.exitCode === null ? { ...raw, exitCode: await this.announcedExitCode(sessionId) } : raw;
+      const announced = raw.exitCode === 0 ? undefined : await this.announcedExit(sessionId);
+      const exit = raw.exitCode === null ? { ...raw, exitCode: announced!.exitCode } : raw;
       const stopReason = this.stopRequested.get(sessionId);
       this.stopRequested.delete(sessionId);
       const state: SessionState =
@@ -181,6 +187,7 @@ export class SessionRunner {
         (exit.exitCode === 0
           ? undefined
           : (exit.error ??
+            announced?.reason ??
             `worker exited with code ${exit.exitCode ?? 'unknown'}${exit.signal ? ` (${exit.signal})` : ''}`));
       await this.finish(sessionId, state, {
         exitCode: exit.exitCode,

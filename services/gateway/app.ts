@@ -32,6 +32,9 @@ import { readServingStats } from './serving/serving-stats.js';
 import { datasetRoutes } from './datasets/dataset-routes.js';
 import { servingRoutes } from './serving/serving-routes.js';
 import { buildComm, type Comm } from './delivery/comm-services.js';
+import { createServingAgent } from './serving/replica-requests.js';
+import { GrpcFront } from './grpc/grpc-front.js';
+import { ReplicaHttp } from './grpc/replica-http.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -45,6 +48,8 @@ export interface Gateway {
   server: http.Server;
   ctx: RouteContext;
   upstreams: ServingUpstreams;
+  /** KServe v2 over gRPC; main.ts (or a test) makes it listen */
+  grpc: GrpcFront;
   /** the express app behind /api/v1 (route listing for the OpenAPI checks) */
   express: express.Express;
   /** live config, delivery, sources, plugins */
@@ -105,11 +110,23 @@ export function buildApp(deps: GatewayDeps): Gateway {
   };
   app.use(onError);
 
+  // One keep-alive pool to the replicas for both inference fronts (REST and gRPC).
+  const servingAgent = createServingAgent();
   const inference = createInferenceProxy({
     upstreams,
+    agent: servingAgent,
     auth,
     log,
     maxBodyBytes: 64 * 1024 * 1024,
+    onPrediction: comm.onPrediction,
+    wantsPrediction: comm.wantsPrediction,
+  });
+  const replicaHttp = new ReplicaHttp(upstreams, servingAgent);
+  const grpcFront = new GrpcFront({
+    auth,
+    log,
+    replicas: replicaHttp,
+    repository: { redis, keys, replicas: replicaHttp },
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
@@ -142,6 +159,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     server,
     ctx,
     upstreams,
+    grpc: grpcFront,
     express: app,
     comm,
     async start() {
@@ -154,6 +172,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
       sampler.close();
       hub.close();
       await fanout.close();
+      await grpcFront.close();
       upstreams.close();
       await comm.close();
       await sessionsQueue.close();

@@ -6,6 +6,8 @@ import { baseEnv, envBool, parseEnv } from '../../shared/index.js';
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
+  /** KServe v2 / Triton gRPC port (Triton's default); 0 picks a free port. */
+  SWARMML_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
   /** Bootstrap admin token, or a file holding it (Docker secret / $SWARMML_HOME/admin.token). */
   ADMIN_TOKEN: z.string().min(16).optional(),
   ADMIN_TOKEN_FILE: z.string().optional(),

@@ -13,4 +13,6 @@ gw.server.listen(config.PORT, config.HOST, () => {
     'gateway listening',
   );
 });
+const grpcPort = await gw.grpc.listen(config.SWARMML_GRPC_PORT, config.HOST);
+log.info({ port: grpcPort, host: config.HOST }, 'gateway gRPC listening');
 onShutdown(log, [() => gw.close(), () => redis.quit()]);

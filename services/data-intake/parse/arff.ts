@@ -133,7 +133,11 @@ export async function parseArff(
     let label = 0;
     let i = 1;
     for (; i + 1 < close; i += 2) {
-      if (t.kind[i] !== PLAIN || scanNumber(buf, t.start[i]!, t.end[i]!) !== t.end[i]) {
+      const whole =
+        t.kind[i] === PLAIN &&
+        scanNumber(buf, t.start[i]!, t.end[i]!) === t.end[i] &&
+        Number.isInteger(scanned.value);
+      if (!whole) {
         throw lineError(
           line,
           t.col[i]!,
@@ -141,7 +145,7 @@ export async function parseArff(
         );
       }
       const a = scanned.value;
-      if (!Number.isInteger(a) || a < 0 || a >= width) {
+      if (a < 0 || a >= width) {
         throw lineError(line, t.col[i]!, `attribute index ${a} is outside 0..${width - 1}`);
       }
       if (l.seen[a] === rows) throw lineError(line, t.col[i]!, `attribute index ${a} set twice`);
@@ -172,7 +176,7 @@ export async function parseArff(
     if (t.n === 0) return;
     const label = t.kind[0] === OPEN ? sparseRow(layout, buf, line) : denseRow(layout, buf, line);
     rows++;
-    if (layout.labels.add(null, label) < 0) throw lineError(line, 1, 'too many distinct labels');
+    layout.labels.add(null, label);
     writer.addDense(label, 0, values, values.length);
   };
 

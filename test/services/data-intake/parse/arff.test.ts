@@ -189,6 +189,10 @@ b,2,1.25
     await rejectsWith(arff(`${head}{5 1}\n`), 'BAD_INPUT', {
       reason: 'attribute index 5 is outside 0..1',
     });
+    await rejectsWith(arff(`${head}{0.5 1}\n`), 'BAD_INPUT', {
+      col: 2,
+      reason: "attribute index '0.5' is not a whole number",
+    });
     await rejectsWith(arff(`${head}{0 1, 1 x\n`), 'BAD_INPUT', { line: 5 });
   });
 

@@ -91,6 +91,14 @@ export class Unavailable extends AppError {
   }
 }
 
+/** A serving replica failed while the gateway forwarded a request to it. */
+export class BadGateway extends AppError {
+  override readonly status = 502;
+  constructor(message: string, details?: unknown) {
+    super('BAD_GATEWAY', message, details);
+  }
+}
+
 export interface SerializedError {
   name: string;
   code: string;
@@ -173,6 +181,11 @@ export const ERROR_CODES = {
     status: 503,
     meaning: 'a dependency (Redis, a model process) is not ready',
     action: 'retry shortly',
+  },
+  BAD_GATEWAY: {
+    status: 502,
+    meaning: 'a serving replica failed while answering an inference request',
+    action: 'retry; if it persists, read the serving logs',
   },
   INTERNAL: { status: 500, meaning: 'a bug', action: 'report it with the errorId from the body' },
 } as const satisfies Record<string, { status: number; meaning: string; action: string }>;

@@ -1,14 +1,14 @@
 import http from 'node:http';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  AppError,
+  createProbes,
   EventLog,
   Keys,
   NotFound,
   QUEUES,
-  Unavailable,
+  redisCheck,
   type Logger,
   type Permission,
 } from '../../shared/index.js';
@@ -16,9 +16,8 @@ import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
 import { RateLimiter } from './http/rate-limiter.js';
-import { toErrorResponse } from './http/error-response.js';
+import { errorMiddleware } from './http/error-middleware.js';
 import type { RouteContext, RouteModule } from './http/route-context.js';
-import { healthRoutes } from './http/health-routes.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { createInferenceProxy, isInferencePath } from './serving/inference-proxy.js';
 import { ServingUpstreams } from './serving/serving-upstreams.js';
@@ -88,7 +87,6 @@ export function buildApp(deps: GatewayDeps): Gateway {
   const readStats = () => readServingStats(upstreams.all());
   const comm = buildComm({ config, log, redis, keys, liveTopics: () => fanout });
   const modules = [
-    healthRoutes,
     tokenRoutes,
     sessionRoutes(sessionOps),
     modelRoutes,
@@ -104,11 +102,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
   app.use((req, _res, next) => {
     next(new NotFound(`no route ${req.method} ${req.path}`));
   });
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const r = toErrorResponse(err, log);
-    res.status(r.status).set(r.headers).json(r.body);
-  };
-  app.use(onError);
+  app.use(errorMiddleware(log));
 
   // One keep-alive pool to the replicas for both inference fronts (REST and gRPC).
   const servingAgent = createServingAgent();
@@ -130,8 +124,11 @@ export function buildApp(deps: GatewayDeps): Gateway {
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
+  // Probes need no token: liveness needs nothing, readiness needs Redis.
+  const probes = createProbes({ ready: [redisCheck(redis)] });
   const server = http.createServer((req, res) => {
-    if (isInferencePath(req.url ?? '/')) void inference(req, res);
+    if (probes(req, res)) return;
+    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
     else app(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -147,7 +144,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     auth,
     fanout,
     sessions: sessionOps,
-    predict: (model, version, body) => predictViaServing(upstreams, model, version, body),
+    predict: (model, version, body) => inference.predict(model, version, body),
   });
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname === '/api/v1/ws')
@@ -182,32 +179,4 @@ export function buildApp(deps: GatewayDeps): Gateway {
       });
     },
   };
-}
-
-/** Predict over the WebSocket: the same KServe v2 call the REST route forwards. */
-async function predictViaServing(
-  upstreams: ServingUpstreams,
-  model: string,
-  version: number | undefined,
-  body: unknown,
-): Promise<unknown> {
-  const target = upstreams.pick();
-  if (!target) throw new Unavailable('no serving replica is reachable');
-  const path = `/v2/models/${encodeURIComponent(model)}${version ? `/versions/${version}` : ''}/infer`;
-  const res = await fetch(new URL(path, target), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }).catch((err: unknown) => {
-    upstreams.markDown(target);
-    throw new Unavailable(`serving replica unreachable: ${(err as Error).message}`);
-  });
-  const json = (await res.json()) as { error?: string };
-  if (!res.ok) {
-    throw new AppError(
-      res.status === 404 ? 'NOT_FOUND' : res.status === 503 ? 'UNAVAILABLE' : 'BAD_INPUT',
-      json.error ?? `serving answered ${res.status}`,
-    );
-  }
-  return json;
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
-import { AppError, TooManyRequests } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../runtime/logger.js';
 
 /**
@@ -57,12 +57,14 @@ function classify(err: unknown, log: Logger): Classified {
     };
   }
   if (err instanceof AppError) {
+    // TooManyRequests, and an Unavailable that knows when to come back, say when to retry.
+    const retryAfterS = (err as { retryAfterS?: unknown }).retryAfterS;
     return {
       status: err.status,
       code: err.code,
       message: excerpt(err.message),
       ...(err.details === undefined ? {} : { details: err.details }),
-      headers: err instanceof TooManyRequests ? { 'retry-after': String(err.retryAfterS) } : {},
+      headers: typeof retryAfterS === 'number' ? { 'retry-after': String(retryAfterS) } : {},
     };
   }
   // body-parser and raw-body errors carry a 4xx status: the client's fault, not a bug.

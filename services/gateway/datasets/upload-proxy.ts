@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { Request, Response } from 'express';
 import {
   ByteLimit,
+  checkDeclaredLength,
   checkName,
   drainRequest,
-  PayloadTooLarge,
   Unavailable,
   UnsupportedMediaType,
 } from '../../../shared/index.js';
@@ -32,16 +32,7 @@ export function proxyUpload(
       'this body was sent as application/json: send JSON lines as application/x-ndjson (or application/octet-stream with ?format=jsonl)',
     );
   }
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > opts.limitBytes) {
-    res.setHeader('connection', 'close');
-    throw new PayloadTooLarge(
-      `upload of ${declared} bytes exceeds the limit of ${opts.limitBytes}`,
-      {
-        limitBytes: opts.limitBytes,
-      },
-    );
-  }
+  checkDeclaredLength(req, opts.limitBytes);
   const target = new URL(`/datasets/${encodeURIComponent(name)}`, opts.intakeUrl);
   target.search = new URL(req.originalUrl, 'http://gateway').search;
   const headers: http.OutgoingHttpHeaders = {

@@ -1,13 +1,15 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ZodError } from 'zod';
 import {
-  AppError,
   wsText,
   Forbidden,
   WsClientMessage,
+  parseJson,
   roleAllows,
+  toErrorReply,
+  toWsError,
   type EventFanout,
   type Logger,
   type Subscriber,
@@ -22,7 +24,7 @@ export interface WsHubDeps {
   auth: Authenticator;
   fanout: EventFanout;
   sessions: SessionOps;
-  /** forwards a KServe v2 infer body to a serving replica; answers its JSON */
+  /** a KServe v2 infer call through the inference proxy (InferenceProxy.predict) */
   predict(model: string, version: number | undefined, body: unknown): Promise<unknown>;
 }
 
@@ -43,10 +45,9 @@ export class WsHub {
     this.d.auth.check(req, 'read').then(
       (info) => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, info)),
       (err: unknown) => {
-        const status = err instanceof AppError ? err.status : 500;
-        const msg = err instanceof Error ? err.message : 'refused';
+        const { status, body } = toErrorReply(err, this.d.log);
         socket.end(
-          `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: msg })}`,
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify(body)}`,
         );
       },
     );
@@ -80,8 +81,8 @@ export class WsHub {
   ) {
     let id = '';
     try {
-      const raw = JSON.parse(text) as { id?: unknown };
-      if (typeof raw.id === 'string') id = raw.id;
+      const raw = parseJson(text, 'message') as { id?: unknown } | null;
+      if (typeof raw?.id === 'string') id = raw.id;
       const msg = WsClientMessage.parse(raw);
       let result: unknown;
       switch (msg.op) {
@@ -116,7 +117,7 @@ export class WsHub {
       }
       send({ op: 'reply', id, ok: true, result });
     } catch (err) {
-      send({ op: 'reply', id, ok: false, error: toWsError(err) });
+      send({ op: 'reply', id, ok: false, error: toWsError(err, this.d.log) });
     }
   }
 
@@ -128,22 +129,4 @@ export class WsHub {
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
   }
-}
-
-function toWsError(err: unknown): { code: string; message: string; details?: unknown } {
-  if (err instanceof ZodError) {
-    return {
-      code: 'BAD_INPUT',
-      message: err.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; '),
-      details: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    };
-  }
-  if (err instanceof SyntaxError) return { code: 'BAD_INPUT', message: `not JSON: ${err.message}` };
-  if (err instanceof AppError)
-    return {
-      code: err.code,
-      message: err.message,
-      ...(err.details === undefined ? {} : { details: err.details }),
-    };
-  return { code: 'INTERNAL', message: 'internal error' };
 }

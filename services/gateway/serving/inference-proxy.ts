@@ -1,6 +1,15 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, PayloadTooLarge, type Logger } from '../../../shared/index.js';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import {
+  AppError,
+  BadGateway,
+  ERROR_CODES,
+  readBody,
+  sendError,
+  type Logger,
+} from '../../../shared/index.js';
 import type { Authenticator } from '../http/authenticate.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
 import {
@@ -33,9 +42,79 @@ export interface InferenceProxyOptions {
   ) => void;
 }
 
+/** One inference request, its body already read: what goes to a serving replica. */
+export interface InferenceCall {
+  method: string;
+  /** path and query, as the protocols name them (`/v2/models/m/infer`) */
+  path: string;
+  /** forwarded as they are, except the caller's token */
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Where a replica's answer goes: the client's HTTP response, or a buffer (WebSocket). */
+export interface AnswerSink extends NodeJS.WritableStream {
+  /** once true, a failure cannot be retried on another replica */
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: http.IncomingHttpHeaders): unknown;
+}
+
+export interface InferenceProxy {
+  /** the node:http handler for `/v2/...` and `/v1/models/...` */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * A KServe v2 infer call made on a client's behalf (the WebSocket `predict`), through the
+   * same replicas, retries and prediction capture as a REST call; answers its JSON.
+   */
+  predict(model: string, version: number | undefined, request: unknown): Promise<unknown>;
+}
+
 /** Inference protocol paths (KServe v2 and TF Serving) that the gateway forwards. */
 export function isInferencePath(url: string): boolean {
   return url.startsWith('/v2') || url.startsWith('/v1/models');
+}
+
+/** An answer kept whole, for callers that want the replica's JSON rather than a stream. */
+class BufferedAnswer extends Writable {
+  status = 0;
+  headersSent = false;
+  private readonly chunks: Buffer[] = [];
+  writeHead(status: number): this {
+    this.status = status;
+    this.headersSent = true;
+    return this;
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.chunks.push(chunk);
+    cb();
+  }
+  body(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** A replica's error answer (`{error, code}`, the protocol shape) as an AppError. */
+class ReplicaRefused extends AppError {
+  override readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+function refusal(status: number, body: Buffer): ReplicaRefused {
+  let e: { error?: unknown; code?: unknown } = {};
+  try {
+    e = JSON.parse(body.toString('utf8')) as typeof e;
+  } catch {
+    // not JSON: fall back on the status
+  }
+  const byStatus = Object.entries(ERROR_CODES).find(([, v]) => v.status === status)?.[0];
+  return new ReplicaRefused(
+    status,
+    typeof e.code === 'string' ? e.code : (byStatus ?? (status >= 500 ? 'INTERNAL' : 'BAD_INPUT')),
+    typeof e.error === 'string' ? e.error : `serving answered ${status}`,
+  );
 }
 
 /**
@@ -43,70 +122,46 @@ export function isInferencePath(url: string): boolean {
  * token, buffers the (small) body so a failed replica can be retried on another, and pipes
  * the replica's answer back. Protocol errors use the specs' `{error}` body.
  */
-export function createInferenceProxy(o: InferenceProxyOptions) {
+export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
   const agent = o.agent ?? createServingAgent();
 
-  const fail = (res: ServerResponse, err: unknown) => {
-    const status = err instanceof AppError ? err.status : 502;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (err instanceof AppError && err.code === 'RATE_LIMITED') {
-      headers['retry-after'] = String((err.details as { retryAfterS: number }).retryAfterS);
-    }
-    if (!(err instanceof AppError)) o.log.warn({ err }, 'inference proxy error');
-    if (!res.headersSent) res.writeHead(status, headers);
-    res.end(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
-  };
-
-  const readBody = (req: IncomingMessage) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > o.maxBodyBytes) {
-          reject(new PayloadTooLarge(`body over ${o.maxBodyBytes} bytes`));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-
-  const forward = (target: URL, req: IncomingMessage, body: Buffer, res: ServerResponse) =>
+  const forward = (target: URL, call: InferenceCall, sink: AnswerSink) =>
     new Promise<void>((resolve, reject) => {
-      const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
+      const headers = {
+        ...call.headers,
+        host: target.host,
+        'content-length': String(call.body.length),
+      };
       delete headers.authorization;
       const up = http.request(
         {
           host: target.hostname,
           port: target.port,
-          method: req.method,
-          path: req.url,
+          method: call.method,
+          path: call.path,
           headers,
           agent,
         },
         (ur) => {
-          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          sink.writeHead(ur.statusCode ?? 502, ur.headers);
           if (
             o.onPrediction &&
-            req.method === 'POST' &&
+            call.method === 'POST' &&
             ur.statusCode === 200 &&
-            (o.wantsPrediction?.(req.url ?? '') ?? true)
+            (o.wantsPrediction?.(call.path) ?? true)
           ) {
             const chunks: Buffer[] = [];
             ur.on('data', (c: Buffer) => {
               chunks.push(c);
-              res.write(c);
+              sink.write(c);
             });
             ur.on('end', () => {
-              res.end();
-              o.onPrediction?.(req.url ?? '', body, Buffer.concat(chunks), ur.headers);
+              sink.end();
+              o.onPrediction?.(call.path, call.body, Buffer.concat(chunks), ur.headers);
               resolve();
             });
           } else {
-            ur.pipe(res);
+            ur.pipe(sink);
             ur.on('end', resolve);
           }
           ur.on('error', reject);
@@ -114,26 +169,59 @@ export function createInferenceProxy(o: InferenceProxyOptions) {
       );
       up.on('error', reject);
       guardConnect(up);
-      up.end(body);
+      up.end(call.body);
     });
 
-  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Some replica answers `call` into `sink`; retried elsewhere while nothing reached it. */
+  const exchange = async (call: InferenceCall, sink: AnswerSink): Promise<void> => {
     try {
-      const url = req.url ?? '/';
-      if (!url.startsWith('/v2/health/')) {
-        await o.auth.check(req, req.method === 'POST' ? 'predict' : 'read');
-      }
-      const body =
-        req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
       await onSomeReplica(
         o.upstreams,
-        (target) => forward(target, req, body, res),
-        // Only retry when nothing reached the client: the request is then safe to resend.
-        (err) => !res.headersSent && unreachable(err),
+        (target) => forward(target, call, sink),
+        (err) => !sink.headersSent && unreachable(err),
         o.retryWindowMs,
       );
     } catch (err) {
-      fail(res, err);
+      if (err instanceof AppError) throw err;
+      o.log.warn({ err }, 'inference proxy error');
+      throw new BadGateway(`serving replica failed: ${(err as Error).message}`);
     }
+  };
+
+  return {
+    async handle(req, res) {
+      try {
+        const path = req.url ?? '/';
+        if (!path.startsWith('/v2/health/')) {
+          await o.auth.check(req, req.method === 'POST' ? 'predict' : 'read');
+        }
+        const method = req.method ?? 'GET';
+        const body =
+          method === 'GET' || method === 'HEAD'
+            ? Buffer.alloc(0)
+            : await readBody(req, o.maxBodyBytes);
+        await exchange({ method, path, headers: req.headers, body }, res);
+      } catch (err) {
+        sendError(req, res, err, o.log, 'protocol');
+      }
+    },
+
+    async predict(model, version, request) {
+      const path = `/v2/models/${encodeURIComponent(model)}${version ? `/versions/${version}` : ''}/infer`;
+      const answer = new BufferedAnswer();
+      const body = Buffer.from(JSON.stringify(request));
+      await exchange(
+        { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
+        answer,
+      );
+      await finished(answer);
+      if (answer.status !== 200) throw refusal(answer.status, answer.body());
+      try {
+        return JSON.parse(answer.body().toString('utf8')) as unknown;
+      } catch {
+        // binary_data_output asks for raw tensors, which a JSON reply cannot carry
+        throw new BadGateway('the replica did not answer JSON');
+      }
+    },
   };
 }

@@ -1,8 +1,8 @@
 /** KServe Open Inference Protocol v2 REST routes, plus KServe's model list and Triton's model config. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, send, sendError, sendJson } from '../../../shared/index.js';
+import { readBody, send, sendJson } from '../../../shared/index.js';
 import { encodeInfer } from './kserve-codec.js';
-import { observed, parseVersion, type RouteContext } from './route-context.js';
+import { guarded, observed, parseVersion, type RouteContext } from './route-context.js';
 import { handleTriton } from './triton-routes.js';
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Description } from '../hosting/servable.js';
@@ -87,7 +87,7 @@ export async function handleKServe(
     return true;
   }
   if (method !== 'GET') return false;
-  await observedMeta(ctx, req, res, async () => {
+  await guarded(ctx, req, res, async () => {
     const servable = ctx.fleet.get(name);
     const version = parseVersion(name, m[2]);
     if (action === 'ready') {
@@ -99,19 +99,6 @@ export async function handleKServe(
     sendJson(res, 200, action === 'config' ? tritonConfig(name, d) : modelMetadata(name, d));
   });
   return true;
-}
-
-async function observedMeta(
-  ctx: RouteContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  fn: () => Promise<void>,
-) {
-  try {
-    await fn();
-  } catch (err) {
-    sendError(req, res, err, ctx.log, 'protocol');
-  }
 }
 
 function modelMetadata(name: string, d: Description) {

@@ -74,3 +74,17 @@ export type Handler = (
   res: ServerResponse,
   ctx: RouteContext,
 ) => Promise<void>;
+
+/** Runs a metadata handler (no request metrics): its errors answer in the protocols' shape. */
+export async function guarded(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fn: () => Promise<void>,
+): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    sendError(req, res, err, ctx.log, 'protocol');
+  }
+}

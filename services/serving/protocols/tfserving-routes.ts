@@ -1,7 +1,7 @@
 /** TF Serving REST routes: model status, metadata (signature_def) and predict. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadInput, NotFound, readBody, send, sendError, sendJson } from '../../../shared/index.js';
-import { observed, parseVersion, type RouteContext } from './route-context.js';
+import { BadInput, NotFound, readBody, send, sendJson } from '../../../shared/index.js';
+import { guarded, observed, parseVersion, type RouteContext } from './route-context.js';
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Servable } from '../hosting/servable.js';
 import { decodePredict, encodePredict } from './tfserving-codec.js';
@@ -62,14 +62,12 @@ export async function handleTfServing(
     return true;
   }
   if (isPost) return false;
-  try {
+  await guarded(ctx, req, res, async () => {
     const servable = ctx.fleet.get(name);
     const version = versionOf(name, m[2], m[3]);
     if (action === '/metadata') sendJson(res, 200, await metadata(servable, version));
     else sendJson(res, 200, await status(servable, version));
-  } catch (err) {
-    sendError(req, res, err, ctx.log, 'protocol');
-  }
+  });
   return true;
 }
 

@@ -6,7 +6,7 @@
 #   scripts/swarm-up.sh                 # build and deploy (idempotent: a rerun redeploys)
 #   scripts/swarm-up.sh --no-build      # deploy the newest swarmml/app image already built
 #
-# Env: SWARMML_STACK (stack name, swarmml), SWARMML_PORT (gateway port, 8080),
+# Env: SWARMML_STACK (stack name, swarmml), SWARMML_PORT (gateway port, 8080), SWARMML_GRPC_PORT (its gRPC port, 8001),
 #      SWARMML_HOME (secrets under $SWARMML_HOME/secrets; ./.swarmml),
 #      SWARMML_NO_SEED=1 (a registry is reachable: pull base images instead of seeding them),
 #      SWARMML_UP_TIMEOUT (seconds to wait for health, 180).
@@ -17,6 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export SWARMML_STACK=${SWARMML_STACK:-swarmml}
 export SWARMML_PORT=${SWARMML_PORT:-8080}
+export SWARMML_GRPC_PORT=${SWARMML_GRPC_PORT:-8001}
 HOME_DIR=${SWARMML_HOME:-$ROOT/.swarmml}
 export SWARMML_SECRETS=$HOME_DIR/secrets
 TIMEOUT=${SWARMML_UP_TIMEOUT:-180}

@@ -178,6 +178,7 @@ async function main(): Promise<void> {
   const gateway = startService('gateway', {
     ...common,
     PORT: String(gatewayPort),
+    SWARMML_GRPC_PORT: '0',
     ADMIN_TOKEN: token,
     INTAKE_URL: `http://127.0.0.1:${intakePort}`,
   });

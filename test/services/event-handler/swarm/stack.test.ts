@@ -27,12 +27,14 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
   const digits = gunzipSync(readFileSync(DIGITS)).toString('utf8').trim().split('\n');
   const row = (i: number) => digits[i]!.split(',').slice(0, 64).map(Number);
   let port = 0;
+  let grpcPort = 0;
   let upOutput = '';
   let api: StackClient;
   const envFor = () => ({
     ...process.env,
     SWARMML_STACK: stack,
     SWARMML_PORT: String(port),
+    SWARMML_GRPC_PORT: String(grpcPort),
     SWARMML_HOME: home,
   });
   const containersOf = (service: string) =>
@@ -67,6 +69,7 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
   before(
     async () => {
       port = await freePort();
+      grpcPort = await freePort();
       const t0 = Date.now();
       const up = spawnSync('scripts/swarm-up.sh', { encoding: 'utf8', env: envFor() });
       upOutput = `${up.stdout}${up.stderr}`;

@@ -45,6 +45,7 @@ export function registerSessions(program: Command): void {
     .option('--optimizer <name>', 'adam | sgd')
     .option('--l2 <value>', 'L2 penalty', Number)
     .option('--seed <n>', 'random seed', Number)
+    .option('--impute <strategy>', 'what fills a missing feature value: median | mean | zero')
     .option('--device <device>', 'cpu | gpu', 'cpu')
     .option('--priority <n>', '1 (most urgent) .. 100', Number)
     .option('--time-budget <seconds>', 'stop after this many seconds', Number)
@@ -61,6 +62,7 @@ export function registerSessions(program: Command): void {
         ['optimizer', 'optimizer'],
         ['l2', 'l2'],
         ['seed', 'seed'],
+        ['impute', 'impute'],
       ];
       for (const [from, to] of map) if (o[from] !== undefined) params[to] = o[from];
       const body = {

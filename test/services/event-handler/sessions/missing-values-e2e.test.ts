@@ -81,6 +81,8 @@ describe('sessions on data with missing values, and sessions whose loss turns Na
       '64',
       '--epochs',
       '30',
+      '--impute',
+      'zero',
     );
     assert.equal(cli.code, 1, cli.stderr);
     assert.doesNotMatch(cli.stderr, /TypeError/);
@@ -90,6 +92,7 @@ describe('sessions on data with missing values, and sessions whose loss turns Na
 
     const s = await ended(id);
     assert.equal(s.state, 'failed');
+    assert.equal(s.request.params.impute, 'zero', 'the CLI passes --impute on');
     assert.match(s.reason, /^loss became NaN at epoch \d+: training diverged/);
     assert.deepEqual(await registry.listGenerations('diverges').catch(() => []), []);
     const events = s.events as Ev[];

@@ -86,8 +86,16 @@ export class TooManyRequests extends AppError {
 
 export class Unavailable extends AppError {
   override readonly status = 503;
-  constructor(message: string, details?: unknown, code = 'UNAVAILABLE') {
-    super(code, message, details);
+  /** Seconds a client should wait before retrying (sent as Retry-After) when known. */
+  readonly retryAfterS: number | undefined;
+  constructor(
+    message: string,
+    details?: unknown,
+    code = 'UNAVAILABLE',
+    opts: { retryAfterS?: number; cause?: unknown } = {},
+  ) {
+    super(code, message, details, { cause: opts.cause });
+    this.retryAfterS = opts.retryAfterS;
   }
 }
 

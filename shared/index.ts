@@ -21,6 +21,7 @@ export * from './events/event-fanout.js';
 export * from './workers/worker-token.js';
 export * from './events/event-ingest.js';
 export * from './sessions/session-enqueue.js';
+export * from './sessions/session-request.js';
 export * from './workers/worker-reporter.js';
 export * from './sessions/launch-policy.js';
 export * from './protocol/rules.js';

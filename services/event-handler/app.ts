@@ -82,6 +82,8 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
           .markRunning(e.sessionId)
           .catch((err: unknown) => log.warn({ err }, 'mark running failed'));
       }
+      // Ends written by another process wake this runner's waits as its own ones do.
+      if (e.kind === 'session.finished' && e.sessionId) runner.sessionEnded(e.sessionId);
     },
   };
 

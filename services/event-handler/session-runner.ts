@@ -1,12 +1,9 @@
-import { Worker, type Job } from 'bullmq';
+import { EventEmitter } from 'node:events';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  CreateSessionRequest,
   QUEUES,
   SessionJob,
-  checkLaunchRequest,
-  policyFromConfig,
-  type LaunchPolicy,
   isTerminal,
   type EventLog,
   type Keys,
@@ -33,6 +30,19 @@ export interface RunnerDeps {
 }
 
 /**
+ * How often a session adopted after a restart has its record re-read while its end is awaited.
+ * The end normally arrives as an event (this runner's own `finish`, or a `session.finished`
+ * from the archive for one written elsewhere); this re-read only catches a writer that died
+ * between marking the record terminal and archiving the event, which no event will announce.
+ */
+const ADOPTED_SAFETY_POLL_MS = 30_000;
+
+/** Emitted on `ends` when the runner closes: every wait for a session's end gives up. */
+const CLOSING = Symbol('closing');
+/** The `ends` event of one session (prefixed: a session id could be `error`). */
+const endOf = (sessionId: string) => `end:${sessionId}`;
+
+/**
  * Takes session requests off the `sessions` queue (BullMQ priorities decide the order),
  * launches each through the backend and holds the job until the worker ends, so the
  * worker's concurrency is the number of sessions running at once.
@@ -42,12 +52,11 @@ export class SessionRunner {
   private readonly waiting = new Map<string, (exit: WorkerExit) => void>();
   private readonly stopRequested = new Map<string, string>();
   private readonly unsubscribe: () => void;
+  /** `endOf(id)` is emitted once the session is terminal (see `sessionEnded`) */
+  private readonly ends = new EventEmitter().setMaxListeners(0);
   private closing = false;
 
-  private readonly policy: LaunchPolicy;
-
   constructor(private readonly d: RunnerDeps) {
-    this.policy = policyFromConfig(d.config.ALLOWED_IMAGES, d.config.ALLOWED_COMMANDS);
     this.unsubscribe = d.backend.onExit((exit) => void this.onExit(exit));
   }
 
@@ -62,29 +71,31 @@ export class SessionRunner {
     this.worker.on('error', (err) => this.d.log.warn({ err }, 'sessions worker error'));
   }
 
+  /**
+   * The request was parsed and checked against the launch policy where it entered (gateway
+   * route, listener trigger); here only the job's shape is checked. A malformed job cannot
+   * succeed on a retry, so it fails for good, and its session (when it names one) with it.
+   */
   private async process(job: Job): Promise<void> {
     const input = SessionJob.safeParse(job.data);
     if (!input.success) {
-      this.d.log.error({ jobId: job.id, issues: input.error.issues }, 'bad session job dropped');
-      return;
+      await this.rejectMalformed(job, input.error.issues);
+      throw new UnrecoverableError(`bad SessionJob: ${input.error.message}`);
     }
-    const { sessionId } = input.data;
-    const request = CreateSessionRequest.parse(input.data.request);
+    const { sessionId, request } = input.data;
     const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
     if (!rec || isTerminal(rec.state)) return;
     const done = new Promise<WorkerExit>((resolve) => this.waiting.set(sessionId, resolve));
     if (rec.state === 'starting' || rec.state === 'running') {
       // A previous handler launched it and reconciliation re-adopted it; its exit may
-      // already have been recorded, so also watch the record.
-      await Promise.race([done, this.untilTerminal(sessionId)]);
+      // already have been recorded, so also wait for the session to end.
+      await Promise.race([done, this.untilEnded(sessionId)]);
       this.waiting.delete(sessionId);
       return;
     }
     await this.move(sessionId, 'placing', {});
     let placement: Placement;
     try {
-      // The gateway checked this too; the handler holds the Docker socket, so it checks again.
-      checkLaunchRequest({ ...(request.container ?? {}), device: request.device }, this.policy);
       placement = await this.d.backend.launch({
         sessionId,
         kind: request.kind,
@@ -106,6 +117,34 @@ export class SessionRunner {
     }
     await this.recordPlacement(sessionId, placement);
     await done;
+  }
+
+  /** Logs a malformed job and ends the session it names, so no record waits queued forever. */
+  private async rejectMalformed(
+    job: Job,
+    issues: { path: PropertyKey[]; message: string }[],
+  ): Promise<void> {
+    const summary = issues
+      .slice(0, 5)
+      .map((i) => `${i.path.map(String).join('.') || '(job)'}: ${i.message}`);
+    const named = (job.data as { sessionId?: unknown } | null)?.sessionId;
+    const sessionId = typeof named === 'string' && named.length > 0 ? named : undefined;
+    this.d.log.error(
+      { jobId: job.id, sessionId, issues: summary },
+      'malformed session job failed, not retried',
+    );
+    if (sessionId === undefined) return;
+    try {
+      const rec = await this.d.sessions.get(sessionId);
+      if (isTerminal(rec.state)) return;
+      await this.finish(sessionId, 'failed', {
+        exitCode: null,
+        reason: `malformed session job: ${summary.join('; ')}`,
+      });
+    } catch (err) {
+      // No record under that id (or it cannot be read): the failed job is what remains.
+      this.d.log.warn({ err, jobId: job.id, sessionId }, 'malformed job names no live session');
+    }
   }
 
   /**
@@ -131,12 +170,42 @@ export class SessionRunner {
     if (said.some((e) => e.kind === 'session.started')) await this.markRunning(sessionId);
   }
 
-  private async untilTerminal(sessionId: string): Promise<void> {
-    while (!this.closing) {
-      const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
-      if (!rec || isTerminal(rec.state)) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+  /**
+   * Resolves once the session is terminal (or the runner closes). Listens before reading the
+   * record, so an end between the read and the listening is not missed.
+   */
+  private untilEnded(sessionId: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.ends.off(endOf(sessionId), settle);
+        this.ends.off(CLOSING, settle);
+        resolve();
+      };
+      this.ends.on(endOf(sessionId), settle);
+      this.ends.on(CLOSING, settle);
+      const check = async () => {
+        const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
+        if (settled) return;
+        if (!rec || isTerminal(rec.state) || this.closing) return settle();
+        timer = setTimeout(() => void check(), ADOPTED_SAFETY_POLL_MS);
+        timer.unref();
+      };
+      void check();
+    });
+  }
+
+  /**
+   * A session ended: wakes whatever waits on it. `finish` calls this for the ends this
+   * runner writes; the handler's archive tail calls it for `session.finished` events, which
+   * carry ends written by another process.
+   */
+  sessionEnded(sessionId: string): void {
+    this.ends.emit(endOf(sessionId));
   }
 
   private async move(
@@ -216,6 +285,7 @@ export class SessionRunner {
       await this.move(sessionId, 'running', {});
     }
     await this.d.sessions.transition(sessionId, state, patch);
+    this.sessionEnded(sessionId);
     await this.d.events.append({
       sessionId,
       kind: 'session.finished',
@@ -264,6 +334,7 @@ export class SessionRunner {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.ends.emit(CLOSING);
     this.unsubscribe();
     await this.worker?.close(true);
   }

@@ -12,7 +12,7 @@ import {
   type ModelRegistry,
   type StoredEvent,
 } from '../../shared/index.js';
-import { enqueueSession, type EnqueueDeps } from '../../shared/index.js';
+import { enqueueSession, parseSessionRequest, type EnqueueDeps } from '../../shared/index.js';
 import { RetrainRule } from '../../shared/index.js';
 
 /** `dataset.version` payload; `count` is the version's total of labelled samples. */
@@ -188,7 +188,10 @@ export class RetrainTriggers {
   }
 
   private async queueSession(t: Trigger): Promise<void> {
-    const request: CreateSessionInput = {
+    // Where a retraining request enters: parsed once here, then queued as the typed command.
+    // A RetrainRule names no container (its schema is strict), so the launch policy, which
+    // judges containers, has nothing here to refuse.
+    const request = parseSessionRequest({
       kind: 'train',
       model: t.rule.model,
       dataset: t.datasetRef,
@@ -197,10 +200,10 @@ export class RetrainTriggers {
       device: t.rule.device,
       priority: t.rule.priority,
       timeBudgetS: t.rule.timeBudgetS,
-    };
+      trigger: t.trigger,
+    } satisfies CreateSessionInput);
     const { session: rec, created } = await enqueueSession(this.deps.enqueue, request, {
       id: t.sessionId,
-      trigger: t.trigger,
     });
     if (created) {
       await this.deps.enqueue.events.append({

@@ -11,6 +11,7 @@ import {
   redisCheck,
   type Logger,
   type Permission,
+  createRedis,
 } from '../../shared/index.js';
 import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
@@ -21,7 +22,8 @@ import type { RouteContext, RouteModule } from './http/route-context.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { createInferenceProxy, isInferencePath } from './serving/inference-proxy.js';
 import { ServingUpstreams } from './serving/serving-upstreams.js';
-import { createSessionOps, sessionRoutes } from './sessions/session-routes.js';
+import { sessionRoutes } from './sessions/session-routes.js';
+import { createSessionOps } from './sessions/session-ops.js';
 import { WsHub } from './http/ws-hub.js';
 import { modelRoutes } from './models/model-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
@@ -76,13 +78,19 @@ export function buildApp(deps: GatewayDeps): Gateway {
   app.set('query parser', 'simple');
   // JSON bodies only where the content type says so; uploads stream untouched.
   app.use(express.json({ limit: config.JSON_LIMIT, type: ['application/json', '*/*+json'] }));
+  // The sessions producer has a client of its own without an offline queue, so that a
+  // session request answers 503 at once while Redis is down instead of waiting on it.
+  const producerRedis = createRedis(config.REDIS_URL, log, {
+    failFast: true,
+    name: 'gateway-sessions',
+  });
   const sessionsQueue = new Queue(QUEUES.sessions, {
-    connection: redis,
+    connection: producerRedis,
     prefix: keys.bullPrefix(),
   });
   sessionsQueue.on('error', (err) => log.warn({ err }, 'sessions queue error'));
   const router = express.Router();
-  const sessionOps = createSessionOps(ctx, sessionsQueue);
+  const sessionOps = createSessionOps(ctx, { redis: producerRedis, queue: sessionsQueue });
   const upstreams = new ServingUpstreams(config.SERVING_UPSTREAM);
   const readStats = () => readServingStats(upstreams.all());
   const comm = buildComm({ config, log, redis, keys, liveTopics: () => fanout });
@@ -160,6 +168,8 @@ export function buildApp(deps: GatewayDeps): Gateway {
     express: app,
     comm,
     async start() {
+      // Fail-fast commands sent before the first connect would fail: wait for it once.
+      await sessionsQueue.waitUntilReady();
       await comm.start();
       fanout.start();
       await upstreams.start();
@@ -173,6 +183,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
       upstreams.close();
       await comm.close();
       await sessionsQueue.close();
+      await producerRedis.quit().catch(() => producerRedis.disconnect());
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -69,6 +69,13 @@ export const CreateSessionRequest = z
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
 export type CreateSessionInput = z.input<typeof CreateSessionRequest>;
 
-/** The BullMQ job payload on the `sessions` queue. */
-export const SessionJob = z.object({ sessionId: z.string(), request: CreateSessionRequest });
+/**
+ * The BullMQ job on `QUEUES.sessions`: a session's id and its request, parsed and checked
+ * once where it entered (the gateway's route, the listener's retraining trigger). The
+ * event-handler only checks this shape; a job that fails it is failed for good, unretried.
+ */
+export const SessionJob = z.object({
+  sessionId: z.string().min(1),
+  request: CreateSessionRequest,
+});
 export type SessionJob = z.infer<typeof SessionJob>;

@@ -1,9 +1,5 @@
 import { BadInput, Conflict } from '../errors.js';
-import {
-  CreateSessionRequest,
-  type CreateSessionInput,
-  type SessionJob,
-} from '../protocol/sessions.js';
+import type { CreateSessionRequest, SessionJob } from '../protocol/sessions.js';
 import type { EventLog, SessionRecord, SessionStore } from '../store/index.js';
 
 /** What queueing a session touches; the gateway passes its own, the listener its own. */
@@ -27,8 +23,6 @@ export interface Enqueued {
 }
 
 export interface EnqueueOptions {
-  /** recorded on the session and in its request: 'api', 'cron: 0 3 * * *', ... */
-  trigger?: string;
   /**
    * A deterministic id makes the call idempotent: a repeat finds the session, re-adds its
    * job (BullMQ ignores a jobId it holds) and answers the existing record.
@@ -40,24 +34,14 @@ export interface EnqueueOptions {
 /**
  * Queues one session: the record (state `queued`, with its trigger), a `session.queued`
  * event, then the `sessions` job the event-handler picks up, in that order so the handler
- * never sees a job without its record. BadInput (with paths) on a malformed request.
+ * never sees a job without its record. The request was parsed and checked where it entered
+ * (the gateway's route, the listener's trigger); it is queued as it is, not parsed again.
  */
 export async function enqueueSession(
   deps: EnqueueDeps,
-  input: CreateSessionInput,
+  request: CreateSessionRequest,
   opts: EnqueueOptions = {},
 ): Promise<Enqueued> {
-  const parsed = CreateSessionRequest.safeParse(
-    opts.trigger === undefined ? input : { ...input, trigger: opts.trigger },
-  );
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    throw new BadInput(`invalid session request: ${first?.path || '(body)'}: ${first?.message}`, {
-      issues,
-    });
-  }
-  const request = parsed.data;
   if (opts.id !== undefined && opts.id.includes(':')) {
     throw new BadInput(`session id ${opts.id} may not contain ':'`);
   }
@@ -84,7 +68,7 @@ export async function enqueueSession(
   }
   if (rec.state === 'queued') {
     const job: SessionJob = { sessionId: rec.id, request };
-    // Same job shape as shared/sessions/session-enqueue.ts: BullMQ runs lower priorities first.
+    // BullMQ runs lower priorities first; a jobId it already holds is ignored.
     await deps.queue.add('session', job, {
       jobId: rec.id,
       priority: request.priority,

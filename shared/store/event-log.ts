@@ -93,26 +93,41 @@ export class EventLog {
     if (signal.aborted) return;
     const conn = this.redis.duplicate({ maxRetriesPerRequest: null });
     conn.on('error', () => {});
-    const stop = () => conn.disconnect();
-    signal.addEventListener('abort', stop, { once: true });
+    // A disconnect while the client waits to reconnect settles none of its queued commands
+    // (ioredis keeps them for a connection that never comes), so an abort also ends the
+    // wait on the command itself.
+    let onAbort = () => {};
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => {
+        conn.disconnect();
+        resolve('aborted');
+      };
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      let last = fromId === '$' ? await this.lastId(conn) : fromId;
+      const first = fromId === '$' ? await Promise.race([this.lastId(conn), aborted]) : fromId;
+      if (first === 'aborted') return;
+      let last = first;
       while (!signal.aborted) {
-        let res: Array<[string, StreamEntry[]]> | null;
+        let res: Array<[string, StreamEntry[]]> | null | 'aborted';
         try {
-          res = await conn.xread(
-            'COUNT',
-            this.batch,
-            'BLOCK',
-            this.blockMs,
-            'STREAMS',
-            this.keys.events(),
-            last,
-          );
+          res = await Promise.race([
+            conn.xread(
+              'COUNT',
+              this.batch,
+              'BLOCK',
+              this.blockMs,
+              'STREAMS',
+              this.keys.events(),
+              last,
+            ),
+            aborted,
+          ]);
         } catch (err) {
           if (signal.aborted) return;
           throw err;
         }
+        if (res === 'aborted') return;
         for (const entry of res?.[0]?.[1] ?? []) {
           last = entry[0];
           yield toEvent(entry);
@@ -120,7 +135,7 @@ export class EventLog {
         }
       }
     } finally {
-      signal.removeEventListener('abort', stop);
+      signal.removeEventListener('abort', onAbort);
       conn.disconnect();
     }
   }

@@ -118,12 +118,20 @@ export async function startTestPlatform(
 /** Params with which a built-in trainer on `digits` runs until it is stopped or killed. */
 const TRAINS_UNTIL_STOPPED = { hidden: [256, 256], epochs: 1000, batchSize: 8 };
 
-/** Asks for a training of `model` on `digits` that runs until stopped; returns its id. */
-export async function startLongTraining(p: TestPlatform, model: string): Promise<string> {
+/**
+ * Asks for a training of `model` on `digits` that runs until stopped; returns its id.
+ * `extra` adds request fields (`priority`, ...).
+ */
+export async function startLongTraining(
+  p: TestPlatform,
+  model: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const created = await api(p, 'POST', '/api/v1/sessions', {
     model,
     dataset: 'digits',
     params: TRAINS_UNTIL_STOPPED,
+    ...extra,
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   return created.body.id as string;

@@ -1,21 +1,15 @@
-import { Queue } from 'bullmq';
 import { z } from 'zod';
 import {
   CreateSessionRequest,
-  DatasetStore,
-  EventLog,
-  ModelRegistry,
-  SESSION_STATES,
-  SessionStore,
-  Unavailable,
-  WorkerEvent,
-  enqueueSession,
   EventIngest,
   Forbidden,
-  policyFromConfig,
+  SESSION_STATES,
+  WorkerEvent,
 } from '../../../shared/index.js';
-import type { RouteContext, RouteModule } from '../http/route-context.js';
-import { validateSessionRequest } from './validate-session.js';
+import type { RouteModule } from '../http/route-context.js';
+import type { GatewaySessionOps } from './session-ops.js';
+
+export type { SessionOps } from './session-ops.js';
 
 export const ListSessionsQuery = z.object({
   state: z.enum(SESSION_STATES).optional(),
@@ -28,55 +22,14 @@ export const PostEventBody = z.object({
   event: WorkerEvent,
 });
 
-/** The session operations both the REST routes and the WebSocket API call. */
-export interface SessionOps {
-  create(body: unknown, who?: string): Promise<unknown>;
-  stop(id: string, reason?: string): Promise<unknown>;
-}
-
-export type GatewaySessionOps = SessionOps & { sessions: SessionStore; events: EventLog };
-
-export function createSessionOps(ctx: RouteContext, queue: Queue): GatewaySessionOps {
-  const sessions = new SessionStore(ctx.redis, ctx.keys);
-  const events = new EventLog(ctx.redis, ctx.keys);
-  const datasets = new DatasetStore(ctx.redis, ctx.keys);
-  const registry = new ModelRegistry(ctx.redis, ctx.keys);
-  const policy = policyFromConfig(ctx.config.ALLOWED_IMAGES, ctx.config.ALLOWED_COMMANDS);
-  return {
-    sessions,
-    events,
-    async create(body, who = 'api') {
-      const parsed = CreateSessionRequest.parse(body);
-      const request = await validateSessionRequest(
-        { datasets, registry, events, policy, who },
-        parsed,
-      );
-      return (await enqueueSession({ sessions, events, queue }, request)).session;
-    },
-    async stop(id, reason = 'stopped by request') {
-      await sessions.get(id);
-      let res: Response;
-      try {
-        res = await fetch(
-          `${ctx.config.EVENT_HANDLER_URL}/sessions/${encodeURIComponent(id)}/stop?reason=${encodeURIComponent(reason)}`,
-          { method: 'POST', headers: { authorization: `Bearer ${ctx.config.adminToken ?? ''}` } },
-        );
-      } catch (err) {
-        throw new Unavailable(`the event handler is not reachable: ${(err as Error).message}`);
-      }
-      const json = (await res.json()) as unknown;
-      if (!res.ok) throw new Unavailable(`event handler answered ${res.status}`, json);
-      return json;
-    },
-  };
-}
-
 export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
   return (router, ctx) => {
     const ingest = new EventIngest(ctx.redis, ctx.keys);
 
     router.post('/api/v1/sessions', ctx.guard('write'), async (req, res) => {
-      res.status(201).json(await ops.create(req.body, (res.locals.auth as { name: string }).name));
+      // The one parse of a session request that comes over REST (a ZodError answers 400).
+      const request = CreateSessionRequest.parse(req.body);
+      res.status(201).json(await ops.create(request, (res.locals.auth as { name: string }).name));
     });
     router.get('/api/v1/sessions', ctx.guard('read'), async (req, res) => {
       const q = ListSessionsQuery.parse(req.query);

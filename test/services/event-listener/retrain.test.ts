@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { putRules } from '../../../shared/store/rules-store.js';
-import { enqueueSession } from '../../../shared/index.js';
+import { enqueueSession, parseSessionRequest } from '../../../shared/index.js';
 import { BadInput } from '../../../shared/errors.js';
 import { QUEUES } from '../../../shared/runtime/queues.js';
 import { SessionJob } from '../../../shared/protocol/sessions.js';
@@ -136,25 +136,18 @@ describe('retraining triggers', () => {
     });
   });
 
-  test('enqueueSession rejects a malformed request with its path, and repeats are no-ops', async (t) => {
+  test('a malformed request is refused with its path where it enters; repeats are no-ops', async (t) => {
     const { events, keys, sessions } = await setup(t, redis);
     const queue = sessionsQueue(keys);
     t.after(() => queue.close());
     const deps = { sessions, events, queue };
-    await assert.rejects(
-      enqueueSession(deps, { model: 'bad name!', dataset: 'digits' }),
+    assert.throws(
+      () => parseSessionRequest({ model: 'bad name!', dataset: 'digits' }),
       (err: unknown) => err instanceof BadInput && /model/.test(err.message),
     );
-    const a = await enqueueSession(
-      deps,
-      { model: 'm', dataset: 'd' },
-      { id: 'fixed-1', trigger: 'api' },
-    );
-    const b = await enqueueSession(
-      deps,
-      { model: 'm', dataset: 'd' },
-      { id: 'fixed-1', trigger: 'api' },
-    );
+    const command = parseSessionRequest({ model: 'm', dataset: 'd', trigger: 'api' });
+    const a = await enqueueSession(deps, command, { id: 'fixed-1' });
+    const b = await enqueueSession(deps, command, { id: 'fixed-1' });
     assert.deepEqual([a.created, b.created], [true, false]);
     assert.equal((await sessions.list()).total, 1);
     const counts = await queue.getJobCounts('waiting', 'prioritized');

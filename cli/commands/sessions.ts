@@ -193,11 +193,16 @@ export function registerSessions(program: Command): void {
     .command('events')
     .description('print the event archive; --follow streams new events live')
     .option('--follow', 'keep streaming')
-    .option('--session <id>', 'only one session')
+    .option('--session <id>', 'only one session (its id, or 6+ leading characters of it)')
     .action(async (o: { follow?: boolean; session?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
       const client = new Client(g);
-      const topic = o.session ? `session:${o.session}` : 'events';
+      // The live topic needs the full id: a shortened one (as `sessions` lists them) is
+      // resolved first, and a wrong one fails here instead of printing nothing.
+      const session = o.session
+        ? await client.get<Session>(`/api/v1/sessions/${encodeURIComponent(o.session)}`)
+        : undefined;
+      const topic = session ? `session:${session.id}` : 'events';
       const print = (e: StreamedEvent) =>
         process.stdout.write(
           g.json

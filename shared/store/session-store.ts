@@ -40,6 +40,11 @@ export interface NewSession {
   id?: string;
 }
 
+/** The fewest characters a shortened session id may have (the CLI shows 8). */
+export const MIN_ID_PREFIX = 6;
+/** Matches an ambiguous prefix's error lists. */
+const MAX_LISTED_MATCHES = 10;
+
 const JSON_FIELDS = new Set(['request', 'placement', 'exitCode', 'flags', 'lastLogs']);
 
 /** KEYS: session, sessions zset, state zset. ARGV: id, created ms, field/value pairs. */
@@ -94,6 +99,59 @@ export class SessionStore {
     );
     if (ok !== 1) throw new Conflict(`session ${id} already exists`, { id });
     return rec;
+  }
+
+  /**
+   * The full id of the session `idOrPrefix` names: the id itself, or a unique prefix of at
+   * least {@link MIN_ID_PREFIX} characters (the CLI lists ids cut to 8). BadInput for a
+   * shorter prefix, NotFound when nothing matches, Conflict (listing the matches) when
+   * more than one session does.
+   */
+  async resolveId(idOrPrefix: string): Promise<string> {
+    if (await this.redis.exists(this.keys.session(idOrPrefix))) return idOrPrefix;
+    if (idOrPrefix.length < MIN_ID_PREFIX) {
+      throw new BadInput(
+        `session id "${idOrPrefix}" matches no session; a shortened id needs at least ${MIN_ID_PREFIX} characters`,
+        { id: idOrPrefix, minPrefix: MIN_ID_PREFIX },
+      );
+    }
+    const matches = await this.idsStartingWith(idOrPrefix, MAX_LISTED_MATCHES + 1);
+    if (matches.length === 0)
+      throw new NotFound(`session ${idOrPrefix} not found`, { id: idOrPrefix });
+    if (matches.length > 1) {
+      const shown = matches.slice(0, MAX_LISTED_MATCHES);
+      const more = matches.length > MAX_LISTED_MATCHES ? ', ...' : '';
+      throw new Conflict(
+        `session id prefix "${idOrPrefix}" is ambiguous: it matches ${shown.join(', ')}${more}; give more characters`,
+        { id: idOrPrefix, matches: shown },
+      );
+    }
+    return matches[0]!;
+  }
+
+  /**
+   * Up to `max` session ids that start with `prefix`. Sessions are never deleted and the
+   * index is scored by time, not by id, so this scans it (ZSCAN with a literal pattern):
+   * a lookup by a shortened id is a rare, interactive call.
+   */
+  private async idsStartingWith(prefix: string, max: number): Promise<string[]> {
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const found = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.zscan(
+        this.keys.sessions(),
+        cursor,
+        'MATCH',
+        pattern,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      // ZSCAN pages alternate member and score.
+      for (let i = 0; i < page.length; i += 2) found.add(page[i]!);
+    } while (cursor !== '0' && found.size < max);
+    return [...found].sort().slice(0, max);
   }
 
   async get(id: string): Promise<SessionRecord> {

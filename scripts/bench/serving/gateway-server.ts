@@ -1,6 +1,7 @@
 /**
- * (d) for the serving benchmark: the real gateway (auth, inference forwarding) in its own
- * process, in front of a serving process, with a Redis of its own for the token store.
+ * (d) for the serving benchmark: the real gateway (auth, inference forwarding, and its gRPC
+ * port) in its own process, in front of a serving process, with a Redis of its own for the
+ * token store.
  */
 import type { AddressInfo } from 'node:net';
 import { createLogger, createRedis } from '../../../shared/index.js';
@@ -9,7 +10,10 @@ import { loadConfig } from '../../../services/gateway/config.js';
 
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
 
-export async function startGateway(servingPort: number, redisUrl: string): Promise<number> {
+export async function startGateway(
+  servingPort: number,
+  redisUrl: string,
+): Promise<{ port: number; grpcPort: number }> {
   const log = createLogger('bench-gateway', 'warn');
   const gw = buildApp({
     config: loadConfig({
@@ -24,5 +28,6 @@ export async function startGateway(servingPort: number, redisUrl: string): Promi
   });
   await gw.start();
   await new Promise<void>((r) => gw.server.listen(0, '127.0.0.1', r));
-  return (gw.server.address() as AddressInfo).port;
+  const grpcPort = await gw.grpc.listen(0, '127.0.0.1');
+  return { port: (gw.server.address() as AddressInfo).port, grpcPort };
 }

@@ -4,11 +4,14 @@
  * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
  *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
  *   session.run per request, (c) swarmml serving, (d) the gateway (auth, forwarding) in front of (c).
+ * small model through the gateway, one protocol against another, concurrency 1, 16, 64:
+ *   HTTP JSON, HTTP binary tensors (autocannon), gRPC raw and typed contents (grpc-load.ts:
+ *   a @grpc/grpc-js client keeping that many calls in flight on one channel).
  * compute-bound model, PaddleOCR PP-OCRv4 rec over KServe v2 binary tensors, concurrency 1, 8, 32:
  *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving.
  *
  *   node --import tsx scripts/bench/serving/main.ts
- *   env: BENCH_PARTS=mlp,ocr  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
+ *   env: BENCH_PARTS=mlp,grpc,ocr  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
  *        BENCH_OCR_WIDTH=320  BENCH_OUT=figures.json
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -22,6 +25,8 @@ import { RedisServer } from '../../../shared/runtime/redis-server.js';
 import { freePort } from '../../../shared/runtime/net.js';
 import { mlpModel, seededFloats } from '../../../test/helpers/onnx-models.js';
 import { BENCH_TOKEN, startGateway } from './gateway-server.js';
+import { grpcLoad } from './grpc-load.js';
+import { treeCpuSeconds } from './cpu-meter.js';
 import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
 import { startServer } from './servers.js';
 
@@ -37,7 +42,7 @@ const KINDS: Kind[] = [
 ];
 
 const env = process.env;
-const parts = (env.BENCH_PARTS ?? 'mlp,ocr').split(',');
+const parts = (env.BENCH_PARTS ?? 'mlp,grpc,ocr').split(',');
 const durationS = Number(env.BENCH_DURATION_S ?? 5);
 const mlpConns = (env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
 const ocrConns = (env.BENCH_OCR_CONNECTIONS ?? '1,8,32').split(',').map(Number);
@@ -70,7 +75,7 @@ async function sampleBodies(): Promise<{ request: string; response: string }> {
 async function child(kind: Kind, args: string[]): Promise<void> {
   let msg: unknown;
   if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3)) };
-  else if (kind === 'gateway') msg = { port: await startGateway(Number(args[0]), args[1]!) };
+  else if (kind === 'gateway') msg = await startGateway(Number(args[0]), args[1]!);
   else if (kind === 'express-ocr') msg = { port: await expressOcr() };
   else if (kind === 'serving-ocr') msg = { port: await servingOcr(Number(args[0] ?? 8)) };
   else msg = { port: await startServer(kind, (await sampleBodies()).response) };
@@ -81,6 +86,8 @@ async function child(kind: Kind, args: string[]): Promise<void> {
 /** What a child reports: its port, or (raw-ocr) its in-process figures. */
 interface ChildMsg {
   port: number;
+  /** the gateway's gRPC port */
+  grpcPort: number;
   raw: { batch: number; rowsPerSec: number }[];
 }
 
@@ -103,7 +110,7 @@ async function stop(proc: ChildProcess): Promise<void> {
 }
 
 interface Row {
-  part: 'mlp' | 'ocr';
+  part: 'mlp' | 'grpc' | 'ocr';
   kind: string;
   connections: number;
   rps: number;
@@ -181,6 +188,131 @@ async function mlpPart(): Promise<Row[]> {
   return rows;
 }
 
+/** The MLP's one-row request as KServe v2 binary tensors, asking for binary outputs. */
+function binaryRequest(x: Float32Array): { body: Buffer; headerLength: number } {
+  const head = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: 'x',
+          shape: [1, 784],
+          datatype: 'FP32',
+          parameters: { binary_data_size: x.byteLength },
+        },
+      ],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  return {
+    body: Buffer.concat([head, Buffer.from(x.buffer, x.byteOffset, x.byteLength)]),
+    headerLength: head.length,
+  };
+}
+
+/** CPU µs per request in the load generator, the gateway and serving (with its model processes). */
+interface CpuPerRequest {
+  client: number;
+  gateway: number;
+  serving: number;
+}
+
+/** One gateway (and serving) process pair, four protocols against it. */
+async function grpcPart(): Promise<(Row & { cpu?: CpuPerRequest })[]> {
+  const { request } = await sampleBodies();
+  const x = seededFloats(784, 1, 1);
+  const binary = binaryRequest(x);
+  const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-redis-'));
+  const redis = new RedisServer({ dir, port: await freePort() });
+  await redis.start();
+  const serving = await spawn('serving');
+  const gw = await spawn('gateway', [String(serving.msg.port), redis.url]);
+  const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
+  const url = `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`;
+  const address = `127.0.0.1:${gw.msg.grpcPort}`;
+  const input = { name: 'x', datatype: 'FP32', shape: [1, 784] };
+  const http = (body: string | Buffer, headers: Record<string, string>) => (c: number, s: number) =>
+    autocannon({
+      url,
+      method: 'POST',
+      headers: { ...auth, ...headers },
+      body,
+      connections: c,
+      duration: s,
+    }).then((r) => ({
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.non2xx + r.errors + r.timeouts,
+    }));
+  const grpc = (req: unknown) => (c: number, s: number) =>
+    grpcLoad({ address, token: BENCH_TOKEN, request: req, connections: c, durationS: s });
+  const kinds: [
+    string,
+    (c: number, s: number) => Promise<Omit<Row, 'part' | 'kind' | 'connections'>>,
+  ][] = [
+    ['http-json', http(request, { 'content-type': 'application/json' })],
+    [
+      'http-binary',
+      http(binary.body, {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(binary.headerLength),
+      }),
+    ],
+    [
+      'grpc-raw',
+      grpc({
+        model_name: 'mlp',
+        inputs: [input],
+        raw_input_contents: [Buffer.from(x.buffer, x.byteOffset, x.byteLength)],
+      }),
+    ],
+    [
+      'grpc-typed',
+      grpc({
+        model_name: 'mlp',
+        inputs: [{ ...input, contents: { fp32_contents: Array.from(x) } }],
+      }),
+    ],
+  ];
+  const cpuNow = () => ({
+    client: process.cpuUsage(),
+    gateway: treeCpuSeconds(gw.proc.pid!),
+    serving: treeCpuSeconds(serving.proc.pid!),
+  });
+  const rows: (Row & { cpu?: CpuPerRequest })[] = [];
+  try {
+    for (const [kind, run] of kinds) {
+      await run(Math.max(...mlpConns), 1); // warm-up
+      for (const connections of mlpConns) {
+        const before = cpuNow();
+        const r = await run(connections, durationS);
+        const after = cpuNow();
+        const n = Math.max(1, r.rps * durationS);
+        const us = (s: number) => Math.round((s * 1e6) / n);
+        const c = process.cpuUsage(before.client);
+        const cpu =
+          before.gateway === undefined || after.gateway === undefined
+            ? undefined
+            : {
+                client: us((c.user + c.system) / 1e6),
+                gateway: us(after.gateway - before.gateway),
+                serving: us((after.serving ?? 0) - (before.serving ?? 0)),
+              };
+        rows.push({ part: 'grpc', kind, connections, ...r, ...(cpu ? { cpu } : {}) });
+        console.error(
+          `${kind} c=${connections}: ${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms`,
+        );
+      }
+    }
+  } finally {
+    await stop(gw.proc);
+    await stop(serving.proc);
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSec: number }[] }> {
   const measured = await spawn('raw-ocr', [String(Math.max(2, durationS / 2))]);
   await stop(measured.proc);
@@ -232,6 +364,31 @@ async function main(): Promise<void> {
       lines.push(
         `  c=${c}: ${(s.rps / get(rows, 'bare', c).rps).toFixed(2)}, ${(s.rps / get(rows, 'express', c).rps).toFixed(2)}, ` +
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
+      );
+    }
+  }
+  if (parts.includes('grpc')) {
+    const rows = await grpcPart();
+    figures.grpc = rows;
+    lines.push(`\nsmall model through the gateway, by protocol, ${durationS} s per cell`);
+    lines.push(
+      'protocol      conns    req/s  p50 ms  p99 ms errors  CPU µs/req: client gateway serving',
+      ...rows.map(
+        (r) =>
+          fmt(r) +
+          (r.cpu
+            ? `  ${String(r.cpu.client).padStart(17)} ${String(r.cpu.gateway).padStart(7)} ${String(r.cpu.serving).padStart(7)}`
+            : ''),
+      ),
+    );
+    lines.push('against HTTP JSON (req/s): http-binary, grpc-raw, grpc-typed:');
+    for (const c of mlpConns) {
+      const base = get(rows, 'http-json', c).rps;
+      lines.push(
+        `  c=${c}: ` +
+          ['http-binary', 'grpc-raw', 'grpc-typed']
+            .map((k) => (get(rows, k, c).rps / base).toFixed(2))
+            .join(', '),
       );
     }
   }

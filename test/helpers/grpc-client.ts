@@ -19,6 +19,7 @@ export function inferenceClient(address: string): InferenceClient {
   const client = new Ctor(address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.enable_channelz': 0,
   });
   return {
     call<T>(method: string, req: unknown, token?: string): Promise<T> {

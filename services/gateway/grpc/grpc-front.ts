@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { inferenceService, type InferenceServiceDeps } from './inference-service.js';
-import { loadInferencePackage } from './proto-service.js';
+import { serverServiceDefinition } from './proto-service.js';
 
 /** The HTTP path's body limit, so the same tensors fit both. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -17,11 +17,10 @@ export class GrpcFront {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // channelz keeps per-call counters for a debugging service this server does not offer
+      'grpc.enable_channelz': 0,
     });
-    this.server.addService(
-      loadInferencePackage().GRPCInferenceService.service,
-      inferenceService(deps),
-    );
+    this.server.addService(serverServiceDefinition(), inferenceService(deps));
   }
 
   /** Listens on `host:port` (0: a free port) and resolves with the port bound. */

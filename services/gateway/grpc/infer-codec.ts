@@ -6,6 +6,7 @@
  */
 import { BadInput } from '../../../shared/index.js';
 import type {
+  Int64,
   InferParameter,
   InferTensorContents,
   ModelInferRequest,
@@ -70,6 +71,10 @@ const MAX_ELEMENTS = 64 * 1024 * 1024;
 
 type JsonParams = Record<string, string | number | boolean>;
 
+/** An int64 field as a number: decoded requests hold Long objects, plain ones strings or numbers. */
+const num = (v: Int64 | boolean): number =>
+  typeof v === 'object' ? Number(v.toString()) : Number(v);
+
 /** gRPC parameters → the JSON `parameters` object (int64 values as numbers). */
 function jsonParams(p: Record<string, InferParameter> | undefined): JsonParams {
   const out: JsonParams = {};
@@ -78,17 +83,20 @@ function jsonParams(p: Record<string, InferParameter> | undefined): JsonParams {
     if (!choice) continue;
     const value = v[choice];
     if (value === undefined || value === null) continue;
-    out[k] = choice === 'int64_param' || choice === 'uint64_param' ? Number(value) : value;
+    out[k] =
+      choice === 'int64_param' || choice === 'uint64_param' || typeof value === 'object'
+        ? num(value)
+        : value;
   }
   return out;
 }
 
-function shapeOf(dims: (string | number)[] | undefined, what: string): number[] {
-  const shape = (dims ?? []).map(Number);
+function shapeOf(dims: Int64[] | undefined, what: string): number[] {
+  const shape = (dims ?? []).map(num);
   let count = 1;
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) {
-      throw new BadInput(`${what} has a bad shape [${(dims ?? []).join(', ')}]`);
+      throw new BadInput(`${what} has a bad shape [${(dims ?? []).map(String).join(', ')}]`);
     }
     count *= d;
   }
@@ -125,7 +133,7 @@ function contentsToBytes(
   const out = dt.make(count);
   if (dt.bigint) {
     const big = out as BigInt64Array | BigUint64Array;
-    for (let i = 0; i < count; i++) big[i] = BigInt(values[i] as string);
+    for (let i = 0; i < count; i++) big[i] = BigInt((values[i] as Int64).toString());
   } else if (dt.field === 'bool_contents') {
     for (let i = 0; i < count; i++) (out as Uint8Array)[i] = values[i] ? 1 : 0;
   } else {

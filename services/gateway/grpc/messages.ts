@@ -2,25 +2,29 @@
  * The messages of grpc_service.proto as @grpc/proto-loader hands them over with the options
  * in proto-service.ts: field names as in the .proto, int64 as decimal strings (numbers are
  * accepted when sending), enums as names, repeated fields and maps always present when
- * received. Only what the gateway reads or writes is typed.
+ * received; ModelInfer requests are protobufjs messages of the same shape with int64 as Long.
+ * Only what the gateway reads or writes is typed.
  */
+
+/** int64 as received: a decimal string (proto-loader), a Long (protobufjs decode) or a number. */
+export type Int64 = string | number | { toString(): string };
 
 export interface InferParameter {
   parameter_choice?:
     'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
   bool_param?: boolean;
-  int64_param?: string | number;
+  int64_param?: Int64;
   string_param?: string;
   double_param?: number;
-  uint64_param?: string | number;
+  uint64_param?: Int64;
 }
 
 export interface InferTensorContents {
   bool_contents?: boolean[];
   int_contents?: number[];
-  int64_contents?: (string | number)[];
+  int64_contents?: Int64[];
   uint_contents?: number[];
-  uint64_contents?: (string | number)[];
+  uint64_contents?: Int64[];
   fp32_contents?: number[];
   fp64_contents?: number[];
   bytes_contents?: Uint8Array[];
@@ -29,7 +33,7 @@ export interface InferTensorContents {
 export interface InferInputTensor {
   name?: string;
   datatype?: string;
-  shape?: (string | number)[];
+  shape?: Int64[];
   parameters?: Record<string, InferParameter>;
   contents?: InferTensorContents | null;
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 
 /**
  * The folder of grpc_service.proto and model_config.proto: next to this module in the source
@@ -34,4 +35,27 @@ export function loadInferencePackage(): InferencePackage {
   const def = protoLoader.loadSync('grpc_service.proto', LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: InferencePackage };
   return pkg.inference;
+}
+
+/**
+ * The service definition the gateway serves. ModelInfer, the hot path, skips proto-loader's
+ * conversion to and from plain objects: requests arrive as protobufjs messages (int64 fields
+ * as Long, read through infer-codec.ts) and answers are encoded from plain objects directly.
+ */
+export function serverServiceDefinition(): grpc.ServiceDefinition {
+  const def = loadInferencePackage().GRPCInferenceService.service;
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => `${PROTO_DIR}${target}`;
+  root.loadSync('grpc_service.proto', { keepCase: true });
+  const request = root.lookupType('inference.ModelInferRequest');
+  const response = root.lookupType('inference.ModelInferResponse');
+  const infer = def.ModelInfer!;
+  return {
+    ...def,
+    ModelInfer: {
+      ...infer,
+      requestDeserialize: (bytes: Buffer) => request.decode(bytes),
+      responseSerialize: (value: object) => Buffer.from(response.encode(value).finish()),
+    },
+  };
 }

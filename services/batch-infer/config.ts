@@ -5,7 +5,6 @@ import { parseEnv, workerEnv } from '../../shared/index.js';
 const schema = workerEnv.extend({
   /** the generation to score with; production when unset */
   SWARMML_GENERATION: z.coerce.number().int().min(1).optional(),
-  SWARMML_TIME_BUDGET_S: z.coerce.number().int().min(1).default(3600),
 });
 
 export type BatchInferConfig = Readonly<z.infer<typeof schema>>;

@@ -25,6 +25,9 @@ import type { SessionRunner } from './session-runner.js';
 
 type Peer = { kind: 'internal' } | { kind: 'worker'; sessionId: string };
 
+/** RFC 6455 close code 1013: the server cannot take the messages now; reconnect later. */
+const WS_TRY_AGAIN_LATER = 1013;
+
 export interface HandlerServerDeps {
   log: Logger;
   internalToken: string;
@@ -103,11 +106,14 @@ export function createHandlerServer(d: HandlerServerDeps): {
       topics: new Set(),
       send: (topic, event) => send({ op: 'event', topic, event }),
     };
-    // Messages are handled one at a time so acks follow the order events were sent in.
+    // Messages are handled one at a time, so a worker's events reach the archive in its seq
+    // order and acks follow that order.
     let chain = Promise.resolve();
+    // Set once an event could not be archived: what the socket still delivers is dropped.
+    let archiveFailed = false;
     ws.on('message', (raw) => {
       chain = chain
-        .then(() => handle(wsText(raw)))
+        .then(() => (archiveFailed ? undefined : handle(wsText(raw))))
         .catch((err: unknown) => d.log.warn({ err }, 'ws message failed'));
     });
     ws.on('close', () => d.fanout.unsubscribe(sub));
@@ -154,7 +160,21 @@ export function createHandlerServer(d: HandlerServerDeps): {
             });
             return;
           }
-          const eventId = await d.ingest.ingest(msg.sessionId, msg.seq, msg.event);
+          let eventId: string | null;
+          try {
+            eventId = await d.ingest.ingest(msg.sessionId, msg.seq, msg.event);
+          } catch (err) {
+            // The events behind this one must not be archived past it (the script drops any
+            // seq at or below the last archived, so the resend would be lost): drop them and
+            // close, and the worker resends everything unacked, in order, once it reconnects.
+            archiveFailed = true;
+            d.log.warn(
+              { err, sessionId: msg.sessionId, seq: msg.seq },
+              'archiving a worker event failed; closing its socket for a resend',
+            );
+            ws.close(WS_TRY_AGAIN_LATER, 'event archive unavailable');
+            return;
+          }
           send({
             op: 'ack',
             sessionId: msg.sessionId,

@@ -37,6 +37,8 @@ export const workerEnv = baseEnv.extend({
   SWARMML_HANDLER_URL: z.string().min(1),
   /** this session's worker token for that WebSocket */
   SWARMML_TOKEN: z.string().min(1),
+  /** the session's time budget (s): how long the worker may keep trying to deliver its events */
+  SWARMML_TIME_BUDGET_S: z.coerce.number().int().min(1).default(3600),
 });
 export type WorkerEnv = Readonly<z.infer<typeof workerEnv>>;
 
@@ -59,9 +61,20 @@ export interface WorkerSpec {
   close?: () => Promise<void>;
 }
 
-/** Runs a session worker's work and sets process.exitCode: 0 when it returned, 1 when it threw. */
+/**
+ * However little of the budget is left, a worker waits this long for its last events to be
+ * acked (ms): it may have finished just inside its budget.
+ */
+const MIN_FLUSH_MS = 30_000;
+
+/**
+ * Runs a session worker's work and sets process.exitCode: 0 when it returned, 1 when it threw.
+ * Its events are delivered before it exits, retried through outages of the event handler or
+ * its Redis for as long as the session's time budget lasts.
+ */
 export async function runWorker(spec: WorkerSpec): Promise<void> {
   const { config } = spec;
+  const budgetEnds = Date.now() + config.SWARMML_TIME_BUDGET_S * 1000;
   const log = createLogger(spec.name, config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, log, {
     name: `${spec.name}-${config.SWARMML_SESSION}`,
@@ -78,29 +91,38 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     stopRequested = true;
   });
   try {
-    const lines = await spec.work({
-      log,
-      redis,
-      keys: new Keys(config.SWARMML_PREFIX),
-      report: (e) => reporter.send(e),
-      shouldStop: () => stopRequested,
-    });
-    if (lines?.length) reporter.send({ kind: 'log', payload: { lines } });
-    reporter.send({ kind: 'worker.exiting', payload: { exitCode: 0 } });
-    await reporter.flush();
-    process.exitCode = 0;
-  } catch (err) {
-    const message = (err as Error)?.message ?? String(err);
-    log.error({ err }, `${spec.name} failed`);
-    // stderr too: the handler keeps a worker's last output lines beside its exit code.
-    console.error(`${spec.name} failed: ${message}`);
-    reporter.send({ kind: 'log', payload: { lines: [`failed: ${message}`] } });
-    reporter.send({
-      kind: 'worker.exiting',
-      payload: { exitCode: 1, reason: message.slice(0, 1000) },
-    });
-    await reporter.flush(5_000).catch(() => {});
-    process.exitCode = 1;
+    let exitCode = 0;
+    try {
+      const lines = await spec.work({
+        log,
+        redis,
+        keys: new Keys(config.SWARMML_PREFIX),
+        report: (e) => reporter.send(e),
+        shouldStop: () => stopRequested,
+      });
+      if (lines?.length) reporter.send({ kind: 'log', payload: { lines } });
+      reporter.send({ kind: 'worker.exiting', payload: { exitCode: 0 } });
+    } catch (err) {
+      exitCode = 1;
+      const message = (err as Error)?.message ?? String(err);
+      log.error({ err }, `${spec.name} failed`);
+      // stderr too: the handler keeps a worker's last output lines beside its exit code.
+      console.error(`${spec.name} failed: ${message}`);
+      reporter.send({ kind: 'log', payload: { lines: [`failed: ${message}`] } });
+      reporter.send({
+        kind: 'worker.exiting',
+        payload: { exitCode: 1, reason: message.slice(0, 1000) },
+      });
+    }
+    try {
+      await reporter.flush(Math.max(budgetEnds - Date.now(), MIN_FLUSH_MS));
+    } catch (err) {
+      // The exit code stays the work's: a worker whose generation is registered did succeed,
+      // and a failed session beside that generation would contradict it.
+      log.error({ err }, 'events left undelivered');
+      console.error(`${spec.name}: ${(err as Error).message}`);
+    }
+    process.exitCode = exitCode;
   } finally {
     reporter.close();
     await spec.close?.().catch(() => {});

@@ -7,6 +7,9 @@ import { buildEventHandler, type EventHandler } from '../../services/event-handl
 import { loadConfig as gatewayConfig } from '../../services/gateway/config.js';
 import { buildApp, type Gateway } from '../../services/gateway/app.js';
 import { buildListener, type ListenerApp } from '../../services/event-listener/app.js';
+import { startCandidateEvaluation } from '../../services/serving/evaluation/evaluation-worker.js';
+import { Keys } from '../../shared/index.js';
+import type { RedisOptions } from 'ioredis';
 import type { TestRedis } from './redis.js';
 
 export interface TestPlatform {
@@ -32,6 +35,8 @@ export async function startTestPlatform(
     handlerEnv?: Record<string, string>;
     gatewayEnv?: Record<string, string>;
     listener?: boolean;
+    /** options of the event handler's (non-BullMQ) Redis client */
+    handlerRedis?: RedisOptions;
   } = {},
 ): Promise<TestPlatform> {
   const prefix = r.prefix();
@@ -53,7 +58,7 @@ export async function startTestPlatform(
     return buildEventHandler({
       config,
       log,
-      redis: r.client(),
+      redis: r.client({ options: opts.handlerRedis ?? {} }),
       workerRedis: r.client({ forWorker: true }),
     });
   };
@@ -91,6 +96,17 @@ export async function startTestPlatform(
     });
     await listener.start();
   }
+  // What serving replicas do beside answering requests: judge each candidate on held-out rows
+  // (the listener decides on those figures).
+  const evaluation =
+    opts.listener === false
+      ? undefined
+      : startCandidateEvaluation({
+          connection: r.client({ forWorker: true }),
+          redis: r.client(),
+          keys: new Keys(prefix),
+          log,
+        });
   const p: TestPlatform = {
     prefix,
     token,
@@ -107,6 +123,7 @@ export async function startTestPlatform(
     },
     async close() {
       await listener?.close();
+      await evaluation?.close();
       await gw.close();
       await handler.close({ stopWorkers: true });
       gwRedis.disconnect();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { RedisServer } from '../../shared/runtime/redis-server.js';
 import { freePort } from '../../shared/runtime/net.js';
 
@@ -10,8 +10,8 @@ export interface TestRedis {
   server: RedisServer;
   url: string;
   dir: string;
-  /** A fresh client; closed by `stop()`. */
-  client(opts?: { forWorker?: boolean }): Redis;
+  /** A fresh client (`options` added to ioredis' defaults); closed by `stop()`. */
+  client(opts?: { forWorker?: boolean; options?: RedisOptions }): Redis;
   /** A unique key prefix for one test. */
   prefix(): string;
   stop(): Promise<void>;
@@ -31,7 +31,10 @@ export async function startTestRedis(
     url: server.url,
     dir,
     client(o = {}) {
-      const c = new Redis(server.url, o.forWorker ? { maxRetriesPerRequest: null } : {});
+      const c = new Redis(server.url, {
+        ...(o.forWorker ? { maxRetriesPerRequest: null } : {}),
+        ...o.options,
+      });
       c.on('error', () => {});
       clients.push(c);
       return c;

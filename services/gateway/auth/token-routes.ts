@@ -1,30 +1,79 @@
 import { z } from 'zod';
 import { Role } from '../../../shared/index.js';
 import type { RouteModule } from '../http/route-context.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
+import * as ex from '../openapi/examples.js';
 
-export const CreateTokenBody = z.object({
-  name: z.string().min(1).max(100),
-  role: Role,
-  rateLimit: z
-    .number()
-    .int()
-    .min(0)
-    .max(1_000_000)
-    .default(0)
-    .describe('requests per second; 0 = unlimited'),
-});
+export const CreateTokenBody = named(
+  'CreateTokenBody',
+  z.object({
+    name: z.string().min(1).max(100),
+    role: Role,
+    rateLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('requests per second; 0 = unlimited'),
+  }),
+);
+
+const TokenInfo = named(
+  'TokenInfo',
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    role: Role,
+    created: z.string().describe('ISO 8601'),
+    rateLimit: z.number().int().describe('requests per second; 0 = unlimited'),
+  }),
+);
+
+/** The token routes, declared once: mounted from these and documented from these. */
+export const tokenApi = {
+  list: defineRoute({
+    method: 'get',
+    path: '/api/v1/tokens',
+    permission: 'admin',
+    tag: 'tokens',
+    summary: 'List API tokens (never the secrets)',
+    response: z.object({ tokens: z.array(TokenInfo) }),
+    responseExample: ex.tokens,
+  }),
+  create: defineRoute({
+    method: 'post',
+    path: '/api/v1/tokens',
+    permission: 'admin',
+    tag: 'tokens',
+    summary: 'Create a token; the secret is shown once',
+    body: CreateTokenBody,
+    bodyExample: { name: 'ci', role: 'operator', rateLimit: 50 },
+    status: 201,
+    response: TokenInfo.extend({ token: z.string().describe('the secret, shown this once') }),
+    responseExample: ex.tokenCreated,
+  }),
+  revoke: defineRoute({
+    method: 'delete',
+    path: '/api/v1/tokens/:id',
+    permission: 'admin',
+    tag: 'tokens',
+    summary: 'Revoke a token',
+    params: z.object({ id: z.string().max(200) }),
+    status: 204,
+    errors: { 404: 'no token with this id' },
+  }),
+};
 
 export const tokenRoutes: RouteModule = (router, ctx) => {
-  router.get('/api/v1/tokens', ctx.guard('admin'), async (_req, res) => {
-    res.json({ tokens: await ctx.tokens.list() });
-  });
-  router.post('/api/v1/tokens', ctx.guard('admin'), async (req, res) => {
-    const body = CreateTokenBody.parse(req.body);
+  const mount = routeMounter(router, ctx);
+  mount(tokenApi.list, async () => ({ tokens: await ctx.tokens.list() }));
+  mount(tokenApi.create, async ({ body }) => {
     const { token, info } = await ctx.tokens.create(body.name, body.role, body.rateLimit);
-    res.status(201).json({ token, ...info });
+    return { token, ...info };
   });
-  router.delete('/api/v1/tokens/:id', ctx.guard('admin'), async (req, res) => {
-    await ctx.tokens.revoke(String(req.params.id));
-    res.status(204).end();
+  mount(tokenApi.revoke, async ({ params }) => {
+    await ctx.tokens.revoke(params.id);
   });
 };

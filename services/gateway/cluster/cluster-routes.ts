@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import {
   ClusterReport,
+  Role,
   SessionStore,
   type ClusterView,
   type Logger,
@@ -11,6 +13,8 @@ import {
 } from '../../../shared/index.js';
 import type { TokenInfo } from '../auth/token-store.js';
 import type { RouteModule } from '../http/route-context.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute } from '../openapi/route-spec.js';
 import { readServingStats } from '../serving/serving-stats.js';
 
 export interface ClusterDeps {
@@ -21,6 +25,33 @@ export interface ClusterDeps {
 }
 
 const LIVE_STATES = ['placing', 'starting', 'running'] as const;
+
+/** The routes of this module, declared once: mounted from these and documented from these. */
+export const clusterApi = {
+  whoami: defineRoute({
+    method: 'get',
+    path: '/api/v1/whoami',
+    permission: 'read',
+    tag: 'tokens',
+    summary: "The calling token's name and role",
+    response: z.object({ name: z.string(), role: Role }),
+    responseExample: { name: 'ci', role: 'operator' },
+  }),
+  servingStats: defineRoute({
+    method: 'get',
+    path: '/api/v1/serving/stats',
+    permission: 'read',
+    tag: 'cluster',
+    summary: 'Per-model serving figures (req/s, latency quantiles, batch sizes)',
+  }),
+  cluster: defineRoute({
+    method: 'get',
+    path: '/api/v1/cluster',
+    permission: 'read',
+    tag: 'cluster',
+    summary: 'Processes, workers and swarm nodes',
+  }),
+};
 
 async function probe(name: string, url: string): Promise<ProcessStatus> {
   const t0 = performance.now();
@@ -58,16 +89,16 @@ export function clusterRoutes(deps: ClusterDeps): RouteModule {
     const sessions = new SessionStore(ctx.redis, ctx.keys);
     const readStats = deps.readServingStats ?? (() => readServingStats(deps.servingReplicas()));
 
-    router.get('/api/v1/whoami', ctx.guard('read'), (_req, res) => {
+    const mount = routeMounter(router, ctx);
+
+    mount(clusterApi.whoami, (_input, _req, res) => {
       const info = res.locals.auth as TokenInfo;
-      res.json({ name: info.name, role: info.role });
+      return { name: info.name, role: info.role };
     });
 
-    router.get('/api/v1/serving/stats', ctx.guard('read'), async (_req, res) => {
-      res.json(await readStats());
-    });
+    mount(clusterApi.servingStats, () => readStats());
 
-    router.get('/api/v1/cluster', ctx.guard('read'), async (_req, res) => {
+    mount(clusterApi.cluster, async () => {
       const handler = ctx.config.EVENT_HANDLER_URL;
       const [processes, live, swarm] = await Promise.all([
         Promise.all([
@@ -87,7 +118,7 @@ export function clusterRoutes(deps: ClusterDeps): RouteModule {
         workers: live.flatMap((l) => l.items).map(workerView),
         ...(swarm === undefined ? {} : { swarm }),
       };
-      res.json(view);
+      return view;
     });
   };
 }

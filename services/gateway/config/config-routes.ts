@@ -6,12 +6,17 @@ import {
   type LiveConfig,
 } from '../../../shared/index.js';
 import {
+  CONFIG_KINDS,
   configHistory,
   getConfigDocument,
   putConfigDocument,
 } from '../delivery/config-documents.js';
+import { CONFIG_DOCUMENTS } from '../delivery/delivery-document.js';
 import { redactSecrets } from '../delivery/redact-secrets.js';
 import type { RouteModule } from '../http/route-context.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
+import * as ex from '../openapi/examples.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 
 export const PutConfigQuery = z.object({
@@ -24,8 +29,65 @@ export const PutConfigQuery = z.object({
 });
 
 export const HistoryQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe('versions, newest first'),
 });
+
+const KindParams = z.object({
+  kind: z
+    .string()
+    .max(64)
+    .describe(`${CONFIG_KINDS.join(' | ')} (another kind: 404)`),
+});
+
+/** Each configuration document, named in the OpenAPI document after its kind. */
+const DOCUMENT_SCHEMAS = [
+  named('DeliveryConfig', CONFIG_DOCUMENTS.delivery.schema),
+  named('DataSourcesDoc', CONFIG_DOCUMENTS.sources.schema),
+  named('RulesDocument', CONFIG_DOCUMENTS.rules.schema),
+];
+
+/** The live-configuration routes, declared once: mounted from these and documented from these. */
+export const configApi = {
+  get: defineRoute({
+    method: 'get',
+    path: '/api/v1/config/:kind',
+    permission: 'read',
+    tag: 'config',
+    summary:
+      'A live configuration document: rules | delivery | sources (secrets masked below admin)',
+    params: KindParams,
+    responseExample: ex.configVersion,
+    errors: { 404: 'no such configuration kind' },
+  }),
+  put: defineRoute({
+    method: 'put',
+    path: '/api/v1/config/:kind',
+    permission: 'admin',
+    tag: 'config',
+    summary:
+      'Validate and store a new version; applied by every gateway within a second. 400 lists {path, message} per problem',
+    params: KindParams,
+    query: PutConfigQuery,
+    body: { document: DOCUMENT_SCHEMAS },
+    bodyExample: ex.deliveryConfig,
+    response: z.object({ kind: z.string(), version: z.number().int() }),
+    responseExample: { kind: 'delivery', version: 4 },
+    errors: {
+      404: 'no such configuration kind',
+      409: 'ifVersion is not the current version',
+    },
+  }),
+  history: defineRoute({
+    method: 'get',
+    path: '/api/v1/config/:kind/history',
+    permission: 'read',
+    tag: 'config',
+    summary: 'Stored versions, newest first',
+    params: KindParams,
+    query: HistoryQuery,
+    errors: { 404: 'no such configuration kind' },
+  }),
+};
 
 export interface ConfigRoutesDeps {
   live: LiveConfig;
@@ -47,24 +109,23 @@ const roleOf = (locals: Record<string, unknown>) =>
  */
 export function configRoutes(d: ConfigRoutesDeps): RouteModule {
   return (router, ctx) => {
-    router.get('/api/v1/config/:kind', ctx.guard('read'), async (req, res) => {
-      const v = await getConfigDocument(d.live, String(req.params.kind));
-      res.json(viewFor(roleOf(res.locals))(v));
+    const mount = routeMounter(router, ctx);
+    mount(configApi.get, async ({ params }, _req, res) => {
+      const v = await getConfigDocument(d.live, params.kind);
+      return viewFor(roleOf(res.locals))(v);
     });
-    router.put('/api/v1/config/:kind', ctx.guard('admin'), async (req, res) => {
-      const q = PutConfigQuery.parse(req.query);
+    mount(configApi.put, async ({ params, query: q, body }, _req, res) => {
       const author = (res.locals.auth as { name?: string } | undefined)?.name;
-      const { version } = await putConfigDocument(d.live, String(req.params.kind), req.body, {
+      const { version } = await putConfigDocument(d.live, params.kind, body, {
         plugins: d.plugins,
         ...(author === undefined ? {} : { author }),
         ...(q.ifVersion === undefined ? {} : { ifVersion: q.ifVersion }),
       });
-      res.json({ kind: req.params.kind, version });
+      return { kind: params.kind, version };
     });
-    router.get('/api/v1/config/:kind/history', ctx.guard('read'), async (req, res) => {
-      const q = HistoryQuery.parse(req.query);
-      const versions = await configHistory(d.live, String(req.params.kind), q.limit);
-      res.json({ versions: versions.map(viewFor(roleOf(res.locals))) });
+    mount(configApi.history, async ({ params, query }, _req, res) => {
+      const versions = await configHistory(d.live, params.kind, query.limit);
+      return { versions: versions.map(viewFor(roleOf(res.locals))) };
     });
   };
 }

@@ -1,6 +1,5 @@
 import type { RequestHandler, Router } from 'express';
 import {
-  BadInput,
   type Permission,
   type LiveConfig,
   getRules,
@@ -8,12 +7,47 @@ import {
   rulesHistory,
   type StoredRules,
   effectiveRules,
+  RulesDocument,
 } from '../../../shared/index.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
+import * as ex from '../openapi/examples.js';
+import { HistoryQuery, PutConfigQuery } from './config-routes.js';
 
 /** What the routes need of the gateway's route context. */
 export interface RulesRouteContext {
   guard(perm: Permission): RequestHandler;
 }
+
+/** The decision-rules routes, declared once: mounted from these and documented from these. */
+export const rulesApi = {
+  get: defineRoute({
+    method: 'get',
+    path: '/api/v1/rules',
+    permission: 'read',
+    tag: 'config',
+    summary: "The event-listener's decision rules, with the defaults they resolve to",
+  }),
+  put: defineRoute({
+    method: 'put',
+    path: '/api/v1/rules',
+    permission: 'admin',
+    tag: 'config',
+    summary: 'Replace the decision rules (same document as /api/v1/config/rules)',
+    query: PutConfigQuery,
+    body: { document: [named('RulesDocument', RulesDocument)] },
+    bodyExample: ex.decisionRules,
+    errors: { 409: 'ifVersion is not the current version' },
+  }),
+  history: defineRoute({
+    method: 'get',
+    path: '/api/v1/rules/history',
+    permission: 'read',
+    tag: 'config',
+    summary: 'Stored versions of the decision rules',
+    query: HistoryQuery,
+  }),
+};
 
 /**
  * `GET/PUT /api/v1/rules` and `GET /api/v1/rules/history`, for the gateway to mount:
@@ -22,29 +56,20 @@ export interface RulesRouteContext {
  */
 export function rulesRoutes(live: LiveConfig) {
   return (router: Router, ctx: RulesRouteContext): void => {
-    router.get('/api/v1/rules', ctx.guard('read'), async (_req, res) => {
-      res.json(view(await getRules(live)));
-    });
-    router.put('/api/v1/rules', ctx.guard('admin'), async (req, res) => {
+    const mount = routeMounter(router, ctx);
+    mount(rulesApi.get, async () => view(await getRules(live)));
+    mount(rulesApi.put, async ({ query, body }, _req, res) => {
       const author = (res.locals.auth as { name?: string } | undefined)?.name;
-      const stored = await putRules(live, req.body ?? null, {
+      const stored = await putRules(live, body ?? null, {
         ...(author === undefined ? {} : { author }),
-        ...ifVersion(req.query.ifVersion),
+        ...(query.ifVersion === undefined ? {} : { ifVersion: query.ifVersion }),
       });
-      res.json(view(stored));
+      return view(stored);
     });
-    router.get('/api/v1/rules/history', ctx.guard('read'), async (req, res) => {
-      const limit = Math.min(Math.max(Number(req.query.limit ?? 20) || 20, 1), 100);
-      res.json({ versions: (await rulesHistory(live, limit)).map(view) });
-    });
+    mount(rulesApi.history, async ({ query }) => ({
+      versions: (await rulesHistory(live, query.limit)).map(view),
+    }));
   };
-}
-
-function ifVersion(q: unknown): { ifVersion?: number } {
-  if (q === undefined) return {};
-  const v = Number(q);
-  if (!Number.isInteger(v) || v < 0) throw new BadInput('ifVersion must be a whole number');
-  return { ifVersion: v };
 }
 
 /** The stored document plus the defaults it resolves to, so a reader sees what applies. */

@@ -15,13 +15,26 @@ export const MAX_JSON_ROWS = 1000;
 export const MAX_BINARY_BYTES = 256 * 1024 * 1024;
 
 export const RowsQuery = z.object({
-  /** first row of the range, over the whole version */
-  start: z.coerce.number().int().min(0).default(0),
-  /** rows in the range (clamped at the end of the version) */
-  count: z.coerce.number().int().min(0).default(1000),
-  /** keep only the range's rows of this side of the version's split */
-  split: z.enum(['all', 'train', 'validation']).default('all'),
-  format: z.enum(['binary', 'json']).default('binary'),
+  start: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('first row of the range, over the whole version'),
+  count: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe(`rows in the range, clamped at the end of the version (json: at most ${MAX_JSON_ROWS})`),
+  split: z
+    .enum(['all', 'train', 'validation'])
+    .default('all')
+    .describe("keep only the range's rows of this side of the version's split"),
+  format: z
+    .enum(['binary', 'json'])
+    .default('binary')
+    .describe('binary: the shard layout of docs/datasets.md; json: one array per row'),
 });
 export type RowsQuery = z.infer<typeof RowsQuery>;
 

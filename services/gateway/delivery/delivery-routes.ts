@@ -1,17 +1,97 @@
 import express from 'express';
 import { z } from 'zod';
+import { DeadReplayRequest } from '../../../shared/index.js';
 import type { DeliveryService } from './delivery-service.js';
 import type { RouteModule } from '../http/route-context.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
+import * as ex from '../openapi/examples.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { SourceService } from '../sources/source-service.js';
 
 export const DeadListQuery = z.object({
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).default(0).describe('skip this many, oldest first'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+/** Largest CSV (text) push body. */
+const TEXT_LIMIT = '8mb';
+
 /** CSV lines (or any text) for a source whose mapping is CSV; JSON goes through express.json. */
-const textBody = express.text({ type: ['text/*', 'application/csv'], limit: '8mb' });
+const textBody = express.text({ type: ['text/*', 'application/csv'], limit: TEXT_LIMIT });
+
+/** The delivery, source and plugin routes, declared once: mounted and documented from these. */
+export const deliveryApi = {
+  status: defineRoute({
+    method: 'get',
+    path: '/api/v1/deliveries',
+    permission: 'read',
+    tag: 'delivery',
+    summary: 'Applied delivery config version and queue counts',
+    responseExample: ex.deliveryStatus,
+  }),
+  dead: defineRoute({
+    method: 'get',
+    path: '/api/v1/deliveries/dead',
+    permission: 'write',
+    tag: 'delivery',
+    summary: 'Dead deliveries (retries exhausted), oldest first',
+    query: DeadListQuery,
+    responseExample: ex.deadList,
+  }),
+  replay: defineRoute({
+    method: 'post',
+    path: '/api/v1/deliveries/dead/replay',
+    permission: 'admin',
+    tag: 'delivery',
+    summary: 'Send dead deliveries again, to the channel as configured now',
+    body: named('DeadReplayRequest', DeadReplayRequest),
+    bodyExample: { all: true },
+    response: z.object({ replayed: z.array(z.string()), missing: z.array(z.string()) }),
+    responseExample: { replayed: ['d-42'], missing: [] },
+    errors: { 404: 'none of the given ids is a dead delivery' },
+  }),
+  sources: defineRoute({
+    method: 'get',
+    path: '/api/v1/sources',
+    permission: 'read',
+    tag: 'sources',
+    summary: 'Live sources: state and counters',
+    responseExample: ex.sourcesStatus,
+  }),
+  push: defineRoute({
+    method: 'post',
+    path: '/api/v1/sources/:id/push',
+    permission: 'write',
+    tag: 'sources',
+    summary: 'Push samples to an HTTP source: a JSON object, a JSON array, or CSV lines (text/csv)',
+    params: z.object({ id: z.string().max(200).describe('source id') }),
+    body: {
+      raw: {
+        'application/json': {
+          description: 'one message (object) or several (array), mapped by the source',
+        },
+        'text/csv': { type: 'string', description: 'CSV lines, for a source with a CSV mapping' },
+      },
+    },
+    bodyExample: [{ temp: 21.5, load: { cpu: 0.4 }, state: 'ok' }],
+    responseExample: ex.pushResult,
+    errors: {
+      400: 'malformed JSON, or no message fits the source mapping (`details.rejected`)',
+      404: 'no enabled HTTP source with this id',
+      409: 'a concurrent change to the dataset',
+      413: `JSON over JSON_LIMIT, or text over ${TEXT_LIMIT}`,
+      415: 'an unsupported charset or content encoding',
+    },
+  }),
+  plugins: defineRoute({
+    method: 'get',
+    path: '/api/v1/plugins',
+    permission: 'read',
+    tag: 'sources',
+    summary: 'Loaded plugins (formatters, rules, sources)',
+  }),
+};
 
 export interface DeliveryRoutesDeps {
   delivery: DeliveryService;
@@ -22,28 +102,23 @@ export interface DeliveryRoutesDeps {
 /** Delivery status and the dead-letter queue, live sources (status, HTTP push), plugins. */
 export function deliveryRoutes(d: DeliveryRoutesDeps): RouteModule {
   return (router, ctx) => {
-    router.get('/api/v1/deliveries', ctx.guard('read'), async (_req, res) => {
-      res.json({ applied: d.delivery.applied(), counts: await d.delivery.counts() });
-    });
-    router.get('/api/v1/deliveries/dead', ctx.guard('write'), async (req, res) => {
-      const q = DeadListQuery.parse(req.query);
+    const mount = routeMounter(router, ctx);
+    mount(deliveryApi.status, async () => ({
+      applied: d.delivery.applied(),
+      counts: await d.delivery.counts(),
+    }));
+    mount(deliveryApi.dead, async ({ query: q }) => {
       const [dead, total] = await Promise.all([
         d.delivery.listDead(q.offset, q.offset + q.limit - 1),
         d.delivery.countDead(),
       ]);
-      res.json({ dead, total });
+      return { dead, total };
     });
-    router.post('/api/v1/deliveries/dead/replay', ctx.guard('admin'), async (req, res) => {
-      res.json(await d.delivery.replayDead(req.body));
+    mount(deliveryApi.replay, async ({ body }) => d.delivery.replayDead(body));
+    mount(deliveryApi.sources, () => ({ sources: d.sources.status() }));
+    mount(deliveryApi.push, async ({ params, body }) => d.sources.push(params.id, body), {
+      before: [textBody],
     });
-    router.get('/api/v1/sources', ctx.guard('read'), async (_req, res) => {
-      res.json({ sources: d.sources.status() });
-    });
-    router.post('/api/v1/sources/:id/push', ctx.guard('write'), textBody, async (req, res) => {
-      res.json(await d.sources.push(String(req.params.id), req.body));
-    });
-    router.get('/api/v1/plugins', ctx.guard('read'), async (_req, res) => {
-      res.json({ plugins: d.plugins?.list() ?? [] });
-    });
+    mount(deliveryApi.plugins, () => ({ plugins: d.plugins?.list() ?? [] }));
   };
 }

@@ -11,9 +11,11 @@ import {
 } from '../../../shared/index.js';
 import type { TokenInfo } from '../auth/token-store.js';
 import type { RouteModule } from '../http/route-context.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
 import { inspectOnnx } from './model-upload.js';
 
-const GenParam = z.coerce.number().int().min(1);
+const GenParam = z.coerce.number().int().min(1).describe('generation number, from 1');
 
 function parseLineage(ref: string): { dataset: string; version: number } | null {
   const r = parseDatasetRef(ref);
@@ -24,11 +26,13 @@ export const UploadQuery = z.object({
   type: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,39}$/)
-    .default('classifier'),
-  description: z.string().max(500).optional(),
+    .default('classifier')
+    .describe('model type, when the upload creates the model'),
+  description: z.string().max(500).optional().describe('model description, when it creates it'),
   metrics: z
     .string()
     .optional()
+    .describe('JSON object of numbers, e.g. {"valAccuracy":0.93}')
     .transform((s, ctx) => {
       if (!s) return {};
       try {
@@ -44,53 +48,149 @@ export const UploadQuery = z.object({
   promote: z
     .enum(['true', 'false', '1', '0'])
     .optional()
+    .describe('promote to production at once (admins only)')
     .transform((v) => v === 'true' || v === '1'),
-  /** lineage, for trainers outside the platform: the dataset version the model was trained on */
   dataset: z
     .string()
     .regex(/^[^@]+@[1-9][0-9]*$/, 'expected NAME@VERSION')
-    .optional(),
+    .optional()
+    .describe(
+      'lineage, for trainers outside the platform: the dataset version (NAME@VERSION) it was trained on',
+    ),
 });
 
-export const RejectBody = z.object({ reason: z.string().min(1).max(500) });
+export const RejectBody = named('RejectBody', z.object({ reason: z.string().min(1).max(500) }));
+
+const PromoteQuery = z.object({
+  force: z.enum(['true', 'false']).optional().describe('promote even a rejected generation'),
+});
+
+const ModelParams = z.object({ name: ModelName });
+const GenParams = z.object({ name: ModelName, gen: GenParam });
+
+/** The model routes, declared once: mounted from these and documented from these. */
+export const modelApi = {
+  list: defineRoute({
+    method: 'get',
+    path: '/api/v1/models',
+    permission: 'read',
+    tag: 'models',
+    summary: 'List models',
+  }),
+  get: defineRoute({
+    method: 'get',
+    path: '/api/v1/models/:name',
+    permission: 'read',
+    tag: 'models',
+    summary: 'A model and its generation tree',
+    params: ModelParams,
+    errors: { 404: 'no such model' },
+  }),
+  generation: defineRoute({
+    method: 'get',
+    path: '/api/v1/models/:name/generations/:gen',
+    permission: 'read',
+    tag: 'models',
+    summary: 'One generation: status, metrics, lineage',
+    params: GenParams,
+    errors: { 404: 'no such model or generation' },
+  }),
+  onnx: defineRoute({
+    method: 'get',
+    path: '/api/v1/models/:name/generations/:gen/onnx',
+    permission: 'read',
+    tag: 'models',
+    summary: "Download a generation's ONNX file",
+    params: GenParams,
+    produces: 'application/octet-stream',
+    errors: { 404: 'no such model or generation' },
+  }),
+  upload: defineRoute({
+    method: 'post',
+    path: '/api/v1/models/:name/generations',
+    permission: 'write',
+    tag: 'models',
+    summary: 'Upload an ONNX file as a new candidate generation (promote=true needs admin)',
+    params: ModelParams,
+    query: UploadQuery,
+    body: { raw: { 'application/octet-stream': { type: 'string', format: 'binary' } } },
+    status: 201,
+    errors: {
+      400: 'an empty or unreadable ONNX file',
+      403: "promote=true without the admin role, or a worker token uploading another session's model",
+      404: "the worker token's session is gone",
+      409: 'the model exists with another type',
+      413: 'the file is over UPLOAD_LIMIT_BYTES',
+    },
+  }),
+  promote: defineRoute({
+    method: 'post',
+    path: '/api/v1/models/:name/generations/:gen/promote',
+    permission: 'admin',
+    tag: 'models',
+    summary: 'Promote a generation to production',
+    params: GenParams,
+    query: PromoteQuery,
+    errors: {
+      404: 'no such model or generation',
+      409: 'the generation was rejected (force=true promotes anyway)',
+    },
+  }),
+  reject: defineRoute({
+    method: 'post',
+    path: '/api/v1/models/:name/generations/:gen/reject',
+    permission: 'admin',
+    tag: 'models',
+    summary: 'Reject a candidate generation',
+    params: GenParams,
+    body: RejectBody,
+    bodyExample: { reason: 'worse than production on the holdout' },
+    errors: {
+      404: 'no such model or generation',
+      409: 'the generation is in production',
+    },
+  }),
+  deleteGeneration: defineRoute({
+    method: 'delete',
+    path: '/api/v1/models/:name/generations/:gen',
+    permission: 'admin',
+    tag: 'models',
+    summary: 'Delete a generation',
+    params: GenParams,
+    status: 204,
+    errors: {
+      404: 'no such model or generation',
+      409: 'the generation is in production; promote another first',
+    },
+  }),
+};
 
 /** Models and generations: the registry's tree, manual promotion, bring-your-own ONNX. */
 export const modelRoutes: RouteModule = (router, ctx) => {
   const registry = new ModelRegistry(ctx.redis, ctx.keys);
   const events = new EventLog(ctx.redis, ctx.keys);
   const sessions = new SessionStore(ctx.redis, ctx.keys);
-  const name = (p: unknown) => ModelName.parse(p);
+  const mount = routeMounter(router, ctx);
 
-  router.get('/api/v1/models', ctx.guard('read'), async (_req, res) => {
-    res.json({ models: await registry.listModels() });
-  });
-  router.get('/api/v1/models/:name', ctx.guard('read'), async (req, res) => {
-    const n = name(req.params.name);
+  mount(modelApi.list, async () => ({ models: await registry.listModels() }));
+  mount(modelApi.get, async ({ params }) => {
     const [model, generations] = await Promise.all([
-      registry.getModel(n),
-      registry.listGenerations(n),
+      registry.getModel(params.name),
+      registry.listGenerations(params.name),
     ]);
-    res.json({ ...model, generationsList: generations });
+    return { ...model, generationsList: generations };
   });
-  router.get('/api/v1/models/:name/generations/:gen', ctx.guard('read'), async (req, res) => {
-    res.json(await registry.getGeneration(name(req.params.name), GenParam.parse(req.params.gen)));
-  });
-  router.get('/api/v1/models/:name/generations/:gen/onnx', ctx.guard('read'), async (req, res) => {
-    const n = name(req.params.name);
-    const g = GenParam.parse(req.params.gen);
+  mount(modelApi.generation, async ({ params }) => registry.getGeneration(params.name, params.gen));
+  mount(modelApi.onnx, async ({ params: { name: n, gen: g } }, _req, res) => {
     const bytes = await registry.getWeights(n, g);
     res
       .type('application/octet-stream')
       .set('content-disposition', `attachment; filename="${n}-${g}.onnx"`)
       .send(bytes);
   });
-  router.post(
-    '/api/v1/models/:name/generations',
-    ctx.guard('write'),
-    express.raw({ type: () => true, limit: ctx.config.UPLOAD_LIMIT_BYTES }),
-    async (req, res) => {
-      const n = name(req.params.name);
-      const q = UploadQuery.parse(req.query);
+  mount(
+    modelApi.upload,
+    async ({ params: { name: n }, query: q }, req, res) => {
       const auth = res.locals.auth as TokenInfo;
       if (q.promote && !roleAllows(auth.role, 'admin'))
         throw new Forbidden('promote=true needs the admin role');
@@ -152,39 +252,25 @@ export const modelRoutes: RouteModule = (router, ctx) => {
           },
         });
       }
-      res.status(201).json(await registry.getGeneration(n, gen.gen));
+      return registry.getGeneration(n, gen.gen);
     },
+    { before: [express.raw({ type: () => true, limit: ctx.config.UPLOAD_LIMIT_BYTES })] },
   );
-  router.post(
-    '/api/v1/models/:name/generations/:gen/promote',
-    ctx.guard('admin'),
-    async (req, res) => {
-      const n = name(req.params.name);
-      const g = GenParam.parse(req.params.gen);
-      const auth = res.locals.auth as TokenInfo;
-      const force = req.query.force === 'true';
-      const { previous } = await registry.promote(n, g, { force });
-      await events.append({
-        kind: 'generation.promoted',
-        payload: { model: n, gen: g, previous, reason: `promoted by hand by ${auth.name}` },
-      });
-      res.json(await registry.getGeneration(n, g));
-    },
-  );
-  router.post(
-    '/api/v1/models/:name/generations/:gen/reject',
-    ctx.guard('admin'),
-    async (req, res) => {
-      const n = name(req.params.name);
-      const g = GenParam.parse(req.params.gen);
-      const { reason } = RejectBody.parse(req.body ?? {});
-      await registry.reject(n, g, reason);
-      await events.append({ kind: 'generation.rejected', payload: { model: n, gen: g, reason } });
-      res.json(await registry.getGeneration(n, g));
-    },
-  );
-  router.delete('/api/v1/models/:name/generations/:gen', ctx.guard('admin'), async (req, res) => {
-    await registry.deleteGeneration(name(req.params.name), GenParam.parse(req.params.gen));
-    res.status(204).end();
+  mount(modelApi.promote, async ({ params: { name: n, gen: g }, query }, _req, res) => {
+    const auth = res.locals.auth as TokenInfo;
+    const { previous } = await registry.promote(n, g, { force: query.force === 'true' });
+    await events.append({
+      kind: 'generation.promoted',
+      payload: { model: n, gen: g, previous, reason: `promoted by hand by ${auth.name}` },
+    });
+    return registry.getGeneration(n, g);
+  });
+  mount(modelApi.reject, async ({ params: { name: n, gen: g }, body: { reason } }) => {
+    await registry.reject(n, g, reason);
+    await events.append({ kind: 'generation.rejected', payload: { model: n, gen: g, reason } });
+    return registry.getGeneration(n, g);
+  });
+  mount(modelApi.deleteGeneration, async ({ params }) => {
+    await registry.deleteGeneration(params.name, params.gen);
   });
 };

@@ -11,13 +11,48 @@ import {
 } from '../../../shared/index.js';
 import { askReplicas } from './ask-replicas.js';
 import type { RouteModule } from '../http/route-context.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
 
-export const AssignBody = z.object({
-  models: z
-    .array(z.union([ModelName, z.literal('*')]))
-    .min(1)
-    .max(1000),
-});
+export const AssignBody = named(
+  'AssignBody',
+  z.object({
+    models: z
+      .array(z.union([ModelName, z.literal('*')]))
+      .min(1)
+      .max(1000)
+      .describe('model names, or `*` for all'),
+  }),
+);
+
+/** The serving routes, declared once: mounted from these and documented from these. */
+export const servingApi = {
+  fleet: defineRoute({
+    method: 'get',
+    path: '/api/v1/serving',
+    permission: 'read',
+    tag: 'cluster',
+    summary: 'Serving replicas and the models each one serves',
+    description: 'An unreachable replica is listed with `ok: false` and its error.',
+  }),
+  assign: defineRoute({
+    method: 'post',
+    path: '/api/v1/serving/assignment',
+    permission: 'admin',
+    tag: 'cluster',
+    summary: 'Set which models the serving replicas load (`*`: all)',
+    body: AssignBody,
+    bodyExample: { models: ['digits', 'iris'] },
+  }),
+  unassign: defineRoute({
+    method: 'delete',
+    path: '/api/v1/serving/assignment/:model',
+    permission: 'admin',
+    tag: 'cluster',
+    summary: 'Remove a model from the serving assignment',
+    params: z.object({ model: ModelName }),
+  }),
+};
 
 /** Asks every replica what it serves; an unreachable one is reported, not fatal. */
 export async function readFleet(
@@ -62,19 +97,18 @@ export async function readFleet(
 export const servingRoutes =
   (servingReplicas: () => URL[]): RouteModule =>
   (router, ctx) => {
-    router.get('/api/v1/serving', ctx.guard('read'), async (_req, res) => {
+    const mount = routeMounter(router, ctx);
+    mount(servingApi.fleet, async () => {
       const [fleet, assignment] = await Promise.all([
         readFleet(servingReplicas()),
         readAssignment(ctx.redis, ctx.keys),
       ]);
-      res.json({ assignment, ...fleet } satisfies ServingView);
+      return { assignment, ...fleet } satisfies ServingView;
     });
-    router.post('/api/v1/serving/assignment', ctx.guard('admin'), async (req, res) => {
-      const { models } = AssignBody.parse(req.body);
-      res.json({ assignment: await assignModels(ctx.redis, ctx.keys, models) });
-    });
-    router.delete('/api/v1/serving/assignment/:model', ctx.guard('admin'), async (req, res) => {
-      const model = ModelName.parse(req.params.model);
-      res.json({ assignment: await unassignModels(ctx.redis, ctx.keys, [model]) });
-    });
+    mount(servingApi.assign, async ({ body }) => ({
+      assignment: await assignModels(ctx.redis, ctx.keys, body.models),
+    }));
+    mount(servingApi.unassign, async ({ params }) => ({
+      assignment: await unassignModels(ctx.redis, ctx.keys, [params.model]),
+    }));
   };

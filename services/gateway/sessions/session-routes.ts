@@ -7,7 +7,9 @@ import {
   WorkerEvent,
 } from '../../../shared/index.js';
 import type { RouteModule } from '../http/route-context.js';
-import type { GatewaySessionOps } from './session-ops.js';
+import { routeMounter } from '../openapi/mount-route.js';
+import { defineRoute, named } from '../openapi/route-spec.js';
+import { REDIS_DOWN_RETRY_AFTER_S, type GatewaySessionOps } from './session-ops.js';
 
 export type { SessionOps } from './session-ops.js';
 
@@ -17,43 +19,102 @@ export const ListSessionsQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-export const PostEventBody = z.object({
-  seq: z.number().int().min(1).describe('1, 2, 3 ... per session; resends are dropped'),
-  event: WorkerEvent,
-});
+export const PostEventBody = named(
+  'PostEventBody',
+  z.object({
+    seq: z.number().int().min(1).describe('1, 2, 3 ... per session; resends are dropped'),
+    event: WorkerEvent,
+  }),
+);
+
+const IdParams = z.object({ id: z.string().max(200).describe('session id') });
+
+/** The session routes, declared once: mounted from these and documented from these. */
+export const sessionApi = {
+  create: defineRoute({
+    method: 'post',
+    path: '/api/v1/sessions',
+    permission: 'write',
+    tag: 'sessions',
+    summary: 'Start a training session',
+    body: named('CreateSessionRequest', CreateSessionRequest),
+    bodyExample: { kind: 'train', model: 'digits-mlp', dataset: 'digits@1', trainer: 'mlp' },
+    status: 201,
+    errors: {
+      400: 'trainer parameters that do not fit the trainer or the dataset',
+      403: 'an image, command or container option outside the allow-list (NOT_ALLOWED)',
+      404: 'no such dataset or version, or no production generation to score with',
+      503: `Redis is down; Retry-After ${REDIS_DOWN_RETRY_AFTER_S} s`,
+    },
+  }),
+  list: defineRoute({
+    method: 'get',
+    path: '/api/v1/sessions',
+    permission: 'read',
+    tag: 'sessions',
+    summary: 'List sessions',
+    query: ListSessionsQuery,
+  }),
+  get: defineRoute({
+    method: 'get',
+    path: '/api/v1/sessions/:id',
+    permission: 'read',
+    tag: 'sessions',
+    summary: 'A session and its events',
+    params: IdParams,
+    errors: { 404: 'no such session' },
+  }),
+  stop: defineRoute({
+    method: 'post',
+    path: '/api/v1/sessions/:id/stop',
+    permission: 'write',
+    tag: 'sessions',
+    summary: 'Stop a session',
+    params: IdParams,
+    errors: { 404: 'no such session', 503: 'the event handler is not reachable' },
+  }),
+  postEvent: defineRoute({
+    method: 'post',
+    path: '/api/v1/sessions/:id/events',
+    permission: 'write',
+    tag: 'sessions',
+    summary: "Post a worker's event (external trainers)",
+    params: IdParams,
+    body: PostEventBody,
+    status: 201,
+    otherSuccess: { 200: 'a resend (a seq already seen): dropped, `duplicate: true`' },
+    errors: {
+      403: 'a worker token of another session',
+      404: 'no such session',
+    },
+  }),
+};
 
 export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
   return (router, ctx) => {
     const ingest = new EventIngest(ctx.redis, ctx.keys);
 
-    router.post('/api/v1/sessions', ctx.guard('write'), async (req, res) => {
-      // The one parse of a session request that comes over REST (a ZodError answers 400).
-      const request = CreateSessionRequest.parse(req.body);
-      res.status(201).json(await ops.create(request, (res.locals.auth as { name: string }).name));
-    });
-    router.get('/api/v1/sessions', ctx.guard('read'), async (req, res) => {
-      const q = ListSessionsQuery.parse(req.query);
-      res.json(await ops.sessions.list(q));
-    });
-    router.get('/api/v1/sessions/:id', ctx.guard('read'), async (req, res) => {
-      const id = String(req.params.id);
+    const mount = routeMounter(router, ctx);
+
+    // The one parse of a session request that comes over REST is the route's (400 on a ZodError).
+    mount(sessionApi.create, async ({ body }, _req, res) =>
+      ops.create(body, (res.locals.auth as { name: string }).name),
+    );
+    mount(sessionApi.list, async ({ query }) => ops.sessions.list(query));
+    mount(sessionApi.get, async ({ params: { id } }) => {
       const [session, events] = await Promise.all([
         ops.sessions.get(id),
         ops.events.range({ sessionId: id, count: 5000 }),
       ]);
-      res.json({ ...session, events });
+      return { ...session, events };
     });
-    router.post('/api/v1/sessions/:id/stop', ctx.guard('write'), async (req, res) => {
-      res.json(await ops.stop(String(req.params.id)));
-    });
+    mount(sessionApi.stop, async ({ params }) => ops.stop(params.id));
     // External trainers post their events here with their worker token.
-    router.post('/api/v1/sessions/:id/events', ctx.guard('write'), async (req, res) => {
-      const id = String(req.params.id);
+    mount(sessionApi.postEvent, async ({ params: { id }, body }, _req, res) => {
       const auth = res.locals.auth as { sessionId?: string };
       if (auth.sessionId && auth.sessionId !== id)
         throw new Forbidden('a worker token may only post its own session');
       await ops.sessions.get(id);
-      const body = PostEventBody.parse(req.body);
       const eventId = await ingest.ingest(id, body.seq, body.event);
       res.status(eventId ? 201 : 200).json({ seq: body.seq, eventId, duplicate: eventId === null });
     });

@@ -15,6 +15,8 @@ export * from './store/index.js';
 export * from './runtime/queues.js';
 export * from './protocol/sessions.js';
 export * from './protocol/events.js';
+export * from './protocol/evaluation.js';
+export * from './evaluation/metrics.js';
 export * from './protocol/ws.js';
 export * from './protocol/handler-ws.js';
 export * from './events/event-fanout.js';

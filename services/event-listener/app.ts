@@ -9,6 +9,8 @@ import {
   QUEUES,
   SessionStore,
   LiveConfig,
+  evaluationJobId,
+  type EvaluationJob,
 } from '../../shared/index.js';
 import type { ListenerConfig } from './config.js';
 import { HandlerClient, type DecisionSink } from './handler-client.js';
@@ -49,6 +51,21 @@ export function buildListener(deps: ListenerAppDeps): ListenerApp {
     prefix: keys.bullPrefix(),
   });
   sessionQueue.on('error', (err) => log.warn({ err: err.message }, 'sessions queue error'));
+  const evaluationQueue = new Queue<EvaluationJob>(QUEUES.evaluations, {
+    connection: bullRedis,
+    prefix: keys.bullPrefix(),
+  });
+  evaluationQueue.on('error', (err) => log.warn({ err: err.message }, 'evaluations queue error'));
+  const evaluate = async (job: EvaluationJob): Promise<void> => {
+    // The id makes a replayed candidate (a listener restarting mid-event) queue nothing twice.
+    await evaluationQueue.add('evaluate', job, {
+      jobId: evaluationJobId(job),
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 86400 },
+    });
+  };
   const retrain = new RetrainTriggers({
     redis,
     keys,
@@ -61,7 +78,7 @@ export function buildListener(deps: ListenerAppDeps): ListenerApp {
     deps.sink ??
     new HandlerClient({ url: config.EVENT_HANDLER_URL, token: config.internalToken, log });
   const listener = new Listener(
-    { redis, keys, log, events, sessions, registry, live, sink, retrain },
+    { redis, keys, log, events, sessions, registry, live, sink, retrain, evaluate },
     { budgetCheckMs: config.BUDGET_CHECK_MS, startFrom: config.START_FROM },
   );
   return {
@@ -75,6 +92,7 @@ export function buildListener(deps: ListenerAppDeps): ListenerApp {
       await listener.close();
       await live.close();
       await sessionQueue.close();
+      await evaluationQueue.close();
     },
   };
 }

@@ -14,7 +14,10 @@ import {
   type StoredRules,
   effectiveRules,
   type EffectiveRules,
+  EvaluatedPayload,
+  type EvaluationJob,
 } from '../../shared/index.js';
+import { isStale } from './candidate-rules.js';
 import type { DecisionSink } from './handler-client.js';
 import type { RetrainTriggers } from './retrain-triggers.js';
 import { checkBudget, decide, type Decision, type ProductionView } from './rules-engine.js';
@@ -30,6 +33,8 @@ export interface ListenerDeps {
   live: LiveConfig;
   sink: DecisionSink;
   retrain: Pick<RetrainTriggers, 'start' | 'close' | 'onDatasetVersion' | 'syncSchedules'>;
+  /** queues the platform's evaluation of a candidate (idempotent per candidate and production) */
+  evaluate: (job: EvaluationJob) => Promise<void>;
 }
 
 export interface ListenerOptions {
@@ -205,9 +210,57 @@ export class Listener {
       this.views.set(e.sessionId, view);
     }
     if (e.kind === 'decision') return;
-    const production = e.kind === 'generation.candidate' ? await this.production(e) : null;
-    await this.send(decide(view, e, this.rulesFor, production));
+    if (e.kind === 'generation.evaluated') {
+      await this.onEvaluated(e);
+      return;
+    }
+    const decisions = decide(view, e, this.rulesFor, null);
+    await this.send(decisions);
+    if (e.kind === 'generation.candidate' && decisions.length === 0) await this.onCandidate(e);
     if (view?.finished) this.views.delete(view.sessionId);
+  }
+
+  /**
+   * A candidate is decided on what the platform measures, not on what it reports: queue its
+   * evaluation, with production run on the same rows.
+   */
+  private async onCandidate(e: StoredEvent): Promise<void> {
+    const p = e.payload as { model?: unknown; gen?: unknown } | null;
+    if (typeof p?.model !== 'string' || typeof p.gen !== 'number') return;
+    const production = await this.production(p.model);
+    if (production?.gen === p.gen) return;
+    await this.requestEvaluation(p.model, p.gen, production?.gen ?? null, e.sessionId);
+  }
+
+  private async onEvaluated(e: StoredEvent): Promise<void> {
+    const parsed = EvaluatedPayload.safeParse(e.payload);
+    if (!parsed.success) {
+      this.d.log.warn(
+        { eventId: e.id, err: parsed.error.message },
+        'malformed generation.evaluated',
+      );
+      return;
+    }
+    const p = parsed.data;
+    const production = await this.production(p.model);
+    // Production changed since the evaluation was queued: compare with the one in force.
+    if (isStale(p, production?.gen ?? null)) {
+      await this.requestEvaluation(p.model, p.gen, production?.gen ?? null, e.sessionId);
+      return;
+    }
+    // Only a view already in memory: one rebuilt from a finished session's record would linger.
+    const view = e.sessionId === undefined ? null : (this.views.get(e.sessionId) ?? null);
+    await this.send(decide(view, e, this.rulesFor, production));
+  }
+
+  private async requestEvaluation(
+    model: string,
+    gen: number,
+    against: number | null,
+    sessionId: string | undefined,
+  ): Promise<void> {
+    await this.d.evaluate({ model, gen, against, ...(sessionId ? { sessionId } : {}) });
+    this.d.log.info({ model, gen, against }, 'evaluation queued');
   }
 
   private async viewOf(sessionId: string, kind: string): Promise<SessionView> {
@@ -224,12 +277,10 @@ export class Listener {
     }
   }
 
-  private async production(e: StoredEvent): Promise<ProductionView | null> {
-    const model = (e.payload as { model?: unknown } | null)?.model;
-    if (typeof model !== 'string') return null;
+  private async production(model: string): Promise<ProductionView | null> {
     try {
       const g = await this.d.registry.getProduction(model);
-      return g ? { gen: g.gen, metrics: g.metrics } : null;
+      return g ? { gen: g.gen } : null;
     } catch (err) {
       if (err instanceof NotFound) return null;
       throw err;

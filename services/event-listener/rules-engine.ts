@@ -1,5 +1,6 @@
 import type { DecisionPayload, StoredEvent } from '../../shared/index.js';
 import type { EffectiveRules } from '../../shared/index.js';
+import { evaluatedDecision } from './candidate-rules.js';
 import type { EpochPoint, SessionView } from './session-view.js';
 
 /** One decision for the event-handler to carry out, with the event that caused it. */
@@ -10,10 +11,9 @@ export interface Decision {
   decision: DecisionPayload;
 }
 
-/** Production's side of a comparison; null when the model has no production generation. */
+/** The model's production generation now; null when it has none. */
 export interface ProductionView {
   gen: number;
-  metrics: Record<string, number>;
 }
 
 /** Rules for one model: the engine is handed a lookup so per-model overrides apply. */
@@ -21,7 +21,8 @@ export type RulesFor = (model: string | undefined) => EffectiveRules;
 
 /**
  * The decision tree, pure. `view` already includes `event` (see `observe`); `production`
- * matters only for `generation.candidate` events.
+ * matters only for `generation.evaluated` events. A `generation.candidate` is decided only
+ * when its session was told to stop: otherwise it waits for the platform's evaluation.
  */
 export function decide(
   view: SessionView | null,
@@ -32,9 +33,11 @@ export function decide(
   const p = (event.payload ?? {}) as Record<string, unknown>;
   switch (event.kind) {
     case 'generation.candidate':
+    case 'generation.evaluated':
       // A candidate from a session already told to stop is not accepted behind that stop.
       if (view?.stopDecided) return stoppedCandidate(event, p);
-      return candidateDecision(event, p, rulesFor, production);
+      if (event.kind === 'generation.candidate') return [];
+      return evaluatedDecision(event, rulesFor, production?.gen ?? null);
     case 'session.finished':
       return view ? exitDecision(view, event, p, rulesFor(view.model)) : [];
     case 'epoch': {
@@ -183,65 +186,6 @@ function stoppedCandidate(event: StoredEvent, p: Record<string, unknown>): Decis
       },
     },
   ];
-}
-
-function candidateDecision(
-  event: StoredEvent,
-  p: Record<string, unknown>,
-  rulesFor: RulesFor,
-  production: ProductionView | null,
-): Decision[] {
-  if (typeof p.model !== 'string' || typeof p.gen !== 'number') return [];
-  const model = p.model;
-  const gen = p.gen;
-  if (production?.gen === gen) return [];
-  const { accept } = rulesFor(model);
-  const metrics = (p.metrics ?? {}) as Record<string, unknown>;
-  const value = metrics[accept.metric];
-  const out = (action: 'accept' | 'reject', rule: string, reason: string): Decision[] => [
-    {
-      ...(event.sessionId === undefined ? {} : { sessionId: event.sessionId }),
-      causeId: event.id,
-      decision: { action, reason, rule, model, gen },
-    },
-  ];
-  const name = `${accept.metric} ${typeof value === 'number' ? fmt(value) : ''}`.trim();
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    return out(
-      'reject',
-      'accept.metric',
-      `candidate gen ${gen} reports no finite ${accept.metric}`,
-    );
-  }
-  if (accept.minValue !== null && value < accept.minValue) {
-    return out('reject', 'accept.minValue', `${name} is below the minimum ${accept.minValue}`);
-  }
-  if (accept.maxValue !== null && value > accept.maxValue) {
-    return out('reject', 'accept.maxValue', `${name} is above the maximum ${accept.maxValue}`);
-  }
-  if (!production) {
-    return out('accept', 'accept.noProduction', `${name}; no production generation to beat`);
-  }
-  const prod = production.metrics[accept.metric];
-  if (typeof prod !== 'number' || !Number.isFinite(prod)) {
-    return out(
-      'accept',
-      'accept.noProductionMetric',
-      `${name}; production gen ${production.gen} has no ${accept.metric} to compare`,
-    );
-  }
-  const gain = accept.higherIsBetter ? value - prod : prod - value;
-  const against = `production gen ${production.gen} (${fmt(prod)})`;
-  if (gain > accept.margin) {
-    return out('accept', 'accept.margin', `${name} beats ${against} by ${fmt(gain)}`);
-  }
-  const margin = accept.margin > 0 ? ` by more than the margin ${accept.margin}` : '';
-  const direction = accept.higherIsBetter ? 'higher' : 'lower';
-  return out(
-    'reject',
-    'accept.margin',
-    `${name} does not beat ${against}${margin} (${direction} is better)`,
-  );
 }
 
 function fmt(v: number): string {

@@ -1,6 +1,6 @@
 /**
  * The Redis-backed work a serving replica does beside answering requests: input drift
- * monitoring, optimise-on-promotion and batch-inference chunks. main.ts and the test
+ * monitoring, optimise-on-promotion, batch-inference chunks and candidate evaluations. main.ts and the test
  * harnesses wire it the same way.
  */
 import type { Worker } from 'bullmq';
@@ -16,6 +16,7 @@ import type { ServingApp } from './app.js';
 import { startBatchWorker } from './batch/batch-worker.js';
 import type { ServingConfig } from './config.js';
 import { DriftMonitor } from './drift/drift-monitor.js';
+import { startCandidateEvaluation } from './evaluation/evaluation-worker.js';
 import type { ModelSource } from './hosting/model-source.js';
 import { PromotionOptimizer } from './optimisation/optimizer.js';
 
@@ -46,6 +47,7 @@ export function createDriftMonitor(config: ServingConfig, d: RedisParts): DriftM
 export interface BackgroundWork {
   optimizer: PromotionOptimizer | undefined;
   batchWorker: Worker | undefined;
+  evaluationWorker: Worker | undefined;
   close(): Promise<void>;
 }
 
@@ -96,13 +98,25 @@ export function startBackgroundWork(
         lockDurationMs: config.BATCH_LOCK_MS,
       })
     : undefined;
+  const evaluationWorker = config.EVALUATE
+    ? startCandidateEvaluation({
+        connection: d.workerRedis,
+        redis: d.redis,
+        keys: d.keys,
+        log: d.log,
+        concurrency: config.EVALUATE_CONCURRENCY,
+        maxRows: config.EVALUATE_MAX_ROWS,
+      })
+    : undefined;
   return {
     optimizer,
     batchWorker,
+    evaluationWorker,
     async close() {
       unsubscribe?.();
       optimizer?.close();
       d.drift?.close();
+      await evaluationWorker?.close();
       await batchWorker?.close();
       await optimizer?.idle();
     },

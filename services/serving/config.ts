@@ -76,6 +76,12 @@ const schema = baseEnv.extend({
   BATCH_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   /** a replica silent this long loses its chunk to another (ms) */
   BATCH_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** evaluate candidate generations from the `evaluations` queue (held-out rows, baseline, latency) */
+  EVALUATE: envBool.default(true),
+  /** candidate evaluations run at once per replica (each a child process at lowered priority) */
+  EVALUATE_CONCURRENCY: z.coerce.number().int().min(1).default(1),
+  /** held-out rows an evaluation scores at most (the first ones of the split) */
+  EVALUATE_MAX_ROWS: z.coerce.number().int().min(1).default(20_000),
   /** build, check and time an optimised graph when a generation is promoted */
   OPTIMIZE_ON_PROMOTION: envBool.default(true),
   /** onnxruntime graph optimisation level of the stored optimised form ('all' adds CPU-specific layouts) */

@@ -45,6 +45,7 @@ export const EVENT_KINDS = [
   'epoch',
   'log',
   'generation.candidate',
+  'generation.evaluated',
   'generation.promoted',
   'generation.rejected',
   'decision',

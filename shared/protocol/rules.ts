@@ -1,5 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { BOOTSTRAP_ALPHAS } from '../evaluation/metrics.js';
+import { MEASURED_METRICS } from './evaluation.js';
 import { ModelName } from './sessions.js';
 
 /**
@@ -51,20 +53,72 @@ export const FlagRules = z
   .strict();
 export type FlagRules = z.infer<typeof FlagRules>;
 
+/** The measured figures a rule can name; `valAccuracy` and `valLoss` are earlier names. */
+export const AcceptMetric = z.enum([...MEASURED_METRICS, 'valAccuracy', 'valLoss']);
+export type AcceptMetric = z.infer<typeof AcceptMetric>;
+
+export const SignificanceRules = z
+  .object({
+    test: z
+      .enum(['none', 'mcnemar', 'bootstrap'])
+      .describe(
+        "what a candidate's gain over production must pass: McNemar's exact test (classifiers, accuracy) or a bootstrap interval",
+      ),
+    alpha: z
+      .number()
+      .refine((a) => (BOOTSTRAP_ALPHAS as readonly number[]).includes(a), {
+        message: `alpha must be one of ${BOOTSTRAP_ALPHAS.join(', ')}`,
+      })
+      .describe('the significance level (one-sided): 0.01, 0.025, 0.05 or 0.1'),
+    maxRows: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .describe('test only when the held-out set has at most this many rows; null: always'),
+  })
+  .partial()
+  .strict();
+export type SignificanceRules = z.infer<typeof SignificanceRules>;
+
 export const AcceptRules = z
   .object({
     metric: z
-      .string()
-      .min(1)
-      .max(100)
-      .describe("the candidate's validation metric compared with production's"),
-    higherIsBetter: z.boolean().describe('false for losses and errors'),
+      .union([z.literal('auto'), AcceptMetric])
+      .describe(
+        'the measured figure that decides; auto: accuracy for classifiers, rmse for regression',
+      ),
+    higherIsBetter: z
+      .boolean()
+      .nullable()
+      .describe("which way the metric is better; null: the metric's own direction"),
     margin: z
       .number()
       .min(0)
       .describe('how much better than production the candidate must be (strictly more)'),
     minValue: z.number().nullable().describe('reject a candidate whose metric is below this'),
     maxValue: z.number().nullable().describe('reject a candidate whose metric is above this'),
+    tieBreak: z
+      .union([z.literal('auto'), AcceptMetric])
+      .nullable()
+      .describe(
+        'the figure that decides a tie with production; auto: logLoss for classifiers, mae for regression; null: a tie is rejected',
+      ),
+    baselineMargin: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe(
+        'how much the candidate must beat the trivial baseline by (accuracy for classifiers, R² for regression); null: no baseline check',
+      ),
+    reportedTolerance: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe(
+        'how far a reported figure may overstate the measured one before the candidate is flagged and rejected; null: not checked',
+      ),
+    significance: SignificanceRules.describe('a significance test for the gain over production'),
   })
   .partial()
   .strict();
@@ -151,7 +205,9 @@ export type RulesDocumentInput = z.input<typeof RulesDocument>;
 export interface EffectiveRules {
   stop: Required<StopRules>;
   flag: Required<FlagRules>;
-  accept: Required<AcceptRules>;
+  accept: Required<Omit<AcceptRules, 'significance'>> & {
+    significance: Required<SignificanceRules>;
+  };
 }
 
 const defaults: EffectiveRules = {
@@ -165,11 +221,15 @@ const defaults: EffectiveRules = {
   },
   flag: { nonZeroExit: true, ignoreStopped: true },
   accept: {
-    metric: 'valAccuracy',
-    higherIsBetter: true,
+    metric: 'auto',
+    higherIsBetter: null,
     margin: 0,
     minValue: null,
     maxValue: null,
+    tieBreak: 'auto',
+    baselineMargin: 0.02,
+    reportedTolerance: 0.02,
+    significance: { test: 'none', alpha: 0.05, maxRows: null },
   },
 };
 export const DEFAULT_RULES: Readonly<EffectiveRules> = Object.freeze(defaults);
@@ -180,7 +240,16 @@ export function effectiveRules(doc: RulesDocument | null, model?: string): Effec
   return {
     stop: { ...DEFAULT_RULES.stop, ...doc?.stop, ...over?.stop },
     flag: { ...DEFAULT_RULES.flag, ...doc?.flag, ...over?.flag },
-    accept: { ...DEFAULT_RULES.accept, ...doc?.accept, ...over?.accept },
+    accept: {
+      ...DEFAULT_RULES.accept,
+      ...doc?.accept,
+      ...over?.accept,
+      significance: {
+        ...DEFAULT_RULES.accept.significance,
+        ...doc?.accept?.significance,
+        ...over?.accept?.significance,
+      },
+    },
   };
 }
 

@@ -11,6 +11,8 @@ export const QUEUES = {
   retrain: 'retrain',
   /** batch inference chunks: event-handler → serving */
   batchInfer: 'batch-infer',
+  /** candidate evaluations (EvaluationJob): event-listener → serving, at lower priority */
+  evaluations: 'evaluations',
   /** one job per (prediction, rule): { ruleId, channel, payload, ... } (DeliveryJob) */
   deliveries: 'deliveries',
   /** deliveries whose retries are exhausted; no worker, read and replayed from the API/CLI */

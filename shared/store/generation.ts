@@ -1,3 +1,4 @@
+import type { EvaluationRecord } from '../protocol/evaluation.js';
 import { parseJson } from './names.js';
 import type { BlobLayout } from './weights-blob.js';
 
@@ -14,6 +15,10 @@ export interface Generation {
   model: string;
   gen: number;
   status: GenerationStatus;
+  /**
+   * The figures its registrant reported (a trainer, an external worker, an uploader): kept
+   * and shown, compared with the measured ones, never decisive.
+   */
   metrics: Record<string, number>;
   params: Record<string, unknown>;
   lineage: Lineage | null;
@@ -28,6 +33,8 @@ export interface Generation {
   extra?: Record<string, unknown>;
   trigger?: string;
   sessionId?: string;
+  /** what the platform measured on held-out rows (`generation.evaluated`); absent until then */
+  evaluation?: EvaluationRecord;
 }
 
 export interface ModelInfo {
@@ -86,6 +93,10 @@ export function generationFromHash(h: Record<string, string>): Generation {
   if (h.extra !== undefined) g.extra = parseJson(h.extra, {});
   if (h.trigger !== undefined) g.trigger = h.trigger;
   if (h.sessionId !== undefined) g.sessionId = h.sessionId;
+  if (h.evaluation !== undefined) {
+    const e = parseJson<EvaluationRecord | null>(h.evaluation, null);
+    if (e) g.evaluation = e;
+  }
   return g;
 }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AppError, BadInput, Conflict, NotFound } from '../errors.js';
+import type { EvaluationRecord } from '../protocol/evaluation.js';
 import type { Keys } from './keys.js';
 import { hashCompareAndSet, withRetry } from './lua.js';
 import { checkName, parseJson } from './names.js';
@@ -281,6 +282,19 @@ export class ModelRegistry {
       return r === 1 ? true : 'retry';
     }, `update ${name}/${gen}`);
     return this.getGeneration(name, gen);
+  }
+
+  /**
+   * Stores what the platform measured on the generation (its `evaluation`), replacing an
+   * earlier record; NotFound when the generation is gone (a deleted one is not revived).
+   */
+  async recordEvaluation(name: string, gen: number, evaluation: EvaluationRecord): Promise<void> {
+    const r = await hashCompareAndSet(
+      this.redis,
+      [this.keys.modelGen(name, gen)],
+      [0, 'evaluation', JSON.stringify(evaluation)],
+    );
+    if (r === -1) await this.throwNoGeneration(name, gen);
   }
 
   /** Removes a generation and its weights; Conflict for the production generation. */

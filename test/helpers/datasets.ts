@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import type { DatasetStore, DatasetVersionMeta } from '../../shared/index.js';
+import { splitInfo, type DatasetStore, type DatasetVersionMeta } from '../../shared/index.js';
 
 /** A committed test data file (test/fixtures/README.md says where each came from). */
 export const fixture = (name: string): string =>
@@ -27,7 +27,11 @@ export function loadDigits(): {
   return { features, labels, rows: lines.length, dim };
 }
 
-/** Writes digits into the store as one committed version, the way data-intake does. */
+/**
+ * Writes digits into the store as one committed version, the way data-intake does: with a
+ * recorded split (seed 42, a fifth held out), so trainers and the platform's evaluation
+ * hold out the same rows.
+ */
 export async function storeDigits(
   datasets: DatasetStore,
   name: string,
@@ -52,5 +56,6 @@ export async function storeDigits(
     count: d.rows,
     labelKind: 'class',
     labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    split: splitInfo(42, 0.2, d.rows),
   });
 }

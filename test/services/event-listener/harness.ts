@@ -5,6 +5,7 @@ import { EventLog } from '../../../shared/store/event-log.js';
 import { Keys } from '../../../shared/store/keys.js';
 import { ModelRegistry } from '../../../shared/store/model-registry.js';
 import { SessionStore } from '../../../shared/store/session-store.js';
+import type { EvaluatedPayload } from '../../../shared/protocol/evaluation.js';
 import type { TestRedis } from '../../helpers/redis.js';
 import { startFakeHandler } from './fake-handler.js';
 
@@ -57,5 +58,40 @@ export async function setup(t: TestContext, redis: TestRedis, opts: { handlerUrl
     start,
     registry: new ModelRegistry(client, keys),
     sessions: new SessionStore(client, keys),
+  };
+}
+
+/**
+ * A `generation.evaluated` payload as a serving replica archives it: a classifier measured on
+ * 360 held-out rows of digits@1, against a majority-class baseline at 0.1.
+ */
+export function evaluatedPayload(o: {
+  gen: number;
+  accuracy: number;
+  against: { gen: number; accuracy: number } | null;
+  model?: string;
+  reported?: Record<string, number>;
+}): EvaluatedPayload {
+  return {
+    model: o.model ?? 'digits',
+    gen: o.gen,
+    reported: o.reported ?? {},
+    task: 'classification',
+    rows: {
+      dataset: 'digits',
+      version: 1,
+      split: 'recorded',
+      seed: 42,
+      validationFraction: 0.2,
+      count: 360,
+      available: 360,
+      trainCount: 1437,
+    },
+    metrics: { accuracy: o.accuracy },
+    baseline: { kind: 'majority-class', value: 0, metrics: { accuracy: 0.1 } },
+    against: o.against && { gen: o.against.gen, metrics: { accuracy: o.against.accuracy } },
+    by: 'test',
+    at: new Date().toISOString(),
+    ms: 1,
   };
 }

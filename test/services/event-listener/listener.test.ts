@@ -5,7 +5,9 @@ import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 import { freePort } from '../../../shared/runtime/net.js';
 import { startFakeHandler } from './fake-handler.js';
-import { reached, setup, TOKEN } from './harness.js';
+import { Queue } from 'bullmq';
+import { QUEUES, evaluationJobId } from '../../../shared/index.js';
+import { evaluatedPayload, reached, setup, TOKEN } from './harness.js';
 
 describe('event-listener end to end', () => {
   let redis: TestRedis;
@@ -17,14 +19,19 @@ describe('event-listener end to end', () => {
   });
 
   test('events in the archive come out as decisions with reasons', async (t) => {
-    const { events, handler, start, registry } = await setup(t, redis);
+    const { events, handler, start, registry, keys, bullRedis } = await setup(t, redis);
     await registry.addGeneration('digits', {
       type: 'classifier',
       weights: Buffer.from('w1'),
       metrics: { valAccuracy: 0.9 },
     });
     await registry.promote('digits', 1);
-    await start();
+    const queue = new Queue(QUEUES.evaluations, {
+      connection: bullRedis,
+      prefix: keys.bullPrefix(),
+    });
+    t.after(() => queue.close());
+    const app = await start();
 
     const req = { model: 'digits', timeBudgetS: 3600 };
     await events.append({ kind: 'session.queued', sessionId: 'a', payload: { request: req } });
@@ -39,15 +46,26 @@ describe('event-listener end to end', () => {
       sessionId: 'a',
       payload: JSON.parse(JSON.stringify({ epoch: 2, epochs: 5, loss: NaN })) as unknown,
     });
-    const worseId = await events.append({
+    // What a candidate reports decides nothing: it is queued for the platform's evaluation.
+    const candidateId = await events.append({
       kind: 'generation.candidate',
       sessionId: 'b',
-      payload: { model: 'digits', gen: 2, metrics: { valAccuracy: 0.41 } },
+      payload: { model: 'digits', gen: 2, metrics: { valAccuracy: 0.99 } },
+    });
+    const worseId = await events.append({
+      kind: 'generation.evaluated',
+      sessionId: 'b',
+      payload: evaluatedPayload({ gen: 2, accuracy: 0.41, against: { gen: 1, accuracy: 0.9 } }),
     });
     const betterId = await events.append({
-      kind: 'generation.candidate',
+      kind: 'generation.evaluated',
       sessionId: 'c',
-      payload: { model: 'digits', gen: 3, metrics: { valAccuracy: 0.97 } },
+      payload: evaluatedPayload({ gen: 3, accuracy: 0.97, against: { gen: 1, accuracy: 0.9 } }),
+    });
+    // Evaluated while there was no production: its comparison no longer holds.
+    const staleId = await events.append({
+      kind: 'generation.evaluated',
+      payload: evaluatedPayload({ gen: 4, accuracy: 0.97, against: null }),
     });
     const exitId = await events.append({
       kind: 'session.finished',
@@ -60,13 +78,31 @@ describe('event-listener end to end', () => {
     assert.equal(byCause.get(nanId)?.decision.action, 'stop');
     assert.equal(byCause.get(nanId)?.sessionId, 'a');
     assert.match(byCause.get(nanId)!.decision.reason, /NaN/);
+    assert.equal(byCause.has(candidateId), false);
     const reject = byCause.get(worseId)!.decision;
     assert.deepEqual([reject.action, reject.model, reject.gen], ['reject', 'digits', 2]);
-    assert.match(reject.reason, /0\.41 does not beat production gen 1 \(0\.9\)/);
+    assert.match(
+      reject.reason,
+      /measured accuracy 0\.41 .* does not beat production gen 1 \(0\.9 on the same rows\)/,
+    );
     assert.equal(byCause.get(betterId)?.decision.action, 'accept');
+    assert.equal(byCause.has(staleId), false);
     assert.equal(byCause.get(exitId)?.decision.action, 'flag');
     assert.match(byCause.get(exitId)!.decision.reason, /137/);
+    await waitFor(() => reached(app, exitId), { what: 'caught up' });
     assert.equal(handler.received.length, 4, 'nothing else decided');
+    // Both waiting candidates are queued for evaluation against production gen 1.
+    const queued = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
+    assert.deepEqual(queued.map((j) => j.id).sort(), [
+      evaluationJobId({ model: 'digits', gen: 2, against: 1 }),
+      evaluationJobId({ model: 'digits', gen: 4, against: 1 }),
+    ]);
+    assert.deepEqual(queued.find((j) => j.data.gen === 2)?.data, {
+      model: 'digits',
+      gen: 2,
+      against: 1,
+      sessionId: 'b',
+    });
   });
 
   test('a restart resumes from the stored cursor without deciding anything twice', async (t) => {

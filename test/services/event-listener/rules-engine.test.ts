@@ -16,6 +16,8 @@ import {
   type RulesDocumentInput,
 } from '../../../shared/protocol/rules.js';
 import type { StoredEvent } from '../../../shared/store/event-log.js';
+import { EvaluatedPayload } from '../../../shared/protocol/evaluation.js';
+import { isStale } from '../../../services/event-listener/candidate-rules.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 let seq = 0;
@@ -203,75 +205,276 @@ describe('flag rule', () => {
   });
 });
 
-describe('accept rule', () => {
-  const candidate = (valAccuracy: number | undefined, model = 'digits', gen = 2) =>
-    ev('generation.candidate', {
-      model,
-      gen,
-      metrics: valAccuracy === undefined ? { loss: 0.1 } : { valAccuracy, loss: 0.1 },
+describe('accept rule (on the figures the platform measured)', () => {
+  interface Eval {
+    accuracy?: number;
+    logLoss?: number;
+    reported?: Record<string, number>;
+    against?: { gen: number; accuracy?: number; logLoss?: number; error?: string } | null;
+    baseline?: number;
+    rows?: number;
+    mcnemar?: { b: number; c: number };
+    quantiles?: Record<string, Record<string, number>>;
+    error?: string;
+    model?: string;
+    gen?: number;
+  }
+  const figures = (accuracy?: number, logLoss?: number) => ({
+    ...(accuracy === undefined ? {} : { accuracy }),
+    ...(logLoss === undefined ? {} : { logLoss }),
+  });
+  const evaluated = (o: Eval = {}) =>
+    ev('generation.evaluated', {
+      model: o.model ?? 'digits',
+      gen: o.gen ?? 2,
+      reported: o.reported ?? {},
+      by: 'test',
+      at: new Date(T0).toISOString(),
+      ms: 1,
+      ...(o.error !== undefined
+        ? { error: o.error, metrics: {} }
+        : {
+            task: 'classification',
+            rows: {
+              dataset: 'digits',
+              version: 1,
+              split: 'recorded',
+              seed: 42,
+              validationFraction: 0.2,
+              count: o.rows ?? 360,
+              available: o.rows ?? 360,
+              trainCount: 1437,
+            },
+            metrics: figures(o.accuracy ?? 0.95, o.logLoss ?? 0.2),
+            baseline: {
+              kind: 'majority-class',
+              value: 3,
+              label: 'three',
+              metrics: { accuracy: o.baseline ?? 0.4 },
+            },
+            against:
+              o.against === undefined
+                ? null
+                : o.against && {
+                    gen: o.against.gen,
+                    metrics: figures(o.against.accuracy, o.against.logLoss),
+                    ...(o.against.error ? { error: o.against.error } : {}),
+                  },
+            paired: {
+              ...(o.mcnemar ? { mcnemar: o.mcnemar } : {}),
+              ...(o.quantiles
+                ? { bootstrap: { resamples: 500, seed: 2, quantiles: o.quantiles } }
+                : {}),
+            },
+          }),
     });
-  const prod: ProductionView = { gen: 1, metrics: { valAccuracy: 0.9 } };
+  const prod: ProductionView = { gen: 1 };
+  const vsProd = (accuracy: number, logLoss = 0.3) => ({ gen: 1, accuracy, logLoss });
+  const one = (
+    events: StoredEvent[],
+    doc: RulesDocumentInput = {},
+    p: ProductionView | null = prod,
+  ) => {
+    const { decisions } = run(events, doc, p);
+    assert.equal(decisions.length, 1, JSON.stringify(decisions));
+    return decisions[0]!.decision;
+  };
 
-  test('a better candidate is accepted', () => {
-    const [d] = run([candidate(0.95)], {}, prod).decisions;
-    assert.deepEqual(
-      { action: d!.decision.action, model: d!.decision.model, gen: d!.decision.gen },
-      { action: 'accept', model: 'digits', gen: 2 },
-    );
-    assert.match(d!.decision.reason, /valAccuracy 0\.95 beats production gen 1 \(0\.9\)/);
-  });
-
-  test('a worse candidate is rejected with a reason naming both values', () => {
-    const [d] = run([candidate(0.42)], {}, prod).decisions;
-    assert.equal(d!.decision.action, 'reject');
-    assert.match(d!.decision.reason, /0\.42/);
-    assert.match(d!.decision.reason, /0\.9/);
-    assert.match(d!.decision.reason, /does not beat production gen 1/);
-  });
-
-  test('the margin must be exceeded', () => {
-    assert.equal(
-      run([candidate(0.905)], { accept: { margin: 0.01 } }, prod).decisions[0]!.decision.action,
-      'reject',
-    );
-    assert.equal(
-      run([candidate(0.92)], { accept: { margin: 0.01 } }, prod).decisions[0]!.decision.action,
-      'accept',
-    );
-  });
-
-  test('with no production the candidate is accepted, unless below minValue', () => {
-    const [d] = run([candidate(0.3)]).decisions;
-    assert.equal(d!.decision.action, 'accept');
-    assert.match(d!.decision.reason, /no production/);
-    const [low] = run([candidate(0.3)], { accept: { minValue: 0.5 } }).decisions;
-    assert.equal(low!.decision.action, 'reject');
-    assert.equal(low!.decision.rule, 'accept.minValue');
-  });
-
-  test('a candidate without the metric is rejected; lower-is-better metrics compare the other way', () => {
-    assert.equal(run([candidate(undefined)], {}, prod).decisions[0]!.decision.action, 'reject');
-    const lossProd: ProductionView = { gen: 1, metrics: { valLoss: 0.3 } };
-    const lower = ev('generation.candidate', {
+  test('a candidate waits for its evaluation: what it reports decides nothing', () => {
+    const candidate = ev('generation.candidate', {
       model: 'digits',
       gen: 2,
-      metrics: { valLoss: 0.2 },
+      metrics: { valAccuracy: 0.9999 },
     });
-    const doc = { accept: { metric: 'valLoss', higherIsBetter: false } };
-    assert.equal(run([lower], doc, lossProd).decisions[0]!.decision.action, 'accept');
-    const higher = ev('generation.candidate', {
-      model: 'digits',
-      gen: 3,
-      metrics: { valLoss: 0.4 },
+    assert.deepEqual(run([candidate], {}, prod).decisions, []);
+    assert.deepEqual(run([candidate]).decisions, []);
+  });
+
+  test('a better candidate is accepted, the reason naming the figures, the rows and the baseline', () => {
+    const d = one([evaluated({ accuracy: 0.95, against: vsProd(0.9) })]);
+    assert.deepEqual([d.action, d.rule, d.model, d.gen], ['accept', 'accept.margin', 'digits', 2]);
+    assert.match(
+      d.reason,
+      /^measured accuracy 0\.95 on digits@1 \(360 held-out rows\) beats production gen 1 \(0\.9 on the same rows\) by 0\.05; accuracy 0\.95 beats the majority-class baseline \(always class 3 "three": accuracy 0\.4\) by 0\.55$/,
+    );
+  });
+
+  test('a worse candidate is rejected with a reason naming both values; the margin must be exceeded', () => {
+    const d = one([evaluated({ accuracy: 0.5, against: vsProd(0.9) })]);
+    assert.equal(d.action, 'reject');
+    assert.match(
+      d.reason,
+      /measured accuracy 0\.5 .* does not beat production gen 1 \(0\.9 on the same rows\)/,
+    );
+    const doc = { accept: { margin: 0.01 } };
+    assert.equal(one([evaluated({ accuracy: 0.905, against: vsProd(0.9) })], doc).action, 'reject');
+    assert.equal(one([evaluated({ accuracy: 0.92, against: vsProd(0.9) })], doc).action, 'accept');
+  });
+
+  test('with no production a candidate is accepted only when it beats the majority-class baseline', () => {
+    const good = one([evaluated({ accuracy: 0.6, baseline: 0.4 })], {}, null);
+    assert.deepEqual([good.action, good.rule], ['accept', 'accept.noProduction']);
+    assert.match(
+      good.reason,
+      /majority-class baseline .* by 0\.2; no production generation to beat/,
+    );
+    // 0.21 against a majority guess at 0.40: the softmax that once went live.
+    const poor = one([evaluated({ accuracy: 0.21, baseline: 0.4 })], {}, null);
+    assert.deepEqual([poor.action, poor.rule], ['reject', 'accept.baseline']);
+    assert.match(
+      poor.reason,
+      /^accuracy 0\.21 does not beat the majority-class baseline \(always class 3 "three": accuracy 0\.4\) by more than 0\.02 on digits@1 \(360 held-out rows\)$/,
+    );
+    // Within the margin is not enough; the margin is a rule.
+    assert.equal(one([evaluated({ accuracy: 0.41, baseline: 0.4 })], {}, null).action, 'reject');
+    const off = { accept: { baselineMargin: null } };
+    assert.equal(one([evaluated({ accuracy: 0.21, baseline: 0.4 })], off, null).action, 'accept');
+  });
+
+  test('below the baseline is rejected as such when production exists too', () => {
+    const d = one([evaluated({ accuracy: 0.3, baseline: 0.4, against: vsProd(0.9) })]);
+    assert.deepEqual([d.action, d.rule], ['reject', 'accept.baseline']);
+    assert.match(d.reason, /majority-class baseline/);
+  });
+
+  test('a reported figure that overstates the measured one is flagged and rejected, with both', () => {
+    const events = [
+      evaluated({ accuracy: 0.12, reported: { valAccuracy: 0.9999 }, against: vsProd(0.9) }),
+    ];
+    const { decisions } = run(events, {}, prod);
+    assert.deepEqual(
+      decisions.map((d) => [d.decision.action, d.decision.rule]),
+      [
+        ['flag', 'accept.reportedMismatch'],
+        ['reject', 'accept.reportedMismatch'],
+      ],
+    );
+    assert.match(
+      decisions[1]!.decision.reason,
+      /^reported valAccuracy 0\.9999 but measured accuracy 0\.12 on digits@1 \(360 held-out rows\): overstated by 0\.8799, over the tolerance 0\.02/,
+    );
+    // Within the tolerance, or understated, is no lie; the check can be turned off.
+    const near = evaluated({
+      accuracy: 0.95,
+      reported: { valAccuracy: 0.965 },
+      against: vsProd(0.9),
     });
-    const [d] = run([higher], doc, lossProd).decisions;
-    assert.equal(d!.decision.action, 'reject');
-    assert.match(d!.decision.reason, /lower is better/);
+    assert.equal(one([near]).action, 'accept');
+    const modest = evaluated({
+      accuracy: 0.95,
+      reported: { valAccuracy: 0.5 },
+      against: vsProd(0.9),
+    });
+    assert.equal(one([modest]).action, 'accept');
+    assert.equal(
+      one(events, { accept: { reportedTolerance: null } }).rule,
+      'accept.baseline',
+      'judged on the measured figure alone',
+    );
+  });
+
+  test('an accuracy tie is broken by log loss (lower is better), or rejected without a tie-break', () => {
+    const lower = one([evaluated({ accuracy: 0.9, logLoss: 0.1, against: vsProd(0.9, 0.17) })]);
+    assert.deepEqual([lower.action, lower.rule], ['accept', 'accept.tieBreak']);
+    assert.match(
+      lower.reason,
+      /ties production gen 1 .*; tie-break logLoss 0\.1 against production gen 1's 0\.17 \(lower is better\)/,
+    );
+    const higher = one([evaluated({ accuracy: 0.9, logLoss: 0.2, against: vsProd(0.9, 0.17) })]);
+    assert.deepEqual([higher.action, higher.rule], ['reject', 'accept.tieBreak']);
+    const none = { accept: { tieBreak: null } };
+    assert.equal(
+      one([evaluated({ accuracy: 0.9, logLoss: 0.1, against: vsProd(0.9, 0.17) })], none).action,
+      'reject',
+    );
+  });
+
+  test("significance: McNemar's exact test on small sets, skipped on large ones", () => {
+    const doc = {
+      accept: { significance: { test: 'mcnemar' as const, alpha: 0.05, maxRows: 1000 } },
+    };
+    // 3 rows won, none lost: p = 1/8, not significant at 0.05.
+    const weak = one(
+      [evaluated({ accuracy: 0.95, against: vsProd(0.9), mcnemar: { b: 3, c: 0 } })],
+      doc,
+    );
+    assert.deepEqual([weak.action, weak.rule], ['reject', 'accept.significance']);
+    assert.match(
+      weak.reason,
+      /McNemar's exact test \(one-sided, 3 rows only the candidate gets right, 0 only production\): p=0\.125 > 0\.05/,
+    );
+    const strong = one(
+      [evaluated({ accuracy: 0.95, against: vsProd(0.9), mcnemar: { b: 9, c: 1 } })],
+      doc,
+    );
+    assert.equal(strong.action, 'accept');
+    assert.match(strong.reason, /p=0\.01074 ≤ 0\.05/);
+    const big = evaluated({
+      rows: 5000,
+      accuracy: 0.95,
+      against: vsProd(0.9),
+      mcnemar: { b: 3, c: 0 },
+    });
+    assert.equal(one([big], doc).action, 'accept', 'past maxRows the gain stands on its own');
+  });
+
+  test('significance: a bootstrap interval of the difference must clear 0', () => {
+    const doc = { accept: { significance: { test: 'bootstrap' as const, alpha: 0.05 } } };
+    const q = (lo: number) => ({ accuracy: { '0.05': lo, '0.95': lo + 0.1 } });
+    const clear = one(
+      [evaluated({ accuracy: 0.95, against: vsProd(0.9), quantiles: q(0.01) })],
+      doc,
+    );
+    assert.equal(clear.action, 'accept');
+    assert.match(
+      clear.reason,
+      /bootstrap \(500 resamples\): the lower 95% bound of the accuracy difference is 0\.01, clear of 0/,
+    );
+    const straddles = one(
+      [evaluated({ accuracy: 0.95, against: vsProd(0.9), quantiles: q(-0.01) })],
+      doc,
+    );
+    assert.deepEqual([straddles.action, straddles.rule], ['reject', 'accept.significance']);
+  });
+
+  test('a candidate that could not be evaluated is rejected with why; so is one without the metric', () => {
+    const d = one([
+      evaluated({ error: 'model "digits" input "x" takes 784 values per row; the dataset has 64' }),
+    ]);
+    assert.deepEqual([d.action, d.rule], ['reject', 'accept.evaluation']);
+    assert.match(d.reason, /could not be evaluated: .*784 values per row/);
+    const noLoss = one([evaluated({ against: vsProd(0.9) })], { accept: { metric: 'macroF1' } });
+    assert.deepEqual([noLoss.action, noLoss.rule], ['reject', 'accept.metric']);
+  });
+
+  test('production that cannot run on the rows leaves the baseline as the only bar', () => {
+    const d = one([evaluated({ accuracy: 0.95, against: { gen: 1, error: 'takes 784 values' } })]);
+    assert.deepEqual([d.action, d.rule], ['accept', 'accept.productionNotComparable']);
+    assert.match(
+      d.reason,
+      /production gen 1 cannot be compared on these rows \(takes 784 values\)/,
+    );
+  });
+
+  test('lower-is-better metrics compare the other way; valAccuracy names accuracy', () => {
+    const doc = { accept: { metric: 'logLoss' as const } };
+    assert.equal(
+      one([evaluated({ logLoss: 0.2, against: vsProd(0.99, 0.3) })], doc).action,
+      'accept',
+    );
+    const worse = one([evaluated({ logLoss: 0.4, against: vsProd(0.5, 0.3) })], doc);
+    assert.equal(worse.action, 'reject');
+    assert.match(worse.reason, /lower is better/);
+    const legacy = { accept: { metric: 'valAccuracy' as const } };
+    assert.match(
+      one([evaluated({ accuracy: 0.95, against: vsProd(0.9) })], legacy).reason,
+      /measured accuracy/,
+    );
   });
 
   test('a candidate from a session told to stop is rejected, not accepted behind the stop', () => {
     // The trainer finished its last epoch before the stop reached it, and exported anyway.
-    const { decisions } = run([queued(), epoch(1, 0.9), epoch(2, null), candidate(0.95)]);
+    const { decisions } = run([queued(), epoch(1, 0.9), epoch(2, null), evaluated()]);
     assert.deepEqual(
       decisions.map((d) => [d.decision.action, d.decision.rule]),
       [
@@ -283,17 +486,21 @@ describe('accept rule', () => {
     assert.match(decisions[1]!.decision.reason, /told to stop/);
   });
 
+  test('an evaluation against another production is stale; production itself is not decided', () => {
+    const p = EvaluatedPayload.parse(evaluated({ against: vsProd(0.9) }).payload);
+    assert.equal(isStale(p, 1), false);
+    assert.equal(isStale(p, 3), true);
+    assert.equal(isStale(p, null), true);
+    assert.equal(isStale(EvaluatedPayload.parse(evaluated().payload), null), false);
+    assert.deepEqual(run([evaluated({ gen: 1 })], {}, prod).decisions, []);
+  });
+
   test('per-model overrides apply to their model only', () => {
     const doc = { accept: { margin: 0 }, perModel: { strict: { accept: { margin: 0.2 } } } };
-    const strictProd: ProductionView = { gen: 1, metrics: { valAccuracy: 0.5 } };
-    assert.equal(
-      run([candidate(0.6, 'strict')], doc, strictProd).decisions[0]!.decision.action,
-      'reject',
-    );
-    assert.equal(
-      run([candidate(0.6, 'other')], doc, strictProd).decisions[0]!.decision.action,
-      'accept',
-    );
+    const e = (model: string) =>
+      evaluated({ model, accuracy: 0.6, baseline: 0.1, against: vsProd(0.5) });
+    assert.equal(one([e('strict')], doc).action, 'reject');
+    assert.equal(one([e('other')], doc).action, 'accept');
     const stopDoc = { perModel: { fragile: { stop: { lossRiseEpochs: 1 } } } };
     const events = (m: string) => [queued(m), epoch(1, 0.5), epoch(2, 0.6)];
     assert.equal(run(events('fragile'), stopDoc).decisions.length, 1);

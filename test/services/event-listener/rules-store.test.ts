@@ -47,11 +47,29 @@ describe('rules document', () => {
   test('an empty document means the defaults; sections and overrides layer on them', () => {
     const none = effectiveRules(RulesDocument.parse({}));
     assert.equal(none.stop.lossRiseEpochs, 3);
-    assert.equal(none.accept.metric, 'valAccuracy');
+    assert.equal(none.accept.metric, 'auto');
+    assert.equal(none.accept.baselineMargin, 0.02);
+    assert.deepEqual(none.accept.significance, { test: 'none', alpha: 0.05, maxRows: null });
     const doc = RulesDocument.parse({
       stop: { plateauEpochs: 9 },
-      perModel: { m: { stop: { plateauEpochs: null }, accept: { margin: 0.05 } } },
+      accept: { significance: { test: 'mcnemar' } },
+      perModel: {
+        m: {
+          stop: { plateauEpochs: null },
+          accept: { margin: 0.05, significance: { maxRows: 500 } },
+        },
+      },
     });
+    // The significance section layers field by field, like the sections themselves.
+    assert.deepEqual(effectiveRules(doc, 'm').accept.significance, {
+      test: 'mcnemar',
+      alpha: 0.05,
+      maxRows: 500,
+    });
+    assert.throws(
+      () => RulesDocument.parse({ accept: { significance: { alpha: 0.2 } } }),
+      /alpha must be one of 0\.01, 0\.025, 0\.05, 0\.1/,
+    );
     assert.equal(effectiveRules(doc, 'other').stop.plateauEpochs, 9);
     assert.equal(effectiveRules(doc, 'm').stop.plateauEpochs, null);
     assert.equal(effectiveRules(doc, 'm').accept.margin, 0.05);

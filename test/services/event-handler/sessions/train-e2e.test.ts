@@ -48,6 +48,16 @@ describe('training sessions end to end (process backend)', () => {
       what: 'promotion',
     });
     assert.equal(prod.gen, 1);
+    // The platform's own figures, recorded on the generation, agree with what the trainer said.
+    const measured = prod.evaluation!;
+    assert.equal(measured.task, 'classification');
+    assert.ok(
+      Math.abs(measured.metrics.accuracy! - gens[0]!.metrics.valAccuracy!) < 0.005,
+      `measured ${measured.metrics.accuracy} vs reported ${gens[0]!.metrics.valAccuracy}`,
+    );
+    assert.equal(measured.baseline?.kind, 'majority-class');
+    assert.equal(measured.perClass?.length, 10);
+    assert.ok(measured.latencyMs!.b1 > 0 && measured.latencyMs!.bestBatch >= 1);
   });
 
   test('a candidate with deliberately poor params is rejected with its reason; production stays 1', async () => {
@@ -65,7 +75,12 @@ describe('training sessions end to end (process backend)', () => {
       },
       { timeoutMs: 60_000, what: 'rejection' },
     );
-    assert.match(rejected.reason ?? '', /valAccuracy/);
+    // Judged on what the platform measured, against production on the same held-out rows.
+    assert.match(
+      rejected.reason ?? '',
+      /^measured accuracy 0\.\d+ on digits@1 \(\d+ held-out rows\) does not beat production gen 1/,
+    );
+    assert.equal(rejected.evaluation?.rows?.dataset, 'digits');
     assert.equal((await registry.getProduction('digits-mlp'))!.gen, 1);
     const s = await api(p, 'GET', `/api/v1/sessions/${created.body.id}`);
     const decision = s.body.events.find((e: { kind: string }) => e.kind === 'decision');

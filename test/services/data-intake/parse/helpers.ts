@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { crc32, gzipSync } from 'node:zlib';
 import sharp from 'sharp';

@@ -69,6 +69,7 @@ export async function startLocalMode(
     ['serving (SWARMML_PORT+1)', s.servingPort],
     ['data-intake (SWARMML_PORT+2)', s.intakePort],
     ['event-handler (SWARMML_PORT+3)', s.eventHandlerPort],
+    ['gateway gRPC (SWARMML_PORT+4)', s.grpcPort],
     ['SWARMML_REDIS_PORT', s.redisPort],
   ];
   for (const [what, port] of wanted) {
@@ -115,7 +116,11 @@ export async function startLocalMode(
     if (!entryExists(name)) continue;
     const { command, args } = serviceCommand(name);
     const port = ports[name];
-    group.start(name, command, args, { ...common, ...(port ? { PORT: String(port) } : {}) });
+    group.start(name, command, args, {
+      ...common,
+      ...(port ? { PORT: String(port) } : {}),
+      ...(name === 'gateway' ? { SWARMML_GRPC_PORT: String(s.grpcPort) } : {}),
+    });
   }
 
   const url = `http://127.0.0.1:${s.port}`;

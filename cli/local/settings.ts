@@ -9,6 +9,8 @@ export interface LocalSettings {
   servingPort: number;
   intakePort: number;
   eventHandlerPort: number;
+  /** the gateway's gRPC port */
+  grpcPort: number;
   redisPort: number;
   tokenFile: string;
   demo: boolean;
@@ -26,6 +28,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     servingPort: port + 1,
     intakePort: port + 2,
     eventHandlerPort: port + 3,
+    grpcPort: port + 4,
     redisPort: Number(env.SWARMML_REDIS_PORT || port + 9),
     tokenFile: join(home, 'admin.token'),
     demo: !['0', 'false', 'no'].includes(env.SWARMML_DEMO ?? ''),

@@ -261,3 +261,31 @@ export function slowModel(opts: { size?: number; depth?: number } = {}): Buffer 
 export function garbageModel(): Buffer {
   return Buffer.from('this is not an onnx model');
 }
+
+/**
+ * A linear classifier with given weights: `x [batch, dim]` → `probabilities [batch, classes]`
+ * = softmax(scale · (x·W + b)). `weights` is dim rows of `classes` values. Raising `scale`
+ * sharpens the probabilities without changing any row's most probable class, so two scales
+ * give the same accuracy with different log losses.
+ */
+export function linearClassifierModel(opts: {
+  weights: number[][];
+  bias: number[];
+  scale?: number;
+}): Buffer {
+  const dim = opts.weights.length;
+  const classes = opts.bias.length;
+  const scale = opts.scale ?? 1;
+  const w = Float32Array.from(opts.weights.flat(), (v) => v * scale);
+  const b = Float32Array.from(opts.bias, (v) => v * scale);
+  return model(
+    [
+      node('MatMul', ['x', 'W'], ['xw']),
+      node('Add', ['xw', 'B'], ['logits']),
+      node('Softmax', ['logits'], ['probabilities'], [attrInt('axis', -1)]),
+    ],
+    [valueInfo('x', DT.FLOAT, ['batch', dim])],
+    [valueInfo('probabilities', DT.FLOAT, ['batch', classes])],
+    [f32Tensor('W', [dim, classes], w), f32Tensor('B', [classes], b)],
+  );
+}

@@ -5,9 +5,12 @@ import { finished } from 'node:stream/promises';
 import {
   AppError,
   BadGateway,
+  checkDeclaredLength,
+  checkPathEncoding,
   ERROR_CODES,
   readBody,
-  sendError,
+  send,
+  toErrorReply,
   type Logger,
 } from '../../../shared/index.js';
 import type { Authenticator } from '../http/authenticate.js';
@@ -60,8 +63,16 @@ export interface AnswerSink extends NodeJS.WritableStream {
 }
 
 export interface InferenceProxy {
-  /** the node:http handler for `/v2/...` and `/v1/models/...` */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * The node:http handler for `/v2/...` and `/v1/models/...`. `expectsContinue`: the
+   * request came through the server's `checkContinue` event (`Expect: 100-continue`), so
+   * its body comes only once the token and the declared size passed and 100 went out.
+   */
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    opts?: { expectsContinue?: boolean },
+  ): Promise<void>;
   /**
    * A KServe v2 infer call made on a client's behalf (the WebSocket `predict`), through the
    * same replicas, retries and prediction capture as a REST call; answers its JSON.
@@ -115,6 +126,64 @@ function refusal(status: number, body: Buffer): ReplicaRefused {
     typeof e.code === 'string' ? e.code : (byStatus ?? (status >= 500 ? 'INTERNAL' : 'BAD_INPUT')),
     typeof e.error === 'string' ? e.error : `serving answered ${status}`,
   );
+}
+
+/**
+ * What an authenticated client may still send after an early answer (a 413 on a body it is
+ * sending) before the connection is cut: up to this much, for up to this long, is read and
+ * dropped, so that a client that reads its answer only once its body is out (most do) gets
+ * the answer instead of a reset.
+ */
+const DRAIN_AFTER_ANSWER_BYTES = 1024 ** 3;
+const DRAIN_AFTER_ANSWER_MS = 30_000;
+/** The same for a caller without a valid token: the toolkit's usual allowance. */
+const DRAIN_UNTRUSTED_BYTES = 16 * 1024 ** 2;
+
+/**
+ * Answers `err` in the protocols' `{error}` shape. A body not yet sent (`waiting`: 100
+ * Continue never went out) will not come: the connection closes after the answer. A body
+ * on its way is read and dropped behind the answer, and the answer ends only once it is
+ * in: node:http closes the socket when an answer ends (at once if the client asked for
+ * `connection: close`), and a socket closed with unread bytes is reset, losing the answer.
+ */
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  log: Logger,
+  { waiting, trusted }: { waiting: boolean; trusted: boolean },
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const reply = toErrorReply(err, log, 'protocol');
+  const text = JSON.stringify(reply.body);
+  if (waiting || req.complete) {
+    send(res, reply.status, text, {
+      ...reply.headers,
+      ...(waiting ? { connection: 'close' } : {}),
+    });
+    return;
+  }
+  res.writeHead(reply.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...reply.headers,
+  });
+  res.write(text);
+  let seen = 0;
+  const limit = trusted ? DRAIN_AFTER_ANSWER_BYTES : DRAIN_UNTRUSTED_BYTES;
+  const cut = () => req.destroy();
+  const timer = setTimeout(cut, DRAIN_AFTER_ANSWER_MS);
+  req.unpipe();
+  req.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > limit) cut();
+  });
+  req.once('end', () => res.end());
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 /**
@@ -189,20 +258,31 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
   };
 
   return {
-    async handle(req, res) {
+    async handle(req, res, opts = {}) {
+      let waiting = opts.expectsContinue === true;
+      let trusted = false;
       try {
         const path = req.url ?? '/';
         if (!path.startsWith('/v2/health/')) {
           await o.auth.check(req, req.method === 'POST' ? 'predict' : 'read');
+          trusted = true;
         }
+        // A replica would refuse it too, but only one that is up: the answer is the same 400
+        // whatever the replicas' state, and no replica is asked.
+        checkPathEncoding(path);
         const method = req.method ?? 'GET';
-        const body =
-          method === 'GET' || method === 'HEAD'
-            ? Buffer.alloc(0)
-            : await readBody(req, o.maxBodyBytes);
+        const hasBody = method !== 'GET' && method !== 'HEAD';
+        // Refused on its declared size before a byte of it is read (or, with `Expect:
+        // 100-continue`, sent): a body over the limit is never buffered or forwarded.
+        if (hasBody) checkDeclaredLength(req, o.maxBodyBytes);
+        if (waiting) {
+          res.writeContinue();
+          waiting = false;
+        }
+        const body = hasBody ? await readBody(req, o.maxBodyBytes) : Buffer.alloc(0);
         await exchange({ method, path, headers: req.headers, body }, res);
       } catch (err) {
-        sendError(req, res, err, o.log, 'protocol');
+        refuse(req, res, err, o.log, { waiting, trusted });
       }
     },
 

@@ -64,6 +64,13 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
   if (!parsed.success) {
     throw new BadInput(
       `bad inference request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+  if (isTfServingBody(json)) {
+    throw new BadInput(
+      'this is a TF Serving predict request ("instances" rows or "inputs" columns): send it to ' +
+        '/v1/models/<model>:predict; /v2/models/<model>/infer takes {"inputs": [{name, datatype, shape, data}]}',
+      { use: '/v1/models/<model>:predict' },
+    );
+  }
     );
   }
   const req = parsed.data;
@@ -122,6 +129,16 @@ export interface EncodedResponse {
   body: Buffer;
   /** set when binary outputs follow the JSON */
   headerLength: number | undefined;
+/** `{"instances": ...}`, or `{"inputs": ...}` that is not a list: TF Serving's predict body. */
+function isTfServingBody(json: unknown): boolean {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false;
+  const o = json as Record<string, unknown>;
+  return (
+    (o.instances !== undefined && o.inputs === undefined) ||
+    (o.inputs !== undefined && !Array.isArray(o.inputs))
+  );
+}
+
 }
 
 export function encodeInfer(opts: {

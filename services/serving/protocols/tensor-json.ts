@@ -40,6 +40,22 @@ export function flattenNested(
 }
 
 /**
+ * A JSON value as an error message may quote it: short ones whole, others by what they are,
+ * since a client's mistake can be megabytes (a whole request object where a number goes).
+ */
+export function brief(v: unknown): string {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 39)}…` : v);
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === 'object') {
+    const keys = Object.keys(v);
+    const shown = keys.slice(0, 4).map((k) => JSON.stringify(k.slice(0, 40)));
+    return `an object with ${keys.length > 4 ? `${shown.join(', ')}, ...` : shown.join(', ') || 'no keys'}`;
+  }
+  return typeof v;
+}
+
+/**
  * Fills a typed array of `type` from JSON values, rejecting values the type cannot hold. A
  * float element may be `null`: JSON has no NaN, so null stands for a missing value (NaN),
  * which models that impute (the built-in trainers' exports do) fill in.
@@ -54,8 +70,7 @@ export function toTyped(type: ElemType, values: readonly unknown[], what: string
       const v = values[i];
       if (v === true || v === 1) o[i] = 1;
       else if (v === false || v === 0) o[i] = 0;
-      else
-        throw new BadInput(`${what}: element ${i} is ${JSON.stringify(v)}, expected true or false`);
+      else throw new BadInput(`${what}: element ${i} is ${brief(v)}, expected true or false`);
     }
     return out;
   }
@@ -76,7 +91,7 @@ export function toTyped(type: ElemType, values: readonly unknown[], what: string
     const v = values[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < info.min || v > info.max) {
       throw new BadInput(
-        `${what}: element ${i} is ${JSON.stringify(v)}, expected an integer that fits ${info.v2}`,
+        `${what}: element ${i} is ${brief(v)}, expected an integer that fits ${info.v2}`,
       );
     }
   }

@@ -17,6 +17,13 @@ export function decodePredict(
 ): { inputs: TensorMap; format: PredictFormat } {
   const req = parseLenientJson(body.toString('utf8'));
   if (!isObject(req)) throw new BadInput('body must be a JSON object with "instances" or "inputs"');
+  if (Array.isArray(req.inputs) && isV2Tensor(req.inputs[0])) {
+    throw new BadInput(
+      `this is a KServe v2 request ("inputs" as a list of {name, datatype, shape, data}): ` +
+        `send it to /v2/models/${model}/infer; :predict takes {"instances": [...]} rows or {"inputs": ...} columns`,
+      { use: `/v2/models/${model}/infer` },
+    );
+  }
   const sig = req.signature_name;
   if (sig !== undefined && sig !== '' && sig !== 'serving_default') {
     throw new BadInput(
@@ -68,6 +75,11 @@ export function decodePredict(
     };
   }
   return { inputs, format: hasRows ? 'row' : 'columnar' };
+}
+
+/** A KServe v2 tensor object, as a client of the wrong protocol sends it. */
+function isV2Tensor(v: unknown): boolean {
+  return isObject(v) && typeof v.name === 'string' && typeof v.datatype === 'string';
 }
 
 function soleInput(io: ModelIO, model: string): string {

@@ -139,6 +139,16 @@ export function buildApp(deps: GatewayDeps): Gateway {
     if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
     else app(req, res);
   });
+  // `Expect: 100-continue` (curl asks it for bodies over 1 MiB): an inference request is
+  // told 401 or 413 before its body is sent; elsewhere the body is asked for at once, as
+  // node:http does without this listener.
+  server.on('checkContinue', (req, res) => {
+    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res, { expectsContinue: true });
+    else {
+      res.writeContinue();
+      server.emit('request', req, res);
+    }
+  });
   server.keepAliveTimeout = 65_000;
   // Must exceed keepAliveTimeout, or an idle kept-alive socket is closed under a client
   // that was told it may still reuse it.
@@ -161,16 +171,6 @@ export function buildApp(deps: GatewayDeps): Gateway {
   });
 
   return {
-  // `Expect: 100-continue` (curl asks it for bodies over 1 MiB): an inference request is
-  // told 401 or 413 before its body is sent; elsewhere the body is asked for at once, as
-  // node:http does without this listener.
-  server.on('checkContinue', (req, res) => {
-    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res, { expectsContinue: true });
-    else {
-      res.writeContinue();
-      server.emit('request', req, res);
-    }
-  });
     server,
     ctx,
     upstreams,

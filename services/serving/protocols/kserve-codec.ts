@@ -60,10 +60,6 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
     // V8's message quotes only a few characters of the input.
     throw new BadInput(`body is not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = InferRequest.safeParse(json);
-  if (!parsed.success) {
-    throw new BadInput(
-      `bad inference request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
   if (isTfServingBody(json)) {
     throw new BadInput(
       'this is a TF Serving predict request ("instances" rows or "inputs" columns): send it to ' +
@@ -71,6 +67,10 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
       { use: '/v1/models/<model>:predict' },
     );
   }
+  const parsed = InferRequest.safeParse(json);
+  if (!parsed.success) {
+    throw new BadInput(
+      `bad inference request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
     );
   }
   const req = parsed.data;
@@ -125,10 +125,6 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
   };
 }
 
-export interface EncodedResponse {
-  body: Buffer;
-  /** set when binary outputs follow the JSON */
-  headerLength: number | undefined;
 /** `{"instances": ...}`, or `{"inputs": ...}` that is not a list: TF Serving's predict body. */
 function isTfServingBody(json: unknown): boolean {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return false;
@@ -139,6 +135,10 @@ function isTfServingBody(json: unknown): boolean {
   );
 }
 
+export interface EncodedResponse {
+  body: Buffer;
+  /** set when binary outputs follow the JSON */
+  headerLength: number | undefined;
 }
 
 export function encodeInfer(opts: {

@@ -25,6 +25,10 @@ function entries(file) {
       continue;
     }
     if (inComment) {
+      if (line === '*/') {
+        inComment = false;
+        continue;
+      }
       if (line.endsWith('*/')) inComment = false;
       comment.push(line.replace(/^\*\s?/, '').replace(/\s?\*\/$/, ''));
       continue;

@@ -47,12 +47,17 @@ fi
 T_BUILD=$(now)
 
 # Secrets are made once and kept: a swarm secret cannot change under a running stack.
-mkdir -p "$SWARMML_SECRETS"
-chmod 700 "$SWARMML_SECRETS"
+mkdir -p "$HOME_DIR" "$SWARMML_SECRETS"
+chmod 700 "$HOME_DIR" "$SWARMML_SECRETS"
 for s in redis_password admin_token; do
   f=$SWARMML_SECRETS/$s
   [[ -s $f ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
 done
+# Redis's ACL file and each user's password, from the one ACL module (shared/store/acl.ts) and
+# the redis_password secret; the file's hash names its swarm secret, so changed rules roll Redis.
+[[ -f dist/shared/store/acl.js ]] || npm run --silent build >/dev/null 2>&1 || true
+SWARMML_REDIS_ACL=$(node scripts/redis-acl.mjs "$SWARMML_SECRETS" swarmml)
+export SWARMML_REDIS_ACL
 
 DOCKER_GID=$(stat -c %g /var/run/docker.sock)
 export DOCKER_GID

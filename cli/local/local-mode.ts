@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { RedisServer, findRedisServer, portFree, serviceCommand } from '../../shared/index.js';
 import { ProcessGroup } from './process-group.js';
+import { localRedisAuth } from './secrets.js';
 import { ensureAdminToken, type LocalSettings } from './settings.js';
 
 /** Services local mode runs, in start order (the gateway last: it is the door). */
@@ -80,8 +81,12 @@ export async function startLocalMode(
     }
   }
   ensureRedisInstalled();
+  // Redis requires a login: one ACL user per service, passwords derived from a secret kept
+  // in SWARMML_HOME (docs/security.md).
+  const auth = localRedisAuth(s.home, s.prefix);
   const { token, created } = ensureAdminToken(s);
   const redis = new RedisServer({
+    ...auth.server,
     dir: join(s.home, 'redis'),
     port: s.redisPort,
     appendfsync: 'everysec',
@@ -89,6 +94,7 @@ export async function startLocalMode(
   await redis.start();
   log(`redis-server on 127.0.0.1:${s.redisPort} (AOF in ${join(s.home, 'redis')})`);
 
+  const redisBase = `redis://127.0.0.1:${s.redisPort}`;
   let failed: string | undefined;
   const group = new ProcessGroup((name, code, signal) => {
     failed = `${name} exited unexpectedly (code ${code}, signal ${signal})`;
@@ -96,7 +102,11 @@ export async function startLocalMode(
   });
   const common = {
     ...process.env,
-    REDIS_URL: redis.url,
+    // Each service gets REDIS_URL with its own user (below); the handler hands the built-in
+    // workers theirs, and external workers none.
+    SWARMML_PREFIX: s.prefix,
+    TRAINER_REDIS_URL: auth.urlFor(redisBase, 'trainer'),
+    BATCH_INFER_REDIS_URL: auth.urlFor(redisBase, 'batch-infer'),
     SWARMML_HOME: s.home,
     ADMIN_TOKEN_FILE: s.tokenFile,
     INTERNAL_TOKEN_FILE: s.tokenFile,
@@ -118,6 +128,7 @@ export async function startLocalMode(
     const port = ports[name];
     group.start(name, command, args, {
       ...common,
+      REDIS_URL: auth.urlFor(redisBase, name),
       ...(port ? { PORT: String(port) } : {}),
       ...(name === 'gateway' ? { SWARMML_GRPC_PORT: String(s.grpcPort) } : {}),
     });

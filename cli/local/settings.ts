@@ -13,6 +13,8 @@ export interface LocalSettings {
   grpcPort: number;
   redisPort: number;
   tokenFile: string;
+  /** the key prefix the services use (SWARMML_PREFIX), which the Redis ACL users are limited to */
+  prefix: string;
   demo: boolean;
 }
 
@@ -31,6 +33,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     grpcPort: port + 4,
     redisPort: Number(env.SWARMML_REDIS_PORT || port + 9),
     tokenFile: join(home, 'admin.token'),
+    prefix: env.SWARMML_PREFIX || 'swarmml',
     demo: !['0', 'false', 'no'].includes(env.SWARMML_DEMO ?? ''),
   };
 }

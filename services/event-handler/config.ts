@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { baseEnv, envBool, parseEnv, readInternalToken } from '../../shared/index.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, baseEnv, envBool, parseEnv, readInternalToken } from '../../shared/index.js';
 
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
@@ -33,12 +34,70 @@ const schema = baseEnv.extend({
   /** PATH and HOME handed to local worker processes (the rest of the env is the contract's). */
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),
+  /**
+   * The Redis URL the built-in trainer gets (its own ACL user: datasets and models only); with
+   * TRAINER_REDIS_PASSWORD_FILE, that file's password. Unset: REDIS_URL, allowed only while it
+   * carries no credentials. External workers get no Redis URL at all (docs/security.md).
+   */
+  TRAINER_REDIS_URL: z.string().url().optional(),
+  TRAINER_REDIS_PASSWORD_FILE: z.string().optional(),
+  /** The same for the built-in batch inference (datasets, models, its queue). */
+  BATCH_INFER_REDIS_URL: z.string().url().optional(),
+  BATCH_INFER_REDIS_PASSWORD_FILE: z.string().optional(),
 });
 
-export type HandlerConfig = Readonly<z.infer<typeof schema> & { internalToken: string }>;
+export type HandlerConfig = Readonly<
+  z.infer<typeof schema> & {
+    internalToken: string;
+    /** the Redis URLs of the built-in workers, credentials merged in */
+    workerRedis: { trainer: string; 'batch-infer': string };
+  }
+>;
 
 export function loadConfig(env: Record<string, string | undefined>): HandlerConfig {
   const c = parseEnv(schema, env);
   const internalToken = readInternalToken(c);
-  return Object.freeze({ ...c, internalToken });
+  const workerRedis = {
+    trainer: workerRedisUrl(c, 'TRAINER', c.TRAINER_REDIS_URL, c.TRAINER_REDIS_PASSWORD_FILE),
+    'batch-infer': workerRedisUrl(
+      c,
+      'BATCH_INFER',
+      c.BATCH_INFER_REDIS_URL,
+      c.BATCH_INFER_REDIS_PASSWORD_FILE,
+    ),
+  };
+  return Object.freeze({ ...c, internalToken, workerRedis });
+}
+
+/**
+ * A built-in worker's Redis URL. Falling back to the handler's own URL is allowed only for
+ * a Redis without authentication (tests): a worker must never log in as the event handler.
+ */
+function workerRedisUrl(
+  c: { REDIS_URL: string },
+  name: string,
+  url: string | undefined,
+  passwordFile: string | undefined,
+): string {
+  if (!url) {
+    const own = new URL(c.REDIS_URL);
+    if (own.username || own.password) {
+      throw new ConfigError([
+        `${name}_REDIS_URL is required when REDIS_URL has credentials: built-in workers log in as their own Redis user`,
+      ]);
+    }
+    return c.REDIS_URL;
+  }
+  if (!passwordFile) return url;
+  let password: string;
+  try {
+    password = readFileSync(passwordFile, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError([
+      `${name}_REDIS_PASSWORD_FILE: cannot read ${passwordFile}: ${(err as Error).message}`,
+    ]);
+  }
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }

@@ -15,6 +15,7 @@ import {
 } from '../../shared/index.js';
 import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
+import { createWorkerScope } from './auth/worker-scope.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
 import { RateLimiter } from './http/rate-limiter.js';
 import { errorMiddleware } from './http/error-middleware.js';
@@ -64,7 +65,11 @@ export function buildApp(deps: GatewayDeps): Gateway {
   const { config, log, redis } = deps;
   const keys = new Keys(config.SWARMML_PREFIX);
   const tokens = new TokenStore(redis, keys, config.adminToken);
-  const auth: Authenticator = createAuthenticator(tokens, new RateLimiter());
+  const auth: Authenticator = createAuthenticator(
+    tokens,
+    new RateLimiter(),
+    createWorkerScope(redis, keys),
+  );
   const guard =
     (perm: Permission): RequestHandler =>
     async (req, res, next) => {

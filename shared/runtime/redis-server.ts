@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 
@@ -16,7 +17,16 @@ export interface RedisServerOptions {
    * @defaultValue 'everysec'
    */
   appendfsync?: 'always' | 'everysec' | 'no';
+  /** A password for the `default` user (`--requirepass`); ignored when `acl` is given. */
   password?: string;
+  /**
+   * The users and their rights, as an ACL file's contents (shared/store/acl.ts): written to
+   * `<dir>/users.acl` (mode 0600) at every start, so a changed rule applies on the next start,
+   * and loaded with `--aclfile`.
+   */
+  acl?: string;
+  /** Who `url` (and the readiness probe) logs in as, when `acl` is given. */
+  login?: { user: string; password: string };
   /** @defaultValue 'redis-server' from PATH */
   binary?: string;
 }
@@ -42,7 +52,11 @@ export class RedisServer {
   readonly url: string;
 
   constructor(readonly opts: RedisServerOptions) {
-    const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
+    const auth = opts.login
+      ? `${encodeURIComponent(opts.login.user)}:${encodeURIComponent(opts.login.password)}@`
+      : opts.password
+        ? `:${encodeURIComponent(opts.password)}@`
+        : '';
     this.url = `redis://${auth}${opts.bind ?? '127.0.0.1'}:${opts.port}`;
   }
 
@@ -51,7 +65,14 @@ export class RedisServer {
   }
 
   async start(timeoutMs = 10_000): Promise<void> {
-    mkdirSync(this.opts.dir, { recursive: true });
+    // The AOF holds every token hash, dataset and model: its owner's alone.
+    mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.opts.dir, 0o700);
+    const aclFile = join(this.opts.dir, 'users.acl');
+    if (this.opts.acl !== undefined) {
+      writeFileSync(aclFile, this.opts.acl, { mode: 0o600 });
+      chmodSync(aclFile, 0o600);
+    }
     const bin = findRedisServer(this.opts.binary);
     const args = [
       '--port',
@@ -74,9 +95,20 @@ export class RedisServer {
       'no',
       '--loglevel',
       'warning',
-      ...(this.opts.password ? ['--requirepass', this.opts.password] : []),
+      ...(this.opts.acl !== undefined
+        ? ['--aclfile', aclFile]
+        : this.opts.password
+          ? ['--requirepass', this.opts.password]
+          : []),
     ];
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Files redis-server creates (the AOF, its manifest) are readable by their owner only.
+    const umask = process.umask(0o077);
+    let child: ChildProcess;
+    try {
+      child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    } finally {
+      process.umask(umask);
+    }
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -152,6 +152,13 @@ export class Keys {
   tokens() {
     return this.k('tokens');
   }
+  /**
+   * Pub/sub channel (not a key): the id of each revoked API token, so every gateway closes
+   * the WebSockets open with it at once.
+   */
+  tokenRevocationsChannel() {
+    return this.k('pub', 'token-revocations');
+  }
   /** BullMQ prefix: queues live under `<prefix>:bull:<queue>` */
   bullPrefix() {
     return this.k('bull');

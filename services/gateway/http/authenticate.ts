@@ -8,11 +8,12 @@ import {
 } from '../../../shared/index.js';
 import type { TokenInfo, TokenStore } from '../auth/token-store.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { WorkerScope } from '../auth/worker-scope.js';
 
 export interface Authenticator {
   /** Checks the bearer token, the role and the rate limit; throws 401/403/429. */
   check(
-    req: Pick<IncomingMessage, 'headers'> & { url?: string },
+    req: Pick<IncomingMessage, 'headers'> & { url?: string; method?: string },
     need: Permission,
   ): Promise<TokenInfo>;
 }
@@ -23,7 +24,11 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-export function createAuthenticator(tokens: TokenStore, limiter: RateLimiter): Authenticator {
+export function createAuthenticator(
+  tokens: TokenStore,
+  limiter: RateLimiter,
+  workers: WorkerScope,
+): Authenticator {
   return {
     async check(req, need) {
       // Browsers cannot set headers on a WebSocket: the dashboard passes ?token= there.
@@ -34,6 +39,8 @@ export function createAuthenticator(tokens: TokenStore, limiter: RateLimiter): A
       if (!token) throw new Unauthorized('missing API token: send Authorization: Bearer <token>');
       const info = await tokens.resolve(token);
       if (!info) throw new Unauthorized('unknown or revoked API token');
+      // A session's worker token: its session's routes only, and only while it runs.
+      if (info.sessionId !== undefined) await workers.check(info.sessionId, req);
       if (!roleAllows(info.role, need)) {
         throw new Forbidden(`role ${info.role} may not ${need}`, { role: info.role, needs: need });
       }

@@ -134,6 +134,24 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
     assert.equal(cluster.swarm.services.length, 6, 'the stack only, not other stacks');
   });
 
+  test("Redis in the stack: no login is refused (NOAUTH), data-intake's user cannot write tokens (NOPERM)", () => {
+    const [redis] = containersOf('redis');
+    assert.ok(redis);
+    const cli = (...args: string[]) =>
+      spawnSync('/usr/bin/docker', ['exec', redis, 'redis-cli', '--no-auth-warning', ...args], {
+        encoding: 'utf8',
+      });
+    const forge = ['HSET', 'swarmml:tokens', 'forged', '{"role":"admin"}'];
+    const anon = cli(...forge);
+    assert.match(anon.stdout + anon.stderr, /NOAUTH/);
+    const pw = readFileSync(join(home, 'secrets/redis_pw_data-intake'), 'utf8').trim();
+    const intake = cli('--user', 'data-intake', '--pass', pw, ...forge);
+    assert.match(intake.stdout + intake.stderr, /NOPERM/);
+    const gw = readFileSync(join(home, 'secrets/redis_pw_gateway'), 'utf8').trim();
+    const read = cli('--user', 'gateway', '--pass', gw, 'HEXISTS', 'swarmml:tokens', 'forged');
+    assert.equal(read.stdout.trim(), '0', 'nothing was forged');
+  });
+
   test('end to end: push, train as a Swarm service, accept, predict on the port', async () => {
     const t0 = Date.now();
     const ds = await api.json<{ count: number; version: number }>(
@@ -315,7 +333,7 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
       redis!,
       'sh',
       '-c',
-      'redis-cli --no-auth-warning -a "$(cat /run/secrets/redis_password)" XREVRANGE swarmml:events + - COUNT 20',
+      'redis-cli --no-auth-warning --user admin --pass "$(cat /run/secrets/redis_pw_admin)" XREVRANGE swarmml:events + - COUNT 20',
     ]);
     assert.equal(denied.match(/security\.denied/g)?.length, 2, 'both refusals are archived');
   });
@@ -323,7 +341,8 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
   test('Redis killed with SIGKILL restarts from its volume with every acknowledged write', async () => {
     const [first] = containersOf('redis');
     assert.ok(first);
-    const auth = 'redis-cli --no-auth-warning -a "$(cat /run/secrets/redis_password)"';
+    const auth =
+      'redis-cli --no-auth-warning --user admin --pass "$(cat /run/secrets/redis_pw_admin)"';
     // Each printed reply is a write Redis acknowledged. The kill comes from outside: inside
     // its pid namespace, PID 1 ignores SIGKILL.
     const writer = spawn('/usr/bin/docker', [

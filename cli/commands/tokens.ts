@@ -10,7 +10,10 @@ interface TokenInfo {
   role: string;
   created: string;
   rateLimit: number;
+  expires?: string;
 }
+
+type CreateOptions = { role: string; rateLimit: string; expiresIn?: string };
 
 /** `swarmml token create|ls|revoke`: API tokens (admin). */
 export function registerTokens(program: Command): void {
@@ -20,17 +23,20 @@ export function registerTokens(program: Command): void {
     .description('create a token; its secret is printed once')
     .option('--role <role>', 'viewer | client | operator | admin', 'client')
     .option('--rate-limit <n>', 'requests per second (0: unlimited)', '0')
-    .action(async (name: string, o: { role: string; rateLimit: string }, cmd: Command) => {
+    .option('--expires-in <seconds>', 'the token expires this long after now (default: never)')
+    .action(async (name: string, o: CreateOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
       const r = await new Client(g).post<TokenInfo & { token: string }>('/api/v1/tokens', {
         name,
         role: o.role,
         rateLimit: Number(o.rateLimit),
+        ...(o.expiresIn === undefined ? {} : { expiresInS: Number(o.expiresIn) }),
       });
       emit(!!g.json, r, () =>
         [
           `created ${r.role} token "${r.name}" (id ${r.id})`,
           r.token,
+          ...(r.expires ? [`expires ${r.expires}`] : []),
           'store it now: it is not shown again',
         ].join('\n'),
       );
@@ -49,8 +55,9 @@ export function registerTokens(program: Command): void {
             t.role,
             t.rateLimit || 'unlimited',
             t.created.slice(0, 19),
+            t.expires?.slice(0, 19) ?? 'never',
           ]),
-          ['ID', 'NAME', 'ROLE', 'RATE/S', 'CREATED'],
+          ['ID', 'NAME', 'ROLE', 'RATE/S', 'CREATED', 'EXPIRES'],
         ),
       );
     });

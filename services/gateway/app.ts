@@ -15,6 +15,7 @@ import {
 } from '../../shared/index.js';
 import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
+import { Revocations } from './auth/revocations.js';
 import { createWorkerScope } from './auth/worker-scope.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
 import { RateLimiter } from './http/rate-limiter.js';
@@ -64,7 +65,8 @@ export interface Gateway {
 export function buildApp(deps: GatewayDeps): Gateway {
   const { config, log, redis } = deps;
   const keys = new Keys(config.SWARMML_PREFIX);
-  const tokens = new TokenStore(redis, keys, config.adminToken);
+  const revocations = new Revocations(redis, keys, log);
+  const tokens = new TokenStore(redis, keys, config.adminToken, { revocations });
   const auth: Authenticator = createAuthenticator(
     tokens,
     new RateLimiter(),
@@ -168,6 +170,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     fanout,
     sessions: sessionOps,
     predict: (model, version, body) => inference.predict(model, version, body),
+    revocations,
   });
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname === '/api/v1/ws')
@@ -186,6 +189,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
       // Fail-fast commands sent before the first connect would fail: wait for it once.
       await sessionsQueue.waitUntilReady();
       await comm.start();
+      await revocations.start();
       fanout.start();
       await upstreams.start();
       sampler.start();
@@ -193,6 +197,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     async close() {
       sampler.close();
       hub.close();
+      await revocations.close();
       await fanout.close();
       await grpcFront.close();
       upstreams.close();

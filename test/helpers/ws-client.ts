@@ -3,8 +3,15 @@ import WebSocket from 'ws';
 /** A test WebSocket client that collects messages and waits on them. */
 export class TestWs {
   readonly messages: any[] = [];
+  /** Settles when the socket closes: the code, the reason and when (Date.now()). */
+  readonly closed: Promise<{ code: number; reason: string; at: number }>;
   private waiters: (() => void)[] = [];
   private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => {
+      ws.once('close', (code: number, reason: Buffer) =>
+        resolve({ code, reason: reason.toString(), at: Date.now() }),
+      );
+    });
     ws.on('message', (raw: Buffer) => {
       this.messages.push(JSON.parse(raw.toString()));
       for (const w of this.waiters.splice(0)) w();

@@ -17,6 +17,13 @@ export const CreateTokenBody = named(
       .max(1_000_000)
       .default(0)
       .describe('requests per second; 0 = unlimited'),
+    expiresInS: z
+      .number()
+      .int()
+      .min(1)
+      .max(10 * 365 * 24 * 3600)
+      .optional()
+      .describe('seconds until the token expires (open WebSockets close then); absent: never'),
   }),
 );
 
@@ -28,6 +35,7 @@ const TokenInfo = named(
     role: Role,
     created: z.string().describe('ISO 8601'),
     rateLimit: z.number().int().describe('requests per second; 0 = unlimited'),
+    expires: z.string().optional().describe('ISO 8601: refused from then on; absent: never'),
   }),
 );
 
@@ -70,7 +78,8 @@ export const tokenRoutes: RouteModule = (router, ctx) => {
   const mount = routeMounter(router, ctx);
   mount(tokenApi.list, async () => ({ tokens: await ctx.tokens.list() }));
   mount(tokenApi.create, async ({ body }) => {
-    const { token, info } = await ctx.tokens.create(body.name, body.role, body.rateLimit);
+    const expires = body.expiresInS ? new Date(Date.now() + body.expiresInS * 1000) : undefined;
+    const { token, info } = await ctx.tokens.create(body.name, body.role, body.rateLimit, expires);
     return { token, ...info };
   });
   mount(tokenApi.revoke, async ({ params }) => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Keys, NotFound, Role, verifyWorkerToken } from '../../../shared/index.js';
+import type { Revocations } from './revocations.js';
 
 export interface TokenInfo {
   id: string;
@@ -9,11 +10,25 @@ export interface TokenInfo {
   created: string;
   /** requests per second allowed; 0 = unlimited */
   rateLimit: number;
+  /** ISO 8601; from then on the token is refused everywhere (absent: it does not expire) */
+  expires?: string;
   /** set for a session's worker token: it may act only for that session */
   sessionId?: string;
 }
 
+const MAX_CACHED = 10_000;
+
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export interface TokenStoreOptions {
+  /**
+   * How long a lookup is reused, in ms. It bounds how late another gateway's revocation is
+   * seen by a gateway that missed its message. @defaultValue 500
+   */
+  cacheMs?: number;
+  /** where revocations are announced (and heard from other gateways) */
+  revocations?: Pick<Revocations, 'publish' | 'onRevoked'>;
+}
 
 /**
  * API tokens, stored only as sha256 hashes in one Redis hash (hash → JSON info).
@@ -23,18 +38,25 @@ export class TokenStore {
   private readonly bootstrapHash: Buffer | undefined;
   private readonly secret: string | undefined;
   private readonly cache = new Map<string, { info: TokenInfo | null; at: number }>();
+  private readonly cacheMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     adminToken: string | undefined,
-    private readonly cacheMs = 2_000,
+    private readonly opts: TokenStoreOptions = {},
   ) {
     this.bootstrapHash = adminToken ? Buffer.from(hash(adminToken), 'hex') : undefined;
     this.secret = adminToken;
+    // Never longer than a second: revocation must reach every request within one.
+    this.cacheMs = Math.min(opts.cacheMs ?? 500, 1_000);
+    opts.revocations?.onRevoked((id) => this.forget(id));
   }
 
-  /** Resolves a presented token to its info, or null. Cached briefly: it runs on every request. */
+  /**
+   * Resolves a presented token to its info (expired ones included: the caller says so), or
+   * null. Cached briefly: it runs on every request and every WebSocket operation.
+   */
   async resolve(token: string): Promise<TokenInfo | null> {
     if (token.startsWith('smw_') && this.secret) {
       const sessionId = verifyWorkerToken(token, this.secret);
@@ -58,6 +80,11 @@ export class TokenStore {
     if (hit && now - hit.at < this.cacheMs) return hit.info;
     const raw = await this.redis.hget(this.keys.tokens(), h);
     const info = raw ? (JSON.parse(raw) as TokenInfo) : null;
+    // Unknown tokens are cached too (a guessing client costs one lookup per token): bound it.
+    if (this.cache.size >= MAX_CACHED) {
+      for (const [k, v] of this.cache) if (now - v.at >= this.cacheMs) this.cache.delete(k);
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    }
     this.cache.set(h, { info, at: now });
     return info;
   }
@@ -67,6 +94,7 @@ export class TokenStore {
     name: string,
     role: Role,
     rateLimit = 0,
+    expires?: Date,
   ): Promise<{ token: string; info: TokenInfo }> {
     const token = `smt_${randomBytes(24).toString('base64url')}`;
     const info: TokenInfo = {
@@ -75,6 +103,7 @@ export class TokenStore {
       role,
       created: new Date().toISOString(),
       rateLimit,
+      ...(expires ? { expires: expires.toISOString() } : {}),
     };
     await this.redis.hset(this.keys.tokens(), hash(token), JSON.stringify(info));
     return { token, info };
@@ -96,5 +125,12 @@ export class TokenStore {
     if (!entry) throw new NotFound(`no token with id ${id}`);
     await this.redis.hdel(this.keys.tokens(), entry[0]);
     this.cache.delete(entry[0]);
+    // Open WebSockets hold the token past its lookup: tell every gateway to close them.
+    await this.opts.revocations?.publish(id);
+  }
+
+  /** Drops cached lookups of a token revoked elsewhere. */
+  private forget(id: string): void {
+    for (const [h, hit] of this.cache) if (hit.info?.id === id) this.cache.delete(h);
   }
 }

@@ -13,6 +13,7 @@ import {
   checkDeclaredLength,
   createProbes,
   createSampleAppender,
+  decodePathSegment,
   limitedBody,
   readJson,
   redisCheck,
@@ -68,7 +69,7 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
     if (!authorised(req)) throw new Unauthorized('missing or wrong internal token');
     const upload = req.method === 'POST' ? UPLOAD.exec(url.pathname) : null;
     if (upload) {
-      const name = decodeURIComponent(upload[1]!);
+      const name = decodePathSegment(upload[1]!, 'dataset name');
       checkDeclaredLength(req, config.UPLOAD_LIMIT_BYTES);
       const opts = uploadOptions(url.searchParams, req.headers['content-type']);
       const declared = req.headers['content-length'];
@@ -91,7 +92,11 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
     const append = req.method === 'POST' ? APPEND.exec(url.pathname) : null;
     if (append) {
       const body = AppendBody.parse(await readJson(req, APPEND_BODY_LIMIT));
-      const meta = await appendSamples(decodeURIComponent(append[1]!), body.rows, body);
+      const meta = await appendSamples(
+        decodePathSegment(append[1]!, 'dataset name'),
+        body.rows,
+        body,
+      );
       return sendJson(res, 201, versionView(meta));
     }
     throw new NotFound(`no route ${req.method} ${url.pathname}`);

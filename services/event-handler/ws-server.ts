@@ -3,11 +3,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   createProbes,
+  decodePathSegment,
   HandlerClientMessage,
   NotFound,
   parseJson,
   sendError,
   sendJson,
+  SessionId,
   toWsError,
   Unauthorized,
   verifyWorkerToken,
@@ -75,7 +77,8 @@ export function createHandlerServer(d: HandlerServerDeps): {
     if (stop && req.method === 'POST') {
       internalOnly(req);
       const reason = url.searchParams.get('reason') ?? 'stopped by request';
-      return sendJson(res, 200, await d.runner.stop(decodeURIComponent(stop[1] ?? ''), reason));
+      const id = SessionId.parse(decodePathSegment(stop[1] ?? '', 'session id'));
+      return sendJson(res, 200, await d.runner.stop(id, reason));
     }
     throw new NotFound(`no route ${req.method} ${url.pathname}`);
   };

@@ -3,6 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  checkJsonDepth,
   createProbes,
   EventLog,
   Keys,
@@ -84,7 +85,14 @@ export function buildApp(deps: GatewayDeps): Gateway {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // JSON bodies only where the content type says so; uploads stream untouched.
-  app.use(express.json({ limit: config.JSON_LIMIT, type: ['application/json', '*/*+json'] }));
+  // `verify` sees the bytes before they are parsed: a body nested too deep is a 400 there.
+  app.use(
+    express.json({
+      limit: config.JSON_LIMIT,
+      type: ['application/json', '*/*+json'],
+      verify: (_req, _res, buf) => checkJsonDepth(buf),
+    }),
+  );
   // The sessions producer has a client of its own without an offline queue, so that a
   // session request answers 503 at once while Redis is down instead of waiting on it.
   const producerRedis = createRedis(config.REDIS_URL, log, {

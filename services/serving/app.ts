@@ -1,6 +1,7 @@
 /** Builds the serving HTTP server (KServe v2, TF Serving REST, /metrics) without listening. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
+  checkPathEncoding,
   createProbes,
   NotFound,
   sendError,
@@ -94,6 +95,8 @@ export function buildApp(deps: ServingDeps): ServingApp {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    // Once here, so the routes' decodeURIComponent of a name cannot throw (a 500).
+    checkPathEncoding(path);
     if (path.startsWith('/v2') && (await handleKServe(req, res, path, ctx))) return;
     if (path.startsWith('/v1/models/') && (await handleTfServing(req, res, path, ctx))) return;
     if (path === '/internal/fleet' && req.method === 'GET') {

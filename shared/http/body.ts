@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { BadInput, PayloadTooLarge } from '../errors.js';
 import { ByteLimit } from './byte-limit.js';
 import { excerpt } from './error-reply.js';
+import { checkJsonDepth } from './json-depth.js';
 
 /** Rejects a declared body over the limit before reading any of it. */
 export function checkDeclaredLength(req: IncomingMessage, limitBytes: number): void {
@@ -58,8 +59,12 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
   });
 }
 
-/** JSON text → value; a 400 that quotes only the parser's short message. */
+/**
+ * JSON text → value; a 400 that quotes only the parser's short message, or that says the
+ * text nests deeper than MAX_JSON_DEPTH.
+ */
 export function parseJson(text: string, what = 'body'): unknown {
+  checkJsonDepth(text, what);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

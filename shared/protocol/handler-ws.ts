@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DecisionPayload, WorkerEvent } from './events.js';
+import { SessionId } from './ids.js';
 import { SubscribeRequest } from './ws.js';
 
 /**
@@ -16,14 +17,14 @@ export const HandlerClientMessage = z.discriminatedUnion('op', [
   SubscribeRequest,
   z.object({
     op: z.literal('event'),
-    sessionId: z.string().max(100),
+    sessionId: SessionId,
     seq: z.number().int().min(1),
     event: WorkerEvent,
   }),
   z.object({
     op: z.literal('decide'),
     id: z.string().max(100),
-    sessionId: z.string().max(100).optional(),
+    sessionId: SessionId.optional(),
     /** the event that caused it; the handler ignores a second decision for the same cause */
     causeId: z.string().max(100),
     decision: DecisionPayload,

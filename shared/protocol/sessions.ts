@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelName } from './ids.js';
 
 /** `name` or `name@version` (latest when no version). */
 export const DatasetRef = z
@@ -11,13 +12,7 @@ export function parseDatasetRef(ref: string): { name: string; version?: number }
   return { name: name ?? '', ...(v ? { version: Number(v) } : {}) };
 }
 
-export const ModelName = z
-  .string()
-  .regex(
-    /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/,
-    'letters, digits, ".", "_" and "-"; at most 128 characters',
-  )
-  .describe('model name');
+export { ModelName } from './ids.js';
 
 /** Options a session may ask of its container; checked against the allow-list (403 otherwise). */
 export const ContainerRequest = z

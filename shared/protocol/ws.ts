@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SessionId } from './ids.js';
 import { CreateSessionRequest } from './sessions.js';
 
 /**
@@ -27,7 +28,7 @@ export const WsClientMessage = z.discriminatedUnion('op', [
     topics: z.array(z.string()).min(1),
   }),
   z.object({ op: z.literal('create'), id: z.string().max(100), session: CreateSessionRequest }),
-  z.object({ op: z.literal('stop'), id: z.string().max(100), sessionId: z.string().max(100) }),
+  z.object({ op: z.literal('stop'), id: z.string().max(100), sessionId: SessionId }),
   z.object({
     op: z.literal('predict'),
     id: z.string().max(100),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Role } from '../../../shared/index.js';
+import { Role, TokenId } from '../../../shared/index.js';
 import type { RouteModule } from '../http/route-context.js';
 import { routeMounter } from '../openapi/mount-route.js';
 import { defineRoute, named } from '../openapi/route-spec.js';
@@ -68,7 +68,7 @@ export const tokenApi = {
     permission: 'admin',
     tag: 'tokens',
     summary: 'Revoke a token',
-    params: z.object({ id: z.string().max(200) }),
+    params: z.object({ id: TokenId }),
     status: 204,
     errors: { 404: 'no token with this id' },
   }),

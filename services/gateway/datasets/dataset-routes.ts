@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  DatasetName,
   DatasetStore,
   EventLog,
   NotFound,
@@ -15,15 +16,6 @@ import { routeMounter } from '../openapi/mount-route.js';
 import { defineRoute, named } from '../openapi/route-spec.js';
 import { jsonRows, MAX_BINARY_BYTES, RowsQuery, sendBinaryRows } from './rows-response.js';
 import { proxyUpload } from './upload-proxy.js';
-
-/** The store's naming rule (checkName), as a schema so the document shows it. */
-const DatasetName = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
-    'invalid dataset name: use 1-128 of A-Z a-z 0-9 . _ - (not starting with . _ -)',
-  )
-  .describe('dataset name');
 
 /** `latest`, `3` or `v3`. */
 const VersionParam = z

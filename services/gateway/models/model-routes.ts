@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   EventLog,
   Forbidden,
+  GenerationNumber,
   ModelName,
   ModelRegistry,
   SessionStore,
@@ -14,8 +15,6 @@ import type { RouteModule } from '../http/route-context.js';
 import { routeMounter } from '../openapi/mount-route.js';
 import { defineRoute, named } from '../openapi/route-spec.js';
 import { inspectOnnx } from './model-upload.js';
-
-const GenParam = z.coerce.number().int().min(1).describe('generation number, from 1');
 
 function parseLineage(ref: string): { dataset: string; version: number } | null {
   const r = parseDatasetRef(ref);
@@ -66,7 +65,7 @@ const PromoteQuery = z.object({
 });
 
 const ModelParams = z.object({ name: ModelName });
-const GenParams = z.object({ name: ModelName, gen: GenParam });
+const GenParams = z.object({ name: ModelName, gen: GenerationNumber });
 
 /** The model routes, declared once: mounted from these and documented from these. */
 export const modelApi = {

@@ -3,6 +3,7 @@ import {
   CreateSessionRequest,
   EventIngest,
   Forbidden,
+  SessionId,
   SESSION_STATES,
   WorkerEvent,
 } from '../../../shared/index.js';
@@ -27,7 +28,7 @@ export const PostEventBody = named(
   }),
 );
 
-const IdParams = z.object({ id: z.string().max(200).describe('session id') });
+const IdParams = z.object({ id: SessionId });
 
 /** The session routes, declared once: mounted from these and documented from these. */
 export const sessionApi = {

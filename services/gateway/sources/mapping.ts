@@ -1,4 +1,4 @@
-import type { SourceMapping } from '../../../shared/index.js';
+import { jsonTooDeepAt, MAX_JSON_DEPTH, type SourceMapping } from '../../../shared/index.js';
 import type { SampleRow } from './sample-sink.js';
 
 export type Mapped = { ok: true; row: SampleRow } | { ok: false; error: string };
@@ -76,6 +76,9 @@ export function mapMessage(m: SourceMapping, msg: unknown): Mapped {
     return fromCsv(m, text);
   }
   if (typeof text === 'string') {
+    if (jsonTooDeepAt(text) >= 0) {
+      return { ok: false, error: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    }
     try {
       return fromJson(m, JSON.parse(text));
     } catch {

@@ -7,7 +7,12 @@
  * dies is replaced (three deaths turn offloading off).
  */
 import type { Worker } from 'node:worker_threads';
-import { reviveError, type Logger, type SerializedError } from '../../../shared/index.js';
+import {
+  checkJsonDepth,
+  reviveError,
+  type Logger,
+  type SerializedError,
+} from '../../../shared/index.js';
 import { decodeInfer, type DecodedInfer } from '../protocols/kserve-codec.js';
 import { startModuleWorker } from './module-worker.js';
 
@@ -49,6 +54,10 @@ export class DecodeOffload {
    * (other requests are being handled: then the HTTP thread has better things to do), else here.
    */
   async kserve(body: Buffer, headerLength: string | undefined, busy = true): Promise<DecodedInfer> {
+    // Only the JSON part: binary tensors after it hold any bytes. A header length that does
+    // not fit the body is decodeInfer's to refuse.
+    const jsonEnd = headerLength === undefined ? body.length : Number(headerLength);
+    checkJsonDepth(Number.isInteger(jsonEnd) ? body.subarray(0, jsonEnd) : body.subarray(0, 0));
     const offload =
       busy && headerLength === undefined && this.o.minBytes > 0 && body.length >= this.o.minBytes;
     if (!offload || this.closed || this.deaths >= MAX_DEATHS)

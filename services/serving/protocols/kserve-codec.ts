@@ -43,6 +43,10 @@ export interface DecodedInfer {
   binaryOutput: boolean;
 }
 
+/**
+ * A request body as tensors. Its JSON's depth is checked by the caller (decode-offload, on
+ * the HTTP thread), so that the decode worker thread loads nothing beyond errors.js.
+ */
 export function decodeInfer(body: Buffer, headerLength: string | undefined): DecodedInfer {
   let jsonEnd = body.length;
   if (headerLength !== undefined) {

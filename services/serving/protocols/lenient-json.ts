@@ -3,7 +3,7 @@
  * clients send for non-finite floats. Strict JSON goes the fast path; only bodies that
  * fail it are rescanned.
  */
-import { BadInput } from '../../../shared/index.js';
+import { BadInput, checkJsonDepth } from '../../../shared/index.js';
 
 const MARK = '\u0000nf:';
 /** MARK as JSON escapes (a raw control character is not legal inside a JSON string) */
@@ -15,16 +15,32 @@ const TOKENS: [string, number][] = [
 ];
 
 export function parseLenientJson(text: string): unknown {
+  return parseLenient(text).value;
+}
+
+/**
+ * The value, and whether the text wrote any of the non-finite tokens: where it did not, an
+ * infinite number in the value came from a literal too large for a double (`1e309`).
+ */
+export function parseLenient(text: string): { value: unknown; nonFiniteTokens: boolean } {
+  checkJsonDepth(text);
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text) as unknown, nonFiniteTokens: false };
   } catch (strictErr) {
     const { rewritten, found } = quoteNonFinite(text);
     if (!found) throw new BadInput(`body is not valid JSON: ${(strictErr as Error).message}`);
     try {
-      return JSON.parse(rewritten, (_k, v: unknown) =>
-        typeof v === 'string' && v.startsWith(MARK) ? Number(v.slice(MARK.length)) : v,
-      );
+      const value: unknown = JSON.parse(rewritten, (_k, v: unknown) => {
+        if (typeof v === 'string' && v.startsWith(MARK)) return Number(v.slice(MARK.length));
+        // Tokens are still marked strings here: an infinite number is an overflowing literal.
+        if (typeof v === 'number' && !Number.isFinite(v)) {
+          throw new BadInput('body holds a number too large for a 64-bit float');
+        }
+        return v;
+      });
+      return { value, nonFiniteTokens: true };
     } catch (err) {
+      if (err instanceof BadInput) throw err;
       throw new BadInput(`body is not valid JSON: ${(err as Error).message}`);
     }
   }

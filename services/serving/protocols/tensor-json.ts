@@ -58,9 +58,17 @@ export function brief(v: unknown): string {
 /**
  * Fills a typed array of `type` from JSON values, rejecting values the type cannot hold. A
  * float element may be `null`: JSON has no NaN, so null stands for a missing value (NaN),
- * which models that impute (the built-in trainers' exports do) fill in.
+ * which models that impute (the built-in trainers' exports do) fill in. An infinite element
+ * came from a literal too large for a double (JSON.parse makes `1e309` Infinity, and the
+ * answer would carry `null`), so it is refused unless `infinityTokens` says the client wrote
+ * `Infinity` itself (TF Serving's lenient JSON); so is a finite one beyond FP32's range.
  */
-export function toTyped(type: ElemType, values: readonly unknown[], what: string): TypedData {
+export function toTyped(
+  type: ElemType,
+  values: readonly unknown[],
+  what: string,
+  opts: { infinityTokens?: boolean } = {},
+): TypedData {
   const info = ELEM[type];
   if (type === 'float16') throw new BadInput(`${what}: FP16 tensors must be sent as binary data`);
   const out = info.make(values.length);
@@ -79,11 +87,14 @@ export function toTyped(type: ElemType, values: readonly unknown[], what: string
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v === null) o[i] = NaN;
-      else if (typeof v === 'number') o[i] = v;
-      else
-        throw new BadInput(
-          `${what}: element ${i} is ${JSON.stringify(v)}, expected a number or null`,
-        );
+      else if (typeof v === 'number') {
+        if (v === Infinity || v === -Infinity) {
+          if (!opts.infinityTokens) throw overflow(what, i, 'a 64-bit float');
+        } else if (type === 'float32' && Number.isFinite(v) && !Number.isFinite(Math.fround(v))) {
+          throw overflow(what, i, 'FP32');
+        }
+        o[i] = v;
+      } else throw new BadInput(`${what}: element ${i} is ${brief(v)}, expected a number or null`);
     }
     return out;
   }
@@ -102,6 +113,10 @@ export function toTyped(type: ElemType, values: readonly unknown[], what: string
     (out as Int32Array).set(values as number[]);
   }
   return out;
+}
+
+function overflow(what: string, i: number, range: string): BadInput {
+  return new BadInput(`${what}: element ${i} is a number too large for ${range}`);
 }
 
 /** Plain JS values of a tensor, flat (bool → boolean, 64-bit ints → number). */

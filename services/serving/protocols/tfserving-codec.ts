@@ -1,6 +1,6 @@
 /** TF Serving REST predict bodies (row `instances` / columnar `inputs`) ↔ tensors. */
 import { BadInput } from '../../../shared/index.js';
-import { parseLenientJson } from './lenient-json.js';
+import { parseLenient } from './lenient-json.js';
 import type { ModelIO } from '../hosting/protocol.js';
 import { flattenNested, nestedJson, toTyped } from './tensor-json.js';
 import type { TensorMap } from '../tensors/tensors.js';
@@ -15,7 +15,7 @@ export function decodePredict(
   io: ModelIO,
   model: string,
 ): { inputs: TensorMap; format: PredictFormat } {
-  const req = parseLenientJson(body.toString('utf8'));
+  const { value: req, nonFiniteTokens } = parseLenient(body.toString('utf8'));
   if (!isObject(req)) throw new BadInput('body must be a JSON object with "instances" or "inputs"');
   if (Array.isArray(req.inputs) && isV2Tensor(req.inputs[0])) {
     throw new BadInput(
@@ -71,7 +71,7 @@ export function decodePredict(
     inputs[name] = {
       type: spec.type,
       dims: shape,
-      data: toTyped(spec.type, values, `input "${name}"`),
+      data: toTyped(spec.type, values, `input "${name}"`, { infinityTokens: nonFiniteTokens }),
     };
   }
   return { inputs, format: hasRows ? 'row' : 'columnar' };

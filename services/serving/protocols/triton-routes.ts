@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { BadInput, readBody, sendError, sendJson } from '../../../shared/index.js';
+import { BadInput, parseJson, readBody, sendError, sendJson } from '../../../shared/index.js';
 import { parseVersion, type RouteContext } from './route-context.js';
 import type { ModelStatsEntry } from './model-stats.js';
 
@@ -59,12 +59,7 @@ async function readIndexRequest(req: IncomingMessage): Promise<{ ready?: boolean
   // Triton's clients send `{}` or nothing at all.
   const body = await readBody(req, 64 * 1024);
   if (body.length === 0) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new BadInput('repository index request is not valid JSON');
-  }
+  const json = parseJson(body.toString('utf8'), 'repository index request');
   const parsed = IndexRequest.safeParse(json);
   if (!parsed.success) {
     throw new BadInput(

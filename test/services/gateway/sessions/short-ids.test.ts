@@ -61,9 +61,9 @@ test('an ambiguous prefix is a 409 listing the matches; a short one a 400; none 
   assert.match(short.body.message, /at least 6 characters/);
 
   assert.equal((await api(p, 'GET', '/api/v1/sessions/0123456789')).status, 404);
-  // Glob characters are literal, not a pattern that matches every session.
+  // Glob characters are no pattern that matches every session: not an id at all.
   const glob = await api(p, 'GET', `/api/v1/sessions/${encodeURIComponent('c0ffee*')}`);
-  assert.equal(glob.status, 404, JSON.stringify(glob.body));
+  assert.equal(glob.status, 400, JSON.stringify(glob.body));
   // Stopping takes a prefix too, and an ambiguous one stops nothing.
   assert.equal((await api(p, 'POST', `/api/v1/sessions/${TWIN_A.slice(0, 8)}/stop`)).status, 409);
   const twin = await api(p, 'GET', `/api/v1/sessions/${TWIN_B}`);

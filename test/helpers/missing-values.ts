@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { DatasetStore, DatasetVersionMeta } from '../../shared/index.js';
+import { splitInfo, type DatasetStore, type DatasetVersionMeta } from '../../shared/index.js';
 import { createRng } from '../../services/trainer/rng.js';
 import { fixture, loadDigits } from './datasets.js';
 
@@ -25,7 +25,8 @@ export function blankedDigitsCsv(share: number, seed = 5): string {
 
 /**
  * Stores digits with a seeded `share` of feature values missing (NaN, as data-intake stores a
- * blank cell) as one committed version of dataset `name`.
+ * blank cell) as one committed version of dataset `name`, split like `storeDigits` so the
+ * two hold out the same rows.
  */
 export async function storeBlankedDigits(
   datasets: DatasetStore,
@@ -51,5 +52,6 @@ export async function storeBlankedDigits(
     count: d.rows,
     labelKind: 'class',
     labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    split: splitInfo(42, 0.2, d.rows),
   });
 }

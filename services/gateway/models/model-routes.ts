@@ -14,7 +14,7 @@ import type { TokenInfo } from '../auth/token-store.js';
 import type { RouteModule } from '../http/route-context.js';
 import { routeMounter } from '../openapi/mount-route.js';
 import { defineRoute, named } from '../openapi/route-spec.js';
-import { inspectOnnx } from './model-upload.js';
+import { ReportedMetrics, inspectOnnx } from './model-upload.js';
 
 function parseLineage(ref: string): { dataset: string; version: number } | null {
   const r = parseDatasetRef(ref);
@@ -28,22 +28,7 @@ export const UploadQuery = z.object({
     .default('classifier')
     .describe('model type, when the upload creates the model'),
   description: z.string().max(500).optional().describe('model description, when it creates it'),
-  metrics: z
-    .string()
-    .optional()
-    .describe('JSON object of numbers, e.g. {"valAccuracy":0.93}')
-    .transform((s, ctx) => {
-      if (!s) return {};
-      try {
-        return z.record(z.string(), z.number()).parse(JSON.parse(s));
-      } catch {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'metrics must be a JSON object of numbers, e.g. {"valAccuracy":0.93}',
-        });
-        return z.NEVER;
-      }
-    }),
+  metrics: ReportedMetrics,
   promote: z
     .enum(['true', 'false', '1', '0'])
     .optional()

@@ -1,5 +1,36 @@
 import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
 import { BadInput } from '../../../shared/index.js';
+
+const EXAMPLE = '{"valAccuracy":0.93}';
+
+/**
+ * The `metrics` an upload declares (`?metrics={"valAccuracy":0.93}`). They are recorded on the
+ * generation as *reported*: the event listener decides on what the platform itself measures
+ * on the dataset version's held-out rows, and flags a reported figure that overstates it.
+ */
+export const ReportedMetrics = z
+  .string()
+  .max(4000)
+  .optional()
+  .describe(
+    `figures the uploader reports, as a JSON object of numbers, e.g. ${EXAMPLE}: recorded as reported and compared with what the platform measures, never used to decide`,
+  )
+  .transform((s, ctx) => {
+    if (!s) return {};
+    try {
+      return z
+        .record(z.string().min(1).max(100), z.number())
+        .refine((m) => Object.keys(m).length <= 50, 'at most 50 figures')
+        .parse(JSON.parse(s));
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `metrics must be a JSON object of at most 50 numbers, e.g. ${EXAMPLE}`,
+      });
+      return z.NEVER;
+    }
+  });
 
 const DATATYPES: Record<string, string> = {
   float32: 'FP32',

@@ -9,8 +9,6 @@ import { buildApp, type Gateway } from '../../services/gateway/app.js';
 import { buildListener, type ListenerApp } from '../../services/event-listener/app.js';
 import { startCandidateEvaluation } from '../../services/serving/evaluation/evaluation-worker.js';
 import { Keys } from '../../shared/index.js';
-import { startCandidateEvaluation } from '../../services/serving/evaluation/evaluation-worker.js';
-import { Keys } from '../../shared/index.js';
 import type { RedisOptions } from 'ioredis';
 import type { TestRedis } from './redis.js';
 
@@ -109,17 +107,6 @@ export async function startTestPlatform(
           keys: new Keys(prefix),
           log,
         });
-  // What serving replicas do beside answering requests: judge each candidate on held-out rows
-  // (the listener decides on those figures).
-  const evaluation =
-    opts.listener === false
-      ? undefined
-      : startCandidateEvaluation({
-          connection: r.client({ forWorker: true }),
-          redis: r.client(),
-          keys: new Keys(prefix),
-          log,
-        });
   const p: TestPlatform = {
     prefix,
     token,
@@ -136,7 +123,6 @@ export async function startTestPlatform(
     },
     async close() {
       await listener?.close();
-      await evaluation?.close();
       await evaluation?.close();
       await gw.close();
       await handler.close({ stopWorkers: true });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiError, Client } from '../client.js';
 import { emit, num, table } from '../output.js';
+import { registerPredict } from './predict.js';
 import { servedByModel } from './serve.js';
 
 type Globals = { url?: string; token?: string; json?: boolean };
@@ -126,34 +127,5 @@ export function registerModels(program: Command): void {
         emit(!!g.json, r, () => `${name} gen ${r.gen}: ${r.status}`);
       });
   }
-
-  program
-    .command('predict <model>')
-    .description(
-      'run a KServe v2 inference: --input takes a v2 request JSON file, or {"instances": [...]} rows',
-    )
-    .requiredOption('--input <file>', 'JSON file ("-" for stdin)')
-    .option('--version <gen>', 'a pinned generation')
-    .action(async (name: string, o: { input: string; version?: string }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<Globals>();
-      const client = new Client(g);
-      const body = JSON.parse(readFileSync(o.input === '-' ? 0 : o.input, 'utf8')) as Record<
-        string,
-        unknown
-      >;
-      const v = o.version ? `/versions/${o.version}` : '';
-      const tf = 'instances' in body || ('inputs' in body && !Array.isArray(body.inputs));
-      const path = tf
-        ? `/v1/models/${encodeURIComponent(name)}${v}:predict`
-        : `/v2/models/${encodeURIComponent(name)}${v}/infer`;
-      const res = await fetch(client.url + path, {
-        method: 'POST',
-        headers: client.headers({ 'content-type': 'application/json' }),
-        body: JSON.stringify(body),
-      });
-      const out = (await res.json()) as { error?: string };
-      if (!res.ok)
-        throw new ApiError(res.status, { error: String(res.status), message: out.error ?? '' });
-      emit(true, out, () => '');
-    });
+  registerPredict(program);
 }

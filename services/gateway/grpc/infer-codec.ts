@@ -247,8 +247,41 @@ function jsonDataToBytes(dt: Datatype, data: unknown): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
+/**
+ * BYTES outputs (class names: `label`, Triton's classification strings), which serving
+ * answers but never takes: raw, each element is a 4-byte little-endian length and its bytes,
+ * as in the HTTP binary extension; typed, they are `bytes_contents`.
+ */
+const BYTES_OUT: Datatype = { bytes: 1, field: 'bytes_contents', make: (n) => new Uint8Array(n) };
+
+function stringsToRaw(data: unknown): Uint8Array {
+  const parts = (Array.isArray(data) ? data.flat(Infinity) : []).map((v) =>
+    Buffer.from(String(v), 'utf8'),
+  );
+  const out = Buffer.alloc(parts.reduce((n, p) => n + 4 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.writeUInt32LE(p.length, at);
+    p.copy(out, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+function rawToElements(raw: Uint8Array): Uint8Array[] {
+  const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at + 4 <= buf.length;) {
+    const n = buf.readUInt32LE(at);
+    out.push(buf.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
+}
+
 /** Raw bytes → the typed contents of a datatype (copied: `bytes` may be unaligned). */
 function bytesToContents(dt: Datatype, bytes: Uint8Array): InferTensorContents {
+  if (dt === BYTES_OUT) return { bytes_contents: rawToElements(bytes) };
   const n = bytes.length / dt.bytes;
   const arr = dt.make(n);
   new Uint8Array(arr.buffer).set(bytes);
@@ -279,13 +312,15 @@ export function fromHttpInfer(
   const tensors: { out: OutputTensor; dt: Datatype; bytes: Uint8Array }[] = [];
   for (const o of head.outputs ?? []) {
     const datatype = String(o.datatype);
-    const dt = DATATYPES[datatype];
+    const dt = datatype === 'BYTES' ? BYTES_OUT : DATATYPES[datatype];
     if (!dt) throw new Error(`serving answered an output of datatype ${datatype}`);
     const size = o.parameters?.binary_data_size;
     let bytes: Uint8Array;
     if (typeof size === 'number') {
       bytes = body.subarray(at, at + size);
       at += size;
+    } else if (dt === BYTES_OUT) {
+      bytes = stringsToRaw(o.data);
     } else {
       bytes = jsonDataToBytes(dt, o.data);
     }

@@ -42,6 +42,7 @@ export type HostState = 'loading' | 'ready' | 'restarting' | 'unavailable';
 interface Slot {
   gen: number;
   io: ModelIO;
+  labels: readonly string[] | undefined;
   batcher: DynamicBatcher;
   batching: boolean;
   retired: boolean;
@@ -118,6 +119,7 @@ export class ModelHost implements Servable {
       maxBatch: slot.batching ? this.opts.batch.maxBatch : 0,
       maxDelayMs: this.opts.batch.maxDelayMs,
       platform: 'onnxruntime_onnx',
+      ...(slot.labels ? { labels: slot.labels } : {}),
     };
   }
 
@@ -137,7 +139,7 @@ export class ModelHost implements Servable {
       checkInputs(this.name, slot.io, inputs);
       this.opts.onInputs?.(this.name, slot.gen, inputs);
       const outputs = await slot.batcher.submit(inputs);
-      return { gen: slot.gen, outputs };
+      return { gen: slot.gen, outputs, ...(slot.labels ? { labels: slot.labels } : {}) };
     }
   }
 
@@ -249,6 +251,11 @@ export class ModelHost implements Servable {
       throw err;
     }
     const io = await this.opts.proc.load(this.name, gen, bytes);
+    // Class names only label answers: a generation whose record cannot be read serves without.
+    const labels = await this.opts.source.labels?.(this.name, gen).catch((err: unknown) => {
+      this.opts.log.warn({ err, model: this.name, gen }, 'class names not readable');
+      return null;
+    });
     const batching =
       io.inputs.length > 0 &&
       io.inputs.every((s) => s.shape[0] === -1) &&
@@ -261,7 +268,7 @@ export class ModelHost implements Servable {
       onBatch: (rows) => this.opts.onBatch?.(this.name, rows),
       onRun: (run) => this.opts.onRun?.(this.name, gen, run),
     });
-    const slot: Slot = { gen, io, batcher, batching, retired: false };
+    const slot: Slot = { gen, io, labels: labels ?? undefined, batcher, batching, retired: false };
     this.slots.set(gen, slot);
     return slot;
   }

@@ -13,6 +13,11 @@ export interface ModelSource {
   list(): Promise<string[]>;
   /** generations that exist (for metadata and 404 bodies); optional */
   generations?(name: string): Promise<number[]>;
+  /**
+   * The class names of a classifier generation, index by index (what its class scores
+   * mean), or null when it records none; optional.
+   */
+  labels?(name: string, gen: number): Promise<readonly string[] | null>;
   /** subscribes to promotions; returns the unsubscribe function */
   onPromotion(cb: (name: string, gen: number) => void): () => void;
   /** the models replicas are assigned to serve, `*` for all; absent: serve all */
@@ -25,13 +30,29 @@ export interface ModelSource {
 
 /** A ModelSource held in memory. */
 export class InMemoryModelSource implements ModelSource {
-  private readonly models = new Map<string, { prod: number | null; gens: Map<number, Buffer> }>();
+  private readonly models = new Map<
+    string,
+    { prod: number | null; gens: Map<number, Buffer>; labels: Map<number, string[]> }
+  >();
   private readonly listeners = new Set<(name: string, gen: number) => void>();
 
-  /** Adds generation `gen` of `name`; `promote` makes it production without notifying. */
-  put(name: string, gen: number, bytes: Buffer, opts: { production?: boolean } = {}): this {
-    const m = this.models.get(name) ?? { prod: null, gens: new Map<number, Buffer>() };
+  /**
+   * Adds generation `gen` of `name`; `production` makes it production without notifying;
+   * `labels` are its class names.
+   */
+  put(
+    name: string,
+    gen: number,
+    bytes: Buffer,
+    opts: { production?: boolean; labels?: string[] } = {},
+  ): this {
+    const m = this.models.get(name) ?? {
+      prod: null,
+      gens: new Map<number, Buffer>(),
+      labels: new Map<number, string[]>(),
+    };
     m.gens.set(gen, bytes);
+    if (opts.labels) m.labels.set(gen, opts.labels);
     if (opts.production) m.prod = gen;
     this.models.set(name, m);
     return this;
@@ -58,6 +79,10 @@ export class InMemoryModelSource implements ModelSource {
 
   async list(): Promise<string[]> {
     return [...this.models.keys()];
+  }
+
+  async labels(name: string, gen: number): Promise<readonly string[] | null> {
+    return this.models.get(name)?.labels.get(gen) ?? null;
   }
 
   async generations(name: string): Promise<number[]> {

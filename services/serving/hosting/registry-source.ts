@@ -67,6 +67,14 @@ export class RegistrySource implements ModelSource {
     return (await this.registry.listGenerations(name)).map((g) => g.gen);
   }
 
+  /** `io.labelNames` of the generation, as the trainer registered it. */
+  async labels(name: string, gen: number): Promise<readonly string[] | null> {
+    const io = (await this.registry.getGeneration(name, gen)).io as
+      { labelNames?: unknown } | undefined;
+    const names = io?.labelNames;
+    return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : null;
+  }
+
   async assignment(): Promise<'*' | string[]> {
     return this.opts.redis ? readAssignment(this.opts.redis, this.keys) : '*';
   }

@@ -12,11 +12,15 @@ export interface Description {
   maxBatch: number;
   maxDelayMs: number;
   platform: string;
+  /** class names (what a classifier's scores mean, index by index), when recorded */
+  labels?: readonly string[];
 }
 
 export interface InferResult {
   gen: number | undefined;
   outputs: TensorMap;
+  /** the answering generation's class names, when it records them */
+  labels?: readonly string[];
 }
 
 export interface Servable {

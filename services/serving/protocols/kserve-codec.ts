@@ -4,6 +4,15 @@
  */
 import { z } from 'zod';
 import { BadInput } from '../../../shared/errors.js';
+import {
+  classificationCount,
+  classify,
+  LABEL_OUTPUT,
+  rowLabels,
+  scoreOutput,
+  stringsToBytes,
+  type StringTensor,
+} from './class-labels.js';
 import { flattenNested, toPlain, toTyped } from './tensor-json.js';
 import {
   ELEM,
@@ -37,8 +46,11 @@ const InferRequest = z.object({
 export interface DecodedInfer {
   id: string | undefined;
   inputs: TensorMap;
-  /** requested outputs in order, or undefined for all */
-  outputs: { name: string; binary: boolean | undefined }[] | undefined;
+  /**
+   * requested outputs in order, or undefined for all; `classification`: Triton's extension,
+   * the top k classes as strings instead of the tensor
+   */
+  outputs: { name: string; binary: boolean | undefined; classification?: number }[] | undefined;
   /** request-level `binary_data_output` */
   binaryOutput: boolean;
 }
@@ -121,10 +133,15 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
   return {
     id: req.id,
     inputs,
-    outputs: req.outputs?.map((o) => ({
-      name: o.name,
-      binary: typeof o.parameters?.binary_data === 'boolean' ? o.parameters.binary_data : undefined,
-    })),
+    outputs: req.outputs?.map((o) => {
+      const k = classificationCount(o.parameters?.classification, o.name);
+      return {
+        name: o.name,
+        binary:
+          typeof o.parameters?.binary_data === 'boolean' ? o.parameters.binary_data : undefined,
+        ...(k === undefined ? {} : { classification: k }),
+      };
+    }),
     binaryOutput: req.parameters?.binary_data_output === true,
   };
 }
@@ -150,18 +167,43 @@ export function encodeInfer(opts: {
   gen: number | undefined;
   request: DecodedInfer;
   outputs: TensorMap;
+  /** the answering generation's class names: adds the `label` output */
+  labels?: readonly string[];
 }): EncodedResponse {
-  const { request, outputs } = opts;
-  const wanted =
-    request.outputs ?? Object.keys(outputs).map((name) => ({ name, binary: undefined }));
+  const { request, outputs, labels } = opts;
+  // A classifier with class names answers each row's class as `label` (BYTES) too.
+  const scores = labels && !outputs[LABEL_OUTPUT] ? scoreOutput(outputs, labels) : undefined;
+  const names = Object.keys(outputs);
+  if (scores) names.push(LABEL_OUTPUT);
+  const wanted: NonNullable<DecodedInfer['outputs']> =
+    request.outputs ?? names.map((name) => ({ name, binary: undefined }));
   const json: Record<string, unknown>[] = [];
   const blobs: Uint8Array[] = [];
+  const strings = (w: { name: string; binary: boolean | undefined }, s: StringTensor) => {
+    const base = { name: w.name, datatype: 'BYTES', shape: s.dims };
+    if (w.binary ?? request.binaryOutput) {
+      const bytes = stringsToBytes(s.data);
+      blobs.push(bytes);
+      json.push({ ...base, parameters: { binary_data_size: bytes.byteLength } });
+    } else {
+      json.push({ ...base, data: s.data });
+    }
+  };
   for (const w of wanted) {
+    if (scores && w.name === LABEL_OUTPUT) {
+      const t = outputs[scores]!;
+      strings(w, { dims: [t.dims[0]!], data: rowLabels(t, labels!) });
+      continue;
+    }
     const t = outputs[w.name];
     if (!t) {
       throw new BadInput(
-        `model "${opts.model}" has no output "${w.name}"; its outputs are: ${Object.keys(outputs).join(', ')}`,
+        `model "${opts.model}" has no output "${w.name}"; its outputs are: ${names.join(', ')}`,
       );
+    }
+    if (w.classification !== undefined) {
+      strings(w, classify(t, w.classification, labels, w.name));
+      continue;
     }
     const binary = w.binary ?? (request.binaryOutput || t.type === 'float16');
     const base = { name: w.name, datatype: ELEM[t.type].v2, shape: t.dims };

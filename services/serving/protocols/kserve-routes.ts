@@ -7,9 +7,16 @@ import { handleTriton } from './triton-routes.js';
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Description } from '../hosting/servable.js';
 import { ELEM } from '../tensors/tensors.js';
+import { LABEL_OUTPUT, labelledBy } from './class-labels.js';
 
 const SERVER = { name: 'swarmml-serving', version: '0.1.0' };
-const EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'];
+const EXTENSIONS = [
+  'binary_tensor_data',
+  'classification',
+  'model_configuration',
+  'model_repository',
+  'statistics',
+];
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|infer))?\/?$/;
 
 const tensorMeta = (s: TensorSpec) => ({ name: s.name, datatype: ELEM[s.type].v2, shape: s.shape });
@@ -66,6 +73,7 @@ export async function handleKServe(
         gen: result.gen,
         request,
         outputs: result.outputs,
+        ...(result.labels ? { labels: result.labels } : {}),
       });
       if (encoded.headerLength === undefined) send(res, 200, encoded.body);
       else {
@@ -107,7 +115,12 @@ function modelMetadata(name: string, d: Description) {
     versions: d.versions.map(String),
     platform: d.platform,
     inputs: d.io.inputs.map(tensorMeta),
-    outputs: d.io.outputs.map(tensorMeta),
+    outputs: [
+      ...d.io.outputs.map(tensorMeta),
+      ...(d.labels && labelledBy(d.io.outputs, d.labels)
+        ? [{ name: LABEL_OUTPUT, datatype: 'BYTES', shape: [-1] }]
+        : []),
+    ],
   };
 }
 

@@ -3,6 +3,7 @@ import { BadInput } from '../../../shared/index.js';
 import { parseLenient } from './lenient-json.js';
 import type { ModelIO } from '../hosting/protocol.js';
 import { flattenNested, nestedJson, toTyped } from './tensor-json.js';
+import { rowLabels, scoreOutput, TF_CLASSES_KEY } from './class-labels.js';
 import type { TensorMap } from '../tensors/tensors.js';
 
 export type PredictFormat = 'row' | 'columnar';
@@ -92,13 +93,29 @@ function soleInput(io: ModelIO, model: string): string {
   return io.inputs[0]!.name;
 }
 
-/** `{"predictions": ...}` for row requests, `{"outputs": ...}` for columnar ones. */
-export function encodePredict(outputs: TensorMap, order: string[], format: PredictFormat): string {
+/**
+ * `{"predictions": ...}` for row requests, `{"outputs": ...}` for columnar ones. With class
+ * `labels`, an answer that names its outputs (more than one) names each row's class too, as
+ * `classes`, beside them; an answer of one unnamed tensor is left as it is.
+ */
+export function encodePredict(
+  outputs: TensorMap,
+  order: string[],
+  format: PredictFormat,
+  labels?: readonly string[],
+): string {
   const names = order.filter((n) => outputs[n]);
   for (const n of Object.keys(outputs)) if (!names.includes(n)) names.push(n);
+  const scores =
+    labels && names.length > 1 && !outputs[TF_CLASSES_KEY]
+      ? scoreOutput(outputs, labels)
+      : undefined;
+  const classes = scores ? rowLabels(outputs[scores]!, labels!) : undefined;
+  const classesKey = JSON.stringify(TF_CLASSES_KEY);
   if (format === 'columnar') {
     if (names.length === 1) return `{"outputs":${nestedJson(outputs[names[0]!]!)}}`;
-    return `{"outputs":{${names.map((n) => `${JSON.stringify(n)}:${nestedJson(outputs[n]!)}`).join(',')}}}`;
+    const extra = classes ? `,${classesKey}:${JSON.stringify(classes)}` : '';
+    return `{"outputs":{${names.map((n) => `${JSON.stringify(n)}:${nestedJson(outputs[n]!)}`).join(',')}${extra}}}`;
   }
   if (names.length === 1) return `{"predictions":${nestedJson(outputs[names[0]!]!)}}`;
   const rows = outputs[names[0]!]!.dims[0] ?? 0;
@@ -109,8 +126,9 @@ export function encodePredict(outputs: TensorMap, order: string[], format: Predi
   }
   const objs: string[] = [];
   for (let r = 0; r < rows; r++) {
+    const extra = classes ? `,${classesKey}:${JSON.stringify(classes[r])}` : '';
     objs.push(
-      `{${names.map((n) => `${JSON.stringify(n)}:${nestedJson(outputs[n]!, r, r + 1, true)}`).join(',')}}`,
+      `{${names.map((n) => `${JSON.stringify(n)}:${nestedJson(outputs[n]!, r, r + 1, true)}`).join(',')}${extra}}`,
     );
   }
   return `{"predictions":[${objs.join(',')}]}`;

@@ -5,6 +5,7 @@ import { guarded, observed, parseVersion, type RouteContext } from './route-cont
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Servable } from '../hosting/servable.js';
 import { decodePredict, encodePredict } from './tfserving-codec.js';
+import { labelledBy, TF_CLASSES_KEY } from './class-labels.js';
 import type { ElemType } from '../tensors/tensors.js';
 
 const PATH =
@@ -56,6 +57,7 @@ export async function handleTfServing(
           result.outputs,
           io.outputs.map((s) => s.name),
           format,
+          result.labels,
         ),
       );
     });
@@ -134,7 +136,19 @@ async function metadata(servable: Servable, version: number | undefined) {
         signature_def: {
           serving_default: {
             inputs: tensors(d.io.inputs),
-            outputs: tensors(d.io.outputs),
+            outputs: {
+              ...tensors(d.io.outputs),
+              // The class of each row, beside the scores (see encodePredict).
+              ...(d.labels && d.io.outputs.length > 1 && labelledBy(d.io.outputs, d.labels)
+                ? {
+                    [TF_CLASSES_KEY]: {
+                      dtype: 'DT_STRING',
+                      tensor_shape: { dim: [{ size: '-1', name: '' }], unknown_rank: false },
+                      name: TF_CLASSES_KEY,
+                    },
+                  }
+                : {}),
+            },
             method_name: 'tensorflow/serving/predict',
           },
         },

@@ -30,6 +30,13 @@ export const PostEventBody = named(
 
 const IdParams = z.object({ id: SessionId });
 
+/** What a session id (or a prefix of one) can be answered with. */
+const ID_ERRORS = {
+  400: 'a shortened id of fewer than 6 characters',
+  404: 'no such session',
+  409: 'a shortened id that more than one session starts with (the matches are listed)',
+};
+
 /** The session routes, declared once: mounted from these and documented from these. */
 export const sessionApi = {
   create: defineRoute({
@@ -63,7 +70,7 @@ export const sessionApi = {
     tag: 'sessions',
     summary: 'A session and its events',
     params: IdParams,
-    errors: { 404: 'no such session' },
+    errors: ID_ERRORS,
   }),
   stop: defineRoute({
     method: 'post',
@@ -72,7 +79,7 @@ export const sessionApi = {
     tag: 'sessions',
     summary: 'Stop a session',
     params: IdParams,
-    errors: { 404: 'no such session', 503: 'the event handler is not reachable' },
+    errors: { ...ID_ERRORS, 503: 'the event handler is not reachable' },
   }),
   postEvent: defineRoute({
     method: 'post',
@@ -84,10 +91,7 @@ export const sessionApi = {
     body: PostEventBody,
     status: 201,
     otherSuccess: { 200: 'a resend (a seq already seen): dropped, `duplicate: true`' },
-    errors: {
-      403: 'a worker token of another session',
-      404: 'no such session',
-    },
+    errors: { ...ID_ERRORS, 403: 'a worker token of another session' },
   }),
 };
 
@@ -102,7 +106,9 @@ export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
       ops.create(body, (res.locals.auth as { name: string }).name),
     );
     mount(sessionApi.list, async ({ query }) => ops.sessions.list(query));
-    mount(sessionApi.get, async ({ params: { id } }) => {
+    // Every route that takes a session id takes a unique prefix of it too (what the CLI lists).
+    mount(sessionApi.get, async ({ params }) => {
+      const id = await ops.sessions.resolveId(params.id);
       const [session, events] = await Promise.all([
         ops.sessions.get(id),
         ops.events.range({ sessionId: id, count: 5000 }),
@@ -111,11 +117,11 @@ export function sessionRoutes(ops: GatewaySessionOps): RouteModule {
     });
     mount(sessionApi.stop, async ({ params }) => ops.stop(params.id));
     // External trainers post their events here with their worker token.
-    mount(sessionApi.postEvent, async ({ params: { id }, body }, _req, res) => {
+    mount(sessionApi.postEvent, async ({ params, body }, _req, res) => {
       const auth = res.locals.auth as { sessionId?: string };
+      const id = await ops.sessions.resolveId(params.id);
       if (auth.sessionId && auth.sessionId !== id)
         throw new Forbidden('a worker token may only post its own session');
-      await ops.sessions.get(id);
       const eventId = await ingest.ingest(id, body.seq, body.event);
       res.status(eventId ? 201 : 200).json({ seq: body.seq, eventId, duplicate: eventId === null });
     });

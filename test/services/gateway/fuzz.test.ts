@@ -6,7 +6,7 @@ import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { REST_ROUTES as ROUTES } from '../../../services/gateway/openapi/api-routes.js';
 import { errorStatuses, type RouteSpec } from '../../../services/gateway/openapi/route-spec.js';
 import { createPredictionCapture } from '../../../services/gateway/serving/prediction-capture.js';
-import { createLogger } from '../../../shared/index.js';
+import { createLogger, EventIngest, Keys, SessionStore } from '../../../shared/index.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // CI replays one fixed seed, so that a red build points at a change in the code rather than
@@ -23,6 +23,8 @@ let r: TestRedis;
 let g: TestGateway;
 let requests = 0;
 const fiveHundreds: string[] = [];
+/** A real session whose `:seq` key exists, so `<id>:seq` as an id would reach another key. */
+let sessionId = '00000000-0000-4000-8000-000000000000';
 const undocumented = new Set<string>();
 
 /**
@@ -45,6 +47,17 @@ before(async () => {
       EVENT_HANDLER_URL: 'http://127.0.0.1:9',
       SERVING_UPSTREAM: 'http://127.0.0.1:9',
     },
+  });
+  const keys = new Keys(g.prefix);
+  sessionId = (
+    await new SessionStore(r.client(), keys).create({
+      kind: 'train',
+      request: { kind: 'train', model: 'fz', dataset: 'fuzzed@1' },
+    })
+  ).id;
+  await new EventIngest(r.client(), keys).ingest(sessionId, 1, {
+    kind: 'log',
+    payload: { lines: ['fuzz'] },
   });
   // One HTTP source, so pushes reach the mapping code.
   await send('PUT', '/api/v1/config/sources', {
@@ -132,9 +145,29 @@ const segment = fc.oneof(
     'a@b',
     ' ',
     '%zz',
+    // percent-escapes that are not UTF-8 (a URIError in decodeURIComponent)
+    '%ff%fe',
+    '%C0%AE%C0%AE',
+    // ids that look like key suffixes or hash tags
+    'a:b',
+    '%7Bx%7D',
   ),
+  fc.constant(null).map(() => `${sessionId}:seq`),
   fc.string({ minLength: 1, maxLength: 12 }).map(encodeURIComponent),
 );
+/** A body sent as this raw JSON text rather than stringified. */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** JSON text nested far past any sane document (a stack overflow in recursive code). */
+const deepJson = fc
+  .tuple(fc.integer({ min: 65, max: 20_000 }), fc.constantFrom('[', '{"a":'))
+  .map(([depth, open]) => {
+    const close = open === '[' ? ']' : '}';
+    return open.repeat(depth) + '1' + close.repeat(depth);
+  });
+
 const query = fc.dictionary(
   fc.constantFrom(
     'limit',
@@ -167,16 +200,23 @@ test('random requests to every declared route never answer 5xx, nor a status it 
       route,
       fc.array(segment, { minLength: 4, maxLength: 4 }),
       query,
-      fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 3 })),
+      fc.oneof(
+        fc.constant(undefined),
+        fc.jsonValue({ maxDepth: 3 }),
+        deepJson.map((text) => new RawJson(text)),
+      ),
       fc.constantFrom<string | null>(g.adminToken, null, 'smt_bogus'),
-      async (rt, segs, q, json, token) => {
+      async (rt, segs, q, body, token) => {
         let i = 0;
         const path = rt.path.replace(/:(\w+)/g, () => segs[i++] ?? 'x');
         const qs = new URLSearchParams(q).toString();
-        const res = await send(rt.method.toUpperCase(), path + (qs ? `?${qs}` : ''), {
-          json,
-          token,
-        });
+        const res = await send(
+          rt.method.toUpperCase(),
+          path + (qs ? `?${qs}` : ''),
+          body instanceof RawJson
+            ? { raw: body.text, contentType: 'application/json', token }
+            : { json: body, token },
+        );
         checkDocumented(rt, res);
       },
     ),
@@ -374,6 +414,40 @@ test('malformed bodies and content types: 4xx, never 5xx', async () => {
     { numRuns: 300 },
   );
   assert.deepEqual([...undocumented], [], 'statuses missing from the route declarations');
+});
+
+test('inference paths with percent-escapes that are not UTF-8: 400 from the gateway itself', async () => {
+  const bad = fc.constantFrom('%ff', '%ff%fe', '%C0%AE%C0%AE', '%e0%80', '%ed%a0%80', 'a%80b');
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(
+        (m: string) => ['POST', `/v2/models/${m}/infer`],
+        (m: string) => ['POST', `/v2/models/${m}/versions/1/infer`],
+        (m: string) => ['GET', `/v2/models/${m}/ready`],
+        (m: string) => ['POST', `/v1/models/${m}:predict`],
+        (m: string) => ['GET', `/v1/models/${m}/metadata`],
+      ),
+      bad,
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        deepJson.map((text) => new RawJson(text)),
+      ),
+      async (route, model, body) => {
+        const [method, path] = route(model) as [string, string];
+        const res = await send(
+          method,
+          path,
+          body instanceof RawJson
+            ? { raw: body.text, contentType: 'application/json' }
+            : { json: body },
+        );
+        // The replicas are down here: only the gateway's own check can make this a 400.
+        assert.equal(res.status, 400, `${method} ${path}: ${JSON.stringify(res.body)}`);
+        assert.equal((res.body as { code?: unknown }).code, 'BAD_INPUT');
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
 
 test('prediction capture survives any bytes from a replica', async () => {

@@ -24,9 +24,14 @@ export type RedisUser = (typeof REDIS_USERS)[number];
 
 type Queue = (typeof QUEUES)[keyof typeof QUEUES];
 
-/** What one user may touch: groups of keys (below), BullMQ queues and pub/sub channels. */
+/**
+ * What one user may touch: groups of keys (below) to read and write, groups to read only,
+ * BullMQ queues and pub/sub channels. Read-only keys must be read with plain commands: Redis
+ * requires write access to every key a script (EVAL) declares.
+ */
 interface Grant {
   keys: KeyGroup[];
+  read?: KeyGroup[];
   queues: Queue[];
   channels: ChannelGroup[];
 }
@@ -34,6 +39,7 @@ interface Grant {
 type KeyGroup =
   | 'models'
   | 'datasets'
+  | 'lineage'
   | 'sessions'
   | 'events'
   | 'decisions'
@@ -51,6 +57,9 @@ function keyGroup(k: Keys, g: KeyGroup): string[] {
       return [k.models(), k.modelsByType('*'), `${k.model('*')}*`];
     case 'datasets':
       return [k.datasets(), `${k.dataset('*')}*`];
+    // the generations trained on each dataset version, written with each new generation
+    case 'lineage':
+      return [k.datasetVersionModels('*', 0).replace(':v0:', ':v*:')];
     case 'sessions':
       // session('*') also covers each session's `:seq`
       return [k.sessions(), k.sessionsByState('*'), k.session('*')];
@@ -110,30 +119,35 @@ const GRANTS: Record<Exclude<RedisUser, 'admin'>, Grant> = {
     queues: [QUEUES.sessions, QUEUES.retrain, QUEUES.evaluations],
     channels: ['models', 'config'],
   },
-  // Writes dataset versions (deleting one checks its lineage, which reads model generations).
+  // Writes dataset versions (deleting one checks its lineage: do those generations exist?).
   'data-intake': {
-    keys: ['datasets', 'models', 'events'],
+    keys: ['datasets', 'events'],
+    read: ['models'],
     queues: [],
-    channels: ['models'],
+    channels: [],
   },
-  // Loads generations (writes their optimised graphs), evaluates candidates, scores batches.
+  // Loads generations (writes their optimised graphs), evaluates candidates on held-out rows,
+  // scores batches.
   serving: {
-    keys: ['models', 'datasets', 'events', 'serving', 'batch'],
+    keys: ['models', 'events', 'serving', 'batch'],
+    read: ['datasets'],
     queues: [QUEUES.batchInfer, QUEUES.evaluations],
     channels: ['models', 'serving'],
   },
   // The built-in trainer: reads its dataset, adds its candidate generation (with its lineage).
   trainer: {
-    keys: ['datasets', 'models'],
+    keys: ['models', 'lineage'],
+    read: ['datasets'],
     queues: [],
     channels: ['models'],
   },
   // The built-in batch inference: reads a dataset and a model, queues chunks for serving,
   // collects their outputs and writes the predictions as a new dataset version.
   'batch-infer': {
-    keys: ['datasets', 'models', 'batch'],
+    keys: ['datasets', 'batch'],
+    read: ['models'],
     queues: [QUEUES.batchInfer],
-    channels: ['models'],
+    channels: [],
   },
 };
 
@@ -151,10 +165,12 @@ export function aclRules(user: Exclude<RedisUser, 'admin'>, k: Keys): string[] {
     ...g.keys.flatMap((group) => keyGroup(k, group)),
     ...g.queues.map((q) => `${k.bullPrefix()}:${q}:*`),
   ];
+  const read = (g.read ?? []).flatMap((group) => keyGroup(k, group));
   const channels = g.channels.flatMap((group) => channelGroup(k, group));
   return [
     'resetkeys',
     ...keys.map((p) => `~${p}`),
+    ...read.map((p) => `%R~${p}`),
     'resetchannels',
     ...channels.map((c) => `&${c}`),
     ...SERVICE_COMMANDS,

@@ -151,6 +151,11 @@ test('each service user can do its own work', async () => {
   });
   assert.equal(gen.gen, 1);
   await assert.rejects(new EventLog(trainer, keys).append({ kind: 'x', payload: {} }), /NOPERM/);
+  // it reads datasets and may not change one, nor delete its shards
+  await assert.rejects(trainer.hset(keys.dataset('acl-data'), 'latest', '9'), /NOPERM/);
+  await assert.rejects(trainer.del(keys.datasetShard('acl-data', v.version, 0)), /NOPERM/);
+  // data-intake reads generations (a deletion's lineage check) and may not change one
+  await assert.rejects(intake.hset(keys.model('acl-model'), 'production', '1'), /NOPERM/);
 
   // the event handler promotes it; serving reads it
   await new ModelRegistry(connect('event-handler'), keys).promote('acl-model', 1);
@@ -171,6 +176,11 @@ test('each service user can do its own work', async () => {
   });
   await bq.add('chunk', { n: 1 });
   await bq.close();
+  // batch inference reads models and may not promote or reject a generation
+  await assert.rejects(
+    new ModelRegistry(connect('batch-infer'), keys).reject('acl-model', 1, 'no'),
+    /NOPERM/,
+  );
   const tq = new Queue(QUEUES.batchInfer, { connection: trainer, prefix: keys.bullPrefix() });
   await assert.rejects(tq.add('chunk', { n: 1 }), /NOPERM/);
   await tq.close();

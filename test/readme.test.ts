@@ -213,6 +213,26 @@ const CHECKS: [RegExp, Check][] = [
     },
   ],
   [
+    /^swarmml status$/,
+    (r) => {
+      assert.match(r.stdout, /^gateway\s+http:\S+\s+ready$/m);
+      assert.match(r.stdout, /^local mode \(supervisor pid \d+\)$/m);
+      for (const name of [
+        'redis',
+        'event-handler',
+        'event-listener',
+        'data-intake',
+        'serving',
+        'gateway',
+      ])
+        assert.match(
+          r.stdout,
+          new RegExp(`^\\s+${name}\\s+\\d+\\s+\\d+\\s+ready\\s+0$`, 'm'),
+          name,
+        );
+    },
+  ],
+  [
     /^swarmml token create ci --role client$/,
     async (r, { url }) => {
       assert.match(r.stdout, /^created client token "ci" \(id \S+\)$/m);
@@ -311,9 +331,18 @@ test('the README runs as written: npm start with the demo, then every "Using it"
         ran.push(written);
         continue;
       }
-      // The checkout's bin, which `npx swarmml` runs from inside it; the cwd is a scratch dir
-      // so that request.json is not written into the repository.
-      let command = written.replace(/^npx swarmml\b/, `node ${join(root, 'bin/swarmml.js')}`);
+      if (written === 'npm link') {
+        // Global, and needs the registry's prefix: not run here. What it links must be there.
+        const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+        const bin = join(root, pkg.bin.swarmml);
+        assert.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/, bin);
+        assert.ok(statSync(bin).mode & 0o111, `${bin} is executable`);
+        ran.push(written);
+        continue;
+      }
+      // The checkout's bin, which `npm link` puts on PATH as `swarmml`; the cwd is a scratch
+      // dir (any directory works) so that request.json is not written into the repository.
+      let command = written.replace(/^swarmml\b/, `node ${join(root, 'bin/swarmml.js')}`);
       if (!existsSync(HEART_DEBIAN)) command = command.replace(HEART_DEBIAN, HEART_FIXTURE);
       const shown = written.replace(/^npx /, '');
       if (/^swarmml events --follow$/.test(shown)) {
@@ -363,9 +392,17 @@ test('the README runs as written: npm start with the demo, then every "Using it"
     // foreground group. (npm itself then ends by SIGINT, whatever its child's exit code.)
     const kids = descendants(platform.child.pid!);
     assert.ok(kids.length >= 6, 'npm, local mode, redis-server and the five services run');
+    const seen = { out: platform.stdout.length, err: platform.stderr.length };
     platform.signal('SIGINT');
     await platform.exited;
     assert.match(platform.stdout, /^\[swarmml\]\s+SIGINT: stopping services and redis-server$/m);
+    // Only local mode gets the SIGINT (its processes run in groups of their own) and stops
+    // them in order, Redis last: no service loses a dependency while it still runs.
+    const after = platform.stdout.slice(seen.out) + platform.stderr.slice(seen.err);
+    const errors = after
+      .split('\n')
+      .filter((l) => /ECONNREFUSED|"level":(50|60)|\berror\b/i.test(l));
+    assert.deepEqual(errors, [], `error lines after Ctrl-C:\n${after}`);
     await waitFor(() => kids.every((p) => !alive(p)), {
       timeoutMs: 30_000,
       what: `every process of npm start to exit:\n${output()}`,

@@ -1,7 +1,45 @@
 import type { Command } from 'commander';
 import { Client } from '../client.js';
-import { columns, emit } from '../output.js';
+import { columns, emit, table } from '../output.js';
 import type { ClusterView } from '../../shared/index.js';
+import { localSettings } from '../local/settings.js';
+import { readLocalState, type LocalState } from '../local/state-file.js';
+import { probeLocalProcess } from '../local/process-health.js';
+
+type LocalProcess = LocalState['processes'][number] & { health: string };
+interface LocalView {
+  supervisorPid: number;
+  url: string;
+  processes: LocalProcess[];
+}
+
+/**
+ * The processes of a local mode running from $SWARMML_HOME (its supervisor's state file),
+ * each probed now; undefined when none runs there.
+ */
+async function localView(): Promise<LocalView | undefined> {
+  const state = readLocalState(localSettings().home);
+  if (!state) return undefined;
+  const processes = await Promise.all(
+    state.processes.map(async (p) => ({
+      ...p,
+      health:
+        p.state === 'up' && p.port !== null ? await probeLocalProcess(p.name, p.port) : p.state,
+    })),
+  );
+  return { supervisorPid: state.supervisorPid, url: state.url, processes };
+}
+
+function describeLocal(l: LocalView): string[] {
+  return [
+    '',
+    `local mode (supervisor pid ${l.supervisorPid})`,
+    ...table(
+      l.processes.map((p) => [`  ${p.name}`, p.pid, p.port, p.health, p.restarts]),
+      ['  PROCESS', 'PID', 'PORT', 'HEALTH', 'RESTARTS'],
+    ).split('\n'),
+  ];
+}
 
 function describe(c: ClusterView): string[] {
   const out = [`mode     ${c.mode ?? '?'}`];
@@ -65,10 +103,17 @@ export function registerStatus(program: Command): void {
       const ready = await client
         .get<{ status: string }>('/readyz')
         .catch((e: Error) => ({ status: `down: ${e.message}` }));
-      const cluster = await client.get<ClusterView>('/api/v1/cluster').catch(() => undefined);
-      const value = { url: client.url, gateway: ready.status, cluster };
+      const [cluster, local] = await Promise.all([
+        client.get<ClusterView>('/api/v1/cluster').catch(() => undefined),
+        localView(),
+      ]);
+      const value = { url: client.url, gateway: ready.status, cluster, local };
       emit(!!g.json, value, () =>
-        [`gateway  ${client.url}  ${ready.status}`, ...(cluster ? describe(cluster) : [])]
+        [
+          `gateway  ${client.url}  ${ready.status}`,
+          ...(cluster ? describe(cluster) : []),
+          ...(local ? describeLocal(local) : []),
+        ]
           .join('\n')
           .trim(),
       );

@@ -19,8 +19,9 @@ export function registerUp(program: Command): void {
         process.stdout.write(`\n[swarmml]         ${signal}: stopping services and redis-server\n`);
         void local.stop().then(() => process.exit(0));
       };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      // The services and redis-server run in process groups of their own: a terminal's Ctrl-C
+      // reaches only this process, which stops them in order (the gateway first, Redis last).
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
       if (s.demo && opts.demo) {
         const { runDemo } = await import('../demo.js');
         await runDemo({ url: local.url, token: local.token }).catch((err: unknown) => {

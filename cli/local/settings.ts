@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Local mode's conventions (README and docs/local-mode.md): one place computes them. */
 export interface LocalSettings {
@@ -11,6 +12,8 @@ export interface LocalSettings {
   eventHandlerPort: number;
   /** the gateway's gRPC port */
   grpcPort: number;
+  /** the event listener's health server (its only port) */
+  listenerPort: number;
   redisPort: number;
   tokenFile: string;
   /** the key prefix the services use (SWARMML_PREFIX), which the Redis ACL users are limited to */
@@ -18,8 +21,23 @@ export interface LocalSettings {
   demo: boolean;
 }
 
+/**
+ * The checkout this CLI runs from (the folder of its package.json, above dist/ when built):
+ * local mode's home defaults to its `.swarmml`, so a linked `swarmml` finds the admin token
+ * from any directory, as `npm start` in the checkout keeps it.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
 export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
-  const home = resolve(env.SWARMML_HOME || '.swarmml');
+  const home = resolve(env.SWARMML_HOME || join(packageRoot(), '.swarmml'));
   const port = Number(env.SWARMML_PORT || 8080);
   if (!Number.isInteger(port) || port < 1 || port > 65_526) {
     throw new Error(`SWARMML_PORT must be a port number, got ${env.SWARMML_PORT}`);
@@ -31,6 +49,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     intakePort: port + 2,
     eventHandlerPort: port + 3,
     grpcPort: port + 4,
+    listenerPort: port + 5,
     redisPort: Number(env.SWARMML_REDIS_PORT || port + 9),
     tokenFile: join(home, 'admin.token'),
     prefix: env.SWARMML_PREFIX || 'swarmml',

@@ -1,11 +1,11 @@
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
   EventFanout,
   EventIngest,
   EventLog,
   Keys,
+  listenOn,
   ModelRegistry,
   redisCheck,
   SessionStore,
@@ -94,8 +94,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     async start(p, host) {
       fanout.start();
       await fanout.subscribe(self);
-      await new Promise<void>((resolve) => server.listen(p, host, resolve));
-      port = (server.address() as AddressInfo).port;
+      port = await listenOn(server, p, host);
       await reconcile({ log, sessions, backend, runner });
       runner.start();
       return port;

@@ -1,4 +1,4 @@
-import { createLogger, createRedis, onShutdown } from '../../shared/index.js';
+import { createLogger, createRedis, exitOnListenError, onShutdown } from '../../shared/index.js';
 import { loadConfig } from './config.js';
 import { buildEventHandler } from './app.js';
 
@@ -10,7 +10,9 @@ const workerRedis = createRedis(config.REDIS_URL, log, {
   forWorker: true,
 });
 const handler = buildEventHandler({ config, log, redis, workerRedis });
-const port = await handler.start(config.PORT, config.HOST);
+const port = await handler
+  .start(config.PORT, config.HOST)
+  .catch(exitOnListenError(log, 'event-handler', config.PORT));
 log.info({ port, backend: handler.backend.name }, 'event handler listening');
 onShutdown(log, [
   () => handler.close({ stopWorkers: config.STOP_WORKERS_ON_EXIT }),

@@ -1,4 +1,10 @@
-import { createLogger, createRedis, onShutdown, redactUrl } from '../../shared/index.js';
+import {
+  createLogger,
+  createRedis,
+  exitOnListenError,
+  onShutdown,
+  redactUrl,
+} from '../../shared/index.js';
 import { loadConfig } from './config.js';
 import { buildListener } from './app.js';
 import { createListenerHealthServer } from './health-server.js';
@@ -15,12 +21,11 @@ let running = false;
 const health = createListenerHealthServer({ redis, log, running: () => running });
 await app.start();
 running = true;
-// Only Docker's healthcheck needs this port: a local-mode run that finds it taken (two installs
-// on one machine) keeps deciding without it.
-const port = await health.listen(config.PORT, config.HOST).catch((err: unknown) => {
-  log.warn({ err, port: config.PORT }, 'health server not started');
-  return undefined;
-});
+// A listener without its health port looks dead to Docker and to `swarmml status`: it ends
+// (local mode gives each install its own port, SWARMML_PORT+5).
+const port = await health
+  .listen(config.PORT, config.HOST)
+  .catch(exitOnListenError(log, 'event-listener', config.PORT));
 log.info(
   {
     redis: redactUrl(config.REDIS_URL),

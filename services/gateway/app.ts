@@ -5,14 +5,15 @@ import type { Redis } from 'ioredis';
 import {
   checkJsonDepth,
   createProbes,
+  createRedis,
   EventLog,
+  httpCheck,
   Keys,
   NotFound,
   QUEUES,
   redisCheck,
   type Logger,
   type Permission,
-  createRedis,
 } from '../../shared/index.js';
 import type { GatewayConfig } from './config.js';
 import { TokenStore } from './auth/token-store.js';
@@ -147,8 +148,14 @@ export function buildApp(deps: GatewayDeps): Gateway {
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
-  // Probes need no token: liveness needs nothing, readiness needs Redis.
-  const probes = createProbes({ ready: [redisCheck(redis)] });
+  // Probes need no token: liveness needs nothing; readiness needs Redis and the event handler
+  // (without it no session starts and no live event flows), each named in the answer.
+  const probes = createProbes({
+    ready: [
+      redisCheck(redis),
+      httpCheck('event-handler', new URL('/healthz', config.EVENT_HANDLER_URL)),
+    ],
+  });
   const server = http.createServer((req, res) => {
     if (probes(req, res)) return;
     if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);

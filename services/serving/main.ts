@@ -3,6 +3,8 @@ import {
   ModelRegistry,
   createLogger,
   createRedis,
+  exitOnListenError,
+  listenOn,
   onShutdown,
   redactUrl,
 } from '../../shared/index.js';
@@ -25,12 +27,13 @@ const drift = createDriftMonitor(config, { redis, keys, log });
 const app = buildApp({ config, log, source, drift, defaultMetrics: true });
 await app.start();
 const work = startBackgroundWork(config, { redis, keys, log, app, source, workerRedis, drift });
-app.server.listen(config.PORT, config.HOST, () => {
-  log.info(
-    { port: config.PORT, host: config.HOST, redis: redactUrl(config.REDIS_URL) },
-    'serving listening',
-  );
-});
+await listenOn(app.server, config.PORT, config.HOST).catch(
+  exitOnListenError(log, 'serving', config.PORT),
+);
+log.info(
+  { port: config.PORT, host: config.HOST, redis: redactUrl(config.REDIS_URL) },
+  'serving listening',
+);
 onShutdown(log, [
   () => work.close(),
   () => app.close(),

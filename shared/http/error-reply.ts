@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
 import { AppError } from '../errors.js';
 import type { Logger } from '../runtime/logger.js';
+import { DEPENDENCY_RETRY_AFTER_S, dependencyDown } from './dependency-down.js';
 
 /**
  * `api`: `{error: CODE, message, details?, issues?, errorId?}` (management APIs).
@@ -75,6 +76,16 @@ function classify(err: unknown, log: Logger): Classified {
       code: e.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT',
       message: excerpt(typeof e.message === 'string' ? e.message : 'bad request'),
       headers: {},
+    };
+  }
+  const down = dependencyDown(err);
+  if (down) {
+    log.warn({ err: (err as Error | null)?.message }, `dependency down: ${down}`);
+    return {
+      status: 503,
+      code: 'UNAVAILABLE',
+      message: `${down}; retry shortly`,
+      headers: { 'retry-after': String(DEPENDENCY_RETRY_AFTER_S) },
     };
   }
   const errorId = randomUUID();

@@ -12,7 +12,7 @@ export interface DependencyCheck {
 }
 
 export interface ProbeOptions {
-  /** what `/readyz` waits on */
+  /** what `/readyz` waits on; its answer names each, `checks: {name: 'ok' | reason}` */
   ready?: readonly DependencyCheck[];
   /**
    * what `/healthz` also waits on: for a service with no readiness probe of its own, whose
@@ -27,6 +27,28 @@ export interface ProbeOptions {
 /** Redis answers a PING. */
 export function redisCheck(redis: Pick<Redis, 'ping'>): DependencyCheck {
   return { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
+}
+
+/**
+ * Another service answers `url` (its `/healthz`) with a 2xx. The request is abandoned after
+ * `timeoutMs`, so a hung service leaves no request behind each probe.
+ */
+export function httpCheck(name: string, url: string | URL, timeoutMs = 1_000): DependencyCheck {
+  return {
+    name,
+    check: async () => {
+      let res: Response;
+      try {
+        res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      } catch (err) {
+        // fetch says only "fetch failed"; the cause says why (ECONNREFUSED: it is down).
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new Error(cause?.code ?? cause?.message ?? (err as Error).message, { cause: err });
+      }
+      await res.body?.cancel();
+      if (!res.ok) throw new Error(`answered ${res.status}`);
+    },
+  };
 }
 
 /** The reason a check failed, or undefined when it passed within `timeoutMs`. */
@@ -51,14 +73,19 @@ async function answer(
   timeoutMs: number,
   up: string,
   down: string,
+  /** also list every check by name, passed ones as `ok` (readiness) */
+  listAll: boolean,
 ): Promise<void> {
   const reasons = await Promise.all(checks.map((c) => runCheck(c, timeoutMs)));
   const failed = checks.flatMap((c, i) => {
     const reason = reasons[i];
     return reason === undefined ? [] : [{ name: c.name, reason }];
   });
-  if (failed.length === 0) sendJson(res, 200, { status: up });
-  else sendJson(res, 503, { status: down, failed });
+  const all = listAll
+    ? { checks: Object.fromEntries(checks.map((c, i) => [c.name, reasons[i] ?? 'ok'])) }
+    : {};
+  if (failed.length === 0) sendJson(res, 200, { status: up, ...all });
+  else sendJson(res, 503, { status: down, failed, ...all });
 }
 
 /**
@@ -75,11 +102,11 @@ export function createProbes(
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     if (path === '/healthz') {
-      answer(res, o.live ?? [], timeoutMs, 'ok', 'unhealthy').catch(() => res.destroy());
+      answer(res, o.live ?? [], timeoutMs, 'ok', 'unhealthy', false).catch(() => res.destroy());
       return true;
     }
     if (path === '/readyz') {
-      answer(res, o.ready ?? [], timeoutMs, 'ready', 'not ready').catch(() => res.destroy());
+      answer(res, o.ready ?? [], timeoutMs, 'ready', 'not ready', true).catch(() => res.destroy());
       return true;
     }
     return false;

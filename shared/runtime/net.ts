@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Logger } from './logger.js';
 
 /** Asks the kernel for a free TCP port on loopback. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -26,4 +27,36 @@ export async function portFree(port: number, host = '127.0.0.1'): Promise<boolea
     if (!ok) return false;
   }
   return true;
+}
+
+/** Listens and resolves with the bound port; rejects (EADDRINUSE, EACCES) instead of throwing later. */
+export function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * For a service's main.ts: a server that cannot take its port ends the process with exit code 1
+ * and a message naming the port, rather than a stack trace or, worse, a service that runs on
+ * without the port it was given (a supervisor or Docker then sees it fail and says so).
+ */
+export function exitOnListenError(log: Logger, what: string, port: number) {
+  return (err: unknown): never => {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use (another swarmml, or another program)`
+        : code === 'EACCES'
+          ? `no permission to listen on port ${port}`
+          : ((err as Error | null)?.message ?? String(err));
+    log.fatal({ port, code }, `${what} cannot listen: ${why}`);
+    // Also as plain text on stderr: readable whatever LOG_LEVEL says.
+    process.stderr.write(`${what}: cannot listen on port ${port}: ${why}\n`);
+    process.exit(1);
+  };
 }

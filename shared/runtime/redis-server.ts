@@ -29,7 +29,19 @@ export interface RedisServerOptions {
   login?: { user: string; password: string };
   /** @defaultValue 'redis-server' from PATH */
   binary?: string;
+  /**
+   * Start it in a process group (and session) of its own, so that a terminal's Ctrl-C, which
+   * signals the whole foreground group, leaves it to its supervisor to stop (local mode
+   * stops it after the services). @defaultValue false
+   */
+  detached?: boolean;
 }
+
+/** How a redis-server process ended. */
+export type RedisExitListener = (code: number | null, signal: NodeJS.Signals | null) => void;
+
+/** How long one readiness probe of a starting redis-server may take, in ms. */
+const PROBE_TRY_MS = 500;
 
 /** Finds redis-server on PATH, with a hint on how to install it when it is missing. */
 export function findRedisServer(binary = 'redis-server'): string {
@@ -49,6 +61,7 @@ export function findRedisServer(binary = 'redis-server'): string {
  */
 export class RedisServer {
   private child: ChildProcess | undefined;
+  private readonly exitListeners = new Set<RedisExitListener>();
   readonly url: string;
 
   constructor(readonly opts: RedisServerOptions) {
@@ -64,6 +77,26 @@ export class RedisServer {
     return this.child?.pid;
   }
 
+  /** Whether a redis-server process started by `start` is still there. */
+  get running(): boolean {
+    const c = this.child;
+    return !!c && c.exitCode === null && c.signalCode === null;
+  }
+
+  /**
+   * Calls `cb` whenever a redis-server started by this object exits, crash or stop alike (a
+   * supervisor tells them apart). Returns the unsubscribe.
+   */
+  onExit(cb: RedisExitListener): () => void {
+    this.exitListeners.add(cb);
+    return () => this.exitListeners.delete(cb);
+  }
+
+  /**
+   * Starts redis-server and resolves once it answers PING. May be called again after it
+   * exited: the new process has the same port, data dir, password and settings, and replays
+   * the AOF.
+   */
   async start(timeoutMs = 10_000): Promise<void> {
     // The AOF holds every token hash, dataset and model: its owner's alone.
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
@@ -101,15 +134,22 @@ export class RedisServer {
           ? ['--requirepass', this.opts.password]
           : []),
     ];
+    if (this.running) throw new Error(`redis-server already runs (pid ${this.pid})`);
     // Files redis-server creates (the AOF, its manifest) are readable by their owner only.
     const umask = process.umask(0o077);
     let child: ChildProcess;
     try {
-      child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(bin, args, {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: this.opts.detached ?? false,
+      });
     } finally {
       process.umask(umask);
     }
     this.child = child;
+    child.on('exit', (code, signal) => {
+      for (const l of this.exitListeners) l(code, signal);
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + timeoutMs;
@@ -119,18 +159,29 @@ export class RedisServer {
       retryStrategy: () => null,
     });
     probe.on('error', () => {});
+    const exited = once(child, 'exit').then(() => undefined);
     try {
       for (;;) {
-        if (child.exitCode !== null) {
-          throw new Error(`redis-server exited with ${child.exitCode}: ${stderr.trim()}`);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(
+            `redis-server exited with ${child.exitCode ?? child.signalCode}: ${stderr.trim()}`,
+          );
         }
-        try {
+        // Each try is bounded: whatever else holds the port (it may accept and never answer)
+        // must not hang the start; the child's exit (it could not bind) ends the wait too.
+        const attempt = (async () => {
           await probe.connect();
           // LOADING means the AOF is still being replayed: not ready yet.
-          if ((await probe.ping()) === 'PONG') return;
-        } catch {
-          probe.disconnect();
-        }
+          return await probe.ping();
+        })();
+        attempt.catch(() => {});
+        const answer = await Promise.race([
+          attempt.catch(() => undefined),
+          exited,
+          new Promise<undefined>((r) => setTimeout(r, PROBE_TRY_MS, undefined).unref()),
+        ]);
+        if (answer === 'PONG') return;
+        probe.disconnect();
         if (Date.now() > deadline) throw new Error(`redis-server not ready after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 25));
       }

@@ -30,11 +30,14 @@ export function onShutdown(
     })();
     return closing;
   };
-  const handler = (signal: NodeJS.Signals) => {
+  const handler = (signal: NodeJS.Signals | 'disconnect') => {
     log.info({ signal }, 'shutting down');
     void close().then(() => process.exit(0));
   };
   process.once('SIGINT', handler);
   process.once('SIGTERM', handler);
+  // Local mode's supervisor starts its services with an IPC channel: the channel closing
+  // means the supervisor is gone (even by SIGKILL), and its services must not live on.
+  if (process.channel) process.once('disconnect', () => handler('disconnect'));
   return close;
 }

@@ -12,7 +12,7 @@ import { alive, descendants } from '../../helpers/processes.js';
 
 test('local mode starts redis and the services, and SIGTERM stops everything cleanly', async () => {
   const home = mkdtempSync(join(tmpdir(), 'swarmml-home-'));
-  const port = await freePortBlock(5); // the gateway, the three services after it, the gateway's gRPC port
+  const port = await freePortBlock(6); // the gateway, the three services after it, the gateway's gRPC port, the listener
   const { command, args } = cliCommand();
   const child = spawn(command, [...args, 'up', '--no-demo'], {
     env: {

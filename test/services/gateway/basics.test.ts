@@ -18,7 +18,10 @@ describe('gateway basics', () => {
 
   test('health routes need no token', async () => {
     await request(g.url).get('/healthz').expect(200, { status: 'ok' });
-    await request(g.url).get('/readyz').expect(200, { status: 'ready' });
+    // No event handler runs beside this gateway: not ready, and the answer names each check.
+    const ready = await request(g.url).get('/readyz').expect(503);
+    assert.equal(ready.body.checks.redis, 'ok');
+    assert.notEqual(ready.body.checks['event-handler'], 'ok');
   });
 
   test('unknown routes get a JSON 404', async () => {

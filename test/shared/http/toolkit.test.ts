@@ -192,7 +192,10 @@ describe('createProbes', () => {
     const live = await fetch(new URL('/healthz', url));
     assert.deepEqual([live.status, await live.json()], [200, { status: 'ok' }]);
     const ready = await fetch(new URL('/readyz?verbose=1', url));
-    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready' }]);
+    assert.deepEqual(
+      [ready.status, await ready.json()],
+      [200, { status: 'ready', checks: { redis: 'ok', models: 'ok', stuck: 'ok' } }],
+    );
     assert.equal((await fetch(new URL('/readyz', url), { method: 'POST' })).status, 404);
   });
 
@@ -208,6 +211,7 @@ describe('createProbes', () => {
         { name: 'redis', reason: 'not ready' },
         { name: 'stuck', reason: 'no answer within 300 ms' },
       ],
+      checks: { redis: 'not ready', models: 'ok', stuck: 'no answer within 300 ms' },
     });
     assert.ok(elapsed < 1_000, `answered after ${elapsed} ms`);
     assert.equal((await fetch(new URL('/healthz', url))).status, 200);

@@ -28,7 +28,10 @@ describe('event-listener health server', () => {
       const ok = await get();
       assert.equal(ok.status, 200);
       assert.deepEqual(await ok.json(), { status: 'ok' });
-      assert.deepEqual(await (await get('/readyz')).json(), { status: 'ready' });
+      assert.deepEqual(await (await get('/readyz')).json(), {
+        status: 'ready',
+        checks: { redis: 'ok', running: 'ok' },
+      });
       running = false;
       const down = await get();
       assert.equal(down.status, 503);

@@ -1,0 +1,78 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { UnitState } from './supervisor.js';
+
+/**
+ * What a running `swarmml up` writes to $SWARMML_HOME/local-mode.json on every change, for
+ * `swarmml status`: its own pid and each process it supervises. Removed on a clean stop; one
+ * whose supervisor pid is gone is stale.
+ */
+export const LocalState = z.object({
+  supervisorPid: z.number().int(),
+  url: z.string(),
+  updatedAt: z.string(),
+  processes: z.array(
+    z.object({
+      name: z.string(),
+      pid: z.number().int().nullable(),
+      port: z.number().int().nullable(),
+      state: z.enum(['starting', 'up', 'restarting', 'stopped']),
+      restarts: z.number().int(),
+      since: z.string().nullable(),
+      lastExit: z
+        .object({ code: z.number().nullable(), signal: z.string().nullable(), at: z.string() })
+        .nullable(),
+    }),
+  ),
+});
+export type LocalState = z.infer<typeof LocalState>;
+
+export function stateFile(home: string): string {
+  return join(home, 'local-mode.json');
+}
+
+/** Replaces the file at once (write, then rename), so a reader never sees half of it. */
+export function writeLocalState(home: string, url: string, processes: UnitState[]): void {
+  const file = stateFile(home);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const state: LocalState = {
+    supervisorPid: process.pid,
+    url,
+    updatedAt: new Date().toISOString(),
+    processes,
+  };
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  renameSync(tmp, file);
+}
+
+/** The state of a local mode that runs now, or undefined (none, stale, or unreadable). */
+export function readLocalState(home: string): LocalState | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(stateFile(home), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let parsed: LocalState;
+  try {
+    parsed = LocalState.parse(JSON.parse(raw));
+  } catch {
+    return undefined;
+  }
+  return pidAlive(parsed.supervisorPid) ? parsed : undefined;
+}
+
+export function removeLocalState(home: string): void {
+  rmSync(stateFile(home), { force: true });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /** Variables every service reads. Each service extends this schema in its own config.ts. */
 export const baseEnv = z.object({
-  /** The Redis server: redis://[:password@]host:port */
+  /** The Redis server: redis://[user:password@]host:port (its own ACL user per service: docs/security.md) */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** pino level */
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -15,6 +15,8 @@ interface Generation {
   size: number;
   created: string;
   reason?: string;
+  /** the generation it grew from (warm start, or the production it was compared with) */
+  parent?: number;
 }
 interface Model {
   name: string;
@@ -29,6 +31,38 @@ const fmtMetrics = (m: Record<string, number | null>) =>
   Object.entries(m)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : num(v)}`)
     .join(' ');
+
+/** What a model with no production generation shows where its serving state would be. */
+export const NOT_SERVED = 'not served yet';
+
+/**
+ * The generations as a tree: each under the one it grew from (its `parent`), children in
+ * order; a generation whose parent is gone (deleted) or unknown starts a tree of its own.
+ */
+export function generationTree(gens: Generation[], production: number | null): string[] {
+  const known = new Set(gens.map((g) => g.gen));
+  const children = new Map<number | undefined, Generation[]>();
+  for (const g of [...gens].sort((a, b) => a.gen - b.gen)) {
+    const p = g.parent !== undefined && known.has(g.parent) ? g.parent : undefined;
+    children.set(p, [...(children.get(p) ?? []), g]);
+  }
+  const lines: string[] = [];
+  const walk = (parent: number | undefined, indent: string) => {
+    const kids = children.get(parent) ?? [];
+    kids.forEach((x, i) => {
+      const last = i === kids.length - 1;
+      const branch = parent === undefined ? '' : last ? '└─ ' : '├─ ';
+      const mark = x.gen === production ? '●' : '○';
+      const lineage = x.lineage ? `${x.lineage.dataset}@${x.lineage.version}` : 'uploaded';
+      lines.push(
+        `  ${indent}${branch}${mark} gen ${String(x.gen).padEnd(3)} ${x.status.padEnd(10)} ${lineage.padEnd(16)} ${fmtMetrics(x.metrics)}${x.reason ? `  (${x.reason})` : ''}`.trimEnd(),
+      );
+      walk(x.gen, parent === undefined ? indent : indent + (last ? '   ' : '│  '));
+    });
+  };
+  walk(undefined, '');
+  return lines;
+}
 
 export function registerModels(program: Command): void {
   program
@@ -47,7 +81,7 @@ export function registerModels(program: Command): void {
             m.type,
             m.production ?? '-',
             m.generations,
-            served.get(m.name) ?? '-',
+            m.production === null ? NOT_SERVED : (served.get(m.name) ?? '-'),
             m.created.slice(0, 19),
           ]),
           ['MODEL', 'TYPE', 'PRODUCTION', 'GENERATIONS', 'SERVED', 'CREATED'],
@@ -60,18 +94,16 @@ export function registerModels(program: Command): void {
     .description('one model: show its generation tree, push an ONNX file');
   model
     .command('show <name>')
-    .description("a model's generations: status, metrics, lineage")
+    .description(
+      "a model's generations as a tree (each under the one it grew from): status, lineage, metrics",
+    )
     .action(async (name: string, _o, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
       const m = await new Client(g).get<Model>(`/api/v1/models/${encodeURIComponent(name)}`);
       emit(!!g.json, m, () =>
         [
-          `${m.name} (${m.type})  production: ${m.production ?? 'none'}`,
-          ...(m.generationsList ?? []).map((x) => {
-            const tree = x.gen === m.production ? '●' : '○';
-            const lineage = x.lineage ? `${x.lineage.dataset}@${x.lineage.version}` : 'uploaded';
-            return `  ${tree} gen ${String(x.gen).padEnd(3)} ${x.status.padEnd(10)} ${lineage.padEnd(16)} ${fmtMetrics(x.metrics)}${x.reason ? `  (${x.reason})` : ''}`;
-          }),
+          `${m.name} (${m.type})  production: ${m.production === null ? `none (${NOT_SERVED})` : `gen ${m.production}`}`,
+          ...generationTree(m.generationsList ?? [], m.production),
         ].join('\n'),
       );
     });

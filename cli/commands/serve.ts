@@ -13,7 +13,13 @@ export async function servedByModel(client: Client): Promise<Map<string, string>
   return new Map(
     v.models.map((m) => [
       m.model,
-      m.served.map((x) => `${x.replica}:g${x.gen ?? '-'} ${x.state}`).join(', '),
+      m.served
+        .map((x) =>
+          x.gen == null
+            ? `${x.replica}: no generation (${x.state})`
+            : `${x.replica}:g${x.gen} ${x.state}`,
+        )
+        .join(', '),
     ]),
   );
 }

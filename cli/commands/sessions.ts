@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { Client } from '../client.js';
 import { emit, num, table } from '../output.js';
 import { follow, type StreamedEvent } from '../ws-follow.js';
+import { CreateSessionRequest, parseTrainerParams } from '../../shared/index.js';
 
 type Globals = { url?: string; token?: string; json?: boolean };
 
@@ -27,6 +28,15 @@ function duration(s: Session): string {
   return `${num(ms / 1000, 1)}s`;
 }
 
+/**
+ * The defaults `train --help` shows, as the trainer and the session request resolve them
+ * (shared/protocol): options left out are not sent, so these are what applies.
+ */
+const TRAINER_DEFAULTS = parseTrainerParams({ trainer: 'mlp' });
+const SGD_LEARNING_RATE = parseTrainerParams({ trainer: 'mlp', optimizer: 'sgd' }).learningRate;
+const SESSION_DEFAULTS = CreateSessionRequest.parse({ model: 'model', dataset: 'dataset' });
+const dflt = (v: string | number) => ` (default: ${v})`;
+
 function collectNumbers(v: string, prev: number[] = []): number[] {
   return [...prev, ...v.split(',').map((x) => Number(x.trim()))];
 }
@@ -37,19 +47,39 @@ export function registerSessions(program: Command): void {
     .description('start a training session and follow it live until it ends')
     .requiredOption('--model <name>', 'model name (generations are added to it)')
     .requiredOption('--dataset <name[@version]>', 'dataset, latest version by default')
-    .option('--trainer <kind>', 'mlp | softmax', 'mlp')
-    .option('--hidden <sizes>', 'hidden layer sizes, e.g. 128 or 256,128 (mlp)', collectNumbers)
-    .option('--epochs <n>', 'epochs', Number)
-    .option('--batch-size <n>', 'mini-batch size', Number)
-    .option('--lr <rate>', 'learning rate', Number)
-    .option('--optimizer <name>', 'adam | sgd')
-    .option('--l2 <value>', 'L2 penalty', Number)
-    .option('--seed <n>', 'random seed', Number)
-    .option('--impute <strategy>', 'what fills a missing feature value: median | mean | zero')
-    .option('--device <device>', 'cpu | gpu', 'cpu')
-    .option('--priority <n>', '1 (most urgent) .. 100', Number)
-    .option('--time-budget <seconds>', 'stop after this many seconds', Number)
-    .option('--no-follow', 'return once the session is queued')
+    .option('--trainer <kind>', 'mlp | softmax', SESSION_DEFAULTS.trainer)
+    .option(
+      '--hidden <sizes>',
+      `hidden layer sizes, e.g. 128 or 256,128 (mlp)${dflt(TRAINER_DEFAULTS.hidden.join(','))}`,
+      collectNumbers,
+    )
+    .option('--epochs <n>', `epochs${dflt(TRAINER_DEFAULTS.epochs)}`, Number)
+    .option('--batch-size <n>', `mini-batch size${dflt(TRAINER_DEFAULTS.batchSize)}`, Number)
+    .option(
+      '--lr <rate>',
+      `learning rate${dflt(`${TRAINER_DEFAULTS.learningRate} with adam, ${SGD_LEARNING_RATE} with sgd`)}`,
+      Number,
+    )
+    .option('--optimizer <name>', `adam | sgd${dflt(TRAINER_DEFAULTS.optimizer)}`)
+    .option('--l2 <value>', `L2 penalty on weights${dflt(TRAINER_DEFAULTS.l2)}`, Number)
+    .option('--seed <n>', `random seed${dflt(TRAINER_DEFAULTS.seed)}`, Number)
+    .option(
+      '--normalize <scaling>',
+      'input scaling fitted on the training rows: auto | standard | minmax | none' +
+        dflt(`${TRAINER_DEFAULTS.normalize}: standard for tabular data, 1/255 for image pixels`),
+    )
+    .option(
+      '--impute <strategy>',
+      `what fills a missing feature value: median | mean | zero${dflt(TRAINER_DEFAULTS.impute)}`,
+    )
+    .option('--device <device>', 'cpu | gpu', SESSION_DEFAULTS.device)
+    .option('--priority <n>', `1 (most urgent) .. 100${dflt(SESSION_DEFAULTS.priority)}`, Number)
+    .option(
+      '--time-budget <seconds>',
+      `stop after this many seconds${dflt(SESSION_DEFAULTS.timeBudgetS)}`,
+      Number,
+    )
+    .option('--no-follow', `return once the session is queued${dflt('follow it live')}`)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
       const client = new Client(g);
@@ -62,6 +92,7 @@ export function registerSessions(program: Command): void {
         ['optimizer', 'optimizer'],
         ['l2', 'l2'],
         ['seed', 'seed'],
+        ['normalize', 'normalize'],
         ['impute', 'impute'],
       ];
       for (const [from, to] of map) if (o[from] !== undefined) params[to] = o[from];

@@ -33,6 +33,11 @@ export interface Generation {
   extra?: Record<string, unknown>;
   trigger?: string;
   sessionId?: string;
+  /**
+   * The generation it grew from: the one it was warm-started from, or the production
+   * generation when it was registered (the one it was compared with); absent for a first.
+   */
+  parent?: number;
   /** what the platform measured on held-out rows (`generation.evaluated`); absent until then */
   evaluation?: EvaluationRecord;
 }
@@ -73,6 +78,7 @@ export function generationFields(g: Generation, layout: BlobLayout): string[] {
   if (g.extra !== undefined) f.extra = JSON.stringify(g.extra);
   if (g.trigger !== undefined) f.trigger = g.trigger;
   if (g.sessionId !== undefined) f.sessionId = g.sessionId;
+  if (g.parent !== undefined) f.parent = String(g.parent);
   return Object.entries(f).flat();
 }
 
@@ -93,6 +99,7 @@ export function generationFromHash(h: Record<string, string>): Generation {
   if (h.extra !== undefined) g.extra = parseJson(h.extra, {});
   if (h.trigger !== undefined) g.trigger = h.trigger;
   if (h.sessionId !== undefined) g.sessionId = h.sessionId;
+  if (h.parent) g.parent = Number(h.parent);
   if (h.evaluation !== undefined) {
     const e = parseJson<EvaluationRecord | null>(h.evaluation, null);
     if (e) g.evaluation = e;

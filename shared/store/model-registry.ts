@@ -44,6 +44,11 @@ export interface NewGeneration {
   sessionId?: string;
   /** facts beside the metrics, e.g. the trainer's missing-value fills (`extra.imputation`) */
   extra?: Record<string, unknown>;
+  /**
+   * The generation this one grew from (warm-started from it).
+   * @defaultValue the production generation when it is registered (what it is compared with)
+   */
+  parent?: number;
 }
 
 export interface GenerationPatch {
@@ -149,12 +154,13 @@ export class ModelRegistry {
       ...(input.trigger === undefined ? {} : { trigger: input.trigger }),
       ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
       ...(input.extra === undefined ? {} : { extra: input.extra }),
+      ...(input.parent === undefined ? {} : { parent: input.parent }),
     };
     const lineageKey = g.lineage
       ? k.datasetVersionModels(g.lineage.dataset, g.lineage.version)
       : k.modelGen(name, gen);
     const event: ModelEvent = { model: name, gen, status: 'candidate' };
-    const r = await commitGenerationScript(
+    const [r, parent] = (await commitGenerationScript(
       this.redis,
       [
         k.model(name),
@@ -170,13 +176,13 @@ export class ModelRegistry {
         JSON.stringify(event),
         ...generationFields(g, layout),
       ],
-    );
+    )) as [string, string];
     if (r === 'nomodel')
       throw new NotFound(`model ${name} was deleted during the upload`, { name });
     if (r === 'missing') {
       throw new AppError('INTERNAL', `weights chunks of ${name}/${gen} expired before commit`);
     }
-    return g;
+    return parent ? { ...g, parent: Number(parent) } : g;
   }
 
   /** Generations in ascending order. */

@@ -24,21 +24,31 @@ return t
 /**
  * The commit step of addGeneration: all chunks must still be there; they lose their TTL and
  * the generation hash appears in the same atomic step, so no reader ever sees a generation
- * without its weights.
+ * without its weights. A generation given no `parent` field gets the production generation
+ * of this moment, the one it will be compared with.
  * KEYS: model, gens zset, gen hash, lineage set (or gen hash when none), chunk keys...
  * ARGV: gen, lineage member or '', channel, event JSON, field/value pairs...
+ * Returns {outcome, parent or ''}.
  */
 export const commitGenerationScript = defineScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'nomodel' end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'nomodel', ''} end
 for i = 5, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then return 'missing' end
+  if redis.call('EXISTS', KEYS[i]) == 0 then return {'missing', ''} end
 end
 for i = 5, #KEYS do redis.call('PERSIST', KEYS[i]) end
+local parent = ''
+for i = 5, #ARGV, 2 do
+  if ARGV[i] == 'parent' then parent = ARGV[i + 1] end
+end
 redis.call('HSET', KEYS[3], unpack(ARGV, 5))
+if parent == '' then
+  parent = redis.call('HGET', KEYS[1], 'production') or ''
+  if parent ~= '' then redis.call('HSET', KEYS[3], 'parent', parent) end
+end
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
 if ARGV[2] ~= '' then redis.call('SADD', KEYS[4], ARGV[2]) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 'ok'
+return {'ok', parent}
 `);
 
 /**

@@ -114,6 +114,10 @@ export async function runDemo(target: { url: string; token: string }): Promise<v
       } else if (e.kind === 'session.finished') {
         say(`  session ${p.state}${p.exitCode != null ? ` (exit ${p.exitCode})` : ''}`);
         if (p.state !== 'succeeded') return true;
+      } else if (e.kind === 'generation.evaluated' && p.model === model && !p.error) {
+        say(
+          `  measured by the platform on ${p.rows?.count} held-out rows: accuracy ${num(p.metrics?.accuracy)}, log loss ${num(p.metrics?.logLoss)} (majority-class baseline ${num(p.baseline?.metrics?.accuracy)})`,
+        );
       } else if (e.kind === 'generation.promoted' && p.model === model) {
         promoted = p.gen as number;
         say(`  ${model} generation ${p.gen} is now production`);

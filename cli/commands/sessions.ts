@@ -120,11 +120,28 @@ export function registerSessions(program: Command): void {
           );
       let started = false;
       const events: StreamedEvent[] = [];
+      // A candidate is decided after the platform has evaluated it, which may be after the
+      // session ended: follow until the decision, for a while.
+      let candidate: { model: unknown; gen: unknown } | undefined;
+      let decided = false;
+      let finished: string | undefined;
+      const gaveUp = new AbortController();
+      let waitTimer: NodeJS.Timeout | undefined;
       await follow(
         client,
         [`session:${created.id}`],
         (e) => {
           events.push(e);
+          const ep = (e.payload ?? {}) as { model?: unknown; gen?: unknown; state?: string };
+          if (e.kind === 'generation.candidate') candidate = { model: ep.model, gen: ep.gen };
+          if (
+            (e.kind === 'generation.promoted' || e.kind === 'generation.rejected') &&
+            candidate !== undefined &&
+            candidate.model === ep.model &&
+            candidate.gen === ep.gen
+          )
+            decided = true;
+          if (e.kind === 'session.finished') finished = ep.state;
           if (e.kind === 'epoch') {
             const p = e.payload as { epoch: number; epochs: number };
             const payload = epochBarFields(e.payload);
@@ -137,10 +154,21 @@ export function registerSessions(program: Command): void {
             started = false;
             process.stderr.write(line + '\n');
           }
-          return e.kind === 'session.finished';
+          if (finished === undefined) return false;
+          const waiting = finished === 'succeeded' && candidate !== undefined && !decided;
+          if (waiting && !waitTimer) {
+            waitTimer = setTimeout(() => gaveUp.abort(), CANDIDATE_WAIT_MS);
+          }
+          return !waiting;
         },
-        { since: '0-0' },
+        { since: '0-0', signal: gaveUp.signal },
       );
+      clearTimeout(waitTimer);
+      if (gaveUp.signal.aborted && !g.json) {
+        process.stderr.write(
+          `${String(candidate?.model)} gen ${String(candidate?.gen)} is not decided yet: it waits for the platform's evaluation\n`,
+        );
+      }
       bar?.stop();
       const final = await client.get<Session>(`/api/v1/sessions/${created.id}`);
       emit(
@@ -272,6 +300,17 @@ export function epochBarFields(payload: unknown): Record<'loss' | 'acc' | 'val' 
   };
 }
 
+/** How long `train --follow` waits, after its session ended, for its candidate's decision. */
+const CANDIDATE_WAIT_MS = 120_000;
+
+/** Measured figures as `accuracy 0.93 logLoss 0.21`. */
+function figures(m: unknown): string {
+  if (typeof m !== 'object' || m === null) return '-';
+  return Object.entries(m as Record<string, unknown>)
+    .map(([k, v]) => `${k} ${num(v)}`)
+    .join(' ');
+}
+
 /** An epoch's loss: null there means the loss was NaN or infinite (JSON has no NaN). */
 function lossText(loss: unknown): string {
   return num(loss === null ? NaN : loss);
@@ -288,6 +327,10 @@ export function describe(e: StreamedEvent): string {
       return `${p.state}${p.exitCode != null ? ` exit ${p.exitCode}` : ''}${p.reason ? ` (${p.reason})` : ''}`;
     case 'generation.candidate':
       return `${p.model} gen ${p.gen} ${JSON.stringify(p.metrics ?? {})}`;
+    case 'generation.evaluated':
+      return p.error
+        ? `${p.model} gen ${p.gen} could not be evaluated: ${p.error}`
+        : `${p.model} gen ${p.gen} measured ${figures(p.metrics)} on ${p.rows?.dataset}@${p.rows?.version} (${p.rows?.count} held-out rows); baseline ${figures(p.baseline?.metrics)}`;
     case 'generation.promoted':
       return `${p.model} gen ${p.gen} is production${p.previous ? ` (was ${p.previous})` : ''}`;
     case 'generation.rejected':

@@ -103,16 +103,15 @@ async function runAll(
     parts.push({ data: t.data as TypedData, rows: n });
   }
   const integer = ELEM[spec.type].integer;
-  let width = 0;
-  const values: number[] = [];
+  // A fixed batch answers for its padding rows too: keep only the real ones.
+  const width = parts[0] ? parts[0].data.length / (fixed > 0 ? fixed : parts[0].rows) : 0;
+  const values = new Float64Array(rows * width);
+  let o = 0;
   for (const p of parts) {
-    // A fixed batch answers for its padding rows too: keep only the real ones.
-    const per = p.data.length / (fixed > 0 ? fixed : p.rows);
-    width = per;
-    for (let i = 0; i < p.rows * per; i++) values.push(Number(p.data[i]));
+    for (let i = 0; i < p.rows * width; i++) values[o++] = Number(p.data[i]);
   }
   return {
-    out: { name: spec.name, values: Float64Array.from(values), width, integer },
+    out: { name: spec.name, values, width, integer },
     inputs,
     fixed,
   };

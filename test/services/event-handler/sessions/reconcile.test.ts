@@ -1,0 +1,95 @@
+/**
+ * Reconciliation after the event handler restarts, against a real Redis and real processes:
+ * no session stays placed or running for ever. A live worker is adopted and its end still
+ * recorded, a vanished one fails with the reason, a half-placed session is queued again, and
+ * one that cannot be reconciled neither stops the others nor the handler's start.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import {
+  EventLog,
+  Keys,
+  ModelRegistry,
+  SessionStore,
+  createLogger,
+} from '../../../../shared/index.js';
+import { loadConfig } from '../../../../services/event-handler/config.js';
+import { ProcessBackend } from '../../../../services/event-handler/process-backend.js';
+import { reconcile } from '../../../../services/event-handler/reconcile.js';
+import { SessionRunner } from '../../../../services/event-handler/session-runner.js';
+import { startTestRedis, type TestRedis } from '../../../helpers/redis.js';
+import { waitFor } from '../../../helpers/wait.js';
+
+let r: TestRedis;
+before(async () => {
+  r = await startTestRedis();
+});
+after(() => r?.stop());
+
+test('a restart adopts live workers, fails vanished ones, requeues half-placed sessions, and skips none for one bad record', async () => {
+  const log = createLogger('test', 'silent');
+  const keys = new Keys(r.prefix());
+  const redis = r.client();
+  const sessions = new SessionStore(redis, keys);
+  const events = new EventLog(redis, keys);
+  const backend = new ProcessBackend(log);
+  const runner = new SessionRunner({
+    config: loadConfig({ INTERNAL_TOKEN: 'internal-token-0123456789', LOG_LEVEL: 'silent' }),
+    log,
+    keys,
+    workerRedis: r.client({ forWorker: true }),
+    sessions,
+    events,
+    registry: new ModelRegistry(redis, keys),
+    backend,
+    handlerWsUrl: () => 'ws://127.0.0.1:1/ws',
+  });
+  // A worker the previous handler started: still running, in a group of its own.
+  const worker = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
+  const gone = spawn('true', [], { stdio: 'ignore' });
+  await new Promise((resolve) => gone.once('exit', resolve));
+  const session = async (
+    id: string,
+    path: ('placing' | 'starting' | 'running')[],
+    workerId?: string,
+  ) => {
+    await sessions.create({ id, kind: 'train', request: { model: 'm' } });
+    for (const state of path)
+      await sessions.transition(id, state, state === 'starting' && workerId ? { workerId } : {});
+  };
+  try {
+    await session('half-placed', ['placing']);
+    await session('no-worker', ['placing', 'starting']);
+    await session('alive', ['placing', 'starting', 'running'], String(worker.pid));
+    await session('vanished', ['placing', 'starting', 'running'], String(gone.pid));
+
+    const out = await reconcile({ log, sessions, backend, runner });
+    assert.deepEqual(out, { adopted: 1, failed: 2, requeued: 1, errors: 0 });
+    assert.equal((await sessions.get('half-placed')).state, 'queued');
+    const noWorker = await sessions.get('no-worker');
+    assert.equal(noWorker.state, 'failed');
+    assert.match(noWorker.reason ?? '', /no worker was recorded/);
+    const vanished = await sessions.get('vanished');
+    assert.equal(vanished.state, 'failed');
+    assert.equal(vanished.reason, 'worker lost while the event handler was down');
+    assert.equal((await sessions.get('alive')).state, 'running');
+
+    // The adopted worker ends: its session does not stay running.
+    process.kill(worker.pid!, 'SIGKILL');
+    const ended = await waitFor(
+      async () => {
+        const s = await sessions.get('alive');
+        return s.state !== 'running' ? s : undefined;
+      },
+      { what: 'the adopted session to end' },
+    );
+    assert.equal(ended.state, 'failed');
+    const finished = await events.range({ sessionId: 'alive', count: 100 });
+    assert.equal(finished.filter((e) => e.kind === 'session.finished').length, 1);
+  } finally {
+    if (worker.exitCode === null) worker.kill('SIGKILL');
+    await runner.close();
+    await backend.close();
+  }
+});

@@ -4,9 +4,10 @@ import { connect } from 'node:net';
 export async function probeLocalProcess(
   name: string,
   port: number,
-  timeoutMs = 1_000,
+  opts: { timeoutMs?: number; redisLogin?: { user: string; password: string } } = {},
 ): Promise<string> {
-  return name === 'redis' ? pingRedis(port, timeoutMs) : readyz(port, timeoutMs);
+  const timeoutMs = opts.timeoutMs ?? 1_000;
+  return name === 'redis' ? pingRedis(port, timeoutMs, opts.redisLogin) : readyz(port, timeoutMs);
 }
 
 async function readyz(port: number, timeoutMs: number): Promise<string> {
@@ -27,8 +28,15 @@ async function readyz(port: number, timeoutMs: number): Promise<string> {
   }
 }
 
-/** PING in the inline protocol, on a socket of its own: no client library retrying behind. */
-function pingRedis(port: number, timeoutMs: number): Promise<string> {
+/**
+ * PING in the inline protocol (after AUTH, when local mode's Redis requires a login), on a
+ * socket of its own: no client library retrying behind.
+ */
+function pingRedis(
+  port: number,
+  timeoutMs: number,
+  login: { user: string; password: string } | undefined,
+): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let reply = '';
@@ -42,7 +50,8 @@ function pingRedis(port: number, timeoutMs: number): Promise<string> {
       reply += d.toString();
       if (!reply.includes('\r\n')) return;
       if (reply.startsWith('+PONG')) done('ready');
-      else if (reply.startsWith('-NOAUTH')) done('ready (password set)');
+      // Local mode's Redis requires a login: NOAUTH is how it answers, up and serving.
+      else if (reply.startsWith('-NOAUTH')) done('ready');
       else done(`not ready: ${reply.trim().slice(0, 80)}`);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => done(`down: ${err.code ?? err.message}`));

@@ -197,11 +197,14 @@ const CHECKS: [RegExp, Check][] = [
   [
     /^swarmml predict heart-mlp --input request\.json$/,
     (r) => {
-      const out = JSON.parse(r.stdout);
-      assert.equal(out.predictions.length, 1);
-      const p: number[] = out.predictions[0].probabilities;
-      assert.equal(p.length, 2, 'two classes');
-      assert.ok(Math.abs(p[0]! + p[1]! - 1) < 1e-5, `probabilities sum to 1: ${p.join(', ')}`);
+      // One row: its class, that class's probability, and both classes ranked.
+      assert.match(r.stdout, /^ROW\s+LABEL\s+SCORE\s+TOP-3$/m);
+      const row = /^0\s+(\S+)\s+([01]\.\d{4})\s+(\S+) ([01]\.\d{3}), (\S+) ([01]\.\d{3})$/m.exec(
+        r.stdout,
+      );
+      assert.ok(row, r.stdout);
+      assert.equal(row[1], row[3], 'the label is the best class');
+      assert.ok(Math.abs(Number(row[4]) + Number(row[6]) - 1) < 2e-3, 'probabilities sum to 1');
     },
   ],
   [

@@ -102,7 +102,7 @@ export function registerModels(program: Command): void {
       const m = await new Client(g).get<Model>(`/api/v1/models/${encodeURIComponent(name)}`);
       emit(!!g.json, m, () =>
         [
-          `${m.name} (${m.type})  production: ${m.production === null ? `none (${NOT_SERVED})` : `gen ${m.production}`}`,
+          `${m.name} (${m.type})  production: ${m.production ?? `none (${NOT_SERVED})`}`,
           ...generationTree(m.generationsList ?? [], m.production),
         ].join('\n'),
       );

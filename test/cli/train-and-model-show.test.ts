@@ -114,7 +114,7 @@ test('model show draws each generation under the one it grew from', async () => 
     .split('\n')
     .map((l) => l.replace(/^(\s*[├└│─ ]*[●○] gen \d+).*$/, '$1').trimEnd());
   assert.deepEqual(tree, [
-    'flowers (classifier)  production: gen 3',
+    'flowers (classifier)  production: 3',
     '  ○ gen 1',
     '  ├─ ○ gen 2',
     '  │  └─ ○ gen 5',

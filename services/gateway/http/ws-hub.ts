@@ -4,6 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   wsText,
+  Conflict,
   Forbidden,
   Unauthorized,
   WsClientMessage,
@@ -210,7 +211,9 @@ export class WsHub {
               });
             }
           }
-          for (const t of msg.topics) sub.topics.add(t);
+          // `session:<id>` takes a unique prefix of the id, as the REST routes do (an
+          // ambiguous one is refused); an id no session has yet is subscribed as it is.
+          for (const t of msg.topics) sub.topics.add(await this.sessionTopic(t));
           await this.d.fanout.subscribe(sub, msg.since);
           result = { topics: [...sub.topics] };
           break;
@@ -241,6 +244,17 @@ export class WsHub {
    * The token as of now (lookups cached ≤ 1 s): the refusal when it was revoked or expired
    * (or its socket was refused while the lookup ran). Other failures (Redis away) throw.
    */
+  /** `session:<prefix>` → `session:<id>`; other topics, and ids no session has, as they are. */
+  private async sessionTopic(topic: string): Promise<string> {
+    if (!topic.startsWith('session:')) return topic;
+    try {
+      return `session:${await this.d.sessions.resolveId(topic.slice('session:'.length))}`;
+    } catch (err) {
+      if (err instanceof Conflict) throw err;
+      return topic;
+    }
+  }
+
   private async recheck(c: Conn): Promise<Unauthorized | undefined> {
     try {
       await c.cred.recheck();

@@ -19,6 +19,8 @@ export interface SessionOps {
   /** `request` is parsed by the caller (the route's body, the WebSocket message). */
   create(request: CreateSessionRequest, who?: string): Promise<unknown>;
   stop(id: string, reason?: string): Promise<unknown>;
+  /** A session's full id from the id or a unique prefix of 6+ characters (SessionStore.resolveId). */
+  resolveId(idOrPrefix: string): Promise<string>;
 }
 
 export type GatewaySessionOps = SessionOps & { sessions: SessionStore; events: EventLog };
@@ -49,6 +51,7 @@ export function createSessionOps(ctx: RouteContext, producer: SessionsProducer):
   return {
     sessions,
     events,
+    resolveId: (idOrPrefix) => sessions.resolveId(idOrPrefix),
     async create(request, who = 'api') {
       return whileRedisUp(producer.redis, async () => {
         // The one check of the request against the stores and the launch policy: the job

@@ -9,6 +9,7 @@ import { EventLog, Keys, SessionStore } from '../../../../shared/index.js';
 import { runCli } from '../../../helpers/cli.js';
 import { api, startTestPlatform, type TestPlatform } from '../../../helpers/platform.js';
 import { startTestRedis, type TestRedis } from '../../../helpers/redis.js';
+import { TestWs } from '../../../helpers/ws-client.js';
 
 let r: TestRedis;
 let p: TestPlatform;
@@ -92,4 +93,30 @@ test('the CLI: session, events --session and stop take the 8 characters `session
   const stopped = await swarmml('stop', shown);
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, new RegExp(`session ${LONE}: stopped`));
+});
+
+test('the WebSocket: session:<prefix> subscribes to the session; an ambiguous prefix is refused', async () => {
+  const ws = await TestWs.open(`${p.url.replace('http', 'ws')}/api/v1/ws`, p.token);
+  try {
+    const sub = await ws.request({
+      op: 'subscribe',
+      id: 's1',
+      topics: [`session:${LONE.slice(0, 8)}`],
+      since: '0-0',
+    });
+    assert.equal(sub.ok, true, JSON.stringify(sub));
+    assert.deepEqual(sub.result.topics, [`session:${LONE}`]);
+    const ev = await ws.next((m) => m.op === 'event' && m.event.kind === 'log');
+    assert.equal(ev.event.sessionId, LONE);
+
+    const twins = await ws.request({
+      op: 'subscribe',
+      id: 's2',
+      topics: [`session:${TWIN_A.slice(0, 8)}`],
+    });
+    assert.equal(twins.ok, false);
+    assert.equal(twins.error.code, 'CONFLICT');
+  } finally {
+    ws.close();
+  }
 });

@@ -82,6 +82,7 @@ export function buildIntakeApp(deps: IntakeDeps): IntakeApp {
           tmpDir: config.tmpDir,
           memoryLimitBytes: config.PARSE_MEMORY_BYTES,
           shardBytes: config.SHARD_BYTES,
+          maxDecompressedBytes: config.UPLOAD_LIMIT_BYTES,
           ...(declared === undefined ? {} : { declaredBytes: Number(declared) }),
         },
       );

@@ -27,6 +27,8 @@ export interface IngestLimits {
   shardBytes: number;
   /** The body's declared length, when known. */
   declaredBytes?: number;
+  /** what a gzip upload may decompress to: gzip is no way around the upload limit @defaultValue unlimited */
+  maxDecompressedBytes?: number;
 }
 
 export interface IngestResult {
@@ -65,6 +67,7 @@ export async function ingestUpload(
     tmpDir: limits.tmpDir,
     memoryLimitBytes: spillsAnyway ? 0 : limits.memoryLimitBytes,
     batchBytes: limits.shardBytes,
+    maxDecompressedBytes: limits.maxDecompressedBytes,
   });
   try {
     const latest = opts.force ? null : await deps.datasets.latestVersion(name);

@@ -7,8 +7,8 @@ import type { ParseContext, ParsedDataset } from './types.js';
 const UBYTE = 0x08;
 
 /** Labels are one byte per row: holding them all is cheap (70,000 rows = 70 KB). */
-async function readLabels(source: ByteSource): Promise<Uint8Array> {
-  const reader = createByteReader(await maybeGunzip(source));
+async function readLabels(source: ByteSource, ctx: ParseContext): Promise<Uint8Array> {
+  const reader = createByteReader(await maybeGunzip(source, ctx.opts.maxDecompressedBytes));
   const head = await reader.read(8);
   if (head.length < 8 || head.readUInt32BE(0) !== 0x00000801) {
     throw new BadInput('not an IDX labels file (magic 0x00000801)', { reason: 'bad idx labels' });
@@ -23,9 +23,12 @@ async function readLabels(source: ByteSource): Promise<Uint8Array> {
   return labels;
 }
 
-async function maybeGunzip(source: ByteSource): Promise<AsyncIterable<Buffer>> {
+async function maybeGunzip(
+  source: ByteSource,
+  maxBytes: number | undefined,
+): Promise<AsyncIterable<Buffer>> {
   const { head, rest } = await peek(toChunks(source), 2);
-  return isGzip(head) ? gunzip(rest) : rest;
+  return isGzip(head) ? gunzip(rest, { maxBytes }) : rest;
 }
 
 /**
@@ -38,8 +41,8 @@ export async function parseIdxStreams(
   labelSource: ByteSource,
   ctx: ParseContext,
 ): Promise<ParsedDataset> {
-  const labels = await readLabels(labelSource);
-  const reader = createByteReader(await maybeGunzip(images));
+  const labels = await readLabels(labelSource, ctx);
+  const reader = createByteReader(await maybeGunzip(images, ctx.opts.maxDecompressedBytes));
   const magic = await reader.read(4);
   const ndim = magic[3] ?? 0;
   if (magic.length < 4 || magic[0] !== 0 || magic[1] !== 0 || (ndim !== 3 && ndim !== 4)) {

@@ -47,7 +47,10 @@ export async function parseDataset(
   let filename = opts.filename;
   const gzip = isGzip(head);
   if (gzip) {
-    ({ head, rest } = await peek(gunzip(rest), HEAD_BYTES));
+    ({ head, rest } = await peek(
+      gunzip(rest, { maxBytes: opts.maxDecompressedBytes }),
+      HEAD_BYTES,
+    ));
     filename = stripGz(filename);
   }
   const contentType = /gzip/i.test(opts.contentType ?? '') ? undefined : opts.contentType;

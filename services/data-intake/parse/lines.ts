@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { BadInput } from '../../../shared/index.js';
+import { lineError } from './bad-input.js';
 
 /**
  * Receives one line without its terminator (`\n` or `\r\n`): bytes `buf[start..end)`.
@@ -21,6 +23,9 @@ export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 /**
  * Splits a byte stream into lines with `indexOf` over each chunk, which is much faster than
  * readline for the many-short-lines case and never decodes bytes the parser does not need.
+ * Every line must be UTF-8: decoding would turn each invalid byte into U+FFFD, so that labels
+ * `\xff` and `\xfe` became one class "�". The complete lines of a chunk are checked at once
+ * (no UTF-8 sequence holds a newline byte), and line by line only to name the bad one.
  */
 export function createLineSplitter(
   onLine: LineHandler,
@@ -32,8 +37,10 @@ export function createLineSplitter(
   let tail: Buffer[] = [];
   let tailBytes = 0;
 
-  const emit = (buf: Buffer, start: number, end: number): void => {
+  /** `checked`: the line is known to be UTF-8 (its whole chunk was) */
+  const emit = (buf: Buffer, start: number, end: number, checked = false): void => {
     lineNo++;
+    if (!checked && !isUtf8(buf.subarray(start, end))) throw notUtf8(buf, start, end, lineNo);
     if (end > start && buf[end - 1] === 13) end--;
     onLine(buf, start, end, lineNo);
   };
@@ -57,10 +64,12 @@ export function createLineSplitter(
         emit(joined, 0, joined.length);
         pos = nl + 1;
       }
+      const lastNl = chunk.lastIndexOf(10);
+      const valid = lastNl < pos || isUtf8(chunk.subarray(pos, lastNl));
       for (;;) {
         const nl = chunk.indexOf(10, pos);
         if (nl < 0) break;
-        emit(chunk, pos, nl);
+        emit(chunk, pos, nl, valid);
         pos = nl + 1;
       }
       if (pos < chunk.length) keepTail(chunk.subarray(pos));
@@ -85,4 +94,27 @@ export function createLineSplitter(
     }
     tail.push(part);
   }
+}
+
+/** The 400 for a line that is not UTF-8, at its first invalid byte. */
+function notUtf8(buf: Buffer, start: number, end: number, line: number): BadInput {
+  let at = start;
+  while (at < end) {
+    const b = buf[at]!;
+    if (b < 0x80) {
+      at++;
+      continue;
+    }
+    // The sequence's length from its lead byte; isUtf8 judges the rest (overlongs, surrogates).
+    const len =
+      b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || !isUtf8(buf.subarray(at, Math.min(at + len, end)))) break;
+    at += len;
+  }
+  const byte = buf[at] ?? 0;
+  return lineError(
+    line,
+    at - start + 1,
+    `invalid UTF-8 (byte 0x${byte.toString(16).padStart(2, '0')}); text uploads must be UTF-8`,
+  );
 }

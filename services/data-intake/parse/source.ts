@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { AppError, BadInput } from '../../../shared/index.js';
+import { AppError, BadInput, PayloadTooLarge } from '../../../shared/index.js';
 
 /** What the parsers accept: a Node stream or any async iterable of byte chunks. */
 export type ByteSource = Readable | AsyncIterable<Uint8Array | string>;
@@ -56,14 +56,57 @@ export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
-/** Decompresses gzip (multi-member too); a corrupt or truncated stream becomes `BadInput`. */
-export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+/**
+ * How far gzip may expand an upload: this many times its compressed size, once past the
+ * first MAX_GZIP_RATIO_FREE_BYTES (a small file's header and dictionary warm-up inflate more).
+ * Text datasets compress 3:1 to 20:1; a decompression bomb does 1000:1.
+ */
+export const MAX_GZIP_RATIO = 100;
+export const MAX_GZIP_RATIO_FREE_BYTES = 1024 * 1024;
+
+export interface GunzipLimits {
+  /** decompressed bytes at most @defaultValue unlimited */
+  maxBytes?: number;
+  /** @defaultValue MAX_GZIP_RATIO */
+  maxRatio?: number;
+}
+
+/**
+ * Decompresses gzip (multi-member too); a corrupt or truncated stream becomes `BadInput`,
+ * one that decompresses past `maxBytes` or expands more than `maxRatio`:1 `PayloadTooLarge`
+ * (found as the bytes come out, so a bomb is stopped after a few MB, not after filling memory
+ * or the disk).
+ */
+export async function* gunzip(
+  source: AsyncIterable<Buffer>,
+  limits: GunzipLimits = {},
+): AsyncGenerator<Buffer> {
+  const maxBytes = limits.maxBytes ?? Infinity;
+  const maxRatio = limits.maxRatio ?? MAX_GZIP_RATIO;
   const z = createGunzip();
   const input = Readable.from(source);
   input.on('error', (err) => z.destroy(err));
   input.pipe(z);
+  let out = 0;
   try {
-    for await (const c of z) yield c as Buffer;
+    for await (const c of z) {
+      out += (c as Buffer).length;
+      // What the engine has inflated so far, not what the pipe has read ahead.
+      const compressed = z.bytesWritten;
+      if (out > maxBytes) {
+        throw new PayloadTooLarge(
+          `gzip upload decompresses to more than the limit of ${maxBytes} bytes`,
+          { reason: 'decompressed too large', limitBytes: maxBytes },
+        );
+      }
+      if (out > MAX_GZIP_RATIO_FREE_BYTES && out > maxRatio * compressed) {
+        throw new PayloadTooLarge(
+          `gzip upload expands more than ${maxRatio}:1 (${out} bytes from ${compressed}): refused as a decompression bomb`,
+          { reason: 'compression ratio', maxRatio },
+        );
+      }
+      yield c as Buffer;
+    }
   } catch (err) {
     if (err instanceof AppError) throw err;
     const reason = err instanceof Error ? err.message : String(err);

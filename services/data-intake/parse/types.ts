@@ -48,6 +48,8 @@ export interface ParseOptions {
   tmpDir?: string;
   /** Parsed bytes held in memory before spilling to a temp file. @defaultValue 64 MiB */
   memoryLimitBytes?: number;
+  /** Bytes a gzip upload may decompress to (it may also expand at most 100:1). @defaultValue unlimited */
+  maxDecompressedBytes?: number;
 }
 
 /** What a parse produced; complete before the first batch is emitted. */

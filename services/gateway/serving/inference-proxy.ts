@@ -202,6 +202,8 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
         'content-length': String(call.body.length),
       };
       delete headers.authorization;
+      // The body is read whole already: the client's `Expect: 100-continue` was answered here.
+      delete headers.expect;
       const up = http.request(
         {
           host: target.hostname,

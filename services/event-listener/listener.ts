@@ -204,19 +204,22 @@ export class Listener {
       await this.d.retrain.onDatasetVersion(e, this.rules.doc.retrain);
       return;
     }
+    // Usually after its session has ended: no view is made for it (see onEvaluated).
+    if (e.kind === 'generation.evaluated') {
+      await this.onEvaluated(e);
+      return;
+    }
     let view: SessionView | null = null;
     if (e.sessionId !== undefined) {
       view = observe(await this.viewOf(e.sessionId, e.kind), e);
       this.views.set(e.sessionId, view);
     }
-    if (e.kind === 'decision') return;
-    if (e.kind === 'generation.evaluated') {
-      await this.onEvaluated(e);
-      return;
+    if (e.kind !== 'decision') {
+      const decisions = decide(view, e, this.rulesFor, null);
+      await this.send(decisions);
+      if (e.kind === 'generation.candidate' && decisions.length === 0) await this.onCandidate(e);
     }
-    const decisions = decide(view, e, this.rulesFor, null);
-    await this.send(decisions);
-    if (e.kind === 'generation.candidate' && decisions.length === 0) await this.onCandidate(e);
+    // A decision archived after its session ended (the candidate's, say) leaves no view behind.
     if (view?.finished) this.views.delete(view.sessionId);
   }
 

@@ -31,14 +31,20 @@ export function emptyView(sessionId: string): SessionView {
   return { sessionId, epochs: [], stopDecided: false, finished: false };
 }
 
-/** Fills in what a session record knows, for a session first seen mid-way. */
+const TERMINAL = ['succeeded', 'failed', 'stopped'];
+
+/**
+ * Fills in what a session record knows, for a session first seen mid-way (or, for an event
+ * archived after its end, one already finished: no rule fires on it and no clock watches it).
+ */
 export function viewFromRecord(
   sessionId: string,
-  rec: { request: unknown; started?: string },
+  rec: { request: unknown; started?: string; state?: string },
 ): SessionView {
   const view = emptyView(sessionId);
   applyRequest(view, rec.request);
   if (rec.started) view.startedAt = Date.parse(rec.started);
+  if (rec.state !== undefined && TERMINAL.includes(rec.state)) view.finished = true;
   return view;
 }
 
@@ -55,7 +61,7 @@ export function observe(view: SessionView, e: StoredEvent): SessionView {
       break;
     case 'session.state':
       if (p.state === 'running') next.startedAt ??= Date.parse(e.time);
-      if (typeof p.state === 'string' && ['succeeded', 'failed', 'stopped'].includes(p.state)) {
+      if (typeof p.state === 'string' && TERMINAL.includes(p.state)) {
         next.finished = true;
       }
       break;

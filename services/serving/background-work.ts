@@ -106,6 +106,7 @@ export function startBackgroundWork(
         log: d.log,
         concurrency: config.EVALUATE_CONCURRENCY,
         maxRows: config.EVALUATE_MAX_ROWS,
+        nice: config.EVALUATE_NICE,
       })
     : undefined;
   return {

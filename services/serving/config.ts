@@ -82,6 +82,8 @@ const schema = baseEnv.extend({
   EVALUATE_CONCURRENCY: z.coerce.number().int().min(1).default(1),
   /** held-out rows an evaluation scores at most (the first ones of the split) */
   EVALUATE_MAX_ROWS: z.coerce.number().int().min(1).default(20_000),
+  /** niceness of the evaluation processes (0..19): above 0 they yield to request serving */
+  EVALUATE_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** build, check and time an optimised graph when a generation is promoted */
   OPTIMIZE_ON_PROMOTION: envBool.default(true),
   /** onnxruntime graph optimisation level of the stored optimised form ('all' adds CPU-specific layouts) */

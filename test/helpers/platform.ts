@@ -106,6 +106,8 @@ export async function startTestPlatform(
           redis: r.client(),
           keys: new Keys(prefix),
           log,
+          // Not niced: on a test machine busy with other suites it would wait behind them all.
+          nice: 0,
         });
   const p: TestPlatform = {
     prefix,

@@ -42,6 +42,8 @@ export interface EvaluatorOptions {
   resamples?: number;
   /** the child is killed past this (ms) @defaultValue 600000 */
   timeoutMs?: number;
+  /** the child's niceness (0..19), below the model processes @defaultValue 10 */
+  nice?: number;
 }
 
 export class CandidateEvaluator {
@@ -158,7 +160,7 @@ export class CandidateEvaluator {
         timeMs: this.o.timeMs ?? 150,
         bootstrap: { resamples: this.o.resamples ?? 1000, seed: g.gen },
       },
-      this.o.timeoutMs ?? 600_000,
+      { timeoutMs: this.o.timeoutMs ?? 600_000, nice: this.o.nice ?? 10 },
     );
     if (!answer.ok) throw new Judged(answer.message);
     const c = answer.candidate;
@@ -207,7 +209,10 @@ export class CandidateEvaluator {
 /** A verdict on the candidate itself (it cannot be evaluated): recorded, not retried. */
 class Judged extends Error {}
 
-function runChild(req: EvaluateRequest, timeoutMs: number): Promise<EvaluateAnswer> {
+function runChild(
+  req: EvaluateRequest,
+  { timeoutMs, nice }: { timeoutMs: number; nice: number },
+): Promise<EvaluateAnswer> {
   const child = fork(CHILD, [], {
     execArgv: process.execArgv.filter((a) => !a.startsWith('--test') && !a.startsWith('--inspect')),
     serialization: 'advanced',
@@ -215,7 +220,7 @@ function runChild(req: EvaluateRequest, timeoutMs: number): Promise<EvaluateAnsw
   });
   try {
     // Below the model processes: evaluation must not take the cores requests are served on.
-    if (child.pid) setPriority(child.pid, 10);
+    if (child.pid && nice > 0) setPriority(child.pid, nice);
   } catch {
     // not permitted here; it still works, only less politely
   }

@@ -69,6 +69,8 @@ export function startCandidateEvaluation(d: {
   concurrency?: number;
   maxRows?: number;
   lockDurationMs?: number;
+  /** niceness of the evaluation processes @defaultValue 10 */
+  nice?: number;
 }): Worker<EvaluationJob> {
   const evaluator = new CandidateEvaluator({
     registry: new ModelRegistry(d.redis, d.keys),
@@ -76,6 +78,7 @@ export function startCandidateEvaluation(d: {
     events: new EventLog(d.redis, d.keys),
     log: d.log,
     ...(d.maxRows === undefined ? {} : { maxRows: d.maxRows }),
+    ...(d.nice === undefined ? {} : { nice: d.nice }),
   });
   return startEvaluationWorker({ ...d, evaluator });
 }

@@ -79,6 +79,7 @@ describe('candidate evaluation on a serving replica', () => {
       redis: client,
       keys,
       log,
+      nice: 0,
     });
   });
   after(async () => {

@@ -112,7 +112,7 @@ export async function startLocalMode(
     ...auth.server,
     dir: join(s.home, 'redis'),
     port: s.redisPort,
-    appendfsync: 'everysec',
+    appendfsync: s.redisAppendfsync,
     detached: true,
   });
   const redisBase = `redis://127.0.0.1:${s.redisPort}`;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAppendfsync, type AppendfsyncPolicy } from '../../shared/index.js';
 
 /** Local mode's conventions (README and docs/local-mode.md): one place computes them. */
 export interface LocalSettings {
@@ -19,6 +20,8 @@ export interface LocalSettings {
   /** the key prefix the services use (SWARMML_PREFIX), which the Redis ACL users are limited to */
   prefix: string;
   demo: boolean;
+  /** Redis's AOF fsync policy (REDIS_APPENDFSYNC), docs/operations.md @defaultValue 'everysec' */
+  redisAppendfsync: AppendfsyncPolicy;
 }
 
 /**
@@ -54,6 +57,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     tokenFile: join(home, 'admin.token'),
     prefix: env.SWARMML_PREFIX || 'swarmml',
     demo: !['0', 'false', 'no'].includes(env.SWARMML_DEMO ?? ''),
+    redisAppendfsync: parseAppendfsync(env.REDIS_APPENDFSYNC),
   };
 }
 

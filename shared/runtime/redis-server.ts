@@ -4,6 +4,28 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 
+/** Redis's AOF fsync policies, weighed in docs/operations.md. */
+export const APPENDFSYNC_POLICIES = ['always', 'everysec', 'no'] as const;
+export type AppendfsyncPolicy = (typeof APPENDFSYNC_POLICIES)[number];
+
+/**
+ * An fsync policy named in configuration: one of APPENDFSYNC_POLICIES, else an error that
+ * says which variable and what it may be. Unset or empty is `everysec`.
+ */
+export function parseAppendfsync(
+  value: string | undefined,
+  variable = 'REDIS_APPENDFSYNC',
+): AppendfsyncPolicy {
+  if (value === undefined || value === '') return 'everysec';
+  const policy = APPENDFSYNC_POLICIES.find((p) => p === value);
+  if (!policy) {
+    throw new Error(
+      `${variable} must be one of ${APPENDFSYNC_POLICIES.join(', ')}, got ${JSON.stringify(value.slice(0, 40))}`,
+    );
+  }
+  return policy;
+}
+
 export interface RedisServerOptions {
   /** Directory holding the AOF and RDB files; created if missing. */
   dir: string;
@@ -16,7 +38,7 @@ export interface RedisServerOptions {
    * Redis crash (the kernel still holds the written data). See docs/operations.md.
    * @defaultValue 'everysec'
    */
-  appendfsync?: 'always' | 'everysec' | 'no';
+  appendfsync?: AppendfsyncPolicy;
   /** A password for the `default` user (`--requirepass`); ignored when `acl` is given. */
   password?: string;
   /**

@@ -26,7 +26,9 @@ export const RowsQuery = z.object({
     .int()
     .min(0)
     .default(1000)
-    .describe(`rows in the range, clamped at the end of the version (json: at most ${MAX_JSON_ROWS})`),
+    .describe(
+      `rows in the range, clamped at the end of the version (json: at most ${MAX_JSON_ROWS})`,
+    ),
   split: z
     .enum(['all', 'train', 'validation'])
     .default('all')

@@ -11,6 +11,7 @@ test('queue names are the stored ones, all in QUEUES', () => {
     sessions: 'sessions',
     retrain: 'retrain',
     batchInfer: 'batch-infer',
+    evaluations: 'evaluations',
     deliveries: 'deliveries',
     deliveriesDead: 'deliveries-dead',
   });

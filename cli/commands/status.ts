@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Client } from '../client.js';
 import { columns, emit, table } from '../output.js';
-import type { ClusterView } from '../../shared/index.js';
+import { redisPassword, type ClusterView } from '../../shared/index.js';
+import { redisSecretFile } from '../local/secrets.js';
 import { localSettings } from '../local/settings.js';
 import { readLocalState, type LocalState } from '../local/state-file.js';
 import { probeLocalProcess } from '../local/process-health.js';
@@ -18,13 +20,20 @@ interface LocalView {
  * each probed now; undefined when none runs there.
  */
 async function localView(): Promise<LocalView | undefined> {
-  const state = readLocalState(localSettings().home);
+  const { home } = localSettings();
+  const state = readLocalState(home);
   if (!state) return undefined;
+  const secret = redisSecretFile(home);
+  const redisLogin = existsSync(secret)
+    ? { user: 'admin', password: redisPassword(readFileSync(secret, 'utf8').trim(), 'admin') }
+    : undefined;
   const processes = await Promise.all(
     state.processes.map(async (p) => ({
       ...p,
       health:
-        p.state === 'up' && p.port !== null ? await probeLocalProcess(p.name, p.port) : p.state,
+        p.state === 'up' && p.port !== null
+          ? await probeLocalProcess(p.name, p.port, { redisLogin })
+          : p.state,
     })),
   );
   return { supervisorPid: state.supervisorPid, url: state.url, processes };

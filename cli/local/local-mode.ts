@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { RedisServer, findRedisServer, portFree, serviceCommand } from '../../shared/index.js';
 import { localRedisAuth } from './secrets.js';
 import { ensureAdminToken, type LocalSettings } from './settings.js';
-import { removeLocalState, writeLocalState } from './state-file.js';
+import { leftoverRedis, removeLocalState, writeLocalState } from './state-file.js';
 import { Supervisor } from './supervisor.js';
 import { RedisUnit, ServiceProcess } from './units.js';
 
@@ -73,6 +73,25 @@ function ensureRedisInstalled(): void {
   }
 }
 
+/** A redis-server left by a local mode that was killed (SIGKILL) is stopped before starting anew. */
+async function stopLeftoverRedis(home: string, log: (m: string) => void): Promise<void> {
+  const pid = leftoverRedis(home);
+  if (pid === undefined) return;
+  log(`stopping the redis-server (pid ${pid}) a previous swarmml up left running`);
+  const gone = () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  process.kill(pid, 'SIGTERM'); // Redis writes its AOF out and exits
+  const deadline = Date.now() + 10_000;
+  while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!gone()) process.kill(pid, 'SIGKILL');
+}
+
 function entryExists(service: string): boolean {
   const { args } = serviceCommand(service);
   return existsSync(args[args.length - 1] ?? '');
@@ -96,6 +115,7 @@ export async function startLocalMode(
     ['gateway gRPC (SWARMML_PORT+4)', s.grpcPort],
     ['SWARMML_REDIS_PORT', s.redisPort],
   ];
+  await stopLeftoverRedis(s.home, log);
   for (const [what, port] of wanted) {
     if (!(await portFree(port))) {
       throw new Error(

@@ -45,14 +45,18 @@ function pingRedis(
       resolve(answer);
     };
     socket.setTimeout(timeoutMs, () => done(`down: no answer within ${timeoutMs} ms`));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('connect', () =>
+      socket.write(`${login ? `AUTH ${login.user} ${login.password}\r\n` : ''}PING\r\n`),
+    );
     socket.on('data', (d) => {
       reply += d.toString();
-      if (!reply.includes('\r\n')) return;
-      if (reply.startsWith('+PONG')) done('ready');
-      // Local mode's Redis requires a login: NOAUTH is how it answers, up and serving.
-      else if (reply.startsWith('-NOAUTH')) done('ready');
-      else done(`not ready: ${reply.trim().slice(0, 80)}`);
+      const lines = reply.split('\r\n');
+      if (lines.length <= (login ? 2 : 1)) return; // not every answer yet
+      const pong = lines[login ? 1 : 0] ?? '';
+      if (pong === '+PONG') done('ready');
+      // Without the login, NOAUTH is how local mode's Redis answers: up and serving.
+      else if (!login && pong.startsWith('-NOAUTH')) done('ready');
+      else done(`not ready: ${(lines.find((l) => l.startsWith('-')) ?? pong).slice(0, 80)}`);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => done(`down: ${err.code ?? err.message}`));
   });

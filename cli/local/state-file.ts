@@ -46,21 +46,39 @@ export function writeLocalState(home: string, url: string, processes: UnitState[
   renameSync(tmp, file);
 }
 
+function readAny(home: string): LocalState | undefined {
+  try {
+    return LocalState.parse(JSON.parse(readFileSync(stateFile(home), 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state of a local mode that runs now, or undefined (none, stale, or unreadable). */
 export function readLocalState(home: string): LocalState | undefined {
-  let raw: string;
+  const s = readAny(home);
+  return s && pidAlive(s.supervisorPid) ? s : undefined;
+}
+
+/**
+ * The redis-server a local mode killed with SIGKILL left running (its services end with their
+ * supervisor; Redis cannot be tied to it): the pid from the stale state file, if that process
+ * still is a redis-server on the recorded port.
+ */
+export function leftoverRedis(home: string): number | undefined {
+  const s = readAny(home);
+  if (!s || pidAlive(s.supervisorPid)) return undefined;
+  const redis = s.processes.find((p) => p.name === 'redis');
+  if (!redis?.pid || !redis.port || !pidAlive(redis.pid)) return undefined;
+  let cmdline: string;
   try {
-    raw = readFileSync(stateFile(home), 'utf8');
+    cmdline = readFileSync(`/proc/${redis.pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
   } catch {
     return undefined;
   }
-  let parsed: LocalState;
-  try {
-    parsed = LocalState.parse(JSON.parse(raw));
-  } catch {
-    return undefined;
-  }
-  return pidAlive(parsed.supervisorPid) ? parsed : undefined;
+  return /redis-server/.test(cmdline) && cmdline.includes(String(redis.port))
+    ? redis.pid
+    : undefined;
 }
 
 export function removeLocalState(home: string): void {

@@ -12,6 +12,7 @@ import { cliCommand } from '../../../shared/index.js';
 import { fixture } from '../../helpers/datasets.js';
 import { waitFor } from '../../helpers/wait.js';
 import { alive } from '../../helpers/processes.js';
+import { probeLocalProcess } from '../../../cli/local/process-health.js';
 import { startLocalModeUnderTest, type LocalModeUnderTest } from './local-mode-harness.js';
 
 interface StoredEvent {
@@ -255,6 +256,17 @@ describe('local mode under faults', () => {
       `ready again ${Math.round(readyMs)} ms after Redis was killed; ${acked.length} uploads acknowledged, ${refused.length} refused`,
     );
     assert.ok(readyMs < 10_000, `ready again after ${Math.round(readyMs)} ms`);
+    // Every service reconnected by itself (none was restarted): each /readyz is 200 again.
+    const services = lm.state().processes.filter((p) => p.name !== 'redis');
+    for (const p of services.filter((x) => !['gateway', 'event-handler'].includes(x.name)))
+      assert.equal(p.restarts, 0, `${p.name} reconnected, not restarted`);
+    await waitFor(
+      async () =>
+        (await Promise.all(services.map((p) => probeLocalProcess(p.name, p.port!)))).every(
+          (h) => h === 'ready',
+        ),
+      { timeoutMs: 15_000, intervalMs: 200, what: 'every service ready again' },
+    );
     // An upload caught by the crash may fail, as unavailable (retry later), never as a bug.
     assert.deepEqual(
       refused.filter((s) => s !== 503),

@@ -38,19 +38,21 @@ const PORTS = 6;
 /**
  * @param opts.ownGroup start `swarmml up` as a terminal starts a foreground job: leader of a
  * process group of its own, which `signalGroup` signals whole, as Ctrl-C does
+ * @param opts.keepHome leave SWARMML_HOME in place when stopped
  */
 export async function startLocalModeUnderTest(
   env: NodeJS.ProcessEnv = {},
-  opts: { ownGroup?: boolean } = {},
+  opts: { ownGroup?: boolean; keepHome?: boolean } = {},
 ): Promise<LocalModeUnderTest> {
-  const home = mkdtempSync(join(tmpdir(), 'swarmml-home-'));
-  const port = await freePortBlock(PORTS);
+  // A home and ports given in `env` are reused (a second start on the same installation).
+  const home = env.SWARMML_HOME ?? mkdtempSync(join(tmpdir(), 'swarmml-home-'));
+  const port = env.SWARMML_PORT ? Number(env.SWARMML_PORT) : await freePortBlock(PORTS);
   const url = `http://127.0.0.1:${port}`;
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     SWARMML_HOME: home,
     SWARMML_PORT: String(port),
-    SWARMML_REDIS_PORT: String(await freePort()),
+    SWARMML_REDIS_PORT: env.SWARMML_REDIS_PORT ?? String(await freePort()),
     LOG_LEVEL: 'warn',
     ...env,
   };
@@ -81,7 +83,7 @@ export async function startLocalModeUnderTest(
       return { code: child.exitCode, signal: child.signalCode };
     } finally {
       for (const p of everyPid) if (alive(p)) process.kill(p, 'SIGKILL');
-      rmSync(home, { recursive: true, force: true });
+      if (!opts.keepHome) rmSync(home, { recursive: true, force: true });
     }
   };
   try {

@@ -38,11 +38,14 @@ after(async () => {
 async function settled(jobId: string) {
   return waitFor(
     async () => {
+      // State first, then the job: a job read while still active has no failedReason yet,
+      // even if the state read after it already says failed.
+      const state = await queue.getJobState(jobId);
+      if (state !== 'failed' && state !== 'completed') return undefined;
       const job = await queue.getJob(jobId);
-      const state = await job?.getState();
-      return job && (state === 'failed' || state === 'completed') ? { job, state } : undefined;
+      return job ? { job, state } : undefined;
     },
-    { timeoutMs: 15_000, what: `job ${jobId} to finish` },
+    { timeoutMs: 30_000, what: `job ${jobId} to finish` },
   );
 }
 

@@ -85,8 +85,17 @@ test('a restart adopts live workers, fails vanished ones, requeues half-placed s
       { what: 'the adopted session to end' },
     );
     assert.equal(ended.state, 'failed');
-    const finished = await events.range({ sessionId: 'alive', count: 100 });
-    assert.equal(finished.filter((e) => e.kind === 'session.finished').length, 1);
+    // The final state is written before its event is archived: wait for the event, then
+    // check there is only one.
+    const finished = await waitFor(
+      async () => {
+        const all = await events.range({ sessionId: 'alive', count: 100 });
+        const ends = all.filter((e) => e.kind === 'session.finished');
+        return ends.length > 0 ? ends : undefined;
+      },
+      { what: 'session.finished archived' },
+    );
+    assert.equal(finished.length, 1);
   } finally {
     if (worker.exitCode === null) worker.kill('SIGKILL');
     await runner.close();

@@ -28,6 +28,7 @@ export * from './sessions/session-request.js';
 export * from './workers/worker-reporter.js';
 export * from './sessions/launch-policy.js';
 export * from './protocol/rules.js';
+export * from './protocol/rollout.js';
 export * from './protocol/serving-views.js';
 export * from './datasets/dataset-split.js';
 export * from './http/byte-limit.js';

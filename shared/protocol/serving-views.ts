@@ -50,7 +50,12 @@ export interface ServingView {
 
 /** Control messages every serving replica acts on (published on `keys.servingChannel()`). */
 export type ServingControl =
-  { type: 'assignment' } | { type: 'optimized'; model: string; gen: number };
+  | { type: 'assignment' }
+  | { type: 'optimized'; model: string; gen: number }
+  /** the model's rollout state or labels changed: re-read them (shared/protocol/rollout.ts) */
+  | { type: 'rollout'; model: string }
+  /** an operator loaded or unloaded generations through the repository API */
+  | { type: 'loaded'; model: string };
 
 /** `GET /api/v1/serving/stats`: each replica's metrics folded per model for the dashboard. */
 /** One model's serving figures. Latencies in milliseconds; null where nothing was measured. */

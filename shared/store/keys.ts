@@ -48,6 +48,26 @@ export class Keys {
   modelPromoteLock(name: string) {
     return this.k('model', `{${name}}`, 'promote-lock');
   }
+  /** string: the model's RolloutState JSON (shared/protocol/rollout.ts) while one exists */
+  modelRollout(name: string) {
+    return this.k('model', `{${name}}`, 'rollout');
+  }
+  /** hash: version label (`stable`, `canary`, any name) → generation number */
+  modelLabels(name: string) {
+    return this.k('model', `{${name}}`, 'labels');
+  }
+  /** hash: a generation's cumulative online counters (ONLINE_FIELDS, `lat:<ms>` buckets) */
+  modelGenOnline(name: string, gen: number) {
+    return this.k('model', `{${name}}`, 'gen', gen, 'online');
+  }
+  /** set of generations an operator loaded through the repository API (served off-policy) */
+  modelLoaded(name: string) {
+    return this.k('model', `{${name}}`, 'loaded');
+  }
+  /** string: one answer's PredictionRecord JSON, with a TTL, for joining ground truth */
+  prediction(id: string) {
+    return this.k('pred', id);
+  }
   /**
    * Pub/sub channel (not a key): `{model, gen, status}` JSON on every status change,
    * published atomically with the change, so serving workers can follow promotions.

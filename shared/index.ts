@@ -45,6 +45,7 @@ export * from './protocol/model-spec.js';
 export * from './protocol/batch-infer-params.js';
 export * from './store/assignment-store.js';
 export * from './store/rules-store.js';
+export * from './store/rollout-store.js';
 export * from './datasets/stats.js';
 export * from './datasets/stats-merge.js';
 export * from './datasets/dataset-event.js';

@@ -9,6 +9,10 @@
 #                       the generic resource NVIDIA-GPU when this script starts it. Tests of GPU
 #                       placement need one; never set it on a machine with real GPUs.
 #   SWARMML_NO_INSTALL  1 = do not apt-get install docker.io (fail instead)
+#   SWARMML_ADVERTISE_ADDR  the address `docker swarm init` advertises (default: this host's
+#                       source address for its default route, else 127.0.0.1). Other nodes,
+#                       including scripts/swarm-nodes.sh's simulated ones, join at this address,
+#                       so 127.0.0.1 means a swarm of one node.
 #
 # Exit status: 0 ready; 2 docker cannot be installed or dockerd cannot start (callers such as the
 # swarm tests treat 2 as "skip, with the reason printed on stderr").
@@ -62,7 +66,11 @@ if ! $DOCKER info >/dev/null 2>&1; then
 fi
 
 if [[ $($DOCKER info -f '{{.Swarm.LocalNodeState}}') != active ]]; then
-  say "docker swarm init"
-  $DOCKER swarm init --advertise-addr 127.0.0.1 >/dev/null ||
+  # A routable address, so that workers (real hosts, or swarm-nodes.sh's network namespaces,
+  # which reach the host's addresses through their bridge) can join; loopback cannot be joined.
+  addr=${SWARMML_ADVERTISE_ADDR:-$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')}
+  addr=${addr:-127.0.0.1}
+  say "docker swarm init --advertise-addr $addr"
+  $DOCKER swarm init --advertise-addr "$addr" >/dev/null ||
     cannot "docker swarm init failed"
 fi

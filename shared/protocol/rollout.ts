@@ -153,6 +153,8 @@ export const PredictionRecord = z.object({
   gen: z.number().int().min(1),
   /** the answered class index (classifiers) or the first output value (regression) */
   output: z.number(),
+  /** which of the two `output` is; absent in records written before it was kept */
+  kind: z.enum(['class', 'value']).optional(),
   /** shadows' answers to the same request, once compared */
   shadows: z.array(z.object({ gen: z.number().int().min(1), output: z.number() })).optional(),
   at: z.number(),

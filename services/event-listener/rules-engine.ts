@@ -1,5 +1,5 @@
 import type { DecisionPayload, StoredEvent } from '../../shared/index.js';
-import type { EffectiveRules } from '../../shared/index.js';
+import { metricHigherIsBetter, type EffectiveRules } from '../../shared/index.js';
 import { evaluatedDecision } from './candidate-rules.js';
 import type { EpochPoint, SessionView } from './session-view.js';
 
@@ -82,12 +82,20 @@ function epochStop(epochs: EpochPoint[], rules: EffectiveRules): StopReason | un
   const { stop } = rules;
   const last = epochs[epochs.length - 1];
   if (!last) return undefined;
-  const series = epochs.map((e) => (stop.lossMetric === 'valLoss' ? e.valLoss : e.loss));
+  const metric = stop.lossMetric;
+  const series = epochs.map((e) => epochValue(e, metric));
   const current = series[series.length - 1];
   if (stop.nanLoss && current !== undefined && Number.isNaN(current)) {
-    return { rule: 'stop.nanLoss', reason: `${stop.lossMetric} is NaN at epoch ${last.epoch}` };
+    return { rule: 'stop.nanLoss', reason: `${metric} is NaN at epoch ${last.epoch}` };
   }
-  const values = series.filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  // A higher-is-better figure is watched negated, so 'rose' and 'lowest' mean 'got worse'
+  // and 'best' for it too; reasons show the values as reported.
+  const higher = metricHigherIsBetter(metric, rules.metrics) === true;
+  const sign = higher ? -1 : 1;
+  const shown = (v: number) => fmt(sign * v);
+  const values = series
+    .filter((v): v is number => v !== undefined && !Number.isNaN(v))
+    .map((v) => sign * v);
   const k = stop.lossRiseEpochs;
   if (k !== null && values.length > k) {
     const window = values.slice(-(k + 1));
@@ -95,8 +103,8 @@ function epochStop(epochs: EpochPoint[], rules: EffectiveRules): StopReason | un
       return {
         rule: 'stop.lossRiseEpochs',
         reason:
-          `${stop.lossMetric} rose for ${k} consecutive epochs ` +
-          `(${window.map(fmt).join(' → ')}) at epoch ${last.epoch}`,
+          `${metric} ${higher ? 'fell' : 'rose'} for ${k} consecutive epochs ` +
+          `(${window.map(shown).join(' → ')}) at epoch ${last.epoch}`,
       };
     }
   }
@@ -108,8 +116,8 @@ function epochStop(epochs: EpochPoint[], rules: EffectiveRules): StopReason | un
       return {
         rule: 'stop.plateauEpochs',
         reason:
-          `${stop.lossMetric} plateaued: best ${fmt(recent)} in the last ${pEpochs} epochs ` +
-          `did not improve on ${fmt(before)} by ${stop.plateauMinDelta} (epoch ${last.epoch})`,
+          `${metric} plateaued: best ${shown(recent)} in the last ${pEpochs} epochs ` +
+          `did not improve on ${shown(before)} by ${stop.plateauMinDelta} (epoch ${last.epoch})`,
       };
     }
   }
@@ -186,6 +194,13 @@ function stoppedCandidate(event: StoredEvent, p: Record<string, unknown>): Decis
       },
     },
   ];
+}
+
+/** The epoch's value of a figure; undefined when the epoch did not report it. */
+function epochValue(e: EpochPoint, metric: string): number | undefined {
+  if (metric === 'loss') return e.loss;
+  if (metric === 'valLoss') return e.valLoss;
+  return e.metrics?.[metric];
 }
 
 function fmt(v: number): string {

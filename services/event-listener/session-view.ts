@@ -5,6 +5,8 @@ export interface EpochPoint {
   epoch: number;
   loss: number;
   valLoss?: number;
+  /** every other numeric figure of the epoch (valAccuracy, macroF1 ...); NaN as for loss */
+  metrics?: Record<string, number>;
 }
 
 /**
@@ -97,6 +99,12 @@ function toPoint(p: Record<string, unknown>): EpochPoint {
     loss: lossValue(p.loss),
   };
   if ('valLoss' in p && p.valLoss !== undefined) point.valLoss = lossValue(p.valLoss);
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (k === 'epoch' || k === 'epochs' || k === 'loss' || k === 'valLoss') continue;
+    if (typeof v === 'number' || v === null) metrics[k] = lossValue(v);
+  }
+  if (Object.keys(metrics).length > 0) point.metrics = metrics;
   return point;
 }
 

@@ -1,18 +1,56 @@
 import { z } from 'zod';
 
 /** Every event kind the platform archives, with its payload schema. */
-export const EpochPayload = z.object({
-  epoch: z.number().int().min(1),
-  epochs: z.number().int().min(1),
-  /** null when the loss is not a finite number (NaN or infinite: JSON has no NaN) */
-  loss: z.number().nullable(),
-  trainAccuracy: z.number().optional(),
-  valAccuracy: z.number().optional(),
-  valLoss: z.number().optional(),
-  samplesPerSec: z.number().optional(),
-  elapsedMs: z.number().optional(),
-});
+export const EpochPayload = z
+  .object({
+    epoch: z.number().int().min(1),
+    epochs: z.number().int().min(1),
+    /** null when the loss is not a finite number (NaN or infinite: JSON has no NaN) */
+    loss: z.number().nullable(),
+    trainAccuracy: z.number().optional(),
+    valAccuracy: z.number().optional(),
+    valLoss: z.number().optional(),
+    samplesPerSec: z.number().optional(),
+    elapsedMs: z.number().optional(),
+  })
+  // Any other numeric figure a trainer reports (macroF1, rmse, epochTimeS ...) is kept as
+  // sent, so it is archived, served by the API and usable in rules; null stands for NaN.
+  .catchall(z.number().nullable().optional())
+  .superRefine((p, ctx) => {
+    const extra = Object.keys(p).filter((k) => !EPOCH_BUILT_IN.has(k));
+    if (extra.length > MAX_CUSTOM_METRICS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `at most ${MAX_CUSTOM_METRICS} custom metrics per epoch, got ${extra.length}`,
+        path: [],
+      });
+    }
+    for (const k of extra) {
+      if (!METRIC_NAME.test(k)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `metric names are letters, digits, '_', '.' or '-' (at most 64, a letter first)`,
+          path: [k],
+        });
+      }
+    }
+  });
 export type EpochPayload = z.infer<typeof EpochPayload>;
+
+/** How a custom metric may be named (an epoch payload key, a rules document key). */
+export const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+/** The most custom metrics one epoch event may carry. */
+export const MAX_CUSTOM_METRICS = 32;
+const EPOCH_BUILT_IN = new Set([
+  'epoch',
+  'epochs',
+  'loss',
+  'trainAccuracy',
+  'valAccuracy',
+  'valLoss',
+  'samplesPerSec',
+  'elapsedMs',
+]);
 
 export const CandidatePayload = z.object({
   model: z.string(),

@@ -1,7 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { BOOTSTRAP_ALPHAS } from '../evaluation/metrics.js';
-import { MEASURED_METRICS } from './evaluation.js';
+import { HIGHER_IS_BETTER, MEASURED_METRICS } from './evaluation.js';
+import { METRIC_NAME } from './events.js';
 import { ModelName } from './sessions.js';
 
 /**
@@ -15,6 +16,36 @@ export const RULES_CONFIG_KIND = 'decision-rules';
 // ("plateuEpochs") is a 400 rather than a rule silently not applied.
 
 const epochs = z.number().int().min(1).max(10_000);
+
+/** An epoch figure's name: a built-in one (loss, valLoss ...) or a custom metric. */
+export const MetricName = z.string().regex(METRIC_NAME, 'a metric name');
+
+/** Which way a custom metric is better, declared once for every rule that names it. */
+export const MetricDeclaration = z
+  .object({ higherIsBetter: z.boolean().describe('true: larger values are better') })
+  .strict();
+export type MetricDeclaration = z.infer<typeof MetricDeclaration>;
+
+/** The directions of the figures trainers report without a declaration. */
+const KNOWN_DIRECTIONS: Readonly<Record<string, boolean>> = Object.freeze({
+  ...HIGHER_IS_BETTER,
+  loss: false,
+  valLoss: false,
+  trainAccuracy: true,
+  valAccuracy: true,
+});
+
+/** Whether a larger value of `metric` is better; undefined when nobody said. */
+export function metricHigherIsBetter(
+  metric: string,
+  declared: Readonly<Record<string, MetricDeclaration>> = {},
+): boolean | undefined {
+  return Object.hasOwn(declared, metric)
+    ? declared[metric]!.higherIsBetter
+    : Object.hasOwn(KNOWN_DIRECTIONS, metric)
+      ? KNOWN_DIRECTIONS[metric]
+      : undefined;
+}
 
 export const StopRules = z
   .object({
@@ -31,9 +62,9 @@ export const StopRules = z
       .number()
       .min(0)
       .describe('the smallest fall of the best loss that counts as an improvement'),
-    lossMetric: z
-      .enum(['loss', 'valLoss'])
-      .describe('which epoch loss the rise and plateau rules watch'),
+    lossMetric: MetricName.describe(
+      "which epoch figure the rise and plateau rules watch: loss, valLoss or any metric the worker reports (a custom one's direction declared in `metrics`; for a higher-is-better figure 'rose' means 'fell')",
+    ),
     timeBudget: z.boolean().describe("stop a session that ran past its request's timeBudgetS"),
   })
   .partial()
@@ -180,6 +211,12 @@ export const RulesDocument = z
     stop: StopRules.optional(),
     flag: FlagRules.optional(),
     accept: AcceptRules.optional(),
+    metrics: z
+      .record(MetricName, MetricDeclaration)
+      .optional()
+      .describe(
+        "custom metrics' directions (e.g. macroF1: {higherIsBetter: true}); built-in figures need none",
+      ),
     retrain: z.array(RetrainRule).max(200).default([]).describe('retraining triggers per model'),
     perModel: z
       .record(ModelName, ModelRules)
@@ -188,6 +225,22 @@ export const RulesDocument = z
   })
   .strict()
   .superRefine((doc, ctx) => {
+    const watched: [string | undefined, (string | number)[]][] = [
+      [doc.stop?.lossMetric, ['stop', 'lossMetric']],
+      ...Object.entries(doc.perModel).map(([m, r]): [string | undefined, (string | number)[]] => [
+        r.stop?.lossMetric,
+        ['perModel', m, 'stop', 'lossMetric'],
+      ]),
+    ];
+    for (const [metric, path] of watched) {
+      if (metric !== undefined && metricHigherIsBetter(metric, doc.metrics) === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `declare which way ${metric} is better: metrics.${metric}.higherIsBetter`,
+          path,
+        });
+      }
+    }
     const seen = new Set<string>();
     doc.retrain.forEach((r, i) => {
       const key = `${r.model}|${r.dataset}|${r.cron ?? ''}|${r.newSamples ?? ''}`;
@@ -205,6 +258,8 @@ export type RulesDocumentInput = z.input<typeof RulesDocument>;
 export interface EffectiveRules {
   stop: Required<StopRules>;
   flag: Required<FlagRules>;
+  /** the document's custom metric declarations */
+  metrics: Record<string, MetricDeclaration>;
   accept: Required<Omit<AcceptRules, 'significance'>> & {
     significance: Required<SignificanceRules>;
   };
@@ -220,6 +275,7 @@ const defaults: EffectiveRules = {
     timeBudget: true,
   },
   flag: { nonZeroExit: true, ignoreStopped: true },
+  metrics: {},
   accept: {
     metric: 'auto',
     higherIsBetter: null,
@@ -240,6 +296,7 @@ export function effectiveRules(doc: RulesDocument | null, model?: string): Effec
   return {
     stop: { ...DEFAULT_RULES.stop, ...doc?.stop, ...over?.stop },
     flag: { ...DEFAULT_RULES.flag, ...doc?.flag, ...over?.flag },
+    metrics: { ...doc?.metrics },
     accept: {
       ...DEFAULT_RULES.accept,
       ...doc?.accept,

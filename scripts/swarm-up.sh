@@ -9,7 +9,9 @@
 # Env: SWARMML_STACK (stack name, swarmml), SWARMML_PORT (gateway port, 8080), SWARMML_GRPC_PORT (its gRPC port, 8001),
 #      SWARMML_HOME (secrets under $SWARMML_HOME/secrets; ./.swarmml),
 #      SWARMML_NO_SEED=1 (a registry is reachable: pull base images instead of seeding them),
-#      SWARMML_UP_TIMEOUT (seconds to wait for health, 180).
+#      SWARMML_UP_TIMEOUT (seconds to wait for health, 180),
+#      SWARMML_REGISTRY (host:port of an existing registry every node can pull from; unset: start
+#      scripts/registry.sh on this manager and use <its swarm address>:5000).
 set -euo pipefail
 
 DOCKER=/usr/bin/docker
@@ -45,6 +47,27 @@ else
   $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
 fi
 T_BUILD=$(now)
+
+# Every node pulls the app image from a registry, as on real hosts (other nodes cannot see this
+# engine's images). Our own registry is pushed to over loopback, which Docker allows over plain
+# HTTP; the other nodes reach it at this manager's swarm address (an insecure registry for them).
+REG_PORT=${SWARMML_REGISTRY_PORT:-5000}
+if [[ -z ${SWARMML_REGISTRY:-} ]]; then
+  scripts/registry.sh start
+  addr=$($DOCKER info -f '{{.Swarm.NodeAddr}}')
+  SWARMML_REGISTRY=${addr:-127.0.0.1}:$REG_PORT
+  PUSH_TO=127.0.0.1:$REG_PORT
+else
+  PUSH_TO=$SWARMML_REGISTRY
+fi
+export SWARMML_REGISTRY
+if [[ $PUSH_TO != "$SWARMML_REGISTRY" ]]; then
+  $DOCKER tag "swarmml/app:$SWARMML_TAG" "$PUSH_TO/swarmml/app:$SWARMML_TAG"
+fi
+$DOCKER tag "swarmml/app:$SWARMML_TAG" "$SWARMML_REGISTRY/swarmml/app:$SWARMML_TAG"
+$DOCKER push -q "$PUSH_TO/swarmml/app:$SWARMML_TAG" >/dev/null ||
+  { say "docker push $PUSH_TO/swarmml/app:$SWARMML_TAG failed"; exit 1; }
+T_PUSH=$(now)
 
 # Secrets are made once and kept: a swarm secret cannot change under a running stack.
 mkdir -p "$HOME_DIR" "$SWARMML_SECRETS"
@@ -97,6 +120,6 @@ until healthy; do
 done
 T_HEALTHY=$(now)
 
-say "times (s): docker $(secs "$T0" "$T_DOCKER"), seed $(secs "$T_DOCKER" "$T_SEED"), build $(secs "$T_SEED" "$T_BUILD"), deploy $(secs "$T_BUILD" "$T_DEPLOY"), healthy $(secs "$T_DEPLOY" "$T_HEALTHY"), total $(secs "$T0" "$T_HEALTHY")"
-echo "swarmml is up: http://127.0.0.1:$SWARMML_PORT/  (stack $SWARMML_STACK, image swarmml/app:$SWARMML_TAG)"
+say "times (s): docker $(secs "$T0" "$T_DOCKER"), seed $(secs "$T_DOCKER" "$T_SEED"), build $(secs "$T_SEED" "$T_BUILD"), push $(secs "$T_BUILD" "$T_PUSH"), deploy $(secs "$T_PUSH" "$T_DEPLOY"), healthy $(secs "$T_DEPLOY" "$T_HEALTHY"), total $(secs "$T0" "$T_HEALTHY")"
+echo "swarmml is up: http://127.0.0.1:$SWARMML_PORT/  (stack $SWARMML_STACK, image $SWARMML_REGISTRY/swarmml/app:$SWARMML_TAG)"
 echo "admin token: $(cat "$SWARMML_SECRETS/admin_token")"

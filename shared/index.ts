@@ -33,6 +33,7 @@ export * from './protocol/serving-views.js';
 export * from './datasets/dataset-split.js';
 export * from './http/byte-limit.js';
 export * from './http/body.js';
+export * from './http/content-encoding.js';
 export * from './http/json-depth.js';
 export * from './http/path-segment.js';
 export * from './http/error-reply.js';

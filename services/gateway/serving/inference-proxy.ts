@@ -7,12 +7,13 @@ import {
   BadGateway,
   checkDeclaredLength,
   checkPathEncoding,
+  readDecodedBody,
   ERROR_CODES,
-  readBody,
   send,
   toErrorReply,
   type Logger,
 } from '../../../shared/index.js';
+import { gunzipSync } from 'node:zlib';
 import type { Authenticator } from '../http/authenticate.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
 import {
@@ -202,6 +203,8 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
         'content-length': String(call.body.length),
       };
       delete headers.authorization;
+      // The body was inflated here (its limit counts the inflated bytes); it goes on plain.
+      delete headers['content-encoding'];
       // The body is read whole already: the client's `Expect: 100-continue` was answered here.
       delete headers.expect;
       const up = http.request(
@@ -228,7 +231,15 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
             });
             ur.on('end', () => {
               sink.end();
-              o.onPrediction?.(call.path, call.body, Buffer.concat(chunks), ur.headers);
+              const answer = Buffer.concat(chunks);
+              // The replica gzip'ed it for a client that accepts gzip; capture reads it plain.
+              const gzipped = ur.headers['content-encoding'] === 'gzip';
+              o.onPrediction?.(
+                call.path,
+                call.body,
+                gzipped ? gunzipSync(answer) : answer,
+                ur.headers,
+              );
               resolve();
             });
           } else {
@@ -281,7 +292,7 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
           res.writeContinue();
           waiting = false;
         }
-        const body = hasBody ? await readBody(req, o.maxBodyBytes) : Buffer.alloc(0);
+        const body = hasBody ? await readDecodedBody(req, o.maxBodyBytes) : Buffer.alloc(0);
         await exchange({ method, path, headers: req.headers, body }, res);
       } catch (err) {
         refuse(req, res, err, o.log, { waiting, trusted });

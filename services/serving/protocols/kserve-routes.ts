@@ -1,6 +1,6 @@
 /** KServe Open Inference Protocol v2 REST routes, plus KServe's model list and Triton's model config. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, send, sendJson } from '../../../shared/index.js';
+import { readDecodedBody, sendJson, sendMaybeCompressed } from '../../../shared/index.js';
 import { encodeInfer } from './kserve-codec.js';
 import { guarded, observed, parseVersion, type RouteContext } from './route-context.js';
 import { handleTriton } from './triton-routes.js';
@@ -56,7 +56,7 @@ export async function handleKServe(
     await observed(ctx, req, res, name, 'kserve', async () => {
       const servable = ctx.fleet.get(name);
       const version = parseVersion(name, m[2]);
-      const body = await readBody(req, ctx.maxBodyBytes);
+      const body = await readDecodedBody(req, ctx.maxBodyBytes);
       const header = req.headers['inference-header-content-length'];
       const decodeStart = performance.now();
       const request = await ctx.decoder.kserve(
@@ -75,9 +75,9 @@ export async function handleKServe(
         outputs: result.outputs,
         ...(result.labels ? { labels: result.labels } : {}),
       });
-      if (encoded.headerLength === undefined) send(res, 200, encoded.body);
+      if (encoded.headerLength === undefined) await sendMaybeCompressed(req, res, encoded.body);
       else {
-        send(res, 200, encoded.body, {
+        await sendMaybeCompressed(req, res, encoded.body, {
           'content-type': 'application/octet-stream',
           'inference-header-content-length': encoded.headerLength,
         });

@@ -1,6 +1,12 @@
 /** TF Serving REST routes: model status, metadata (signature_def) and predict. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadInput, NotFound, readBody, send, sendJson } from '../../../shared/index.js';
+import {
+  BadInput,
+  NotFound,
+  readDecodedBody,
+  sendJson,
+  sendMaybeCompressed,
+} from '../../../shared/index.js';
 import { guarded, observed, parseVersion, type RouteContext } from './route-context.js';
 import type { TensorSpec } from '../hosting/protocol.js';
 import type { Servable } from '../hosting/servable.js';
@@ -47,12 +53,12 @@ export async function handleTfServing(
       if (action !== ':predict')
         throw new BadInput(`${action.slice(1)} is not supported; use :predict`);
       const io = await servable.signature(version);
-      const body = await readBody(req, ctx.maxBodyBytes);
+      const body = await readDecodedBody(req, ctx.maxBodyBytes);
       const { inputs, format } = decodePredict(body, io, name);
       const result = await servable.infer(inputs, version);
-      send(
+      await sendMaybeCompressed(
+        req,
         res,
-        200,
         encodePredict(
           result.outputs,
           io.outputs.map((s) => s.name),

@@ -10,18 +10,23 @@ import {
   SessionStore,
   LiveConfig,
   evaluationJobId,
+  effectiveRules,
+  type EffectiveRules,
   type EvaluationJob,
 } from '../../shared/index.js';
 import type { ListenerConfig } from './config.js';
 import { HandlerClient, type DecisionSink } from './handler-client.js';
 import { Listener } from './listener.js';
 import { RetrainTriggers, lineageBaseline } from './retrain-triggers.js';
+import { RolloutController } from './rollout/controller.js';
+import { RolloutLoop } from './rollout/rollout-loop.js';
 
 export interface ListenerAppDeps {
   config: Pick<
     ListenerConfig,
     'SWARMML_PREFIX' | 'EVENT_HANDLER_URL' | 'internalToken' | 'BUDGET_CHECK_MS' | 'START_FROM'
-  >;
+  > &
+    Partial<Pick<ListenerConfig, 'ROLLOUT_TICK_MS'>>;
   log: Logger;
   /** commands and the cursor */
   redis: Redis;
@@ -33,6 +38,7 @@ export interface ListenerAppDeps {
 
 export interface ListenerApp {
   listener: Listener;
+  rollouts: RolloutController;
   live: LiveConfig;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -77,19 +83,40 @@ export function buildListener(deps: ListenerAppDeps): ListenerApp {
   const sink =
     deps.sink ??
     new HandlerClient({ url: config.EVENT_HANDLER_URL, token: config.internalToken, log });
+  // Rules are read through the listener, which follows their changes.
+  let rulesFor: (model: string) => EffectiveRules = (m) => effectiveRules(null, m);
+  const rollouts = new RolloutController({
+    redis,
+    keys,
+    log,
+    events,
+    registry,
+    sink,
+    rulesFor: (m) => rulesFor(m),
+  });
+  const rolloutLoop = new RolloutLoop(
+    { redis, keys, log, controller: rollouts },
+    config.ROLLOUT_TICK_MS ?? 1000,
+  );
   const listener = new Listener(
-    { redis, keys, log, events, sessions, registry, live, sink, retrain, evaluate },
+    { redis, keys, log, events, sessions, registry, live, sink, retrain, evaluate, rollouts },
     { budgetCheckMs: config.BUDGET_CHECK_MS, startFrom: config.START_FROM },
   );
+  rulesFor = (m) => listener.rulesOf(m);
   return {
     listener,
+    rollouts,
     live,
     async start() {
       await live.start();
       await listener.start();
+      rolloutLoop.start();
     },
     async close() {
+      // The loop may be waiting on the handler: the listener's close gives up on that send.
+      const loopDone = rolloutLoop.close();
       await listener.close();
+      await loopDone;
       await live.close();
       await sessionQueue.close();
       await evaluationQueue.close();

@@ -15,6 +15,8 @@ const schema = baseEnv.extend({
   BUDGET_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Where a listener with no stored cursor starts: new events only, or the whole archive. */
   START_FROM: z.enum(['latest', 'beginning']).default('latest'),
+  /** How often running rollouts are visited (ms); each reads its gates every stepIntervalS. */
+  ROLLOUT_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export type ListenerConfig = Readonly<z.infer<typeof schema> & { internalToken: string }>;

@@ -20,6 +20,7 @@ import {
 import { isStale } from './candidate-rules.js';
 import type { DecisionSink } from './handler-client.js';
 import type { RetrainTriggers } from './retrain-triggers.js';
+import type { RolloutController } from './rollout/controller.js';
 import { checkBudget, decide, type Decision, type ProductionView } from './rules-engine.js';
 import { emptyView, observe, viewFromRecord, type SessionView } from './session-view.js';
 
@@ -35,6 +36,8 @@ export interface ListenerDeps {
   retrain: Pick<RetrainTriggers, 'start' | 'close' | 'onDatasetVersion' | 'syncSchedules'>;
   /** queues the platform's evaluation of a candidate (idempotent per candidate and production) */
   evaluate: (job: EvaluationJob) => Promise<void>;
+  /** stages an accepted candidate of a model that has production (docs/rollout.md) */
+  rollouts?: Pick<RolloutController, 'start'>;
 }
 
 export interface ListenerOptions {
@@ -126,6 +129,11 @@ export class Listener {
 
   private rulesFor = (model: string | undefined): EffectiveRules =>
     effectiveRules(this.rules.doc, model);
+
+  /** The rules in force for one model. */
+  rulesOf(model: string): EffectiveRules {
+    return this.rulesFor(model);
+  }
 
   private async initialCursor(): Promise<string> {
     const stored = await this.d.redis.get(this.d.keys.listenerCursor());
@@ -253,7 +261,16 @@ export class Listener {
     }
     // Only a view already in memory: one rebuilt from a finished session's record would linger.
     const view = e.sessionId === undefined ? null : (this.views.get(e.sessionId) ?? null);
-    await this.send(decide(view, e, this.rulesFor, production));
+    for (const d of decide(view, e, this.rulesFor, production)) {
+      // With production live, an accepted candidate becomes its challenger unless the
+      // model's rollout policy is `direct`; the rollout promotes it or rolls it back later.
+      const staged =
+        production !== null &&
+        d.decision.action === 'accept' &&
+        this.d.rollouts !== undefined &&
+        (await this.d.rollouts.start(d, production.gen));
+      if (!staged) await this.send([d]);
+    }
   }
 
   private async requestEvaluation(

@@ -124,6 +124,14 @@ export const RolloutState = z.object({
   stepBaseline: z.record(z.string(), z.record(z.string(), z.number())),
   lastReadings: z.array(GateReading),
   reason: z.string().nullable(),
+  /** counters of both generations when the rollout began (online accuracy reads from here) */
+  startBaseline: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+  /** when the gates were last read (ms); the next reading is due stepIntervalS later */
+  readAt: z.number().optional(),
+  /** when it was promoted, rolled back or aborted (ms) */
+  endedAt: z.number().optional(),
+  /** who ended or paused it: `gates`, or the operator's token name */
+  by: z.string().optional(),
 });
 export type RolloutState = z.infer<typeof RolloutState>;
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BOOTSTRAP_ALPHAS } from '../evaluation/metrics.js';
 import { HIGHER_IS_BETTER, MEASURED_METRICS } from './evaluation.js';
 import { METRIC_NAME } from './events.js';
+import { DEFAULT_ROLLOUT_POLICY, RolloutPolicy, type RolloutGates } from './rollout.js';
 import { ModelName } from './sessions.js';
 
 /**
@@ -155,8 +156,17 @@ export const AcceptRules = z
   .strict();
 export type AcceptRules = z.infer<typeof AcceptRules>;
 
+/**
+ * How an accepted candidate reaches production when the model already has one
+ * (docs/rollout.md): the contract's policy, each field optional, gates merged field by field.
+ */
+export const RolloutRules = RolloutPolicy.describe(
+  'how an accepted candidate reaches production: direct, shadow and/or canary',
+);
+export type RolloutRules = z.infer<typeof RolloutRules>;
+
 export const ModelRules = z
-  .object({ stop: StopRules, flag: FlagRules, accept: AcceptRules })
+  .object({ stop: StopRules, flag: FlagRules, accept: AcceptRules, rollout: RolloutRules })
   .partial()
   .strict();
 export type ModelRules = z.infer<typeof ModelRules>;
@@ -217,11 +227,12 @@ export const RulesDocument = z
       .describe(
         "custom metrics' directions (e.g. macroF1: {higherIsBetter: true}); built-in figures need none",
       ),
+    rollout: RolloutRules.optional(),
     retrain: z.array(RetrainRule).max(200).default([]).describe('retraining triggers per model'),
     perModel: z
       .record(ModelName, ModelRules)
       .default({})
-      .describe('per-model overrides of stop, flag and accept'),
+      .describe('per-model overrides of stop, flag, accept and rollout'),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -263,7 +274,13 @@ export interface EffectiveRules {
   accept: Required<Omit<AcceptRules, 'significance'>> & {
     significance: Required<SignificanceRules>;
   };
+  rollout: EffectiveRollout;
 }
+
+/** A rollout policy with every knob and gate filled in. */
+export type EffectiveRollout = Required<Omit<RolloutPolicy, 'gates'>> & {
+  gates: Required<RolloutGates>;
+};
 
 const defaults: EffectiveRules = {
   stop: {
@@ -287,6 +304,11 @@ const defaults: EffectiveRules = {
     reportedTolerance: 0.02,
     significance: { test: 'none', alpha: 0.05, maxRows: null },
   },
+  rollout: {
+    ...DEFAULT_ROLLOUT_POLICY,
+    canarySteps: [...DEFAULT_ROLLOUT_POLICY.canarySteps],
+    gates: { ...DEFAULT_ROLLOUT_POLICY.gates },
+  },
 };
 export const DEFAULT_RULES: Readonly<EffectiveRules> = Object.freeze(defaults);
 
@@ -306,6 +328,12 @@ export function effectiveRules(doc: RulesDocument | null, model?: string): Effec
         ...doc?.accept?.significance,
         ...over?.accept?.significance,
       },
+    },
+    rollout: {
+      ...DEFAULT_RULES.rollout,
+      ...doc?.rollout,
+      ...over?.rollout,
+      gates: { ...DEFAULT_RULES.rollout.gates, ...doc?.rollout?.gates, ...over?.rollout?.gates },
     },
   };
 }

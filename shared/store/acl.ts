@@ -72,7 +72,7 @@ function keyGroup(k: Keys, g: KeyGroup): string[] {
     case 'tokens':
       return [k.tokens()];
     case 'serving':
-      return [k.servingAssignment()];
+      return [k.servingAssignment(), k.servingHistory('*')];
     case 'batch':
       // chunk numbers are numbers: the last part is replaced by the wildcard
       return [k.batchInferChunk('*', 0).replace(/:0$/, ':*')];
@@ -113,11 +113,12 @@ const GRANTS: Record<Exclude<RedisUser, 'admin'>, Grant> = {
     queues: [QUEUES.sessions],
     channels: ['models'],
   },
-  // Reads the event archive and decides; queues retraining and candidate evaluations.
+  // Reads the event archive and decides; queues retraining and candidate evaluations; runs
+  // rollouts, whose state writes announce themselves to serving.
   'event-listener': {
     keys: ['models', 'datasets', 'sessions', 'events', 'config', 'listener'],
     queues: [QUEUES.sessions, QUEUES.retrain, QUEUES.evaluations],
-    channels: ['models', 'config'],
+    channels: ['models', 'config', 'serving'],
   },
   // Writes dataset versions (deleting one checks its lineage: do those generations exist?).
   'data-intake': {

@@ -7,6 +7,7 @@ import {
   sendError,
   sendJson,
   type FleetReport,
+  type Keys,
   type Logger,
 } from '../../shared/index.js';
 import { hostname } from 'node:os';
@@ -21,6 +22,8 @@ import type { ModelSource } from './hosting/model-source.js';
 import { DecodeOffload } from './decoding/decode-offload.js';
 import type { RouteContext } from './protocols/route-context.js';
 import { handleTfServing } from './protocols/tfserving-routes.js';
+import { setupTraffic, type TrafficSetup } from './rollout/traffic-setup.js';
+import type { Redis } from 'ioredis';
 
 export interface ServingDeps {
   config: ServingConfig;
@@ -32,6 +35,8 @@ export interface ServingDeps {
   defaultMetrics?: boolean;
   /** input drift monitoring (needs the registry; main.ts and tests wire it) */
   drift?: DriftMonitor;
+  /** rollouts' traffic split, shadows, online counters and prediction records (needs Redis) */
+  rollout?: { redis: Redis; keys: Keys };
 }
 
 export interface ServingApp {
@@ -39,6 +44,7 @@ export interface ServingApp {
   fleet: ModelFleet;
   metrics: ServingMetrics;
   decoder: DecodeOffload;
+  rollout: TrafficSetup;
   /** starts model processes and loads production generations */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -78,6 +84,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
   });
   deps.drift?.register(metrics.registry);
   const decoder = new DecodeOffload({ minBytes: config.DECODE_OFFLOAD_BYTES, log });
+  const rollout = setupTraffic({ config, log, source: deps.source, fleet, store: deps.rollout });
   const ctx: RouteContext = {
     fleet,
     metrics,
@@ -86,6 +93,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
     maxBodyBytes: config.MAX_BODY_BYTES,
     decoder,
     inflight: 0,
+    traffic: rollout.traffic,
   };
 
   // Ready once every assigned model has loaded (the same answer as /v2/health/ready).
@@ -94,9 +102,10 @@ export function buildApp(deps: ServingDeps): ServingApp {
     if (probes(req, res)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const raw = q < 0 ? url : url.slice(0, q);
     // Once here, so the routes' decodeURIComponent of a name cannot throw (a 500).
-    checkPathEncoding(path);
+    checkPathEncoding(raw);
+    const path = rollout.routePath(raw);
     if (path.startsWith('/v2') && (await handleKServe(req, res, path, ctx))) return;
     if (path.startsWith('/v1/models/') && (await handleTfServing(req, res, path, ctx))) return;
     if (path === '/internal/fleet' && req.method === 'GET') {
@@ -134,12 +143,17 @@ export function buildApp(deps: ServingDeps): ServingApp {
     fleet,
     metrics,
     decoder,
-    start: () => fleet.start(),
+    rollout,
+    async start() {
+      await fleet.start();
+      await rollout.start();
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await rollout.close();
       await fleet.close();
       await decoder.close();
     },

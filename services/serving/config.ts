@@ -110,6 +110,18 @@ const schema = baseEnv.extend({
   /** share of requests the drift monitor looks at */
   DRIFT_SAMPLE: z.coerce.number().min(0).max(1).default(1),
   DRIFT_CHECK_MS: z.coerce.number().int().min(10).default(1000),
+  /** how often online counters and prediction records are written to Redis (ms) */
+  ONLINE_FLUSH_MS: z.coerce.number().int().min(10).max(10_000).default(200),
+  /** how long a prediction record waits for its ground truth (seconds) */
+  PREDICTION_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 24 * 3600),
+  /** re-read every served model's rollout and labels this often, besides on each change (ms) */
+  ROLLOUT_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /** mirrored (shadow) requests running at once per model */
+  SHADOW_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
 
 export type ServingConfig = Readonly<z.infer<typeof schema>>;

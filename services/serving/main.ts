@@ -24,7 +24,14 @@ const source = new RegistrySource(new ModelRegistry(redis, keys), subscriber, ke
   serveOptimized: config.SERVE_OPTIMIZED,
 });
 const drift = createDriftMonitor(config, { redis, keys, log });
-const app = buildApp({ config, log, source, drift, defaultMetrics: true });
+const app = buildApp({
+  config,
+  log,
+  source,
+  drift,
+  defaultMetrics: true,
+  rollout: { redis, keys },
+});
 await app.start();
 const work = startBackgroundWork(config, { redis, keys, log, app, source, workerRedis, drift });
 await listenOn(app.server, config.PORT, config.HOST).catch(

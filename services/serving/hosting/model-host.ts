@@ -54,6 +54,8 @@ export class ModelHost implements Servable {
   private readonly loading = new Map<number, Promise<Slot>>();
   /** explicitly requested generations, most recent last */
   private pinned: number[] = [];
+  /** generations kept loaded beside production, by owner (a rollout, version labels) */
+  private readonly held = new Map<string, number[]>();
   private swaps: Promise<void> = Promise.resolve();
   private started = false;
   private lastError: string | undefined;
@@ -147,6 +149,33 @@ export class ModelHost implements Servable {
     const known = new Set<number>(this.slots.keys());
     for (const g of (await this.opts.source.generations?.(this.name)) ?? []) known.add(g);
     return [...known].sort((a, b) => a - b);
+  }
+
+  /**
+   * Keeps `gens` loaded for `owner`, replacing what it held before (an empty list lets go),
+   * and loads them now. Resolves once loaded; a failed load is logged, and retried on the
+   * next call or request.
+   */
+  async hold(owner: string, gens: number[]): Promise<void> {
+    const before = this.held.get(owner) ?? [];
+    if (gens.length > 0) this.held.set(owner, gens);
+    else this.held.delete(owner);
+    for (const g of before) {
+      const slot = this.slots.get(g);
+      if (slot) this.retireIfUnused(slot);
+    }
+    if (this.drained) return;
+    await Promise.all(
+      gens.map((g) =>
+        (this.slots.has(g) ? Promise.resolve() : this.load(g).then(() => undefined)).catch(
+          (err: unknown) =>
+            this.opts.log.warn(
+              { err, model: this.name, gen: g, owner },
+              'held generation not loaded',
+            ),
+        ),
+      ),
+    );
   }
 
   /**
@@ -276,6 +305,7 @@ export class ModelHost implements Servable {
   /** Unloads a generation that is neither production nor pinned, once its queue drains. */
   private retireIfUnused(slot: Slot): void {
     if (slot === this.current || this.pinned.includes(slot.gen) || slot.retired) return;
+    for (const gens of this.held.values()) if (gens.includes(slot.gen)) return;
     slot.retired = true;
     this.slots.delete(slot.gen);
     void slot.batcher

@@ -66,12 +66,21 @@ export async function handleKServe(
         ctx.inflight > 1,
       );
       const decodeMs = performance.now() - decodeStart;
-      const result = await servable.infer(request.inputs, version);
+      const result = await ctx.traffic.infer(
+        req,
+        res,
+        name,
+        servable,
+        request.inputs,
+        version,
+        request.id,
+      );
       const encodeStart = performance.now();
       const encoded = encodeInfer({
         model: name,
         gen: result.gen,
-        request,
+        // The answer's `id` is its prediction id: the request's, else a fresh one.
+        request: request.id === undefined ? { ...request, id: result.id } : request,
         outputs: result.outputs,
         ...(result.labels ? { labels: result.labels } : {}),
       });

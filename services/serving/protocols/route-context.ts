@@ -5,6 +5,7 @@ import type { ServingMetrics } from '../metrics.js';
 import type { DecodeOffload } from '../decoding/decode-offload.js';
 import type { ModelFleet } from '../hosting/model-fleet.js';
 import type { ModelStats } from './model-stats.js';
+import type { Traffic } from '../rollout/traffic.js';
 
 export interface RouteContext {
   fleet: ModelFleet;
@@ -18,6 +19,8 @@ export interface RouteContext {
   decoder: DecodeOffload;
   /** inference requests being handled now */
   inflight: number;
+  /** picks the answering generation, names the answer, counts, mirrors and records it */
+  traffic: Traffic;
 }
 
 export type Protocol = 'kserve' | 'tfserving';

@@ -55,7 +55,7 @@ export async function handleTfServing(
       const io = await servable.signature(version);
       const body = await readDecodedBody(req, ctx.maxBodyBytes);
       const { inputs, format } = decodePredict(body, io, name);
-      const result = await servable.infer(inputs, version);
+      const result = await ctx.traffic.infer(req, res, name, servable, inputs, version);
       await sendMaybeCompressed(
         req,
         res,

@@ -1,7 +1,7 @@
 /** Starts a real serving app (real model processes, real HTTP on a free port) for tests. */
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../../shared/runtime/logger.js';
-import { buildApp, type ServingApp } from '../../../services/serving/app.js';
+import { buildApp, type ServingApp, type ServingDeps } from '../../../services/serving/app.js';
 import { loadConfig } from '../../../services/serving/config.js';
 import type { BackoffPolicy } from '../../../services/serving/hosting/backoff.js';
 import type { ModelSource } from '../../../services/serving/hosting/model-source.js';
@@ -25,7 +25,7 @@ export interface Serving {
 export async function startServing(
   source: ModelSource,
   env: Record<string, string> = {},
-  opts: { backoff?: BackoffPolicy; drift?: DriftMonitor } = {},
+  opts: { backoff?: BackoffPolicy; drift?: DriftMonitor; rollout?: ServingDeps['rollout'] } = {},
 ): Promise<Serving> {
   // No warm spare unless a test asks: it is one more process starting on a busy box.
   const config = loadConfig({ PORT: '0', SPARE_PROCESS: '0', ...env });
@@ -35,6 +35,7 @@ export async function startServing(
     source,
     backoff: opts.backoff,
     drift: opts.drift,
+    rollout: opts.rollout,
   });
   await app.start();
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));

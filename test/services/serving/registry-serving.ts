@@ -46,7 +46,7 @@ export async function startRegistryServing(
   const registry = new ModelRegistry(redis, keys);
   const source = new RegistrySource(registry, r.client(), keys, log, { redis });
   const drift = createDriftMonitor(config, { redis, keys, log });
-  const s = await startServing(source, fullEnv, { drift });
+  const s = await startServing(source, fullEnv, { drift, rollout: { redis, keys } });
   const work = startBackgroundWork(config, {
     redis,
     keys,

@@ -168,6 +168,11 @@ describe('candidates are decided on figures the platform measures', () => {
   });
 
   test('an accuracy tie with a lower log loss is accepted (the tie-break)', async () => {
+    // Promoted at once rather than through a staged rollout (docs/rollout.md): no traffic here.
+    const rules = await api(p, 'PUT', '/api/v1/rules', {
+      perModel: { tie: { rollout: { mode: 'direct' } } },
+    });
+    assert.equal(rules.status, 200, JSON.stringify(rules.body));
     const soft = await upload('tie', goodModel(0.5), 'dataset=skewed@1');
     const prod = await decided('tie', soft.gen);
     assert.equal(prod.status, 'production');

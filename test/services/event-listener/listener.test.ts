@@ -6,7 +6,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { freePort } from '../../../shared/runtime/net.js';
 import { startFakeHandler } from './fake-handler.js';
 import { Queue } from 'bullmq';
-import { QUEUES, evaluationJobId } from '../../../shared/index.js';
+import { QUEUES, evaluationJobId, readRollout } from '../../../shared/index.js';
 import { evaluatedPayload, reached, setup, TOKEN } from './harness.js';
 
 describe('event-listener end to end', () => {
@@ -19,7 +19,7 @@ describe('event-listener end to end', () => {
   });
 
   test('events in the archive come out as decisions with reasons', async (t) => {
-    const { events, handler, start, registry, keys, bullRedis } = await setup(t, redis);
+    const { events, handler, start, registry, keys, bullRedis, client } = await setup(t, redis);
     await registry.addGeneration('digits', {
       type: 'classifier',
       weights: Buffer.from('w1'),
@@ -73,7 +73,7 @@ describe('event-listener end to end', () => {
       payload: { state: 'failed', exitCode: 137, signal: 'SIGKILL' },
     });
 
-    await waitFor(() => handler.received.length >= 4, { what: 'four decisions' });
+    await waitFor(() => handler.received.length >= 3, { what: 'three decisions' });
     const byCause = new Map(handler.received.map((r) => [r.causeId, r]));
     assert.equal(byCause.get(nanId)?.decision.action, 'stop');
     assert.equal(byCause.get(nanId)?.sessionId, 'a');
@@ -85,12 +85,15 @@ describe('event-listener end to end', () => {
       reject.reason,
       /measured accuracy 0\.41 .* does not beat production gen 1 \(0\.9 on the same rows\)/,
     );
-    assert.equal(byCause.get(betterId)?.decision.action, 'accept');
+    // Better than production: it becomes the challenger of a staged rollout, not production.
+    assert.equal(byCause.has(betterId), false);
+    const rollout = await readRollout(client, keys, 'digits');
+    assert.deepEqual([rollout?.challenger, rollout?.production, rollout?.phase], [3, 1, 'shadow']);
     assert.equal(byCause.has(staleId), false);
     assert.equal(byCause.get(exitId)?.decision.action, 'flag');
     assert.match(byCause.get(exitId)!.decision.reason, /137/);
     await waitFor(() => reached(app, exitId), { what: 'caught up' });
-    assert.equal(handler.received.length, 4, 'nothing else decided');
+    assert.equal(handler.received.length, 3, 'nothing else decided');
     // Both waiting candidates are queued for evaluation against production gen 1.
     const queued = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
     assert.deepEqual(queued.map((j) => j.id).sort(), [

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# A multi-node swarm on one machine: extra Docker engines, each in its own network namespace
-# with its own data root, exec root and socket, joined to this host's swarm as workers.
+# A multi-node swarm on one machine: Docker engines, each in its own network namespace with its
+# own data root, exec root and socket. n1 is the manager of a swarm of their own; n2..nN join it
+# as workers. This host's own dockerd and swarm are left alone (other stacks and tests use them):
+# it only builds the images and runs the registry every node pulls from.
 #
-#   scripts/swarm-nodes.sh up 3        # this host (manager) + 2 workers: n2 (GPU), n3 (low priority)
+#   scripts/swarm-nodes.sh up 3        # n1 (manager), n2 (fake GPU), n3 (low priority)
+#   eval "$(scripts/swarm-nodes.sh env)"   # DOCKER_HOST etc. for swarm-up.sh / docker on n1
 #   scripts/swarm-nodes.sh down        # removes every engine, namespace, link and directory
 #   scripts/swarm-nodes.sh kill n3     # simulates a crashed host: link down, every process SIGKILLed
 #   scripts/swarm-nodes.sh sock n2     # prints n2's Docker socket (docker -H unix://$(...) ...)
 #   scripts/swarm-nodes.sh check       # exits 1, listing them, if any of its leftovers remain
 #
 # Network: a private bridge on the host (10.213.0.1/24) and one veth pair per node; node k has
-# 10.213.0.k and a default route through the bridge, so it reaches the manager's advertised
-# address (docker info .Swarm.NodeAddr) without forwarding: traffic never leaves the machine.
-# Workers cannot see the manager's images: they pull from the registry swarm-up.sh runs on the
-# manager, configured as an insecure registry (plain HTTP) on each worker engine.
+# 10.213.0.(10+k). Swarm traffic (2377, 7946, VXLAN 4789) stays between the namespaces and the
+# bridge: it never leaves the machine. The nodes cannot see the host's images: they pull from the
+# registry on this host (scripts/registry.sh), at the bridge address, as an insecure (HTTP)
+# registry configured on each engine.
 #
-# Labels: every worker gets swarmml.node=nK; n2 gets gpu=true and advertises a fake GPU
-# (generic resource NVIDIA-GPU=GPU-fake-n2), n3 gets priority=low: the labels the placement
-# rules use (services/event-handler/swarm/swarm-placement.ts).
+# Labels: every node gets swarmml.node=nK; n2 gets gpu=true and advertises a fake GPU (generic
+# resource NVIDIA-GPU=GPU-fake-n2), n3 gets priority=low: the labels the placement rules use
+# (services/event-handler/swarm/swarm-placement.ts).
 #
-# Env: SWARMML_REGISTRY (host:port the workers may use over HTTP; default <manager addr>:5000),
-#      SWARMML_NODES_SUBNET (first three octets, 10.213.0).
-# Must run as root. `down` is safe to run at any time, and `up` runs it first on failure.
+# Env: SWARMML_NODES_SUBNET (first three octets, 10.213.0), SWARMML_REGISTRY_PORT (5000).
+# Must run as root. `down` is safe to run at any time, and `up` runs it on failure.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -28,6 +30,10 @@ DOCKER=/usr/bin/docker
 DOCKERD=/usr/sbin/dockerd
 NET=${SWARMML_NODES_SUBNET:-10.213.0}
 BRIDGE=smlbr0
+REG_PORT=${SWARMML_REGISTRY_PORT:-5000}
+# Bridged frames pass the host's FORWARD chain (br_netfilter), whose policy dockerd sets to DROP.
+FWD_RULE=(FORWARD -i "$BRIDGE" -o "$BRIDGE" -m comment --comment swarmml-nodes -j ACCEPT)
+addr() { echo "$NET.$((10 + ${1#n}))"; }
 STATE=/run/swarmml-nodes
 DATA=/var/lib/swarmml-nodes
 
@@ -74,8 +80,8 @@ kill_node() {
 }
 
 down_node() {
-  local n=$1 id pid
-  if [[ -S $(sock "$n") ]] && id=$(dk "$n" info -f '{{.Swarm.NodeID}}' 2>/dev/null) && [[ -n $id ]]; then
+  local n=$1 pid
+  if [[ -S $(sock "$n") ]] && dk "$n" info >/dev/null 2>&1; then
     timeout 20 "$DOCKER" -H "unix://$(sock "$n")" swarm leave --force >/dev/null 2>&1 || true
     # Its containers first, so they stop cleanly rather than being killed below.
     # shellcheck disable=SC2046
@@ -99,44 +105,27 @@ down_node() {
   ip netns del "swarmml-$n" 2>/dev/null || true
   rmdir /sys/fs/cgroup/*/"swarmml-$n"/* /sys/fs/cgroup/*/"swarmml-$n" 2>/dev/null || true
   rm -rf "${STATE:?}/$n" "${DATA:?}/$n"
-  # The manager forgets the node (it is down or gone by now).
-  if [[ -n ${id:-} ]]; then
-    for _ in $(seq 1 25); do
-      $DOCKER node rm --force "$id" >/dev/null 2>&1 && break
-      $DOCKER node inspect "$id" >/dev/null 2>&1 || break
-      sleep 0.2
-    done
-  fi
-}
-
-# Swarm nodes this script labelled that are gone from the machine (e.g. after a crash of it).
-forget_stale_nodes() {
-  local id
-  for id in $($DOCKER node ls -q --filter node.label=swarmml.node 2>/dev/null); do
-    local n
-    n=$($DOCKER node inspect -f '{{index .Spec.Labels "swarmml.node"}}' "$id" 2>/dev/null || true)
-    [[ -n $n && -S $(sock "$n") ]] || $DOCKER node rm --force "$id" >/dev/null 2>&1 || true
-  done
 }
 
 leftovers() {
   local out=""
   [[ -n $(ip netns list 2>/dev/null | grep -E '^swarmml-') ]] && out+="namespaces: $(ip netns list | grep -E '^swarmml-' | tr '\n' ' '); "
   [[ -n $(ip -o link show 2>/dev/null | grep -E ": (smlv[0-9]+|$BRIDGE)[@:]") ]] && out+="links: $(ip -o link show | grep -Eo "(smlv[0-9]+|$BRIDGE)[@:]" | tr '\n' ' '); "
+  iptables -S FORWARD 2>/dev/null | grep -q swarmml-nodes && out+="iptables FORWARD rule; "
   local p
   p=$(pgrep -f "$STATE/" || true)
   [[ -n $p ]] && out+="processes: $(echo "$p" | tr '\n' ' '); "
   grep -qE " ($STATE|$DATA)/" /proc/self/mounts && out+="mounts: $(grep -cE " ($STATE|$DATA)/" /proc/self/mounts); "
   [[ -n $(ls -A "$STATE" 2>/dev/null) || -n $(ls -A "$DATA" 2>/dev/null) ]] && out+="directories under $STATE or $DATA; "
-  [[ -n $($DOCKER node ls -q --filter node.label=swarmml.node 2>/dev/null) ]] && out+="swarm nodes labelled swarmml.node; "
   echo "$out"
 }
 
 cmd_down() {
   local n
-  for n in $(known_nodes); do down_node "$n"; done
-  forget_stale_nodes
+  # Workers first, the manager (n1) last: a worker leaving a live swarm is quick.
+  for n in $(known_nodes | sort -r); do down_node "$n"; done
   ip link del "$BRIDGE" 2>/dev/null || true
+  while iptables -D "${FWD_RULE[@]}" 2>/dev/null; do :; done
   rmdir "$STATE" "$DATA" 2>/dev/null || true
   local left
   left=$(leftovers)
@@ -145,15 +134,15 @@ cmd_down() {
 }
 
 start_node() {
-  local k=$1 mgr=$2 registry=$3 token=$4
-  local n=n$k ns=swarmml-n$k dir=$STATE/n$k
+  local k=$1 n=n$1 ns=swarmml-n$1 dir=$STATE/n$1 ip
+  ip=$(addr "n$k")
   mkdir -p "$dir/exec" "$DATA/$n"
   ip netns add "$ns"
   ip link add "smlv$k" type veth peer name "smlp$k"
   ip link set "smlv$k" master "$BRIDGE" up
   ip link set "smlp$k" netns "$ns"
   ip -n "$ns" link set "smlp$k" name eth0
-  ip -n "$ns" addr add "$NET.$k/24" dev eth0
+  ip -n "$ns" addr add "$ip/24" dev eth0
   ip -n "$ns" link set lo up
   ip -n "$ns" link set eth0 up
   ip -n "$ns" route add default via "$NET.1"
@@ -161,8 +150,7 @@ start_node() {
     --data-root "$DATA/$n" --exec-root "$dir/exec" --pidfile "$dir/docker.pid"
     -H "unix://$dir/docker.sock" --bridge none --iptables=false --ip-masq=false
     --containerd-namespace "swarmml-$n" --containerd-plugins-namespace "swarmml-$n-plugins"
-    --cgroup-parent "/swarmml-$n" --insecure-registry "$registry"
-    --label "swarmml.node=$n"
+    --cgroup-parent "/swarmml-$n" --insecure-registry "$NET.1:$REG_PORT"
   )
   [[ $k == 2 ]] && args+=(--node-generic-resource "NVIDIA-GPU=GPU-fake-$n")
   # nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup v1 mounts dockerd
@@ -175,14 +163,16 @@ start_node() {
     sleep 0.2
   done
   dk "$n" info >/dev/null 2>&1 || die "$n: dockerd did not start: $(tail -5 "$dir/dockerd.log" | tr '\n' ' ')"
-  dk "$n" swarm join --token "$token" --advertise-addr "$NET.$k" --listen-addr "$NET.$k:2377" \
-    "$mgr:2377" >/dev/null || die "$n: swarm join failed"
-  local id
+}
+
+# Labels the placement rules read, set on the manager.
+label_node() {
+  local n=$1 id
   id=$(dk "$n" info -f '{{.Swarm.NodeID}}')
   local labels=(--label-add "swarmml.node=$n")
-  [[ $k == 2 ]] && labels+=(--label-add gpu=true)
-  [[ $k == 3 ]] && labels+=(--label-add priority=low)
-  $DOCKER node update "${labels[@]}" "$id" >/dev/null
+  [[ $n == n2 ]] && labels+=(--label-add gpu=true)
+  [[ $n == n3 ]] && labels+=(--label-add priority=low)
+  dk n1 node update "${labels[@]}" "$id" >/dev/null
   echo "$id"
 }
 
@@ -190,29 +180,50 @@ cmd_up() {
   local total=${1:-3}
   [[ $total =~ ^[0-9]+$ && $total -ge 1 && $total -le 9 ]] || die "up N: N is the node count, 1-9"
   [[ $(id -u) == 0 ]] || die "must run as root (namespaces, links, dockerd)"
-  scripts/ensure-docker.sh || exit $?
-  local mgr
-  mgr=$($DOCKER info -f '{{.Swarm.NodeAddr}}')
-  [[ $mgr != 127.* ]] || die "the swarm advertises $mgr, which no other node can reach: re-create it with SWARMML_ADVERTISE_ADDR (docker swarm leave --force; scripts/ensure-docker.sh)"
-  local registry=${SWARMML_REGISTRY:-$mgr:5000}
+  [[ -x $DOCKERD ]] || die "no $DOCKERD (apt-get install docker.io)"
   cmd_down >/dev/null 2>&1 || true
-  trap 'say "up failed: removing what was made"; cmd_down || true' ERR
+  trap 'say "up failed: removing what was made"; cmd_down || true' EXIT
   ip link add "$BRIDGE" type bridge
+  iptables -I "${FWD_RULE[@]}"
   ip addr add "$NET.1/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
-  local token ids=() k
-  token=$($DOCKER swarm join-token -q worker)
-  for ((k = 2; k <= total; k++)); do ids+=("$(start_node "$k" "$mgr" "$registry" "$token")"); done
+  local k ids=()
+  # Engines start in parallel; each waits for its own socket.
+  local pids=()
+  for ((k = 1; k <= total; k++)); do
+    start_node "$k" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || die "an engine did not start"; done
+  # Its own address pool: no overlap with the bridge or the host swarm's networks.
+  dk n1 swarm init --advertise-addr "$(addr n1)" --listen-addr "$(addr n1):2377" \
+    --default-addr-pool 10.214.0.0/16 >/dev/null
+  local token
+  token=$(dk n1 swarm join-token -q worker)
+  for ((k = 2; k <= total; k++)); do
+    dk "n$k" swarm join --token "$token" --advertise-addr "$(addr "n$k")" \
+      --listen-addr "$(addr "n$k"):2377" "$(addr n1):2377" >/dev/null || die "n$k: swarm join failed"
+  done
+  for ((k = 1; k <= total; k++)); do ids+=("$(label_node "n$k")"); done
   for id in "${ids[@]}"; do
     for _ in $(seq 1 150); do
-      [[ $($DOCKER node inspect -f '{{.Status.State}}' "$id") == ready ]] && break
+      [[ $(dk n1 node inspect -f '{{.Status.State}}' "$id") == ready ]] && break
       sleep 0.2
     done
-    [[ $($DOCKER node inspect -f '{{.Status.State}}' "$id") == ready ]] || die "node $id not ready"
+    [[ $(dk n1 node inspect -f '{{.Status.State}}' "$id") == ready ]] || die "node $id not ready"
   done
-  trap - ERR
-  say "up: $total nodes (manager $mgr, workers on $NET.0/24, registry $registry)"
-  $DOCKER node ls >&2
+  trap - EXIT
+  say "up: $total nodes (manager n1 at $(addr n1), nodes on $NET.0/24, registry $NET.1:$REG_PORT)"
+  dk n1 node ls >&2
+}
+
+# What swarm-up.sh and docker need to act on this swarm instead of the host's.
+cmd_env() {
+  [[ -S $(sock n1) ]] || die "no nodes: swarm-nodes.sh up N first"
+  echo "export DOCKER_HOST=unix://$(sock n1)"
+  echo "export SWARMML_BUILD_HOST=unix:///var/run/docker.sock"
+  echo "export SWARMML_REGISTRY_HOST=$NET.1"
+  echo "export SWARMML_PUBLIC_HOST=$(addr n1)"
 }
 
 cd "$(dirname "$0")/.."
@@ -225,9 +236,10 @@ case ${1:-} in
     say "$2: link down, every process killed"
     ;;
   sock) sock "${2:?node}" ;;
+  env) cmd_env ;;
   check)
     left=$(leftovers)
     [[ -z $left ]] || die "left behind: $left"
     ;;
-  *) die "usage: swarm-nodes.sh up N | down | kill nK | sock nK | check" ;;
+  *) die "usage: swarm-nodes.sh up N | env | down | kill nK | sock nK | check" ;;
 esac

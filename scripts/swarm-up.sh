@@ -11,7 +11,12 @@
 #      SWARMML_NO_SEED=1 (a registry is reachable: pull base images instead of seeding them),
 #      SWARMML_UP_TIMEOUT (seconds to wait for health, 180),
 #      SWARMML_REGISTRY (host:port of an existing registry every node can pull from; unset: start
-#      scripts/registry.sh on this manager and use <its swarm address>:5000).
+#      scripts/registry.sh on this host and use <SWARMML_REGISTRY_HOST>:5000),
+#      SWARMML_REGISTRY_HOST (the address the nodes reach this host at; default its swarm address),
+#      DOCKER_HOST (the swarm manager's engine; default this host's) and SWARMML_BUILD_HOST (the
+#      engine that seeds, builds and pushes; default DOCKER_HOST), SWARMML_PUBLIC_HOST (where
+#      the gateway's port is published, for the printed URL; 127.0.0.1), SWARMML_SERVING_REPLICAS.
+#      `eval "$(scripts/swarm-nodes.sh env)"` sets the last four for the simulated nodes.
 set -euo pipefail
 
 DOCKER=/usr/bin/docker
@@ -31,42 +36,53 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 T0=$(now)
 
+# Images are made on the build engine (this host's by default), the stack runs on DOCKER_HOST.
+DEPLOY_HOST=${DOCKER_HOST:-}
+BUILD_HOST=${SWARMML_BUILD_HOST:-$DEPLOY_HOST}
+on_build() { DOCKER_HOST=$BUILD_HOST "$@"; }
+if [[ -n $BUILD_HOST ]]; then export DOCKER_HOST=$BUILD_HOST; else unset DOCKER_HOST; fi
 scripts/ensure-docker.sh || exit $?
+if [[ -n $DEPLOY_HOST ]]; then export DOCKER_HOST=$DEPLOY_HOST; else unset DOCKER_HOST; fi
+$DOCKER info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null | grep -qx active ||
+  scripts/ensure-docker.sh || exit $?
 T_DOCKER=$(now)
 
-[[ ${SWARMML_NO_SEED:-0} == 1 ]] || scripts/seed-images.sh
+[[ ${SWARMML_NO_SEED:-0} == 1 ]] || on_build scripts/seed-images.sh
 T_SEED=$(now)
 
 if [[ $BUILD == 1 ]]; then
-  SWARMML_TAG=$(scripts/build-image.sh)
+  SWARMML_TAG=$(on_build scripts/build-image.sh)
   export SWARMML_TAG
 else
-  iid=$($DOCKER image inspect -f '{{.Id}}' swarmml/app:latest)
+  iid=$(on_build $DOCKER image inspect -f '{{.Id}}' swarmml/app:latest)
   export SWARMML_TAG=${iid#sha256:}
   SWARMML_TAG=${SWARMML_TAG:0:12}
-  $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
+  on_build $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
 fi
 T_BUILD=$(now)
 
-# Every node pulls the app image from a registry, as on real hosts (other nodes cannot see this
-# engine's images). Our own registry is pushed to over loopback, which Docker allows over plain
-# HTTP; the other nodes reach it at this manager's swarm address (an insecure registry for them).
+# Every node pulls its images from a registry, as on real hosts (other nodes cannot see the
+# build engine's images). Our own registry is pushed to over loopback, which Docker allows over
+# plain HTTP; the nodes reach it at this host's address (an insecure registry for them).
 REG_PORT=${SWARMML_REGISTRY_PORT:-5000}
 if [[ -z ${SWARMML_REGISTRY:-} ]]; then
   scripts/registry.sh start
-  addr=$($DOCKER info -f '{{.Swarm.NodeAddr}}')
+  addr=${SWARMML_REGISTRY_HOST:-$($DOCKER info -f '{{.Swarm.NodeAddr}}')}
   SWARMML_REGISTRY=${addr:-127.0.0.1}:$REG_PORT
   PUSH_TO=127.0.0.1:$REG_PORT
 else
   PUSH_TO=$SWARMML_REGISTRY
 fi
 export SWARMML_REGISTRY
-if [[ $PUSH_TO != "$SWARMML_REGISTRY" ]]; then
-  $DOCKER tag "swarmml/app:$SWARMML_TAG" "$PUSH_TO/swarmml/app:$SWARMML_TAG"
-fi
-$DOCKER tag "swarmml/app:$SWARMML_TAG" "$SWARMML_REGISTRY/swarmml/app:$SWARMML_TAG"
-$DOCKER push -q "$PUSH_TO/swarmml/app:$SWARMML_TAG" >/dev/null ||
-  { say "docker push $PUSH_TO/swarmml/app:$SWARMML_TAG failed"; exit 1; }
+# The app image under its content tag, and Redis (a copy of redis:7, seeded or pulled).
+for pair in "swarmml/app:$SWARMML_TAG=swarmml/app:$SWARMML_TAG" "redis:7=swarmml/redis:7"; do
+  src=${pair%%=*} dst=${pair#*=}
+  on_build $DOCKER tag "$src" "$PUSH_TO/$dst"
+  # The build engine may also be the manager: it then finds the image under the stack's name.
+  [[ $PUSH_TO == "$SWARMML_REGISTRY" ]] || on_build $DOCKER tag "$src" "$SWARMML_REGISTRY/$dst"
+  on_build $DOCKER push -q "$PUSH_TO/$dst" >/dev/null ||
+    { say "docker push $PUSH_TO/$dst failed"; exit 1; }
+done
 T_PUSH=$(now)
 
 # Secrets are made once and kept: a swarm secret cannot change under a running stack.
@@ -82,7 +98,10 @@ done
 SWARMML_REDIS_ACL=$(node scripts/redis-acl.mjs "$SWARMML_SECRETS" swarmml)
 export SWARMML_REDIS_ACL
 
-DOCKER_GID=$(stat -c %g /var/run/docker.sock)
+# The handler drives the manager's engine through its socket (mounted from this host's files).
+export SWARMML_DOCKER_SOCK=/var/run/docker.sock
+[[ ${DOCKER_HOST:-} == unix://* ]] && SWARMML_DOCKER_SOCK=${DOCKER_HOST#unix://}
+DOCKER_GID=$(stat -c %g "$SWARMML_DOCKER_SOCK")
 export DOCKER_GID
 # A stack being removed still holds its network for a few seconds; deploying then fails.
 if [[ -z $($DOCKER stack services -q "$SWARMML_STACK" 2>/dev/null) ]]; then
@@ -121,5 +140,5 @@ done
 T_HEALTHY=$(now)
 
 say "times (s): docker $(secs "$T0" "$T_DOCKER"), seed $(secs "$T_DOCKER" "$T_SEED"), build $(secs "$T_SEED" "$T_BUILD"), push $(secs "$T_BUILD" "$T_PUSH"), deploy $(secs "$T_PUSH" "$T_DEPLOY"), healthy $(secs "$T_DEPLOY" "$T_HEALTHY"), total $(secs "$T0" "$T_HEALTHY")"
-echo "swarmml is up: http://127.0.0.1:$SWARMML_PORT/  (stack $SWARMML_STACK, image $SWARMML_REGISTRY/swarmml/app:$SWARMML_TAG)"
+echo "swarmml is up: http://${SWARMML_PUBLIC_HOST:-127.0.0.1}:$SWARMML_PORT/  (stack $SWARMML_STACK, image $SWARMML_REGISTRY/swarmml/app:$SWARMML_TAG)"
 echo "admin token: $(cat "$SWARMML_SECRETS/admin_token")"

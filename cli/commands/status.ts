@@ -50,6 +50,27 @@ function describeLocal(l: LocalView): string[] {
   ];
 }
 
+type NodeView = NonNullable<ClusterView['swarm']>['nodes'][number];
+
+/** `2 cpu 3.8G NVIDIA-GPU=GPU-0`: what the node's engine advertises. */
+function nodeResources(n: NodeView): string {
+  const r = n.resources;
+  if (!r) return '';
+  const gpus = Object.entries(r.generic).map(([k, ids]) => `${k}=${ids.join('+')}`);
+  return [`${r.cpus} cpu`, `${(r.memoryBytes / 2 ** 30).toFixed(1)}G`, ...gpus].join(' ');
+}
+
+/** `serving x2, redis`: this install's tasks on the node, short service names. */
+function nodeTasks(n: NodeView): string {
+  const counts = new Map<string, number>();
+  for (const t of n.tasks ?? []) {
+    const short = t.service.replace(/^[^_]+_/, '');
+    counts.set(short, (counts.get(short) ?? 0) + 1);
+  }
+  const parts = [...counts].map(([s, k]) => (k > 1 ? `${s} x${k}` : s));
+  return parts.length > 0 ? parts.join(', ') : 'no tasks';
+}
+
 function describe(c: ClusterView): string[] {
   const out = [`mode     ${c.mode ?? '?'}`];
   const nodes = c.swarm?.nodes ?? [];
@@ -62,6 +83,12 @@ function describe(c: ClusterView): string[] {
           n.role ?? '',
           n.state ?? '',
           n.availability ?? '',
+          n.address ?? '',
+          nodeResources(n),
+          Object.entries(n.labels ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',') || '-',
+          nodeTasks(n),
         ]),
       ),
     );

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { ClusterReport } from '../../shared/index.js';
 import type { Backend } from './backend.js';
+import { nodeFacts } from './swarm/swarm-placement.js';
 
 /** Backends that can describe the swarm they run on (SwarmBackend). */
 interface DescribesCluster {
@@ -12,9 +13,9 @@ const STACK_LABEL = 'com.docker.stack.namespace';
 /** The fields of the Engine API's node object read here (dockerode types it loosely). */
 interface NodeObject {
   ID?: string;
-  Description?: { Hostname?: string };
+  Description?: { Hostname?: string; Resources?: { NanoCPUs?: number; MemoryBytes?: number } };
   Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
-  Status?: { State?: string };
+  Status?: { State?: string; Addr?: string };
 }
 
 /** What `GET /cluster` answers with this backend: the swarm's view, or `{mode:'local'}`. */
@@ -40,15 +41,27 @@ export async function readSwarmCluster(
     docker.listTasks({ filters: { 'desired-state': ['running'] } }),
   ]);
   const running = new Map<string, number>();
-  for (const t of tasks as Array<{ ServiceID?: string; Status?: { State?: string } }>) {
-    if (t.ServiceID && t.Status?.State === 'running') {
-      running.set(t.ServiceID, (running.get(t.ServiceID) ?? 0) + 1);
-    }
-  }
   const ours = services.filter((s) => {
     const labels = s.Spec?.Labels ?? {};
     return labels[STACK_LABEL] === scope || labels[scopeLabel] === scope;
   });
+  const nameOf = new Map(ours.map((s) => [s.ID ?? '', s.Spec?.Name ?? s.ID ?? '']));
+  const onNode = new Map<string, Array<{ service: string; state: string }>>();
+  for (const t of tasks as Array<{
+    ServiceID?: string;
+    NodeID?: string;
+    Status?: { State?: string };
+  }>) {
+    if (t.ServiceID && t.Status?.State === 'running') {
+      running.set(t.ServiceID, (running.get(t.ServiceID) ?? 0) + 1);
+    }
+    const service = nameOf.get(t.ServiceID ?? '');
+    if (service !== undefined && t.NodeID) {
+      const list = onNode.get(t.NodeID) ?? [];
+      list.push({ service, state: t.Status?.State ?? '' });
+      onNode.set(t.NodeID, list);
+    }
+  }
   return {
     mode: 'swarm',
     nodes: (nodes as NodeObject[]).map((n) => ({
@@ -58,6 +71,13 @@ export async function readSwarmCluster(
       state: n.Status?.State ?? '',
       availability: n.Spec?.Availability ?? '',
       labels: n.Spec?.Labels ?? {},
+      address: n.Status?.Addr ?? '',
+      resources: {
+        cpus: (n.Description?.Resources?.NanoCPUs ?? 0) / 1e9,
+        memoryBytes: n.Description?.Resources?.MemoryBytes ?? 0,
+        generic: nodeFacts(n as never).generic,
+      },
+      tasks: (onNode.get(n.ID ?? '') ?? []).sort((a, b) => a.service.localeCompare(b.service)),
     })),
     services: ours
       .map((s) => ({

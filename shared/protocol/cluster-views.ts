@@ -13,6 +13,18 @@ export const ClusterNode = z.object({
   state: z.string(),
   availability: z.string(),
   labels: z.record(z.string(), z.string()),
+  /** the address other nodes reach it at */
+  address: z.string().optional(),
+  /** what its engine advertises: CPUs, memory, generic resources (e.g. NVIDIA-GPU ids) */
+  resources: z
+    .object({
+      cpus: z.number(),
+      memoryBytes: z.number(),
+      generic: z.record(z.string(), z.array(z.string())),
+    })
+    .optional(),
+  /** this install's tasks that should run on it now */
+  tasks: z.array(z.object({ service: z.string(), state: z.string() })).optional(),
 });
 export type ClusterNode = z.infer<typeof ClusterNode>;
 

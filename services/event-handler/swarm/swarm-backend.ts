@@ -7,7 +7,14 @@ import { DeathWatch, type ContainerDeath } from './swarm-events.js';
 import { lastLines } from './swarm-logs.js';
 import { explainPending, nodeFacts, placementFor } from './swarm-placement.js';
 import { SESSION_LABEL, workerServiceSpec, type WorkerSpecOptions } from './swarm-service-spec.js';
-import { newestTask, viewTask, type SwarmTask, type TaskView } from './swarm-tasks.js';
+import {
+  lostTaskReason,
+  newestTask,
+  viewTask,
+  type SwarmNodeStatus,
+  type SwarmTask,
+  type TaskView,
+} from './swarm-tasks.js';
 
 /** Label that keeps one backend's workers apart from another's on the same swarm. */
 export const SCOPE_LABEL = 'swarmml.scope';
@@ -218,6 +225,13 @@ export class SwarmBackend implements Backend {
         live.length > 0
           ? ((await this.docker.listTasks({ filters: { service: live } })) as SwarmTask[])
           : [];
+      // Tasks on other nodes: a node that went down never reports its task's end.
+      const nodes =
+        live.length > 0 && tasks.some((t) => t.NodeID)
+          ? new Map(
+              ((await this.docker.listNodes()) as SwarmNodeStatus[]).map((n) => [n.ID ?? '', n]),
+            )
+          : new Map<string, SwarmNodeStatus>();
       for (const id of ids) {
         const session = this.watched.get(id);
         if (session === undefined) continue;
@@ -230,6 +244,11 @@ export class SwarmBackend implements Backend {
               ? { containerId: task.Status.ContainerStatus.ContainerID }
               : {}),
             ...(view.error ? { error: view.error } : {}),
+          });
+        } else if (task && nodes.size > 0 && lostTaskReason(task, nodes)) {
+          await this.finish(id, session, {
+            exitCode: null,
+            error: lostTaskReason(task, nodes)!,
           });
         } else if (!present.has(id)) {
           const error = this.stopping.has(id) ? 'stopped' : 'worker service was removed';

@@ -55,3 +55,28 @@ export function viewTask(task: SwarmTask): TaskView {
   const containerId = task.Status?.ContainerStatus?.ContainerID;
   return { phase: 'running', ...(containerId ? { containerId } : {}) };
 }
+
+/** The parts of a Swarm node that tell whether its tasks can still report. */
+export interface SwarmNodeStatus {
+  ID?: string;
+  Description?: { Hostname?: string };
+  Status?: { State?: string; Message?: string };
+}
+
+/**
+ * Why a task that has not ended will never report again: its node is down or gone. Swarm does
+ * not restart a worker (restart condition none); it only sets the task's desired state to
+ * shutdown, and the observed state stays what the node last said (often `running`).
+ */
+export function lostTaskReason(
+  task: SwarmTask,
+  nodes: ReadonlyMap<string, SwarmNodeStatus>,
+): string | undefined {
+  if (!task.NodeID || TERMINAL.has(task.Status?.State ?? 'new')) return undefined;
+  const node = nodes.get(task.NodeID);
+  const state = node?.Status?.State;
+  if (node && state !== 'down' && state !== 'unknown' && state !== 'disconnected') return undefined;
+  const name = node?.Description?.Hostname ?? task.NodeID;
+  const why = node?.Status?.Message ? ` (${node.Status.Message})` : '';
+  return `node ${name} is ${node ? state : 'gone'}${why}: its task was ${task.Status?.State ?? 'new'}, desired ${task.DesiredState ?? '?'}`;
+}

@@ -5,10 +5,11 @@
  * the blocking session.run calls and a crash in native code away from the serving process.
  */
 import * as ort from 'onnxruntime-node';
-import { bestBatch, median } from '../optimisation/optimize-check.js';
+import { bestBatch } from '../optimisation/optimize-check.js';
 import type { ModelIO, TensorSpec } from '../hosting/protocol.js';
 import { rowsToTensor } from '../tensors/rows-to-tensor.js';
 import { ELEM, isElemType, type TensorMap, type TypedData } from '../tensors/tensors.js';
+import { feeds, medianRunMs } from '../tensors/ort-timing.js';
 import type { EvaluateAnswer, EvaluateRequest } from './evaluate-protocol.js';
 import {
   baselineOf,
@@ -48,11 +49,6 @@ function pickOutput(io: ModelIO): TensorSpec {
   if (!out) throw new Error('the model has no outputs');
   return out;
 }
-
-const feeds = (m: TensorMap) =>
-  Object.fromEntries(
-    Object.entries(m).map(([k, t]) => [k, new ort.Tensor(t.type, t.data as never, t.dims)]),
-  );
 
 /** Rows [at, at+n) of every input; rows past the end repeat the last ones (fixed batches). */
 function slice(inputs: TensorMap, at: number, n: number): TensorMap {
@@ -117,20 +113,6 @@ async function runAll(
   };
 }
 
-/** Median ms per run of `inputs` rows, runs until the budget is spent (at least 5). */
-async function time(s: ort.InferenceSession, inputs: TensorMap, budgetMs: number): Promise<number> {
-  const f = feeds(inputs);
-  await s.run(f);
-  const times: number[] = [];
-  const until = performance.now() + budgetMs;
-  while (times.length < 5 || (performance.now() < until && times.length < 200)) {
-    const t0 = performance.now();
-    await s.run(f);
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
 async function evaluate(req: EvaluateRequest): Promise<EvaluateAnswer> {
   if (req.rows.rows === 0) throw new Error('the dataset version has no held-out rows');
   const labels = req.rows.labels;
@@ -142,7 +124,7 @@ async function evaluate(req: EvaluateRequest): Promise<EvaluateAnswer> {
     candScored = scoreOutput(req.task, out, labels, req.classes, req.labelNames);
     const sizes = fixed > 0 ? [fixed] : req.batches;
     const times = new Map<number, number>();
-    for (const b of sizes) times.set(b, await time(cand, slice(inputs, 0, b), req.timeMs));
+    for (const b of sizes) times.set(b, await medianRunMs(cand, slice(inputs, 0, b), req.timeMs));
     const best = bestBatch(times);
     const b1 = sizes.includes(1) ? 1 : sizes[0]!;
     latencyMs = {

@@ -11,11 +11,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { bestBatch, maxAbsDiff, median } from './optimize-check.js';
+import { bestBatch, maxAbsDiff } from './optimize-check.js';
 import type { LatencyFigures, OptimizeAnswer, OptimizeRequest } from './optimize-protocol.js';
 import type { ModelIO, TensorSpec } from '../hosting/protocol.js';
 import { rowsToTensor } from '../tensors/rows-to-tensor.js';
 import { ELEM, isElemType, type TensorMap, type TypedData } from '../tensors/tensors.js';
+import { feeds, medianRunMs } from '../tensors/ort-timing.js';
 
 const plain = {
   graphOptimizationLevel: 'disabled',
@@ -73,11 +74,6 @@ function takeRows(inputs: TensorMap, n: number): TensorMap {
   return out;
 }
 
-const feeds = (m: TensorMap) =>
-  Object.fromEntries(
-    Object.entries(m).map(([k, t]) => [k, new ort.Tensor(t.type, t.data as never, t.dims)]),
-  );
-
 async function run(s: ort.InferenceSession, inputs: TensorMap): Promise<TensorMap> {
   const r = await s.run(feeds(inputs));
   const out: TensorMap = {};
@@ -85,20 +81,6 @@ async function run(s: ort.InferenceSession, inputs: TensorMap): Promise<TensorMa
     if (isElemType(t.type)) out[k] = { type: t.type, dims: [...t.dims], data: t.data as TypedData };
   }
   return out;
-}
-
-/** Median ms per run, runs until the time budget is spent (at least 5). */
-async function time(s: ort.InferenceSession, inputs: TensorMap, budgetMs: number): Promise<number> {
-  const f = feeds(inputs);
-  await s.run(f);
-  const times: number[] = [];
-  const until = performance.now() + budgetMs;
-  while (times.length < 5 || (performance.now() < until && times.length < 200)) {
-    const t0 = performance.now();
-    await s.run(f);
-    times.push(performance.now() - t0);
-  }
-  return median(times);
 }
 
 async function optimize(req: OptimizeRequest): Promise<OptimizeAnswer> {
@@ -141,13 +123,14 @@ async function optimize(req: OptimizeRequest): Promise<OptimizeAnswer> {
 
     const sizes = fixedBatch > 0 ? [fixedBatch] : req.batches;
     const before = new Map<number, number>();
-    for (const b of sizes) before.set(b, await time(original, takeRows(inputs, b), req.timeMs));
+    for (const b of sizes)
+      before.set(b, await medianRunMs(original, takeRows(inputs, b), req.timeMs));
     const best = bestBatch(before);
     const b1 = sizes.includes(1) ? 1 : sizes[0]!;
     const latencyBeforeMs: LatencyFigures = { b1: before.get(b1)!, best: before.get(best)! };
     const latencyAfterMs: LatencyFigures = {
-      b1: await time(optimizedSession, takeRows(inputs, b1), req.timeMs),
-      best: await time(optimizedSession, takeRows(inputs, best), req.timeMs),
+      b1: await medianRunMs(optimizedSession, takeRows(inputs, b1), req.timeMs),
+      best: await medianRunMs(optimizedSession, takeRows(inputs, best), req.timeMs),
     };
     return {
       ok: true,

@@ -30,6 +30,7 @@ import { sessionRoutes } from './sessions/session-routes.js';
 import { createSessionOps } from './sessions/session-ops.js';
 import { WsHub } from './http/ws-hub.js';
 import { modelRoutes } from './models/model-routes.js';
+import { rolloutRoutes } from './models/rollout-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { clusterRoutes } from './cluster/cluster-routes.js';
 import { LiveFanout, ServingStatsSampler } from './dashboard/live-metrics.js';
@@ -114,6 +115,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     tokenRoutes,
     sessionRoutes(sessionOps),
     modelRoutes,
+    rolloutRoutes,
     datasetRoutes,
     servingRoutes(() => upstreams.all()),
     clusterRoutes({ servingReplicas: () => upstreams.all(), readServingStats: readStats }),

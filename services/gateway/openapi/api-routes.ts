@@ -5,6 +5,7 @@ import { rulesApi } from '../config/rules-routes.js';
 import { datasetApi } from '../datasets/dataset-routes.js';
 import { deliveryApi } from '../delivery/delivery-routes.js';
 import { modelApi } from '../models/model-routes.js';
+import { rolloutApi } from '../models/rollout-routes.js';
 import { servingApi } from '../serving/serving-routes.js';
 import { sessionApi } from '../sessions/session-routes.js';
 import { inferenceApi, probeApi } from './protocol-routes.js';
@@ -32,6 +33,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...Object.values(datasetApi),
   ...Object.values(sessionApi),
   ...Object.values(modelApi),
+  ...Object.values(rolloutApi),
   clusterApi.servingStats,
   ...Object.values(servingApi),
   clusterApi.cluster,

@@ -77,7 +77,9 @@ after(async () => {
   await r?.stop();
 });
 
-function state(over: Partial<RolloutState> & { policy?: RolloutPolicy }): RolloutState {
+function state(
+  over: Omit<Partial<RolloutState>, 'policy'> & { policy?: RolloutPolicy },
+): RolloutState {
   return {
     model: M,
     revision: 0,

@@ -12,6 +12,7 @@ import {
   send,
   toErrorReply,
   type Logger,
+  CLIENT_KEY_HEADER,
 } from '../../../shared/index.js';
 import { gunzipSync } from 'node:zlib';
 import type { Authenticator } from '../http/authenticate.js';
@@ -277,7 +278,9 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
       try {
         const path = req.url ?? '/';
         if (!path.startsWith('/v2/health/')) {
-          await o.auth.check(req, req.method === 'POST' ? 'predict' : 'read');
+          const caller = await o.auth.check(req, req.method === 'POST' ? 'predict' : 'read');
+          // The canary split's key when the client sets none: one token, one generation.
+          req.headers[CLIENT_KEY_HEADER] = caller.id;
           trusted = true;
         }
         // A replica would refuse it too, but only one that is up: the answer is the same 400

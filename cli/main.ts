@@ -9,6 +9,7 @@ import { registerTokens } from './commands/tokens.js';
 import { registerDelivery } from './commands/delivery.js';
 import { registerSources } from './commands/sources.js';
 import { registerDlq } from './commands/dlq.js';
+import { registerRollout } from './commands/rollout.js';
 import { ApiError } from './client.js';
 
 const program = new Command('swarmml')
@@ -30,6 +31,7 @@ registerTokens(program);
 registerDelivery(program);
 registerSources(program);
 registerDlq(program);
+registerRollout(program);
 
 try {
   await program.parseAsync(process.argv);

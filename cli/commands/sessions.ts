@@ -1,4 +1,6 @@
-import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Client } from '../client.js';
 import { emit, num, table } from '../output.js';
@@ -41,13 +43,97 @@ function collectNumbers(v: string, prev: number[] = []): number[] {
   return [...prev, ...v.split(',').map((x) => Number(x.trim()))];
 }
 
+/** `--param k=v`, repeatable: the value as JSON when it parses (3, 0.1, true, [1,2]), else text. */
+export function collectParams(
+  v: string,
+  prev: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const eq = v.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError(`expected key=value, got "${v}"`);
+  const raw = v.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  return { ...prev, [v.slice(0, eq)]: value };
+}
+
+/**
+ * Splits a command line into words as a shell would for plain words and quotes ('..', ".."),
+ * without running one: the words become the session's container.command.
+ */
+export function splitCommand(line: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"']+)/g;
+  let m: RegExpExecArray | null;
+  let word: string | undefined;
+  let lastEnd = -1;
+  while ((m = re.exec(line)) !== null) {
+    const part = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3] ?? '');
+    // Adjacent pieces (--x="a b") are one word.
+    if (word !== undefined && m.index === lastEnd) word += part;
+    else {
+      if (word !== undefined) words.push(word);
+      word = part;
+    }
+    lastEnd = re.lastIndex;
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+function containerRequest(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  const image = typeof o.image === 'string' ? o.image : undefined;
+  // A local-mode worker runs in the event handler's directory, not this one: a script named
+  // relative to here is sent as its absolute path. Inside an image, paths are the image's.
+  const command =
+    typeof o.command === 'string'
+      ? splitCommand(o.command).map((w, i) =>
+          i > 0 && !image && !isAbsolute(w) && existsSync(w) ? resolve(w) : w,
+        )
+      : undefined;
+  if ((command || image) && o.trainer !== 'external') {
+    throw new InvalidArgumentError('--command and --image go with --trainer external');
+  }
+  if (o.trainer === 'external' && !command && !image) {
+    throw new InvalidArgumentError(
+      '--trainer external needs --command (local mode) or --image (swarm mode)',
+    );
+  }
+  if (command?.length === 0) throw new InvalidArgumentError('--command is empty');
+  if (!command && !image) return undefined;
+  return { ...(image ? { image } : {}), ...(command ? { command } : {}) };
+}
+
 export function registerSessions(program: Command): void {
   program
     .command('train')
     .description('start a training session and follow it live until it ends')
     .requiredOption('--model <name>', 'model name (generations are added to it)')
     .requiredOption('--dataset <name[@version]>', 'dataset, latest version by default')
-    .option('--trainer <kind>', 'mlp | softmax', SESSION_DEFAULTS.trainer)
+    .option(
+      '--trainer <kind>',
+      'mlp | softmax | external (your own program: --command or --image)',
+      SESSION_DEFAULTS.trainer,
+    )
+    .option(
+      '--command <command line>',
+      'external: the worker command in local mode, e.g. "python3 examples/pytorch/train.py" (its executable must be allow-listed: ALLOWED_COMMANDS)' +
+        dflt('none'),
+    )
+    .option(
+      '--image <image>',
+      'external: the worker image in swarm mode, e.g. swarmml/trainer-torch:latest (allow-listed: ALLOWED_IMAGES)' +
+        dflt('none'),
+    )
+    .option(
+      '--param <key=value>',
+      'a trainer parameter, repeatable (a JSON value, else a string): --param epochs=3 --param lr=0.001' +
+        dflt('none'),
+      collectParams,
+    )
     .option(
       '--hidden <sizes>',
       `hidden layer sizes, e.g. 128 or 256,128 (mlp)${dflt(TRAINER_DEFAULTS.hidden.join(','))}`,
@@ -96,12 +182,15 @@ export function registerSessions(program: Command): void {
         ['impute', 'impute'],
       ];
       for (const [from, to] of map) if (o[from] !== undefined) params[to] = o[from];
+      Object.assign(params, o.param);
+      const container = containerRequest(o);
       const body = {
         model: o.model,
         dataset: o.dataset,
         trainer: o.trainer,
         params,
         device: o.device,
+        ...(container ? { container } : {}),
         ...(o.priority !== undefined ? { priority: o.priority } : {}),
         ...(o.timeBudget !== undefined ? { timeBudgetS: o.timeBudget } : {}),
       };

@@ -9,6 +9,9 @@ import { leftoverRedis, removeLocalState, writeLocalState } from './state-file.j
 import { Supervisor } from './supervisor.js';
 import { RedisUnit, ServiceProcess } from './units.js';
 
+/** What a local-mode session may run as its worker command when ALLOWED_COMMANDS is unset. */
+export const LOCAL_ALLOWED_COMMANDS = 'python3,/usr/bin/python3';
+
 /** Services local mode runs, in start order (the gateway last: it is the door). */
 export const LOCAL_SERVICES = [
   'event-handler',
@@ -161,6 +164,8 @@ export async function startLocalMode(
       // Each service gets REDIS_URL with its own user (below); the handler hands the built-in
       // workers theirs, and external workers none.
       SWARMML_PREFIX: s.prefix,
+      // Local mode runs Python trainers (docs/workers.md) unless the operator says otherwise.
+      ALLOWED_COMMANDS: process.env.ALLOWED_COMMANDS || LOCAL_ALLOWED_COMMANDS,
       TRAINER_REDIS_URL: auth.urlFor(redisBase, 'trainer'),
       BATCH_INFER_REDIS_URL: auth.urlFor(redisBase, 'batch-infer'),
       SWARMML_HOME: s.home,

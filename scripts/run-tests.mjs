@@ -138,15 +138,15 @@ function readAllowList(path) {
 function prepareSwarm(selected) {
   if (process.env.SWARMML_SKIP_SWARM === '1') return;
   if (!selected.some((f) => f.split(sep).includes('swarm'))) return;
-  const step = (what, script, env = process.env) => {
+  const step = (what, script, args = [], env = process.env) => {
     const t0 = Date.now();
-    const r = spawnSync(script, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const r = spawnSync(script, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
     console.log(
       `# prepare: ${what}: exit ${r.status} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     return r.status;
   };
-  const docker = step('docker and a swarm', 'scripts/ensure-docker.sh', {
+  const docker = step('docker and a swarm', 'scripts/ensure-docker.sh', [], {
     ...process.env,
     SWARMML_FAKE_GPUS: process.env.SWARMML_FAKE_GPUS ?? 'GPU-fake-0',
   });
@@ -163,6 +163,26 @@ function prepareSwarm(selected) {
   if (selected.some((f) => f.endsWith('stack.test.ts'))) {
     if (step('the swarmml/app image', 'scripts/build-image.sh') !== 0) {
       process.env.SWARMML_SKIP_STACK = 'the swarmml/app image could not be built (see # prepare)';
+    }
+  }
+  // Three simulated nodes with the stack deployed on them (every node pulls its images): minutes
+  // that would not fit in the file's timeout. The file uses them and removes them; so does exit.
+  const multiNode = selected.some((f) => f.endsWith('multi-node-stack.test.ts'));
+  if (multiNode && !process.env.SWARMML_SKIP_STACK && process.getuid?.() === 0) {
+    const home = mkdtempSync(join(tmpdir(), 'swarmml-nodes-'));
+    const nodes = (...args) => ['scripts/swarm-nodes.sh', args];
+    process.on('exit', () => {
+      spawnSync(...nodes('down'), { stdio: ['ignore', 'ignore', 'inherit'] });
+      rmSync(home, { recursive: true, force: true });
+    });
+    if (
+      step('three simulated swarm nodes', ...nodes('up', '3')) === 0 &&
+      step('the stack on them', ...nodes('deploy', 'mn', home, '--no-build')) === 0
+    ) {
+      process.env.SWARMML_NODES_STACK = 'mn';
+      process.env.SWARMML_NODES_HOME = home;
+    } else {
+      process.env.SWARMML_NODES_ERROR = 'the simulated nodes or their stack failed (see # prepare)';
     }
   }
 }

@@ -6,6 +6,7 @@
 #
 #   scripts/swarm-nodes.sh up 3        # n1 (manager), n2 (fake GPU), n3 (low priority)
 #   eval "$(scripts/swarm-nodes.sh env)"   # DOCKER_HOST etc. for swarm-up.sh / docker on n1
+#   scripts/swarm-nodes.sh deploy [STACK [HOME [--no-build]]]   # swarm-up.sh on these nodes
 #   scripts/swarm-nodes.sh down        # removes every engine, namespace, link and directory
 #   scripts/swarm-nodes.sh kill n3     # simulates a crashed host: link down, every process SIGKILLed
 #   scripts/swarm-nodes.sh sock n2     # prints n2's Docker socket (docker -H unix://$(...) ...)
@@ -226,8 +227,24 @@ cmd_env() {
   echo "export SWARMML_PUBLIC_HOST=$(addr n1)"
 }
 
+# swarm-up.sh against these nodes: one serving replica per node unless told otherwise.
+cmd_deploy() {
+  local env
+  env=$(cmd_env) || exit 1
+  eval "$env"
+  export SWARMML_STACK=${1:-swarmml}
+  [[ -n ${2:-} ]] && export SWARMML_HOME=$2
+  SWARMML_SERVING_REPLICAS=${SWARMML_SERVING_REPLICAS:-$(known_nodes | wc -l)}
+  export SWARMML_SERVING_REPLICAS
+  exec scripts/swarm-up.sh "${@:3}"
+}
+
 cd "$(dirname "$0")/.."
 case ${1:-} in
+  deploy)
+    shift
+    cmd_deploy "$@"
+    ;;
   up) cmd_up "${2:-3}" ;;
   down) cmd_down ;;
   kill)
@@ -241,5 +258,5 @@ case ${1:-} in
     left=$(leftovers)
     [[ -z $left ]] || die "left behind: $left"
     ;;
-  *) die "usage: swarm-nodes.sh up N | env | down | kill nK | sock nK | check" ;;
+  *) die "usage: swarm-nodes.sh up N | env | deploy [STACK [HOME]] | down | kill nK | sock nK | check" ;;
 esac

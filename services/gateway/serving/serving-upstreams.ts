@@ -1,10 +1,12 @@
 import { lookup } from 'node:dns/promises';
+import type http from 'node:http';
 
 /**
  * The serving replicas the gateway spreads inference over. In swarm mode the list comes
  * from DNS (`tasks.serving`, endpoint_mode dnsrr) and is re-resolved on a short timer so
- * scaled-up and replaced replicas are picked up; a replica that refuses a connection is
- * skipped until the next resolution.
+ * scaled-up and replaced replicas are picked up. A replica that could not be reached is
+ * skipped for `downMs`, even while DNS still lists it (a crashed node's tasks stay listed until
+ * Swarm declares the node down), and the sockets the tracked agents hold to it are destroyed.
  */
 export class ServingUpstreams {
   private urls: URL[] = [];
@@ -12,10 +14,12 @@ export class ServingUpstreams {
   private readonly down = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly dns: { host: string; port: number } | undefined;
+  private readonly agents = new Set<http.Agent>();
 
   constructor(
     spec: string,
     private readonly refreshMs = 1_000,
+    private readonly downMs = 5_000,
   ) {
     if (spec.startsWith('dns:')) {
       const [, host, port] = spec.split(':');
@@ -40,7 +44,8 @@ export class ServingUpstreams {
       // names the dashboard derives from positions) from changing every refresh.
       const ordered = addrs.map((a) => a.address).sort(compareIPv4);
       this.urls = ordered.map((a) => new URL(`http://${a}:${this.dns?.port}`));
-      this.down.clear();
+      const listed = new Set(this.urls.map((u) => u.host));
+      for (const host of this.down.keys()) if (!listed.has(host)) this.down.delete(host);
     } catch {
       // Keep the last known list: a DNS hiccup must not empty the pool.
     }
@@ -54,8 +59,7 @@ export class ServingUpstreams {
       const u = this.urls[(this.next++ & 0x7fffffff) % n];
       if (!u) continue;
       const downAt = this.down.get(u.host);
-      if (exclude?.has(u.host) || (downAt !== undefined && now - downAt < this.refreshMs * 2))
-        continue;
+      if (exclude?.has(u.host) || (downAt !== undefined && now - downAt < this.downMs)) continue;
       return u;
     }
     return undefined;
@@ -67,8 +71,18 @@ export class ServingUpstreams {
     return this.urls[(this.next++ & 0x7fffffff) % this.urls.length];
   }
 
+  /**
+   * Skips the replica for a while and ends the requests in flight to it: on a crashed node
+   * they would wait for an answer that never comes, while a retry elsewhere answers at once.
+   */
   markDown(u: URL): void {
     this.down.set(u.host, Date.now());
+    for (const agent of this.agents) dropSockets(agent, u);
+  }
+
+  /** Sockets of `agent` to a replica marked down are destroyed (retryable: ECONNRESET). */
+  track(agent: http.Agent): void {
+    this.agents.add(agent);
   }
 
   all(): URL[] {
@@ -82,3 +96,17 @@ export class ServingUpstreams {
 
 const ipv4Key = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
 const compareIPv4 = (a: string, b: string) => ipv4Key(a) - ipv4Key(b);
+
+/** Destroys an agent's sockets to one host:port: busy ones with a retryable error. */
+function dropSockets(agent: http.Agent, u: URL): void {
+  const prefix = `${u.hostname}:${u.port || 80}:`;
+  const matching = (pool: NodeJS.ReadOnlyDict<unknown[]>) =>
+    Object.entries(pool).flatMap(([name, list]) => (name.startsWith(prefix) ? (list ?? []) : []));
+  for (const socket of matching(agent.sockets)) {
+    (socket as import('node:net').Socket).destroy(
+      Object.assign(new Error('replica marked down'), { code: 'ECONNRESET' }),
+    );
+  }
+  // Idle ones have no request to tell; the agent forgets them when they close.
+  for (const socket of matching(agent.freeSockets)) (socket as import('node:net').Socket).destroy();
+}

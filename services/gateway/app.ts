@@ -34,9 +34,14 @@ import { rolloutRoutes } from './models/rollout-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { clusterRoutes } from './cluster/cluster-routes.js';
 import { LiveFanout, ServingStatsSampler } from './dashboard/live-metrics.js';
+import { dashboardApiRoutes } from './dashboard/dashboard-api.js';
+import { ServingHistory } from './dashboard/serving-history.js';
 import { readServingStats } from './serving/serving-stats.js';
 import { datasetRoutes } from './datasets/dataset-routes.js';
 import { servingRoutes } from './serving/serving-routes.js';
+import { isRepositoryCall, repositoryHttp } from './serving/repository-http.js';
+import { isServerMetadataCall, serverMetadataHttp } from './serving/server-metadata.js';
+import { versionPolicyRoutes } from './models/version-policy-routes.js';
 import { buildComm, type Comm } from './delivery/comm-services.js';
 import { createServingAgent } from './serving/replica-requests.js';
 import { GrpcFront } from './grpc/grpc-front.js';
@@ -110,6 +115,14 @@ export function buildApp(deps: GatewayDeps): Gateway {
   const sessionOps = createSessionOps(ctx, { redis: producerRedis, queue: sessionsQueue });
   const upstreams = new ServingUpstreams(config.SERVING_UPSTREAM);
   const readStats = () => readServingStats(upstreams.all());
+  const servingHistory = new ServingHistory({
+    redis,
+    keys,
+    log,
+    read: readStats,
+    active: () => upstreams.all().length > 0,
+    intervalMs: config.SERVING_HISTORY_MS,
+  });
   const comm = buildComm({ config, log, redis, keys, liveTopics: () => fanout });
   const modules = [
     tokenRoutes,
@@ -118,8 +131,10 @@ export function buildApp(deps: GatewayDeps): Gateway {
     rolloutRoutes,
     datasetRoutes,
     servingRoutes(() => upstreams.all()),
+    versionPolicyRoutes,
     clusterRoutes({ servingReplicas: () => upstreams.all(), readServingStats: readStats }),
     ...comm.routes,
+    dashboardApiRoutes({ history: servingHistory }),
     dashboardRoutes,
     ...(deps.routes ?? []),
   ];
@@ -143,11 +158,15 @@ export function buildApp(deps: GatewayDeps): Gateway {
     wantsPrediction: comm.wantsPrediction,
   });
   const replicaHttp = new ReplicaHttp(upstreams, servingAgent);
+  const repository = { redis, keys, replicas: replicaHttp, log };
+  // Repository load and unload change what every replica serves: answered here, not proxied.
+  const repositoryCall = repositoryHttp({ auth, repository, log });
+  const serverMetadata = serverMetadataHttp(auth, log);
   const grpcFront = new GrpcFront({
     auth,
     log,
     replicas: replicaHttp,
-    repository: { redis, keys, replicas: replicaHttp },
+    repository,
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
@@ -161,14 +180,20 @@ export function buildApp(deps: GatewayDeps): Gateway {
   });
   const server = http.createServer((req, res) => {
     if (probes(req, res)) return;
-    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
+    if (isRepositoryCall(req)) void repositoryCall(req, res);
+    else if (isServerMetadataCall(req)) void serverMetadata(req, res);
+    else if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
     else app(req, res);
   });
   // `Expect: 100-continue` (curl asks it for bodies over 1 MiB): an inference request is
   // told 401 or 413 before its body is sent; elsewhere the body is asked for at once, as
   // node:http does without this listener.
   server.on('checkContinue', (req, res) => {
-    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res, { expectsContinue: true });
+    if (isRepositoryCall(req)) {
+      res.writeContinue();
+      void repositoryCall(req, res);
+    } else if (isInferencePath(req.url ?? '/'))
+      void inference.handle(req, res, { expectsContinue: true });
     else {
       res.writeContinue();
       server.emit('request', req, res);
@@ -211,9 +236,11 @@ export function buildApp(deps: GatewayDeps): Gateway {
       fanout.start();
       await upstreams.start();
       sampler.start();
+      servingHistory.start();
     },
     async close() {
       sampler.close();
+      servingHistory.close();
       hub.close();
       await revocations.close();
       await fanout.close();

@@ -30,6 +30,8 @@ const schema = baseEnv.extend({
   ALLOWED_COMMANDS: z.string().default(''),
   /** Directory of the built dashboard; served at `/`. */
   DASHBOARD_DIR: z.string().optional(),
+  /** How often the gateway stores each model's serving figures for the dashboard's history (ms). */
+  SERVING_HISTORY_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   /** Folder of delivery/source plugins (JS modules); none loaded when unset. */
   PLUGINS_DIR: z.string().optional(),
   /** Deliveries in flight per gateway process. */

@@ -64,6 +64,10 @@ export class Keys {
   modelLoaded(name: string) {
     return this.k('model', `{${name}}`, 'loaded');
   }
+  /** string: the model's version policy JSON (shared/protocol/version-policy.ts); absent: the default */
+  modelVersionPolicy(name: string) {
+    return this.k('model', `{${name}}`, 'version-policy');
+  }
   /** string: one answer's PredictionRecord JSON, with a TTL, for joining ground truth */
   prediction(id: string) {
     return this.k('pred', id);
@@ -80,6 +84,10 @@ export class Keys {
   /** set of model names serving replicas load; empty or holding `*` means every model */
   servingAssignment() {
     return this.k('serving', 'assignment');
+  }
+  /** list: a model's recent serving figures (JSON samples, newest first, capped), for the dashboard */
+  servingHistory(model: string) {
+    return this.k('serving', 'history', model);
   }
   /** Pub/sub channel (not a key): serving control messages (assignment, optimised weights). */
   servingChannel() {

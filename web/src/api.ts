@@ -13,6 +13,7 @@ export class ApiError extends Error {
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  put<T>(path: string, body: unknown): Promise<T>;
 }
 
 /** Called with every 401, so the page can send the person back to the login. */
@@ -55,5 +56,6 @@ export function createApi(token: string, onUnauthorized: OnUnauthorized = () => 
   return {
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body ?? {}),
+    put: (path, body) => call('PUT', path, body),
   };
 }

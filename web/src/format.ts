@@ -53,3 +53,11 @@ export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined) return '–';
   return v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`;
 }
+
+/** A measured value with 4 significant digits, grouped thousands, no exponent for usual sizes. */
+export function sig(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (Number.isInteger(v) || Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (v !== 0 && Math.abs(v) < 0.001) return v.toExponential(2);
+  return Number(v.toPrecision(4)).toString();
+}

@@ -3,6 +3,10 @@ import { h, mount } from './dom.js';
 import { LiveClient, type LiveStatus } from './live.js';
 import type { Page, PageContext, PageFactory, Who } from './page.js';
 import { clusterPage } from './pages/cluster.js';
+import { comparePage } from './pages/compare.js';
+import { deliveryPage } from './pages/delivery.js';
+import { eventsPage } from './pages/events.js';
+import { notFoundPage } from './pages/notfound.js';
 import { datasetsPage } from './pages/datasets.js';
 import { loginView } from './pages/login.js';
 import { modelsPage } from './pages/models.js';
@@ -18,12 +22,17 @@ const ROUTES: Record<string, PageFactory> = {
   serving: servingPage,
   datasets: datasetsPage,
   cluster: clusterPage,
+  events: eventsPage,
+  delivery: deliveryPage,
+  compare: comparePage,
 };
 const NAV: [string, string][] = [
   ['sessions', 'Sessions'],
   ['models', 'Models'],
   ['serving', 'Serving'],
   ['datasets', 'Datasets'],
+  ['events', 'Events'],
+  ['delivery', 'Delivery'],
   ['cluster', 'Cluster'],
 ];
 
@@ -76,6 +85,16 @@ function start(token: string, who: Who): void {
   const links = NAV.map(([route, label]) =>
     h('a', { href: `#/${route}`, 'data-route': route }, label),
   );
+  const nav = h('nav', { 'aria-label': 'Pages', id: 'nav-pages' }, links);
+  // Narrow screens fold the nav behind a menu button (CSS shows the button below 640 px).
+  const menu = h(
+    'button',
+    { type: 'button', class: 'menu', 'aria-controls': 'nav-pages', 'aria-expanded': 'false' },
+    'Menu',
+  );
+  menu.addEventListener('click', () =>
+    menu.setAttribute('aria-expanded', String(menu.getAttribute('aria-expanded') !== 'true')),
+  );
   const logout = h('button', { type: 'button', class: 'link' }, 'Log out');
   logout.addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -100,7 +119,8 @@ function start(token: string, who: Who): void {
       'header',
       { class: 'top' },
       h('span', { class: 'brand' }, 'swarmml'),
-      h('nav', { 'aria-label': 'Pages' }, links),
+      menu,
+      nav,
       h('span', { class: 'who' }, `${who.name} · ${who.role}`),
       status,
       logout,
@@ -110,18 +130,27 @@ function start(token: string, who: Who): void {
 
   let page: Page | undefined;
   const route = () => {
-    const [name = 'sessions', ...params] = location.hash
-      .replace(/^#\/?/, '')
-      .split('/')
-      .map(decodeURIComponent);
-    const factory = ROUTES[name] ?? sessionsPage;
+    const raw = location.hash.replace(/^#\/?/, '');
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    const [name = 'sessions', ...params] = path.split('/').map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
+    // An empty hash is the home page; anything else unknown is a 404 page, not Sessions.
+    const factory = name === '' ? sessionsPage : ROUTES[name];
     page?.dispose();
-    page = factory(ctx, params.filter(Boolean));
+    page = factory ? factory(ctx, params.filter(Boolean), query) : notFoundPage(path);
     mount(main, page.el);
-    const active = name === 'session' ? 'sessions' : name;
+    menu.setAttribute('aria-expanded', 'false');
+    const active = name === 'session' || name === 'compare' || name === '' ? 'sessions' : name;
     for (const a of links)
       a.setAttribute('aria-current', a.getAttribute('data-route') === active ? 'page' : 'false');
-    document.title = `${name} · swarmml`;
+    document.title = `${name || 'sessions'} · swarmml`;
   };
   window.addEventListener('hashchange', route);
   route();

@@ -22,7 +22,7 @@ export interface Page {
   dispose(): void;
 }
 
-export type PageFactory = (ctx: PageContext, params: string[]) => Page;
+export type PageFactory = (ctx: PageContext, params: string[], query: URLSearchParams) => Page;
 
 /** Collects what a page must undo on leave. */
 export class Disposer {

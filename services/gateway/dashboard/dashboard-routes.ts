@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
 import { NotFound } from '../../../shared/index.js';
 import type { RouteModule } from '../http/route-context.js';
+import { loadStaticFiles, staticHandler } from './static-files.js';
 
 /** Paths that belong to APIs: never answered with the page, so their 404s stay JSON. */
 const API_PATH = /^\/(api|v1|v2)(\/|$)|^\/(healthz|readyz|metrics)$/;
@@ -31,19 +31,17 @@ export function dashboardDir(configured: string | undefined): string | undefined
   return undefined;
 }
 
-/** Serves the dashboard at `/` (static files, no caching surprises: revalidated by ETag). */
+/**
+ * Serves the dashboard at `/`: brotli or gzip when the client takes it, hashed bundles cached
+ * for a year, index.html revalidated by ETag. The files are read once, at start.
+ */
 export const dashboardRoutes: RouteModule = (router, ctx) => {
   const dir = dashboardDir(ctx.config.DASHBOARD_DIR);
   const files = dir
-    ? express.static(dir, {
-        index: 'index.html',
-        fallthrough: true,
-        setHeaders(res) {
-          res.setHeader('cache-control', 'no-cache');
-          res.setHeader('content-security-policy', CSP);
-          res.setHeader('x-content-type-options', 'nosniff');
-          res.setHeader('referrer-policy', 'no-referrer');
-        },
+    ? staticHandler(loadStaticFiles(dir), {
+        'content-security-policy': CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
       })
     : undefined;
   router.use((req, res, next) => {

@@ -3,9 +3,11 @@ import { clusterApi } from '../cluster/cluster-routes.js';
 import { configApi } from '../config/config-routes.js';
 import { rulesApi } from '../config/rules-routes.js';
 import { datasetApi } from '../datasets/dataset-routes.js';
+import { dashboardApi } from '../dashboard/dashboard-api.js';
 import { deliveryApi } from '../delivery/delivery-routes.js';
 import { modelApi } from '../models/model-routes.js';
 import { rolloutApi } from '../models/rollout-routes.js';
+import { versionPolicyApi } from '../models/version-policy-routes.js';
 import { servingApi } from '../serving/serving-routes.js';
 import { sessionApi } from '../sessions/session-routes.js';
 import { inferenceApi, probeApi } from './protocol-routes.js';
@@ -34,9 +36,11 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...Object.values(sessionApi),
   ...Object.values(modelApi),
   ...Object.values(rolloutApi),
+  ...Object.values(versionPolicyApi),
   clusterApi.servingStats,
   ...Object.values(servingApi),
   clusterApi.cluster,
+  ...Object.values(dashboardApi),
   ...Object.values(rulesApi),
   ...Object.values(configApi),
   ...Object.values(deliveryApi),

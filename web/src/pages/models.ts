@@ -4,6 +4,13 @@ import { Disposer, type PageFactory, type PageContext } from '../page.js';
 import type { Generation, ModelInfo } from '../types.js';
 import { action, badge, errorBox, pageHeader } from './common.js';
 import { NewestOnly } from '../newest.js';
+import { ApiError } from '../api.js';
+import { datasetLink, generationLink, hrefs, sessionLink } from '../links.js';
+import { directionOverrides, verdict } from '../metric-direction.js';
+import { notFoundView } from './notfound.js';
+import { paramsTable } from './params.js';
+
+let overrides: Record<string, boolean> = {};
 
 type ModelDetail = ModelInfo & { generationsList: Generation[] };
 
@@ -32,6 +39,7 @@ function metricsDiff(a: Generation, b: Generation): HTMLElement {
         const x = a.metrics[k];
         const y = b.metrics[k];
         const delta = x !== undefined && y !== undefined ? y - x : undefined;
+        const v = verdict(k, x, y, overrides);
         return h(
           'tr',
           {},
@@ -40,8 +48,10 @@ function metricsDiff(a: Generation, b: Generation): HTMLElement {
           h('td', {}, num(y, 4)),
           h(
             'td',
-            { class: delta === undefined ? '' : delta > 0 ? 'up' : delta < 0 ? 'down' : '' },
-            delta === undefined ? '–' : `${delta > 0 ? '+' : ''}${delta.toFixed(4)}`,
+            { class: v ?? '', 'data-verdict': v },
+            delta === undefined
+              ? '–'
+              : `${delta > 0 ? '+' : ''}${delta.toFixed(4)}${v && v !== 'same' ? ` (${v})` : ''}`,
           ),
         );
       }),
@@ -103,17 +113,11 @@ function generationRow(
   return h(
     'tr',
     { 'data-gen': g.gen, 'data-status': g.status },
-    h('th', { scope: 'row' }, `gen ${g.gen}`),
+    h('th', { scope: 'row' }, generationLink(m.name, g.gen, `gen ${g.gen}`)),
     h('td', {}, badge(g.status)),
     h('td', {}, metrics || '–'),
-    h('td', {}, g.lineage ? `${g.lineage.dataset}@v${g.lineage.version}` : '–'),
-    h(
-      'td',
-      {},
-      g.sessionId
-        ? h('a', { href: `#/session/${encodeURIComponent(g.sessionId)}` }, g.sessionId.slice(0, 8))
-        : (g.trigger ?? '–'),
-    ),
+    h('td', {}, g.lineage ? datasetLink(g.lineage.dataset, g.lineage.version) : '–'),
+    h('td', {}, g.sessionId ? sessionLink(g.sessionId) : (g.trigger ?? '–')),
     h('td', {}, bytes(g.size)),
     h('td', {}, time(g.created)),
     h('td', {}, g.reason ?? ''),
@@ -122,7 +126,51 @@ function generationRow(
 }
 
 /** Models: the type → model → generation tree, manual promote/reject, a metrics diff. */
-export const modelsPage: PageFactory = (ctx, [selected]) => {
+/** One generation in full: where it came from (session, dataset version, parent) and its parameters. */
+function generationCard(m: ModelDetail, g: Generation): HTMLElement {
+  const ev = g.evaluation as { metrics?: Record<string, number> } | undefined;
+  const facts: [string, Node | string][] = [
+    ['Status', badge(g.status)],
+    [
+      'Served',
+      g.status === 'production' ? h('a', { href: hrefs.serving() }, 'yes: see Serving') : 'no',
+    ],
+    ['Dataset', g.lineage ? datasetLink(g.lineage.dataset, g.lineage.version) : '–'],
+    ['Session', g.sessionId ? sessionLink(g.sessionId) : (g.trigger ?? '–')],
+    ['Parent', g.parent ? generationLink(m.name, g.parent, `gen ${g.parent}`) : '–'],
+    ['Created', time(g.created)],
+    ['Size', bytes(g.size)],
+    ['sha256', h('span', { class: 'mono' }, g.sha256.slice(0, 16))],
+    [
+      'Reported',
+      Object.entries(g.metrics)
+        .map(([k, v]) => `${k} ${num(v, 4)}`)
+        .join(', ') || '–',
+    ],
+    [
+      'Measured',
+      Object.entries(ev?.metrics ?? {})
+        .map(([k, v]) => `${k} ${num(v, 4)}`)
+        .join(', ') || '–',
+    ],
+    ['Reason', g.reason ?? '–'],
+    ['Events', h('a', { href: hrefs.events({ model: m.name }) }, `events of ${m.name}`)],
+  ];
+  return h(
+    'article',
+    { class: 'generation-card', 'data-testid': 'generation', 'data-gen': g.gen },
+    h('h3', {}, `${m.name} generation ${g.gen}`),
+    h(
+      'dl',
+      { class: 'facts' },
+      facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+    ),
+    h('h4', {}, 'Parameters'),
+    paramsTable(g.params ?? {}),
+  );
+}
+
+export const modelsPage: PageFactory = (ctx, [selected, selectedGen]) => {
   const d = new Disposer();
   const tree = h('nav', { class: 'tree', 'aria-label': 'Models by type' });
   const detail = h('div', { class: 'model-detail' });
@@ -206,34 +254,55 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
         ),
       ),
       m.description ? h('p', {}, m.description) : null,
-      h(
-        'table',
-        { class: 'generations', 'aria-label': `Generations of ${m.name}` },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            [
-              'Generation',
-              'Status',
-              'Metrics',
-              'Lineage',
-              'Session',
-              'Size',
-              'Created',
-              'Reason',
-              'Actions',
-            ].map((c) => h('th', { scope: 'col' }, c)),
+      selectedGen === undefined
+        ? null
+        : (() => {
+            const g = gens.find((x) => String(x.gen) === selectedGen);
+            return g
+              ? generationCard(m, g)
+              : notFoundView(`${m.name} has no generation “${selectedGen}”.`, {
+                  href: hrefs.model(m.name),
+                  label: `See the generations of ${m.name}`,
+                });
+          })(),
+      gens.length === 0
+        ? h(
+            'p',
+            { class: 'muted empty' },
+            'No generations yet: a training session that succeeds registers one.',
+          )
+        : h(
+            'div',
+            { class: 'table-wrap' },
+            h(
+              'table',
+              { class: 'generations', 'aria-label': `Generations of ${m.name}` },
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  [
+                    'Generation',
+                    'Status',
+                    'Metrics',
+                    'Lineage',
+                    'Session',
+                    'Size',
+                    'Created',
+                    'Reason',
+                    'Actions',
+                  ].map((c) => h('th', { scope: 'col' }, c)),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                gens.map((g) => generationRow(ctx, m, g, refresh)),
+              ),
+            ),
           ),
-        ),
-        h(
-          'tbody',
-          {},
-          gens.map((g) => generationRow(ctx, m, g, refresh)),
-        ),
-      ),
       gens.length > 0
         ? [
             h('h3', {}, 'Compare generations'),
@@ -253,18 +322,39 @@ export const modelsPage: PageFactory = (ctx, [selected]) => {
   const load = async () => {
     const latest = newest.begin();
     try {
-      const { models } = await ctx.api.get<{ models: ModelInfo[] }>('/models');
+      const [{ models }, rules] = await Promise.all([
+        ctx.api.get<{ models: ModelInfo[] }>('/models'),
+        ctx.api.get<unknown>('/rules').catch(() => null),
+      ]);
       if (!latest()) return;
+      overrides = directionOverrides(rules);
       current ??= models[0]?.name;
       renderTree(models);
       if (current) {
         const detail = await ctx.api.get<ModelDetail>(`/models/${encodeURIComponent(current)}`);
         if (!latest()) return;
         renderDetail(detail);
+      } else {
+        mount(
+          detail,
+          h(
+            'p',
+            { class: 'muted empty' },
+            'No models yet: start a training session (swarmml train, or POST /api/v1/sessions) and its model appears here.',
+          ),
+        );
       }
       err.replaceChildren();
     } catch (e) {
-      if (latest()) err.replaceChildren(errorBox(e));
+      if (latest() && e instanceof ApiError && e.status === 404 && current)
+        mount(
+          detail,
+          notFoundView(`There is no model “${current}”.`, {
+            href: '#/models',
+            label: 'See every model',
+          }),
+        );
+      else if (latest()) err.replaceChildren(errorBox(e));
     }
   };
   const refresh = debounce(() => void load(), 150);

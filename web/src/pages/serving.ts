@@ -4,12 +4,22 @@ import { ms, num } from '../format.js';
 import { Disposer, type PageFactory } from '../page.js';
 import type { LiveEvent, ModelServingStats, ServingStats } from '../types.js';
 import { errorBox, pageHeader } from './common.js';
+import { generationLink, modelLink } from '../links.js';
+import type { ModelInfo } from '../types.js';
+
+interface Sample {
+  t: number;
+  requests: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
 
 const WINDOW = 120;
 
 interface Card {
   el: HTMLElement;
   figures: HTMLElement;
+  served: HTMLElement;
   rate: LineChart;
   latency: LineChart;
   last?: { t: number; requests: number };
@@ -33,35 +43,40 @@ export const servingPage: PageFactory = (ctx) => {
     let c = cards.get(model);
     if (c) return c;
     const rate = new LineChart({
-      title: 'requests/s',
+      title: 'Requests per second',
       xLabel: 'time',
+      yLabel: 'requests/s',
       time: true,
       maxPoints: WINDOW,
-      width: 300,
-      height: 140,
+      height: 220,
       series: [{ label: 'req/s', color: '#1f5fbf' }],
     });
     const latency = new LineChart({
-      title: 'latency (ms)',
+      title: 'Latency measured at the serving replica (queue + inference, no network)',
       xLabel: 'time',
+      yLabel: 'ms at replica',
       time: true,
       maxPoints: WINDOW,
-      width: 300,
-      height: 140,
+      height: 220,
+      format: (v) => ms(v),
       series: [
         { label: 'p50', color: '#1f5fbf' },
         { label: 'p99', color: '#b3261e', dash: [6, 4] },
       ],
     });
     const figures = h('dl', { class: 'figures' });
+    const served = h('p', { class: 'served' }, 'Serving: –');
     const el = h(
       'article',
       { class: 'card', 'data-model': model },
-      h('h2', {}, model),
+      h('h2', {}, modelLink(model)),
+      served,
       figures,
       h('div', { class: 'mini-charts' }, rate.el, latency.el),
     );
-    c = { el, figures, rate, latency, drift: null };
+    c = { el, figures, served, rate, latency, drift: null };
+    const prod = production.get(model);
+    if (prod !== undefined) showServed(c, prod);
     cards.set(model, c);
     d.add(() => {
       rate.destroy();
@@ -91,8 +106,15 @@ export const servingPage: PageFactory = (ctx) => {
       ),
     );
     for (const m of s.models) show(card(m.model), m, t);
-    if (s.models.length === 0)
-      mount(grid, h('p', { class: 'muted' }, 'No model has served a request yet.'));
+    if (s.models.length === 0 && cards.size === 0)
+      mount(
+        grid,
+        h(
+          'p',
+          { class: 'muted empty' },
+          'No model has served a request yet: promote a generation on Models, then send a request to /v2/models/<name>/infer.',
+        ),
+      );
     updated.textContent = `updated ${new Date(s.time).toLocaleTimeString('en-GB', { hour12: false })}`;
   };
 
@@ -107,8 +129,8 @@ export const servingPage: PageFactory = (ctx) => {
       c.figures,
       figure('requests', num(m.requests), 'requests'),
       figure('requests/s', rate === null ? '–' : num(rate, 1), 'rate'),
-      figure('p50', ms(m.p50Ms), 'p50'),
-      figure('p99', ms(m.p99Ms), 'p99'),
+      figure('p50 at replica', ms(m.p50Ms), 'p50'),
+      figure('p99 at replica', ms(m.p99Ms), 'p99'),
       figure('batch size', num(m.batchAvg, 1), 'batch'),
       figure('errors', num(m.errors), 'errors'),
       figure('restarts', num(m.restarts), 'restarts'),
@@ -132,10 +154,44 @@ export const servingPage: PageFactory = (ctx) => {
     }
   };
 
-  void ctx.api
-    .get<ServingStats>('/serving/stats')
-    .then(apply)
-    .catch((e: unknown) => err.replaceChildren(errorBox(e)));
+  const production = new Map<string, number | null>();
+  const showServed = (c: Card, gen: number | null) =>
+    mount(
+      c.served,
+      'Serving: ',
+      gen === null ? 'no production generation' : generationLink(c.el.dataset.model!, gen),
+    );
+
+  // History first (kept by the gateway in Redis), so a reload keeps the charts; then live.
+  void (async () => {
+    try {
+      const [hist, models] = await Promise.all([
+        ctx.api
+          .get<{ models: Record<string, Sample[]> }>('/serving/history')
+          .catch(() => ({ models: {} })),
+        ctx.api.get<{ models: ModelInfo[] }>('/models').catch(() => ({ models: [] })),
+      ]);
+      for (const m of models.models) production.set(m.name, m.production);
+      for (const [model, samples] of Object.entries(hist.models)) {
+        const c = card(model);
+        let prev: Sample | undefined;
+        for (const s of samples) {
+          const t = s.t / 1000;
+          if (prev && t > prev.t / 1000)
+            c.rate.push(t, [Math.max(0, (s.requests - prev.requests) / (t - prev.t / 1000))]);
+          c.latency.push(t, [s.p50Ms, s.p99Ms]);
+          prev = s;
+        }
+      }
+      for (const [model, c] of cards) {
+        const prod = production.get(model);
+        if (prod !== undefined) showServed(c, prod);
+      }
+      apply(await ctx.api.get<ServingStats>('/serving/stats'));
+    } catch (e) {
+      err.replaceChildren(errorBox(e));
+    }
+  })();
   d.add(ctx.live.subscribe({ topics: ['metrics'], onEvent }));
 
   const el = h(

@@ -1,93 +1,134 @@
+import { ApiError } from '../api.js';
 import { LineChart } from '../charts.js';
 import { h, mount } from '../dom.js';
 import { duration, num, pct, time } from '../format.js';
+import { datasetRefLink, generationLink, hrefs, modelLink } from '../links.js';
+import { formatLogLine } from '../logline.js';
 import { Disposer, type PageFactory } from '../page.js';
 import type { EpochPoint, LiveEvent, SessionRecord } from '../types.js';
 import { action, badge, errorBox, pageHeader } from './common.js';
+import { describeEvent, eventItem } from './event-text.js';
+import { notFoundView } from './notfound.js';
+import { paramsTable } from './params.js';
+import { rerunForm } from './rerun.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'stopped']);
 
-/** Payload values as text (payloads are untyped JSON). */
-const str = (v: unknown): string =>
-  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
-    ? String(v)
-    : v == null
-      ? ''
-      : JSON.stringify(v);
-
-/** One line about an event for the log: decisions say what was decided and why. */
-function describe(e: LiveEvent): string {
-  const p = (e.payload ?? {}) as Record<string, unknown>;
-  switch (e.kind) {
-    case 'epoch':
-      return `epoch ${str(p.epoch)}/${str(p.epochs)} loss ${num(p.loss as number, 4)}, val acc ${pct(p.valAccuracy as number | undefined)}`;
-    case 'decision':
-      return `${str(p.action)}${p.gen ? ` generation ${str(p.gen)}` : ''}: ${str(p.reason)}${p.rule ? ` (rule ${str(p.rule)})` : ''}`;
-    case 'session.state':
-      return `state → ${str(p.state)}`;
-    case 'session.finished':
-      return `finished ${str(p.state)}, exit code ${str(p.exitCode ?? '–')}${p.reason ? `: ${str(p.reason)}` : ''}`;
-    case 'generation.candidate':
-      return `candidate generation ${str(p.gen)} of ${str(p.model)}`;
-    case 'generation.promoted':
-    case 'generation.rejected':
-      return `generation ${str(p.gen)} ${e.kind.slice(11)}${p.reason ? `: ${str(p.reason)}` : ''}`;
-    case 'worker.flagged':
-      return `flagged: ${str(p.flag ?? p.reason ?? '')}`;
-    case 'log':
-      return `${(p.lines as string[] | undefined)?.length ?? 0} log lines`;
-    default:
-      return JSON.stringify(p).slice(0, 200);
-  }
+/** Log lines as readable rows: level, message and fields instead of raw pino JSON. */
+function renderLogs(el: HTMLElement, lines: string[]): void {
+  mount(
+    el,
+    lines.length === 0
+      ? h('li', { class: 'muted' }, 'No log lines yet: they appear while the worker runs.')
+      : lines.map((l) => {
+          const f = formatLogLine(l);
+          return h('li', { class: `log-line${f.level ? ` lvl-${f.level}` : ''}` }, f.text);
+        }),
+  );
 }
 
-/** Session: live curves per epoch, the event log with decisions, exit code, last log lines, Stop. */
+/** A Stop button that asks first: one click shows the question, a second one stops. */
+function stopControl(onStop: () => Promise<unknown>): HTMLElement {
+  const box = h('div', { class: 'confirm' });
+  const out = h('span');
+  const stop = h('button', { type: 'button', class: 'danger' }, 'Stop session');
+  const ask = () => {
+    const yes = h('button', { type: 'button', class: 'danger' }, 'Yes, stop it');
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    no.addEventListener('click', () => mount(box, stop, out));
+    yes.addEventListener('click', () => action(yes, out, onStop));
+    mount(
+      box,
+      h('span', { role: 'alert' }, 'Stop this session? The worker is ended and its progress lost.'),
+      yes,
+      no,
+      out,
+    );
+    yes.focus();
+  };
+  stop.addEventListener('click', ask);
+  mount(box, stop, out);
+  return box;
+}
+
+/** Session: live curves per epoch, parameters, the event log with decisions, exit code, last log lines, Stop. */
 export const sessionPage: PageFactory = (ctx, [id = '']) => {
   const d = new Disposer();
-  const loss = new LineChart({
-    title: 'Loss',
-    xLabel: 'epoch',
-    series: [
-      { label: 'train loss', color: '#1f5fbf' },
-      { label: 'validation loss', color: '#b3261e', dash: [6, 4] },
-    ],
-  });
-  const acc = new LineChart({
-    title: 'Accuracy',
-    xLabel: 'epoch',
-    series: [
-      { label: 'train accuracy', color: '#1f5fbf' },
-      { label: 'validation accuracy', color: '#b3261e', dash: [6, 4] },
-    ],
-  });
-  d.add(() => loss.destroy());
-  d.add(() => acc.destroy());
-  loss.el.setAttribute('data-testid', 'loss-chart');
-  acc.el.setAttribute('data-testid', 'accuracy-chart');
+  const body = h('div', { class: 'session-body' });
+  const err = h('div');
+  const el = h(
+    'section',
+    { class: 'page', 'data-page': 'session' },
+    pageHeader(`Session ${id.slice(0, 8)}`, h('span', { class: 'muted mono wrap' }, id)),
+    err,
+    body,
+  );
+
+  let epochs: number | undefined;
+  const build = () => {
+    const loss = new LineChart({
+      title: 'Loss',
+      xLabel: 'epoch',
+      yLabel: 'loss',
+      epochs: () => epochs,
+      series: [
+        { label: 'train loss', color: '#1f5fbf' },
+        { label: 'validation loss', color: '#b3261e', dash: [6, 4] },
+      ],
+    });
+    const acc = new LineChart({
+      title: 'Accuracy',
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      epochs: () => epochs,
+      format: (v) => pct(v),
+      series: [
+        { label: 'train accuracy', color: '#1f5fbf' },
+        { label: 'validation accuracy', color: '#b3261e', dash: [6, 4] },
+      ],
+    });
+    d.add(() => loss.destroy());
+    d.add(() => acc.destroy());
+    loss.el.setAttribute('data-testid', 'loss-chart');
+    acc.el.setAttribute('data-testid', 'accuracy-chart');
+    return { loss, acc };
+  };
 
   const summary = h('dl', { class: 'facts' });
+  const params = h('div', { class: 'params' });
   const progress = h('p', { class: 'progress', 'aria-live': 'polite' });
   const log = h('ol', { class: 'event-log', 'aria-label': 'Event log', reversed: true });
-  const lastLogs = h(
-    'pre',
-    { class: 'last-logs', tabindex: 0, 'aria-label': 'Last log lines of the worker' },
-    '(no log lines yet)',
-  );
+  const lastLogs = h('ol', {
+    class: 'last-logs',
+    tabindex: 0,
+    'aria-label': 'Last log lines of the worker',
+  });
   const controls = h('div', { class: 'controls' });
-  const err = h('div');
+  const rerun = h('div');
   let rec: SessionRecord | undefined;
   const logLines: string[] = [];
+  /** generations this session produced, from its generation.* and decision events */
+  const produced = new Map<string, { model: string; gen: number }>();
 
   const renderSummary = () => {
     if (!rec) return;
     const r = rec;
     const t0 = r.started ? Date.parse(r.started) : null;
-    const facts: [string, Node | string][] = [
+    const facts: [string, Node | string | (Node | string)[]][] = [
       ['State', badge(r.state)],
       ['Kind', r.kind],
-      ['Model', r.request?.model ?? '–'],
-      ['Dataset', r.request?.dataset ?? '–'],
+      ['Model', r.request?.model ? modelLink(r.request.model) : '–'],
+      ['Dataset', r.request?.dataset ? datasetRefLink(r.request.dataset) : '–'],
       ['Trainer', r.request?.trainer ?? '–'],
+      [
+        'Generation',
+        produced.size === 0
+          ? h('span', { class: 'muted' }, r.state === 'succeeded' ? 'none registered' : 'none yet')
+          : [...produced.values()].flatMap((g, i) => [
+              i ? ', ' : '',
+              generationLink(g.model, g.gen),
+            ]),
+      ],
       [
         'Placement',
         [r.placement?.backend, r.placement?.node, r.workerId].filter(Boolean).join(' · ') || '–',
@@ -97,63 +138,94 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
       ['Exit code', h('span', { 'data-testid': 'exit-code' }, String(r.exitCode ?? '–'))],
       ['Flags', r.flags.length ? r.flags.join(', ') : '–'],
       ['Reason', r.reason ?? '–'],
+      ['Events', h('a', { href: hrefs.events({ session: r.id }) }, 'on the Events page')],
     ];
     mount(
       summary,
       facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
     );
     summary.setAttribute('data-state', r.state);
-    const stop = h('button', { type: 'button', class: 'danger' }, 'Stop session');
-    const out = h('span');
-    stop.addEventListener('click', () =>
-      action(stop, out, () => ctx.api.post(`/sessions/${encodeURIComponent(r.id)}/stop`)),
+    mount(
+      controls,
+      ctx.can('write') && !TERMINAL.has(r.state)
+        ? stopControl(() => ctx.api.post(`/sessions/${encodeURIComponent(r.id)}/stop`))
+        : [],
     );
-    mount(controls, ctx.can('write') && !TERMINAL.has(r.state) ? [stop, out] : []);
-    if (logLines.length === 0 && r.lastLogs?.length) lastLogs.textContent = r.lastLogs.join('\n');
+    if (logLines.length === 0 && r.lastLogs?.length) renderLogs(lastLogs, r.lastLogs);
   };
 
-  const onEvent = (e: LiveEvent) => {
-    const p = (e.payload ?? {}) as Record<string, unknown>;
-    if (e.kind === 'epoch') {
-      const ep = p as unknown as EpochPoint;
-      loss.push(ep.epoch, [ep.loss, ep.valLoss]);
-      acc.push(ep.epoch, [ep.trainAccuracy, ep.valAccuracy]);
-      progress.textContent = `epoch ${ep.epoch} of ${ep.epochs}${ep.samplesPerSec ? `, ${num(ep.samplesPerSec, 0)} samples/s` : ''}`;
+  const start = (record: SessionRecord, events: LiveEvent[]) => {
+    rec = record;
+    const { loss, acc } = build();
+    mount(params, h('h2', {}, 'Parameters'), paramsTable(record.request?.params ?? {}));
+    if (ctx.can('write') && record.request) {
+      const open = h('button', { type: 'button', class: 'secondary' }, 'Re-run with changes');
+      open.addEventListener('click', () => mount(rerun, rerunForm(ctx, record)));
+      mount(rerun, open);
     }
-    if (rec) {
-      if (e.kind === 'session.state' && typeof p.state === 'string') {
-        rec = { ...rec, ...(p as Partial<SessionRecord>), state: p.state };
-        if (p.state === 'running') rec.started ??= e.time;
+    renderLogs(lastLogs, record.lastLogs ?? []);
+    const onEvent = (e: LiveEvent) => {
+      const p = (e.payload ?? {}) as Record<string, unknown>;
+      if (e.kind === 'epoch') {
+        const ep = p as unknown as EpochPoint;
+        epochs = ep.epochs;
+        loss.push(ep.epoch, [ep.loss, ep.valLoss]);
+        acc.push(ep.epoch, [ep.trainAccuracy, ep.valAccuracy]);
+        progress.textContent = `epoch ${ep.epoch} of ${ep.epochs}${ep.samplesPerSec ? `, ${num(ep.samplesPerSec, 0)} samples/s` : ''}`;
       }
-      if (e.kind === 'session.finished') {
-        rec = {
-          ...rec,
-          state: str(p.state),
-          exitCode: (p.exitCode as number | null) ?? null,
-          ended: rec.ended ?? e.time,
-          ...(p.reason ? { reason: str(p.reason) } : {}),
-        };
-        const lines = p.lastLogs as string[] | undefined;
-        if (lines?.length) lastLogs.textContent = lines.join('\n');
+      if (
+        (e.kind.startsWith('generation.') || e.kind === 'decision') &&
+        typeof p.gen === 'number' &&
+        typeof (p.model ?? rec?.request?.model) === 'string'
+      ) {
+        const model = (p.model as string | undefined) ?? rec!.request!.model!;
+        produced.set(`${model}/${p.gen}`, { model, gen: p.gen });
       }
-      if (e.kind === 'worker.flagged' && typeof p.flag === 'string' && !rec.flags.includes(p.flag))
-        rec.flags = [...rec.flags, p.flag];
-      renderSummary();
-    }
-    if (e.kind === 'log') {
-      logLines.push(...((p.lines as string[] | undefined) ?? []));
-      lastLogs.textContent = logLines.slice(-50).join('\n');
-    }
-    const item = h(
-      'li',
-      { class: `ev ev-${e.kind.replace(/\./g, '-')}`, 'data-kind': e.kind },
-      h('time', { datetime: e.time }, time(e.time)),
-      ' ',
-      h('strong', {}, e.kind),
-      ' ',
-      describe(e),
+      if (rec) {
+        if (e.kind === 'session.state' && typeof p.state === 'string') {
+          rec = { ...rec, ...(p as Partial<SessionRecord>), state: p.state };
+          if (p.state === 'running') rec.started ??= e.time;
+        }
+        if (e.kind === 'session.finished') {
+          rec = {
+            ...rec,
+            state: typeof p.state === 'string' ? p.state : rec.state,
+            exitCode: (p.exitCode as number | null) ?? null,
+            ended: rec.ended ?? e.time,
+            ...(typeof p.reason === 'string' ? { reason: p.reason } : {}),
+          };
+          const lines = p.lastLogs as string[] | undefined;
+          if (lines?.length) renderLogs(lastLogs, lines);
+        }
+        if (
+          e.kind === 'worker.flagged' &&
+          typeof p.flag === 'string' &&
+          !rec.flags.includes(p.flag)
+        )
+          rec.flags = [...rec.flags, p.flag];
+        renderSummary();
+      }
+      if (e.kind === 'log') {
+        logLines.push(...((p.lines as string[] | undefined) ?? []));
+        renderLogs(lastLogs, logLines.slice(-50));
+      }
+      if (e.kind !== 'epoch' || log.childElementCount < 400)
+        log.prepend(eventItem(e, describeEvent));
+    };
+    for (const e of events) onEvent(e);
+    renderSummary();
+    mount(
+      body,
+      h('div', { class: 'session-top' }, summary, h('div', {}, controls, rerun)),
+      progress,
+      h('div', { class: 'charts' }, loss.el, acc.el),
+      params,
+      h('h2', {}, 'Event log'),
+      log,
+      h('h2', {}, 'Last log lines'),
+      lastLogs,
     );
-    log.prepend(item);
+    return onEvent;
   };
 
   void (async () => {
@@ -162,31 +234,25 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
         `/sessions/${encodeURIComponent(id)}`,
       );
       const { events, ...record } = r;
-      rec = record;
-      for (const e of events) onEvent(e);
-      renderSummary();
+      const onEvent = start(record, events);
       // Resume from the last archived event read: nothing between the read and the subscription is missed.
       const since = events.at(-1)?.id;
       d.add(
         ctx.live.subscribe({ topics: [`session:${id}`], onEvent, ...(since ? { since } : {}) }),
       );
     } catch (e) {
-      err.replaceChildren(errorBox(e));
+      // An unknown id is a page of its own, with no empty charts under it.
+      if (e instanceof ApiError && e.status === 404)
+        mount(
+          body,
+          notFoundView(`No session has the id “${id}”.`, {
+            href: '#/sessions',
+            label: 'See every session',
+          }),
+        );
+      else err.replaceChildren(errorBox(e));
     }
   })();
 
-  const el = h(
-    'section',
-    { class: 'page', 'data-page': 'session' },
-    pageHeader(`Session ${id.slice(0, 8)}`, h('span', { class: 'muted' }, id)),
-    err,
-    h('div', { class: 'session-top' }, summary, controls),
-    progress,
-    h('div', { class: 'charts' }, loss.el, acc.el),
-    h('h2', {}, 'Event log'),
-    log,
-    h('h2', {}, 'Last log lines'),
-    lastLogs,
-  );
   return { el, dispose: () => d.dispose() };
 };

@@ -39,9 +39,6 @@ import { ServingHistory } from './dashboard/serving-history.js';
 import { readServingStats } from './serving/serving-stats.js';
 import { datasetRoutes } from './datasets/dataset-routes.js';
 import { servingRoutes } from './serving/serving-routes.js';
-import { isRepositoryCall, repositoryHttp } from './serving/repository-http.js';
-import { isServerMetadataCall, serverMetadataHttp } from './serving/server-metadata.js';
-import { versionPolicyRoutes } from './models/version-policy-routes.js';
 import { buildComm, type Comm } from './delivery/comm-services.js';
 import { createServingAgent } from './serving/replica-requests.js';
 import { GrpcFront } from './grpc/grpc-front.js';
@@ -131,7 +128,6 @@ export function buildApp(deps: GatewayDeps): Gateway {
     rolloutRoutes,
     datasetRoutes,
     servingRoutes(() => upstreams.all()),
-    versionPolicyRoutes,
     clusterRoutes({ servingReplicas: () => upstreams.all(), readServingStats: readStats }),
     ...comm.routes,
     dashboardApiRoutes({ history: servingHistory }),
@@ -158,15 +154,11 @@ export function buildApp(deps: GatewayDeps): Gateway {
     wantsPrediction: comm.wantsPrediction,
   });
   const replicaHttp = new ReplicaHttp(upstreams, servingAgent);
-  const repository = { redis, keys, replicas: replicaHttp, log };
-  // Repository load and unload change what every replica serves: answered here, not proxied.
-  const repositoryCall = repositoryHttp({ auth, repository, log });
-  const serverMetadata = serverMetadataHttp(auth, log);
   const grpcFront = new GrpcFront({
     auth,
     log,
     replicas: replicaHttp,
-    repository,
+    repository: { redis, keys, replicas: replicaHttp },
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
@@ -180,20 +172,14 @@ export function buildApp(deps: GatewayDeps): Gateway {
   });
   const server = http.createServer((req, res) => {
     if (probes(req, res)) return;
-    if (isRepositoryCall(req)) void repositoryCall(req, res);
-    else if (isServerMetadataCall(req)) void serverMetadata(req, res);
-    else if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
+    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
     else app(req, res);
   });
   // `Expect: 100-continue` (curl asks it for bodies over 1 MiB): an inference request is
   // told 401 or 413 before its body is sent; elsewhere the body is asked for at once, as
   // node:http does without this listener.
   server.on('checkContinue', (req, res) => {
-    if (isRepositoryCall(req)) {
-      res.writeContinue();
-      void repositoryCall(req, res);
-    } else if (isInferencePath(req.url ?? '/'))
-      void inference.handle(req, res, { expectsContinue: true });
+    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res, { expectsContinue: true });
     else {
       res.writeContinue();
       server.emit('request', req, res);

@@ -39,6 +39,9 @@ import { ServingHistory } from './dashboard/serving-history.js';
 import { readServingStats } from './serving/serving-stats.js';
 import { datasetRoutes } from './datasets/dataset-routes.js';
 import { servingRoutes } from './serving/serving-routes.js';
+import { isRepositoryCall, repositoryHttp } from './serving/repository-http.js';
+import { isServerMetadataCall, serverMetadataHttp } from './serving/server-metadata.js';
+import { versionPolicyRoutes } from './models/version-policy-routes.js';
 import { buildComm, type Comm } from './delivery/comm-services.js';
 import { createServingAgent } from './serving/replica-requests.js';
 import { GrpcFront } from './grpc/grpc-front.js';
@@ -128,6 +131,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     rolloutRoutes,
     datasetRoutes,
     servingRoutes(() => upstreams.all()),
+    versionPolicyRoutes,
     clusterRoutes({ servingReplicas: () => upstreams.all(), readServingStats: readStats }),
     ...comm.routes,
     dashboardApiRoutes({ history: servingHistory }),
@@ -154,11 +158,15 @@ export function buildApp(deps: GatewayDeps): Gateway {
     wantsPrediction: comm.wantsPrediction,
   });
   const replicaHttp = new ReplicaHttp(upstreams, servingAgent);
+  const repository = { redis, keys, replicas: replicaHttp, log };
+  // Repository load and unload change what every replica serves: answered here, not proxied.
+  const repositoryCall = repositoryHttp({ auth, repository, log });
+  const serverMetadata = serverMetadataHttp(auth, log);
   const grpcFront = new GrpcFront({
     auth,
     log,
     replicas: replicaHttp,
-    repository: { redis, keys, replicas: replicaHttp },
+    repository,
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
@@ -172,14 +180,20 @@ export function buildApp(deps: GatewayDeps): Gateway {
   });
   const server = http.createServer((req, res) => {
     if (probes(req, res)) return;
-    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
+    if (isRepositoryCall(req)) void repositoryCall(req, res);
+    else if (isServerMetadataCall(req)) void serverMetadata(req, res);
+    else if (isInferencePath(req.url ?? '/')) void inference.handle(req, res);
     else app(req, res);
   });
   // `Expect: 100-continue` (curl asks it for bodies over 1 MiB): an inference request is
   // told 401 or 413 before its body is sent; elsewhere the body is asked for at once, as
   // node:http does without this listener.
   server.on('checkContinue', (req, res) => {
-    if (isInferencePath(req.url ?? '/')) void inference.handle(req, res, { expectsContinue: true });
+    if (isRepositoryCall(req)) {
+      res.writeContinue();
+      void repositoryCall(req, res);
+    } else if (isInferencePath(req.url ?? '/'))
+      void inference.handle(req, res, { expectsContinue: true });
     else {
       res.writeContinue();
       server.emit('request', req, res);

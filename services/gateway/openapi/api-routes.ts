@@ -7,6 +7,7 @@ import { dashboardApi } from '../dashboard/dashboard-api.js';
 import { deliveryApi } from '../delivery/delivery-routes.js';
 import { modelApi } from '../models/model-routes.js';
 import { rolloutApi } from '../models/rollout-routes.js';
+import { versionPolicyApi } from '../models/version-policy-routes.js';
 import { servingApi } from '../serving/serving-routes.js';
 import { sessionApi } from '../sessions/session-routes.js';
 import { inferenceApi, probeApi } from './protocol-routes.js';
@@ -35,6 +36,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...Object.values(sessionApi),
   ...Object.values(modelApi),
   ...Object.values(rolloutApi),
+  ...Object.values(versionPolicyApi),
   clusterApi.servingStats,
   ...Object.values(servingApi),
   clusterApi.cluster,

@@ -191,6 +191,30 @@ export class ModelHost implements Servable {
     return true;
   }
 
+  /**
+   * Loads the generations an operator loaded and lets go of the pinned ones the version
+   * policy no longer serves (after an operator's load or unload). Failures are logged.
+   */
+  async revisitVersions(): Promise<void> {
+    const check = this.opts.source.checkVersion?.bind(this.opts.source);
+    if (!check || this.drained) return;
+    for (const gen of [...this.pinned]) {
+      const refused = await check(this.name, gen).then(
+        () => false,
+        () => true,
+      );
+      if (!refused) continue;
+      this.pinned = this.pinned.filter((g) => g !== gen);
+      const slot = this.slots.get(gen);
+      if (slot) this.retireIfUnused(slot);
+    }
+    for (const gen of (await this.opts.source.loadedGenerations?.(this.name)) ?? []) {
+      await this.slotFor(gen).catch((err: unknown) =>
+        this.opts.log.warn({ err, model: this.name, gen }, 'loaded generation not loadable'),
+      );
+    }
+  }
+
   /** Stops taking requests, lets queued ones finish, then unloads every generation. */
   async drain(): Promise<void> {
     this.drained = true;
@@ -240,6 +264,8 @@ export class ModelHost implements Servable {
   }
 
   private async slotFor(gen: number): Promise<Slot> {
+    // production is always served; any other generation only as the version policy says
+    if (gen !== this.current?.gen) await this.opts.source.checkVersion?.(this.name, gen);
     const loaded = this.slots.get(gen);
     if (loaded && gen !== this.current?.gen) this.pin(gen);
     if (loaded) return loaded;

@@ -18,8 +18,10 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-pkgs=(redis-server redis-tools dataset-fashion-mnist)
-[ "$want_tests" = 1 ] && pkgs+=(mosquitto mosquitto-clients rabbitmq-server chromium docker.io mmdebstrap zip liblinear-tools)
+# python3-numpy: the Python worker SDK (sdk/python); torch and onnx: the examples' end-to-end
+# tests (examples/pytorch, examples/linear), which fail rather than skip without them.
+pkgs=(redis-server redis-tools dataset-fashion-mnist python3 python3-numpy)
+[ "$want_tests" = 1 ] && pkgs+=(mosquitto mosquitto-clients rabbitmq-server chromium docker.io mmdebstrap zip liblinear-tools python3-onnx python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

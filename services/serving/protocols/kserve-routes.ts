@@ -14,7 +14,7 @@ const EXTENSIONS = [
   'binary_tensor_data',
   'classification',
   'model_configuration',
-  'model_repository',
+  // only the index here: load and unload are the gateway's, which lists model_repository
   'statistics',
 ];
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|infer))?\/?$/;

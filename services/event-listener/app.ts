@@ -79,6 +79,7 @@ export function buildListener(deps: ListenerAppDeps): ListenerApp {
     connection: bullRedis,
     enqueue: { sessions, events, queue: sessionQueue },
     baseline: lineageBaseline(registry, new DatasetStore(redis, keys)),
+    production: (m) => registry.getProduction(m),
   });
   const sink =
     deps.sink ??

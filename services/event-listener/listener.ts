@@ -33,7 +33,10 @@ export interface ListenerDeps {
   registry: Pick<ModelRegistry, 'getProduction'>;
   live: LiveConfig;
   sink: DecisionSink;
-  retrain: Pick<RetrainTriggers, 'start' | 'close' | 'onDatasetVersion' | 'syncSchedules'>;
+  retrain: Pick<
+    RetrainTriggers,
+    'start' | 'close' | 'onDatasetVersion' | 'syncSchedules' | 'checkOnlineAccuracy'
+  >;
   /** queues the platform's evaluation of a candidate (idempotent per candidate and production) */
   evaluate: (job: EvaluationJob) => Promise<void>;
   /** stages an accepted candidate of a model that has production (docs/rollout.md) */
@@ -312,6 +315,7 @@ export class Listener {
     for (const view of this.views.values()) {
       await this.send(checkBudget(view, now, this.rulesFor(view.model)));
     }
+    await this.d.retrain.checkOnlineAccuracy(this.rules.doc.retrain);
   }
 
   private async send(decisions: Decision[]): Promise<void> {

@@ -9,6 +9,7 @@ import {
   QUEUES,
   type CreateSessionInput,
   type DatasetStore,
+  type Generation,
   type ModelRegistry,
   type StoredEvent,
 } from '../../shared/index.js';
@@ -53,6 +54,8 @@ export interface RetrainDeps {
   baseline: Baseline;
   /** connection for the cron queue and worker (BullMQ needs maxRetriesPerRequest: null) */
   connection: ConnectionOptions;
+  /** the model's production generation, for the online accuracy rules */
+  production?: (model: string) => Promise<Pick<Generation, 'gen' | 'evaluation'> | null>;
 }
 
 /** Why a retraining session was queued; recorded on the session and in `retrain.triggered`. */
@@ -116,6 +119,84 @@ export class RetrainTriggers {
       if (t) fired.push(t);
     }
     return fired;
+  }
+
+  /**
+   * The online accuracy rules: the production generation's ground-truth counters
+   * (`Keys.modelGenOnline`) are read in windows of at least `minFeedback` labels; a window
+   * whose accuracy is below `onlineAccuracyBelow`, or below the accuracy measured on held-out
+   * rows by more than `onlineAccuracyDrop`, queues one session on the dataset's latest
+   * version. Each window is judged once (its end is kept in Redis), so a restart or a second
+   * listener does not queue it twice: the session id names the window.
+   */
+  async checkOnlineAccuracy(rules: RetrainRule[]): Promise<Trigger[]> {
+    const fired: Trigger[] = [];
+    for (const rule of rules) {
+      if (rule.onlineAccuracyBelow === undefined && rule.onlineAccuracyDrop === undefined) continue;
+      const t = await this.onlineWindow(rule);
+      if (t) fired.push(t);
+    }
+    return fired;
+  }
+
+  private async onlineWindow(rule: RetrainRule): Promise<Trigger | undefined> {
+    const { redis, keys } = this.deps;
+    const prod = await this.deps.production?.(rule.model).catch((err: unknown) => {
+      if (err instanceof NotFound) return null;
+      throw err;
+    });
+    if (!prod) return undefined;
+    const h = await redis.hmget(
+      keys.modelGenOnline(rule.model, prod.gen),
+      'feedback',
+      'feedbackCorrect',
+    );
+    const feedback = Number(h[0] ?? 0);
+    const correct = Number(h[1] ?? 0);
+    const key = keys.listenerSamplesTrigger(rule.model, rule.dataset);
+    const st = await redis.hmget(key, 'accGen', 'accFeedback', 'accCorrect');
+    const same = Number(st[0]) === prod.gen;
+    const n = feedback - (same ? Number(st[1] ?? 0) : 0);
+    const k = correct - (same ? Number(st[2] ?? 0) : 0);
+    if (n < rule.minFeedback) return undefined;
+    const accuracy = k / n;
+    const measured = prod.evaluation?.metrics.accuracy;
+    const limits: [number, string][] = [];
+    if (rule.onlineAccuracyBelow !== undefined) {
+      limits.push([rule.onlineAccuracyBelow, `below ${rule.onlineAccuracyBelow}`]);
+    }
+    if (rule.onlineAccuracyDrop !== undefined && typeof measured === 'number') {
+      limits.push([
+        measured - rule.onlineAccuracyDrop,
+        `more than ${rule.onlineAccuracyDrop} below the measured ${Number(measured.toPrecision(4))}`,
+      ]);
+    }
+    const broken = limits.find(([limit]) => accuracy < limit);
+    const close = () =>
+      redis.hset(key, 'accGen', prod.gen, 'accFeedback', feedback, 'accCorrect', correct);
+    if (!broken) {
+      await close();
+      return undefined;
+    }
+    const acc = Number(accuracy.toPrecision(4));
+    const trigger: Trigger = {
+      rule,
+      trigger: `online accuracy ${acc} on ${n} labels of gen ${prod.gen} (rule: ${broken[1]})`,
+      datasetRef: rule.dataset,
+      sessionId: `retrain-${rule.model}-${rule.dataset}-acc-g${prod.gen}-f${feedback}`,
+      details: {
+        kind: 'onlineAccuracy',
+        gen: prod.gen,
+        accuracy,
+        labels: n,
+        ...(typeof measured === 'number' ? { measured } : {}),
+        limit: broken[0],
+      },
+    };
+    // Queue first, then close the window: a crash in between re-queues the same id (a no-op).
+    await this.queueSession(trigger);
+    await close();
+    return trigger;
   }
 
   /** Makes the job schedulers match the cron rules: adds, updates, and removes the stale. */

@@ -189,6 +189,29 @@ export const RetrainRule = z
       .max(200)
       .optional()
       .describe('queue a session on this schedule (cron, 5 or 6 fields, UTC)'),
+    onlineAccuracyBelow: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "queue a session when the production generation's online accuracy (ground truth posted as feedback) falls below this",
+      ),
+    onlineAccuracyDrop: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'queue a session when the online accuracy falls below the accuracy the platform measured on held-out rows by more than this',
+      ),
+    minFeedback: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(100)
+      .describe('labels per window over which online accuracy is judged'),
     trainer: z.enum(['mlp', 'softmax']).default('mlp'),
     params: z.record(z.string(), z.unknown()).default({}),
     device: z.enum(['cpu', 'gpu']).default('cpu'),
@@ -202,8 +225,13 @@ export const RetrainRule = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    if (r.newSamples === undefined && r.cron === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'give newSamples, cron or both', path: [] });
+    const online = r.onlineAccuracyBelow !== undefined || r.onlineAccuracyDrop !== undefined;
+    if (r.newSamples === undefined && r.cron === undefined && !online) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give newSamples, cron, onlineAccuracyBelow or onlineAccuracyDrop',
+        path: [],
+      });
     }
     if (r.cron !== undefined) {
       const problem = cronProblem(r.cron);
@@ -254,7 +282,7 @@ export const RulesDocument = z
     }
     const seen = new Set<string>();
     doc.retrain.forEach((r, i) => {
-      const key = `${r.model}|${r.dataset}|${r.cron ?? ''}|${r.newSamples ?? ''}`;
+      const key = `${r.model}|${r.dataset}|${r.cron ?? ''}|${r.newSamples ?? ''}|${r.onlineAccuracyBelow ?? ''}|${r.onlineAccuracyDrop ?? ''}`;
       if (seen.has(key)) {
         ctx.addIssue({ code: 'custom', message: 'duplicate retrain rule', path: ['retrain', i] });
       }

@@ -7,6 +7,7 @@
  * (2) quality: a deeper MLP on all 60,000 images, scored on the 10,000 official test images
  *     by onnxruntime running the exported model on raw pixels.
  */
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -33,6 +34,10 @@ const { values: args } = parseArgs({
     /** Scores the test set after every epoch (our predictor, not onnxruntime); adds time. */
     'eval-each-epoch': { type: 'boolean', default: false },
     normalize: { type: 'string', default: 'auto' },
+    /** Also the PyTorch example's CNN (torch_cnn.py, Debian's python3-torch), same data. */
+    torch: { type: 'boolean', default: false },
+    'torch-target': { type: 'string', default: '0.90' },
+    'torch-max-epochs': { type: 'string', default: '10' },
   },
 });
 
@@ -172,6 +177,39 @@ if (!args['skip-quality']) {
     (correct / test.count).toFixed(4),
   );
   row('ONNX size', `${(bytes.length / 1024).toFixed(0)} KiB`);
+}
+
+// (3) the PyTorch example's CNN on the same images, in the same run: epochs and minutes to
+// the target test accuracy (examples/pytorch, python3-torch on the CPU).
+if (args.torch) {
+  const target = args['torch-target'];
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      new URL('./torch_cnn.py', import.meta.url).pathname,
+      '--target',
+      target,
+      '--max-epochs',
+      args['torch-max-epochs'],
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (r.status !== 0) throw new Error(`torch_cnn.py exited ${r.status}`);
+  const lines = r.stdout.trim().split('\n');
+  for (const l of lines.slice(0, -1)) console.log(l);
+  const t = JSON.parse(lines.at(-1)!) as {
+    reachedAtEpoch: number | null;
+    testAccuracy: number;
+    minutes: number;
+    threads: number;
+  };
+  row(
+    `PyTorch CNN (examples/pytorch), epochs to ${target} test accuracy`,
+    t.reachedAtEpoch === null
+      ? `not reached in ${args['torch-max-epochs']} (${t.testAccuracy.toFixed(4)})`
+      : `${t.reachedAtEpoch} (${t.testAccuracy.toFixed(4)})`,
+  );
+  row('PyTorch CNN minutes to that point', `${t.minutes.toFixed(1)} (${t.threads} torch threads)`);
 }
 row('total wall time (goal < 5 min)', ms(t0));
 row(

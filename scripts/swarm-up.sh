@@ -5,6 +5,8 @@
 #
 #   scripts/swarm-up.sh                 # build and deploy (idempotent: a rerun redeploys)
 #   scripts/swarm-up.sh --no-build      # deploy the newest swarmml/app image already built
+#   scripts/swarm-up.sh --with-torch    # also build swarmml/trainer-torch (docker/trainer-torch:
+#                                       # PyTorch from Debian, ~1 GB, minutes) for external trainers
 #
 # Env: SWARMML_STACK (stack name, swarmml), SWARMML_PORT (gateway port, 8080), SWARMML_GRPC_PORT (its gRPC port, 8001),
 #      SWARMML_HOME (secrets under $SWARMML_HOME/secrets; ./.swarmml),
@@ -29,7 +31,14 @@ HOME_DIR=${SWARMML_HOME:-$ROOT/.swarmml}
 export SWARMML_SECRETS=$HOME_DIR/secrets
 TIMEOUT=${SWARMML_UP_TIMEOUT:-180}
 BUILD=1
-[[ ${1:-} == --no-build ]] && BUILD=0
+TORCH=0
+for arg in "$@"; do
+  case $arg in
+    --no-build) BUILD=0 ;;
+    --with-torch) TORCH=1 ;;
+    *) echo "swarm-up: unknown option $arg (--no-build, --with-torch)" >&2; exit 2 ;;
+  esac
+done
 
 say() { echo "swarm-up: $*" >&2; }
 now() { date +%s.%N; }
@@ -59,6 +68,17 @@ else
   SWARMML_TAG=${SWARMML_TAG:0:12}
   on_build $DOCKER tag "$iid" "swarmml/app:$SWARMML_TAG"
 fi
+# The PyTorch trainer image, on request only: it is large. Tagged like the app, by content.
+TORCH_PAIR=
+if [[ $TORCH == 1 ]]; then
+  tiid=$(DOCKER_BUILDKIT=1 on_build $DOCKER build -q -f docker/trainer-torch/Dockerfile .) ||
+    { say "building docker/trainer-torch failed"; exit 1; }
+  ttag=${tiid#sha256:}
+  on_build $DOCKER tag "$tiid" "swarmml/trainer-torch:${ttag:0:12}"
+  on_build $DOCKER tag "$tiid" swarmml/trainer-torch:latest
+  TORCH_PAIR="swarmml/trainer-torch:latest=swarmml/trainer-torch:latest"
+  say "swarmml/trainer-torch:${ttag:0:12} built"
+fi
 T_BUILD=$(now)
 
 # Every node pulls its images from a registry, as on real hosts (other nodes cannot see the
@@ -75,7 +95,7 @@ else
 fi
 export SWARMML_REGISTRY
 # The app image under its content tag, and Redis (a copy of redis:7, seeded or pulled).
-for pair in "swarmml/app:$SWARMML_TAG=swarmml/app:$SWARMML_TAG" "redis:7=swarmml/redis:7"; do
+for pair in "swarmml/app:$SWARMML_TAG=swarmml/app:$SWARMML_TAG" "redis:7=swarmml/redis:7" $TORCH_PAIR; do
   src=${pair%%=*} dst=${pair#*=}
   on_build $DOCKER tag "$src" "$PUSH_TO/$dst"
   # The build engine may also be the manager: it then finds the image under the stack's name.

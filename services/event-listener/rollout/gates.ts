@@ -4,10 +4,10 @@
  * increment them), so a step reads the difference from the snapshot taken when it began.
  *
  * Which counters mean what (shared/protocol/rollout.ts, ONLINE_FIELDS):
- * - `requests`, `errors`, `lat:<ms>`: live requests the generation answered (production, or
- *   the challenger's canary share);
- * - `shadowSent`, `shadowErrors`, `shadowCompared`, `shadowAgreed`: requests mirrored to
- *   the generation as a shadow, on the shadow's own hash;
+ * - `requests`, `errors`, `lat:<ms>`: every request the generation ran: its live share
+ *   (production, or the challenger's canary share) and what was mirrored to it as a shadow;
+ * - `shadowSent`, `shadowErrors`, `shadowCompared`, `shadowAgreed`: of those, the mirrored
+ *   ones, on the shadow's own hash (serving counts a mirrored request in both);
  * - `feedback`, `feedbackCorrect`: ground truth joined to the generation's answers.
  */
 import type { EffectiveRollout, GateReading } from '../../../shared/index.js';
@@ -62,9 +62,9 @@ export function quantileMs(c: Counters, q: number): number | null {
   return buckets[buckets.length - 1]![0];
 }
 
-/** Requests the challenger handled in the step: its live share plus what was mirrored to it. */
+/** Requests the challenger ran in the step: its live share and what was mirrored to it. */
 export function stepSamples(challenger: Counters): number {
-  return get(challenger, 'requests') + get(challenger, 'shadowSent');
+  return get(challenger, 'requests');
 }
 
 export interface StepFigures {
@@ -118,8 +118,8 @@ export function readGates(f: StepFigures, policy: EffectiveRollout): GateVerdict
   };
 
   const c = f.challenger;
-  const sent = get(c, 'requests') + get(c, 'shadowSent');
-  const errs = get(c, 'errors') + get(c, 'shadowErrors');
+  const sent = get(c, 'requests');
+  const errs = get(c, 'errors');
   judge(
     'errorRate',
     sent > 0 ? errs / sent : null,

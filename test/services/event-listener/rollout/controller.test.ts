@@ -86,9 +86,10 @@ describe('rollout controller', () => {
     };
     const healthy = async () => {
       await traffic(1, { requests: 30, 'lat:2': 30 });
+      // A mirrored request counts as a request of the shadow too (serving's recorder).
       await traffic(2, {
-        requests: 15,
-        'lat:2': 15,
+        requests: 30,
+        'lat:2': 30,
         shadowSent: 15,
         shadowCompared: 15,
         shadowAgreed: 15,

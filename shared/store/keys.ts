@@ -64,6 +64,10 @@ export class Keys {
   modelLoaded(name: string) {
     return this.k('model', `{${name}}`, 'loaded');
   }
+  /** string: the model's version policy JSON (shared/protocol/version-policy.ts); absent: the default */
+  modelVersionPolicy(name: string) {
+    return this.k('model', `{${name}}`, 'version-policy');
+  }
   /** string: one answer's PredictionRecord JSON, with a TTL, for joining ground truth */
   prediction(id: string) {
     return this.k('pred', id);

@@ -24,6 +24,8 @@ import type {
 import { fleetStatistics } from './model-statistics.js';
 import type { ReplicaHttp } from './replica-http.js';
 import { loadModel, repositoryIndex, unloadModel, type RepositoryDeps } from './repository.js';
+import { fromGrpcParams, repositoryParams } from './repository-params.js';
+import { SERVER_METADATA } from '../serving/server-metadata.js';
 import { GrpcStatusError, ReplicaError, toServiceError } from './status.js';
 
 export interface InferenceServiceDeps {
@@ -85,7 +87,8 @@ export function inferenceService(d: InferenceServiceDeps): UntypedServiceImpleme
       return { ready: true };
     }),
 
-    ServerMetadata: unary('read', () => d.replicas.getJson('/v2')),
+    // the gateway's own list: it serves the repository's load and unload, a replica does not
+    ServerMetadata: unary('read', async () => SERVER_METADATA),
     ModelMetadata: unary('read', (req: ModelRef) => d.replicas.getJson(modelPath(req))),
     ModelConfig: unary('read', async (req: ModelRef) => ({
       config: await d.replicas.getJson(modelPath(req, '/config')),
@@ -98,11 +101,13 @@ export function inferenceService(d: InferenceServiceDeps): UntypedServiceImpleme
       models: await repositoryIndex(d.replicas, req.ready === true),
     })),
     RepositoryModelLoad: unary('admin', async (req: RepositoryModelRequest) => {
-      await loadModel(d.repository, req.model_name);
+      const p = repositoryParams(fromGrpcParams(req.parameters));
+      await loadModel(d.repository, req.model_name, p.version);
       return {};
     }),
     RepositoryModelUnload: unary('admin', async (req: RepositoryModelRequest) => {
-      await unloadModel(d.repository, req.model_name);
+      const p = repositoryParams(fromGrpcParams(req.parameters));
+      await unloadModel(d.repository, req.model_name, p.version);
       return {};
     }),
 

@@ -14,8 +14,11 @@ import {
   ModelRegistry,
   publishControl,
   readAssignment,
+  readVersionFacts,
   unassignModels,
+  versionVerdict,
   type Keys,
+  type Logger,
 } from '../../../shared/index.js';
 import type { ReplicaHttp } from './replica-http.js';
 import { GrpcStatusError } from './status.js';
@@ -36,6 +39,7 @@ export interface RepositoryDeps {
   waitMs?: number;
   /** @defaultValue 200 */
   pollMs?: number;
+  log?: Logger;
 }
 
 const READY_FIRST: Record<string, number> = { READY: 0, LOADING: 1, UNAVAILABLE: 2 };
@@ -88,10 +92,24 @@ async function waitFor(
   }
 }
 
-/** Assigns the model (unless every model is served) and waits until a replica has it ready. */
-export async function loadModel(d: RepositoryDeps, raw: string | undefined): Promise<void> {
+/**
+ * Assigns the model (unless every model is served) and waits until a replica has it ready.
+ * With `version`, that generation is also served whatever the version policy says (it joins
+ * `Keys.modelLoaded`, every replica is told), and the wait is for it.
+ */
+export async function loadModel(
+  d: RepositoryDeps,
+  raw: string | undefined,
+  version?: number,
+): Promise<void> {
   const name = modelName(raw);
-  await new ModelRegistry(d.redis, d.keys).getModel(name); // NotFound for an unknown model
+  const registry = new ModelRegistry(d.redis, d.keys);
+  await registry.getModel(name); // NotFound for an unknown model
+  if (version !== undefined) {
+    await registry.getGeneration(name, version); // NotFound for an unknown generation
+    await d.redis.sadd(d.keys.modelLoaded(name), String(version));
+    await publishControl(d.redis, d.keys, { type: 'loaded', model: name });
+  }
   const assignment = await readAssignment(d.redis, d.keys);
   if (assignment !== ALL_MODELS && !assignment.includes(name)) {
     await assignModels(d.redis, d.keys, [name]);
@@ -99,7 +117,9 @@ export async function loadModel(d: RepositoryDeps, raw: string | undefined): Pro
   await waitFor(
     d,
     (index) => {
-      const lines = index.filter((e) => e.name === name);
+      const lines = index.filter(
+        (e) => e.name === name && (version === undefined || e.version === String(version)),
+      );
       if (lines.some((e) => e.state === 'READY')) return true;
       const failed = lines.find((e) => e.state === 'UNAVAILABLE');
       if (failed && !lines.some((e) => e.state === 'LOADING')) {
@@ -116,10 +136,17 @@ export async function loadModel(d: RepositoryDeps, raw: string | undefined): Pro
  * served, the assignment becomes every other registered model; the last model cannot go,
  * since an empty assignment means every model.
  */
-export async function unloadModel(d: RepositoryDeps, raw: string | undefined): Promise<void> {
+export async function unloadModel(
+  d: RepositoryDeps,
+  raw: string | undefined,
+  version?: number,
+): Promise<void> {
   const name = modelName(raw);
   const registry = new ModelRegistry(d.redis, d.keys);
   await registry.getModel(name); // NotFound for an unknown model
+  if (version !== undefined) return unloadGeneration(d, registry, name, version);
+  // the operator's loads go with the model: loaded again, it serves by its policy alone
+  await d.redis.del(d.keys.modelLoaded(name));
   const assignment = await readAssignment(d.redis, d.keys);
   let rest: string[];
   if (assignment === ALL_MODELS) {
@@ -149,5 +176,29 @@ export async function unloadModel(d: RepositoryDeps, raw: string | undefined): P
     d,
     (index) => !index.some((e) => e.name === name),
     `model "${name}" is unassigned, but a serving replica still lists it`,
+  );
+}
+
+/**
+ * Takes one generation off the operator's loads; when the version policy no longer serves
+ * it, waits until no replica has it loaded. Production and the generations the policy, a
+ * label or a rollout serve stay served, as the answer says nothing against.
+ */
+async function unloadGeneration(
+  d: RepositoryDeps,
+  registry: ModelRegistry,
+  name: string,
+  version: number,
+): Promise<void> {
+  await registry.getGeneration(name, version); // NotFound for an unknown generation
+  await d.redis.srem(d.keys.modelLoaded(name), String(version));
+  await publishControl(d.redis, d.keys, { type: 'loaded', model: name });
+  const facts = await readVersionFacts(d.redis, d.keys, registry, name, d.log);
+  if (versionVerdict(facts, version) === null) return;
+  await waitFor(
+    d,
+    (index) =>
+      !index.some((e) => e.name === name && e.version === String(version) && e.state === 'READY'),
+    `generation ${version} of "${name}" is unloaded, but a serving replica still has it loaded`,
   );
 }

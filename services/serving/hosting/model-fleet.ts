@@ -180,6 +180,13 @@ export class ModelFleet {
   private onControl(msg: ServingControl): void {
     if (msg.type === 'assignment') {
       void this.reconcile();
+    } else if (msg.type === 'loaded') {
+      this.hosts
+        .get(msg.model)
+        ?.revisitVersions()
+        .catch((err: unknown) =>
+          this.opts.log.warn({ err, model: msg.model }, 'applying loaded generations failed'),
+        );
     } else if (msg.type === 'optimized') {
       this.hosts
         .get(msg.model)

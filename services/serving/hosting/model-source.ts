@@ -18,6 +18,13 @@ export interface ModelSource {
    * mean), or null when it records none; optional.
    */
   labels?(name: string, gen: number): Promise<readonly string[] | null>;
+  /**
+   * Throws NotFound, saying why, when the model's version policy does not serve generation
+   * `gen` (hosting/version-gate.ts); optional: without it every generation is served.
+   */
+  checkVersion?(name: string, gen: number): Promise<void>;
+  /** the generations an operator loaded through the repository API; optional */
+  loadedGenerations?(name: string): Promise<number[]>;
   /** subscribes to promotions; returns the unsubscribe function */
   onPromotion(cb: (name: string, gen: number) => void): () => void;
   /** the models replicas are assigned to serve, `*` for all; absent: serve all */

@@ -12,9 +12,11 @@ import {
   type ModelEvent,
   type ModelRegistry,
   readAssignment,
+  readVersionFacts,
   type ServingControl,
 } from '../../../shared/index.js';
 import type { ModelSource } from './model-source.js';
+import { VersionGate } from './version-gate.js';
 
 type Listener = (name: string, gen: number) => void;
 type ControlListener = (msg: ServingControl) => void;
@@ -35,6 +37,8 @@ export class RegistrySource implements ModelSource {
   /** the pub/sub subscription, once asked for */
   private subscribing: Promise<void> | undefined;
   private readies = 0;
+  /** the version policy, when there is a command connection to read it with */
+  private readonly gate: VersionGate | undefined;
 
   /** `subscriber` must be a connection of its own: it enters subscriber mode. */
   constructor(
@@ -43,7 +47,20 @@ export class RegistrySource implements ModelSource {
     private readonly keys: Keys,
     private readonly log: Logger,
     private readonly opts: RegistrySourceOptions = {},
-  ) {}
+  ) {
+    const redis = opts.redis;
+    this.gate = redis
+      ? new VersionGate((model) => readVersionFacts(redis, keys, registry, model, log))
+      : undefined;
+  }
+
+  async checkVersion(name: string, gen: number): Promise<void> {
+    await this.gate?.check(name, gen);
+  }
+
+  async loadedGenerations(name: string): Promise<number[]> {
+    return (await this.gate?.loaded(name)) ?? [];
+  }
 
   async production(name: string) {
     const g = await this.registry.getProduction(name);
@@ -109,6 +126,9 @@ export class RegistrySource implements ModelSource {
         this.log.warn({ text, channel: ch }, 'unparseable pub/sub message');
         return;
       }
+      // What the version gate read may have changed: forget it before anyone acts on it.
+      const model = (msg as { model?: unknown }).model;
+      if (typeof model === 'string') this.gate?.invalidate(model);
       if (ch === serving) {
         for (const l of this.controls) l(msg as ServingControl);
         return;
@@ -134,6 +154,7 @@ export class RegistrySource implements ModelSource {
   }
 
   private async resync(): Promise<void> {
+    this.gate?.invalidate();
     try {
       for (const l of this.controls) l({ type: 'assignment' });
       for (const m of await this.registry.listModels())

@@ -76,9 +76,17 @@ describe('gRPC health, metadata and config', () => {
     assert.deepEqual(await rpc.call('ServerLive', {}), { live: true });
     assert.deepEqual(await rpc.call('ServerReady', {}), { ready: true });
     const meta = await rpc.call('ServerMetadata', {}, viewer);
-    assert.equal(meta.name, 'swarmml-serving');
-    assert.ok(meta.extensions.includes('statistics'), meta.extensions);
-    assert.ok(meta.extensions.includes('model_repository'), meta.extensions);
+    assert.equal(meta.name, 'swarmml');
+    // exactly what the gateway serves, the same list as GET /v2
+    const http = await fetch(`${tg.url}/v2`, { headers: { authorization: `Bearer ${viewer}` } });
+    assert.deepEqual(meta.extensions, ((await http.json()) as { extensions: string[] }).extensions);
+    assert.deepEqual(meta.extensions, [
+      'binary_tensor_data',
+      'classification',
+      'model_configuration',
+      'model_repository',
+      'statistics',
+    ]);
   });
 
   test('model ready, metadata and Triton config', async () => {

@@ -14,7 +14,7 @@ declare module 'autocannon' {
     body?: string | Buffer;
   }
   interface Result {
-    requests: Stats;
+    requests: Stats & { total: number };
     latency: Stats;
     non2xx: number;
     errors: number;

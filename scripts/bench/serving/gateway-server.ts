@@ -10,8 +10,9 @@ import { loadConfig } from '../../../services/gateway/config.js';
 
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
 
+/** `servingPorts`: one serving replica's port, or several, comma-separated. */
 export async function startGateway(
-  servingPort: number,
+  servingPorts: string,
   redisUrl: string,
 ): Promise<{ port: number; grpcPort: number }> {
   const log = createLogger('bench-gateway', 'warn');
@@ -21,7 +22,10 @@ export async function startGateway(
       SWARMML_PREFIX: 'bench',
       ADMIN_TOKEN: BENCH_TOKEN,
       LOG_LEVEL: 'warn',
-      SERVING_UPSTREAM: `http://127.0.0.1:${servingPort}`,
+      SERVING_UPSTREAM: servingPorts
+        .split(',')
+        .map((p) => `http://127.0.0.1:${p}`)
+        .join(','),
     }),
     log,
     redis: createRedis(redisUrl, log),

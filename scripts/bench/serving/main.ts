@@ -46,6 +46,15 @@ const parts = (env.BENCH_PARTS ?? 'mlp,grpc,ocr').split(',');
 const durationS = Number(env.BENCH_DURATION_S ?? 5);
 const mlpConns = (env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
 const ocrConns = (env.BENCH_OCR_CONNECTIONS ?? '1,8,32').split(',').map(Number);
+/**
+ * onnxruntime intra-op threads of every contender that runs a model (raw, express, serving),
+ * so that they compare like with like; the small model's default is 1 (threads only add
+ * hand-offs to a model that costs microseconds), the compute-bound one's every core.
+ */
+const mlpThreads = Number(env.BENCH_THREADS ?? 1);
+const ocrThreads = Number(env.BENCH_OCR_THREADS ?? cpus().length);
+/** load on every server before it is measured, and runs of every raw session */
+const WARM_UP_S = Number(env.BENCH_WARM_UP_S ?? 1);
 
 async function sampleBodies(): Promise<{ request: string; response: string }> {
   const x = seededFloats(784, 1, 1);
@@ -74,11 +83,12 @@ async function sampleBodies(): Promise<{ request: string; response: string }> {
 /** Child role: start one server (or measure raw onnxruntime), report, live until the parent goes. */
 async function child(kind: Kind, args: string[]): Promise<void> {
   let msg: unknown;
-  if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3)) };
-  else if (kind === 'gateway') msg = await startGateway(Number(args[0]), args[1]!);
-  else if (kind === 'express-ocr') msg = { port: await expressOcr() };
-  else if (kind === 'serving-ocr') msg = { port: await servingOcr(Number(args[0] ?? 8)) };
-  else msg = { port: await startServer(kind, (await sampleBodies()).response) };
+  if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3), ocrThreads, WARM_UP_S) };
+  else if (kind === 'gateway') msg = await startGateway(args[0]!, args[1]!);
+  else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
+  else if (kind === 'serving-ocr')
+    msg = { port: await servingOcr(Number(args[0] ?? 8), ocrThreads) };
+  else msg = { port: await startServer(kind, (await sampleBodies()).response, mlpThreads) };
   process.send?.(msg);
   process.on('disconnect', () => process.exit(0));
 }
@@ -110,13 +120,15 @@ async function stop(proc: ChildProcess): Promise<void> {
 }
 
 interface Row {
-  part: 'mlp' | 'grpc' | 'ocr';
+  part: 'mlp' | 'grpc' | 'ocr' | 'replicas';
   kind: string;
   connections: number;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
+  /** CPU µs per request of each measured server process tree, by name */
+  cpuUs?: Record<string, number>;
 }
 
 async function load(
@@ -126,12 +138,21 @@ async function load(
   conns: number[],
   body: string | Buffer,
   headers: Record<string, string>,
+  pids: Record<string, number> = {},
 ): Promise<Row[]> {
   const opts = { url, method: 'POST', headers, body };
-  await autocannon({ ...opts, connections: Math.max(...conns), duration: 1 }); // warm-up
+  await autocannon({ ...opts, connections: Math.max(...conns), duration: WARM_UP_S });
   const rows: Row[] = [];
+  const cpu = () =>
+    Object.entries(pids).map(([k, pid]) => [k, treeCpuSeconds(pid) ?? NaN] as const);
   for (const connections of conns) {
+    const before = cpu();
     const r = await autocannon({ ...opts, connections, duration: durationS });
+    const after = new Map(cpu());
+    const n = Math.max(1, r.requests.total);
+    const cpuUs = Object.fromEntries(
+      before.map(([k, s]) => [k, Math.round(((after.get(k)! - s) * 1e6) / n)]),
+    );
     rows.push({
       part,
       kind,
@@ -140,6 +161,7 @@ async function load(
       p50: r.latency.p50,
       p99: r.latency.p99,
       errors: r.non2xx + r.errors + r.timeouts,
+      ...(pids && Object.keys(pids).length ? { cpuUs } : {}),
     });
     console.error(
       `${kind} c=${connections}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms`,
@@ -162,6 +184,7 @@ async function mlpPart(): Promise<Row[]> {
         mlpConns,
         request,
         json,
+        { [kind]: proc.pid! },
       )),
     );
     await stop(proc);
@@ -174,10 +197,15 @@ async function mlpPart(): Promise<Row[]> {
   try {
     const url = `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`;
     rows.push(
-      ...(await load('mlp', 'gateway', url, mlpConns, request, {
-        ...json,
-        authorization: `Bearer ${BENCH_TOKEN}`,
-      })),
+      ...(await load(
+        'mlp',
+        'gateway',
+        url,
+        mlpConns,
+        request,
+        { ...json, authorization: `Bearer ${BENCH_TOKEN}` },
+        { gateway: gw.proc.pid!, serving: serving.proc.pid! },
+      )),
     );
   } finally {
     await stop(gw.proc);
@@ -337,12 +365,18 @@ async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSe
         ocrConns,
         body,
         headers,
+        { [kind]: proc.pid! },
       )),
     );
     await stop(proc);
   }
   return { rows, raw };
 }
+
+const cpuText = (r: Row) =>
+  Object.entries(r.cpuUs ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 const fmt = (r: Row) =>
   `${r.kind.padEnd(12)} ${String(r.connections).padStart(5)} ${Math.round(r.rps).toString().padStart(8)} ` +
@@ -356,13 +390,22 @@ async function main(): Promise<void> {
   if (parts.includes('mlp')) {
     const rows = await mlpPart();
     figures.mlp = rows;
-    lines.push(`\nsmall model: 784-128-10 MLP, KServe v2 JSON, ${durationS} s per cell`);
-    lines.push('server        conns    req/s  p50 ms  p99 ms errors', ...rows.map(fmt));
-    lines.push('serving/bare, serving/express, gateway p50 - serving p50 (ms):');
+    lines.push(
+      `\nsmall model: 784-128-10 MLP, KServe v2 JSON, ${durationS} s per cell, ` +
+        `${mlpThreads} onnxruntime thread(s) in express and serving, ${WARM_UP_S} s warm-up each`,
+    );
+    lines.push(
+      'server        conns    req/s  p50 ms  p99 ms errors  CPU µs/req',
+      ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
+    );
+    lines.push(
+      'against bare node:http (req/s): express, serving, gateway; gateway p50 - serving p50 (ms):',
+    );
     for (const c of mlpConns) {
+      const bare = get(rows, 'bare', c).rps;
       const s = get(rows, 'serving', c);
       lines.push(
-        `  c=${c}: ${(s.rps / get(rows, 'bare', c).rps).toFixed(2)}, ${(s.rps / get(rows, 'express', c).rps).toFixed(2)}, ` +
+        `  c=${c}: ${['express', 'serving', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
       );
     }
@@ -397,17 +440,31 @@ async function main(): Promise<void> {
     figures.ocr = { rows, raw, shape: OCR_SHAPE };
     const best = raw.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
     lines.push(
-      `\ncompute-bound: PaddleOCR PP-OCRv4 rec ${OCR_SHAPE.join('x')}, KServe v2 binary, ${durationS} s per cell`,
+      `\ncompute-bound: PaddleOCR PP-OCRv4 rec ${OCR_SHAPE.join('x')}, KServe v2 binary, ${durationS} s per cell, ` +
+        `${ocrThreads} onnxruntime thread(s) in every contender, ${WARM_UP_S} s warm-up each`,
     );
     lines.push(
       `raw onnxruntime in-process: ${raw.map((r) => `batch ${r.batch} ${r.rowsPerSec.toFixed(1)}`).join(', ')} rows/s`,
     );
-    lines.push('server        conns    req/s  p50 ms  p99 ms errors', ...rows.map(fmt));
+    lines.push(
+      'server        conns    req/s  p50 ms  p99 ms errors  CPU µs/req',
+      ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
+    );
     lines.push(`serving/raw (batch ${best.batch}), serving/express:`);
     for (const c of ocrConns) {
       const s = get(rows, 'serving-ocr', c);
       lines.push(
         `  c=${c}: ${(s.rps / best.rowsPerSec).toFixed(2)}, ${(s.rps / get(rows, 'express-ocr', c).rps).toFixed(2)}`,
+      );
+    }
+    const one = raw.find((r) => r.batch === 1);
+    if (one && ocrConns.includes(1)) {
+      const rawMs = 1000 / one.rowsPerSec;
+      lines.push(
+        `concurrency 1, p50 above raw batch 1 (${rawMs.toFixed(1)} ms a row): ` +
+          ['express-ocr', 'serving-ocr']
+            .map((k) => `${k} ${(get(rows, k, 1).p50 - rawMs).toFixed(1)} ms`)
+            .join(', '),
       );
     }
   }

@@ -12,6 +12,7 @@ import { buildApp } from '../../../services/serving/app.js';
 import { loadConfig } from '../../../services/serving/config.js';
 import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { mlpModel } from '../../../test/helpers/onnx-models.js';
+import { sessionOptions } from './ocr-servers.js';
 
 export type ServerKind = 'bare' | 'express' | 'serving';
 
@@ -32,8 +33,10 @@ async function bare(responseBody: string): Promise<number> {
 }
 
 /** (b) what a user writes instead: express, JSON body parser, session.run per request */
-async function plainExpress(): Promise<number> {
-  const session = await ort.InferenceSession.create(mlpModel());
+async function plainExpress(threads: number): Promise<number> {
+  const session = await ort.InferenceSession.create(mlpModel(), sessionOptions(threads));
+  // one run first, as serving's model process does before it reports the model loaded
+  await session.run({ x: new ort.Tensor('float32', new Float32Array(784), [1, 784]) });
   const app = express();
   app.use(express.json({ limit: '10mb' }));
   app.post('/v2/models/mlp/infer', async (req, res) => {
@@ -60,10 +63,10 @@ async function plainExpress(): Promise<number> {
 }
 
 /** (c) swarmml serving: its own node:http server, model process, dynamic batching */
-async function serving(): Promise<number> {
+async function serving(threads: number): Promise<number> {
   const source = new InMemoryModelSource().put('mlp', 1, mlpModel(), { production: true });
   const app = buildApp({
-    config: loadConfig({ PORT: '0' }),
+    config: loadConfig({ PORT: '0', INTRA_OP_THREADS: String(threads) }),
     log: createLogger('bench', 'warn'),
     source,
   });
@@ -72,8 +75,12 @@ async function serving(): Promise<number> {
   return (app.server.address() as AddressInfo).port;
 }
 
-export async function startServer(kind: ServerKind, responseBody: string): Promise<number> {
+export async function startServer(
+  kind: ServerKind,
+  responseBody: string,
+  threads: number,
+): Promise<number> {
   if (kind === 'bare') return bare(responseBody);
-  if (kind === 'express') return plainExpress();
-  return serving();
+  if (kind === 'express') return plainExpress(threads);
+  return serving(threads);
 }

@@ -8,7 +8,16 @@ import { Unavailable } from '../../../shared/index.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
 
 const CONNECT_TIMEOUT_MS = 3_000;
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  // undici's names for a connect timeout and a socket closed under a request
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
 
 /** The keep-alive agent for requests to serving replicas (one per gateway). */
 export function createServingAgent(): http.Agent {

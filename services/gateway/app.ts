@@ -30,6 +30,7 @@ import { sessionRoutes } from './sessions/session-routes.js';
 import { createSessionOps } from './sessions/session-ops.js';
 import { WsHub } from './http/ws-hub.js';
 import { modelRoutes } from './models/model-routes.js';
+import { trafficRoutes } from './models/traffic-routes.js';
 import { rolloutRoutes } from './models/rollout-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { clusterRoutes } from './cluster/cluster-routes.js';
@@ -128,6 +129,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     tokenRoutes,
     sessionRoutes(sessionOps),
     modelRoutes,
+    trafficRoutes,
     rolloutRoutes,
     datasetRoutes,
     servingRoutes(() => upstreams.all()),

@@ -147,6 +147,9 @@ export const ONLINE_FIELDS = [
   'shadowAgreed',
   'feedback',
   'feedbackCorrect',
+  /** regressors: sums of |prediction - label| and its square over labelled answers */
+  'feedbackAbsErrSum',
+  'feedbackSqErrSum',
 ] as const;
 export type OnlineField = (typeof ONLINE_FIELDS)[number];
 

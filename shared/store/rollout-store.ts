@@ -132,3 +132,39 @@ export async function writeLabel(
   );
   return r === 1;
 }
+
+/**
+ * KEYS: prediction records. Marks each one labelled (keeping its TTL) and answers it as it
+ * was; '' for a missing record, '!' for one labelled already. The mark is appended to the
+ * JSON text, so the record round-trips without re-encoding.
+ */
+const claim = defineScript(`
+local out = {}
+for i, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if not v then out[i] = ''
+  elseif string.find(v, '"labelled":true', 1, true) then out[i] = '!'
+  else
+    redis.call('SET', k, string.sub(v, 1, -2) .. ',"labelled":true}', 'KEEPTTL')
+    out[i] = v
+  end
+end
+return out
+`);
+
+/**
+ * Claims prediction records for ground truth, once each: per id, 'claimed' the first time,
+ * 'duplicate' after, 'unknown' when no record exists (never answered or expired).
+ */
+export async function claimPredictions(
+  redis: Redis,
+  keys: Keys,
+  ids: string[],
+): Promise<('claimed' | 'duplicate' | 'unknown')[]> {
+  if (ids.length === 0) return [];
+  const r = (await claim(
+    redis,
+    ids.map((id) => keys.prediction(id)),
+  )) as string[];
+  return r.map((v) => (v === '' ? 'unknown' : v === '!' ? 'duplicate' : 'claimed'));
+}

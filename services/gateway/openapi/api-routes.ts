@@ -6,6 +6,7 @@ import { datasetApi } from '../datasets/dataset-routes.js';
 import { dashboardApi } from '../dashboard/dashboard-api.js';
 import { deliveryApi } from '../delivery/delivery-routes.js';
 import { modelApi } from '../models/model-routes.js';
+import { trafficApi } from '../models/traffic-routes.js';
 import { rolloutApi } from '../models/rollout-routes.js';
 import { versionPolicyApi } from '../models/version-policy-routes.js';
 import { servingApi } from '../serving/serving-routes.js';
@@ -35,6 +36,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...Object.values(datasetApi),
   ...Object.values(sessionApi),
   ...Object.values(modelApi),
+  ...Object.values(trafficApi),
   ...Object.values(rolloutApi),
   ...Object.values(versionPolicyApi),
   clusterApi.servingStats,

@@ -1,4 +1,6 @@
-#!/bin/sh
+#!/bin/bash
+# bash, not sh: dash drops variables whose names are not shell names, and Swarm hands a task its
+# generic resources as such (DOCKER_RESOURCE_NVIDIA-GPU=<id>); bash passes them on to the worker.
 set -e
 # A service name runs that service with node as PID 1's direct exec, so SIGTERM from
 # `docker stack`/`docker service rm` reaches the service's own shutdown handler.

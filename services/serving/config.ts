@@ -113,11 +113,7 @@ const schema = baseEnv.extend({
   /** how often online counters and prediction records are written to Redis (ms) */
   ONLINE_FLUSH_MS: z.coerce.number().int().min(10).max(10_000).default(200),
   /** how long a prediction record waits for its ground truth (seconds) */
-  PREDICTION_TTL_S: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .default(7 * 24 * 3600),
+  PREDICTION_TTL_S: z.coerce.number().int().min(60).default(604_800),
   /** re-read every served model's rollout and labels this often, besides on each change (ms) */
   ROLLOUT_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
   /** mirrored (shadow) requests running at once per model */

@@ -26,7 +26,26 @@ const CLOSE_OBJECT = 0x7d;
  * wrong). Bytes work as well as text: no UTF-8 sequence holds an ASCII byte.
  */
 export function jsonTooDeepAt(src: string | Uint8Array, maxDepth = MAX_JSON_DEPTH): number {
+  if (fewOpenings(src, maxDepth)) return -1;
   return typeof src === 'string' ? scanText(src, maxDepth) : scanBytes(src, maxDepth);
+}
+
+/**
+ * Whether `src` opens at most `maxDepth` brackets in all, so that it cannot nest deeper:
+ * the common case (a tensor body opens a handful), found by the native indexOf instead of
+ * a scan of every byte, which cost a third of JSON.parse's time on a 784-float body.
+ */
+function fewOpenings(src: string | Uint8Array, maxDepth: number): boolean {
+  const b =
+    typeof src === 'string' ? undefined : Buffer.from(src.buffer, src.byteOffset, src.length);
+  let n = 0;
+  for (const open of ['[', '{']) {
+    for (let i = (b ?? (src as string)).indexOf(open); i >= 0;) {
+      if (++n > maxDepth) return false;
+      i = (b ?? (src as string)).indexOf(open, i + 1);
+    }
+  }
+  return true;
 }
 
 /** What matters to the depth: brackets, and quotes (brackets inside strings do not count). */

@@ -13,7 +13,7 @@ import {
   stringsToBytes,
   type StringTensor,
 } from './class-labels.js';
-import { flattenNested, toPlain, toTyped } from './tensor-json.js';
+import { fastFloats, flattenNested, toPlain, toTyped } from './tensor-json.js';
 import {
   ELEM,
   elemFromV2,
@@ -120,6 +120,11 @@ export function decodeInfer(body: Buffer, headerLength: string | undefined): Dec
       continue;
     }
     if (inp.data === undefined) throw new BadInput(`${what} has neither data nor binary_data_size`);
+    const fast = fastFloats(type, inp.data, inp.shape, count);
+    if (fast) {
+      inputs[inp.name] = { type, dims: inp.shape, data: fast };
+      continue;
+    }
     const { values } = flattenNested(inp.data, what);
     if (values.length !== count) {
       throw new BadInput(

@@ -39,6 +39,45 @@ export function flattenNested(
   return { values, shape };
 }
 
+const FP32_MAX = 3.4028234663852886e38;
+
+/**
+ * The fast path for the common body: float data, flat or nested exactly as `shape` says,
+ * every element a finite number that fits the type. Writes straight into the typed array,
+ * with no flattened copy and one check per element; anything else (nulls, other nesting,
+ * a bad element) returns undefined, and the checked path (flattenNested, toTyped) decodes
+ * it or names what is wrong.
+ */
+export function fastFloats(
+  type: ElemType,
+  data: unknown,
+  shape: readonly number[],
+  count: number,
+): Float32Array | Float64Array | undefined {
+  if ((type !== 'float32' && type !== 'float64') || !Array.isArray(data)) return undefined;
+  const out = type === 'float32' ? new Float32Array(count) : new Float64Array(count);
+  const limit = type === 'float32' ? FP32_MAX : Number.MAX_VALUE;
+  let k = 0;
+  const leaf = (v: unknown[]): boolean => {
+    if (k + v.length > count) return false;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      // NaN and ±Infinity fail the range test too
+      if (typeof x !== 'number' || !(x <= limit && x >= -limit)) return false;
+      out[k++] = x;
+    }
+    return true;
+  };
+  const nested = (v: unknown[], depth: number): boolean => {
+    if (v.length !== shape[depth]) return false;
+    if (depth === shape.length - 1) return leaf(v);
+    for (const row of v) if (!Array.isArray(row) || !nested(row, depth + 1)) return false;
+    return true;
+  };
+  const ok = Array.isArray(data[0]) ? nested(data, 0) : leaf(data);
+  return ok && k === count ? out : undefined;
+}
+
 /**
  * A JSON value as an error message may quote it: short ones whole, others by what they are,
  * since a client's mistake can be megabytes (a whole request object where a number goes).

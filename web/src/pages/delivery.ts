@@ -292,6 +292,12 @@ export const deliveryPage: PageFactory = (ctx) => {
   };
 
   const loadDead = async () => {
+    // The API shows dead deliveries to operators and admins only: a viewer is told, not refused.
+    if (!ctx.can('write'))
+      return mount(
+        dead,
+        h('p', { class: 'muted' }, 'Dead deliveries are shown to operators and admins.'),
+      );
     try {
       const r = await ctx.api.get<{ dead: Dead[]; total: number }>('/deliveries/dead?limit=100');
       const rows = r.dead.map((x) => {

@@ -94,6 +94,7 @@ export const eventsPage: PageFactory = (ctx, _params, query) => {
   const newest = new NewestOnly();
   const load = async () => {
     const latest = newest.begin();
+    const startedAt = Date.now();
     const f = filters();
     // The address keeps the filters (no hashchange: the page is not rebuilt).
     const q = new URLSearchParams(
@@ -133,10 +134,12 @@ export const eventsPage: PageFactory = (ctx, _params, query) => {
         );
       count.textContent = `${shown.length} events shown, newest first${r.truncated ? ' (older ones not searched: narrow the time)' : ''}`;
       unsubscribe?.();
-      const since = r.events[0]?.id;
+      // Resume after the newest event read; with none, from just before the read began, so an
+      // event archived while the subscription travels is replayed rather than missed.
+      const since = r.events[0]?.id ?? `${startedAt - 2000}-0`;
       unsubscribe = ctx.live.subscribe({
         topics: ['events'],
-        ...(since ? { since } : {}),
+        since,
         onEvent: (e) => {
           if (!keep(e)) return;
           list.querySelector('.empty')?.remove();

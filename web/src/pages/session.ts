@@ -5,7 +5,7 @@ import { duration, num, pct, time } from '../format.js';
 import { datasetRefLink, generationLink, hrefs, modelLink } from '../links.js';
 import { formatLogLine } from '../logline.js';
 import { Disposer, type PageFactory } from '../page.js';
-import type { EpochPoint, LiveEvent, SessionRecord } from '../types.js';
+import type { EpochPoint, Generation, LiveEvent, SessionRecord } from '../types.js';
 import { action, badge, errorBox, pageHeader } from './common.js';
 import { describeEvent, eventItem } from './event-text.js';
 import { notFoundView } from './notfound.js';
@@ -214,6 +214,19 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
     };
     for (const e of events) onEvent(e);
     renderSummary();
+    // Generations name the session that registered them: found even when no event says so.
+    const model = record.request?.model;
+    if (model)
+      void ctx.api
+        .get<{ generationsList: Generation[] }>(`/models/${encodeURIComponent(model)}`)
+        .then((m) => {
+          for (const g of m.generationsList)
+            if (g.sessionId === record.id) produced.set(`${model}/${g.gen}`, { model, gen: g.gen });
+          renderSummary();
+        })
+        .catch(() => {
+          /* no model yet: nothing registered */
+        });
     mount(
       body,
       h('div', { class: 'session-top' }, summary, h('div', {}, controls, rerun)),

@@ -177,7 +177,11 @@ function prepareSwarm(selected) {
     });
     if (
       step('three simulated swarm nodes', ...nodes('up', '3')) === 0 &&
-      step('the stack on them', ...nodes('deploy', 'mn', home, '--no-build')) === 0
+      // Three engines pulling the image at once: slower than one node on a busy machine.
+      step('the stack on them', ...nodes('deploy', 'mn', home, '--no-build'), {
+        ...process.env,
+        SWARMML_UP_TIMEOUT: process.env.SWARMML_UP_TIMEOUT ?? '420',
+      }) === 0
     ) {
       process.env.SWARMML_NODES_STACK = 'mn';
       process.env.SWARMML_NODES_HOME = home;

@@ -122,7 +122,9 @@ export async function loadModel(
       );
       if (lines.some((e) => e.state === 'READY')) return true;
       const failed = lines.find((e) => e.state === 'UNAVAILABLE');
-      if (failed && !lines.some((e) => e.state === 'LOADING')) {
+      // a generation is listed UNAVAILABLE (with the policy's reason) until the replica has
+      // acted on the load: only a whole model's failure is final
+      if (failed && version === undefined && !lines.some((e) => e.state === 'LOADING')) {
         return `model "${name}" is assigned but cannot be served: ${failed.reason || 'unavailable'}`;
       }
       return false;

@@ -215,6 +215,17 @@ export class ModelHost implements Servable {
     }
   }
 
+  /** Why generation `gen` is not served now (the version policy's 404), or null when it is. */
+  async refusal(gen: number): Promise<string | null> {
+    try {
+      await this.opts.source.checkVersion?.(this.name, gen);
+      return null;
+    } catch (err) {
+      if (err instanceof NotFound) return err.message;
+      throw err;
+    }
+  }
+
   /** Stops taking requests, lets queued ones finish, then unloads every generation. */
   async drain(): Promise<void> {
     this.drained = true;

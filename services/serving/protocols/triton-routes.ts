@@ -34,7 +34,7 @@ export async function handleTriton(
   if (!stats && !index) return false;
   try {
     if (stats) sendJson(res, 200, { model_stats: modelStats(ctx, stats[1], stats[2]) });
-    else sendJson(res, 200, repositoryIndex(ctx, await readIndexRequest(req)));
+    else sendJson(res, 200, await repositoryIndex(ctx, await readIndexRequest(req)));
   } catch (err) {
     sendError(req, res, err, ctx.log, 'protocol');
   }
@@ -69,8 +69,11 @@ async function readIndexRequest(req: IncomingMessage): Promise<{ ready?: boolean
   return parsed.data;
 }
 
-/** Every served model: one line per loaded generation, or one saying why none is. */
-function repositoryIndex(ctx: RouteContext, q: { ready?: boolean }): IndexEntry[] {
+/**
+ * Every served model: one line per loaded generation, or one saying why none is; then its
+ * other generations, UNAVAILABLE, with the version policy's reason or "loads on request".
+ */
+async function repositoryIndex(ctx: RouteContext, q: { ready?: boolean }): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
   const byName = new Map(ctx.fleet.hostsInfo().map((h) => [h.name, h]));
   for (const name of ctx.fleet.names()) {
@@ -90,6 +93,7 @@ function repositoryIndex(ctx: RouteContext, q: { ready?: boolean }): IndexEntry[
       for (const gen of host.loaded) {
         out.push({ name, version: String(gen), state: 'READY', reason: '' });
       }
+      if (!q.ready) out.push(...(await notLoaded(ctx, name, host.loaded)));
       continue;
     }
     out.push({
@@ -105,4 +109,22 @@ function repositoryIndex(ctx: RouteContext, q: { ready?: boolean }): IndexEntry[
     });
   }
   return q.ready ? out.filter((e) => e.state === 'READY') : out;
+}
+
+/** A model's generations that are not loaded here, and why (read from the registry). */
+async function notLoaded(ctx: RouteContext, name: string, loaded: number[]): Promise<IndexEntry[]> {
+  const host = ctx.fleet.host(name);
+  if (!host) return [];
+  const out: IndexEntry[] = [];
+  for (const gen of await host.versions()) {
+    if (loaded.includes(gen)) continue;
+    const why = await host.refusal(gen);
+    out.push({
+      name,
+      version: String(gen),
+      state: 'UNAVAILABLE',
+      reason: why ?? 'not loaded: served on its first request',
+    });
+  }
+  return out;
 }

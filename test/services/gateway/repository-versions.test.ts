@@ -89,6 +89,15 @@ describe('version policy', () => {
     const meta = await call('GET', '/v2/models/m/versions/2', { token: client });
     assert.equal(meta.status, 404);
     assert.equal((await infer(3)).status, 200, 'a candidate is in the default policy');
+    const index = await call('POST', '/v2/repository/index', { json: {} });
+    const line = index.json.find((e: any) => e.name === 'm' && e.version === '2');
+    assert.equal(line.state, 'UNAVAILABLE');
+    assert.match(line.reason, /generation 2 of m is rejected; load it with/);
+    const ready = await call('POST', '/v2/repository/index', { json: { ready: true } });
+    assert.ok(
+      ready.json.every((e: any) => e.state === 'READY'),
+      ready.text,
+    );
     assert.equal((await infer(1)).status, 200);
   });
 

@@ -187,6 +187,7 @@ describe(
         ['models', 'table.generations'],
         [`models/${MODEL}/1`, '[data-testid="generation"]'],
         ['serving', `.card[data-model="${MODEL}"] .served a`],
+        ['rollouts', '[data-page="rollouts"] .cards > *'],
         ['datasets/digits/1', '[data-testid="usage"]'],
         ['events', 'ol.events-page li'],
         ['delivery', 'table.rules'],

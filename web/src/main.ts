@@ -10,6 +10,7 @@ import { notFoundPage } from './pages/notfound.js';
 import { datasetsPage } from './pages/datasets.js';
 import { loginView } from './pages/login.js';
 import { modelsPage } from './pages/models.js';
+import { rolloutsPage } from './pages/rollouts.js';
 import { servingPage } from './pages/serving.js';
 import { sessionPage } from './pages/session.js';
 import { sessionsPage } from './pages/sessions.js';
@@ -25,11 +26,13 @@ const ROUTES: Record<string, PageFactory> = {
   events: eventsPage,
   delivery: deliveryPage,
   compare: comparePage,
+  rollouts: rolloutsPage,
 };
 const NAV: [string, string][] = [
   ['sessions', 'Sessions'],
   ['models', 'Models'],
   ['serving', 'Serving'],
+  ['rollouts', 'Rollouts'],
   ['datasets', 'Datasets'],
   ['events', 'Events'],
   ['delivery', 'Delivery'],

@@ -3,13 +3,14 @@
  * interleaved: the Sessions page showing N sessions (from the route change to N rows in the
  * table), against the floor of the same work done plainly in the same page (fetch the same
  * list, build an unescaped, unsorted table with innerHTML, wait for the next frame), and
- * against the fetch alone.
+ * against the fetch alone. In the same run: from pasting a token to the first session rows, and
+ * the Compare page drawing 10 sessions × 100 epochs against the REST reads it needs alone.
  *
  *   node --import tsx scripts/bench/dashboard/main.ts   env: BENCH_SESSIONS=1000  BENCH_ROUNDS=15
  */
 import { cpus, loadavg } from 'node:os';
 import type { SessionRecord } from '../../../web/src/types.js';
-import { Keys, SessionStore } from '../../../shared/index.js';
+import { EventLog, Keys, SessionStore } from '../../../shared/index.js';
 import { startTestRedis } from '../../../test/helpers/redis.js';
 import { hasChromium, launchChromium, logIn, startDashboard } from '../../../test/web/harness.js';
 
@@ -44,6 +45,40 @@ try {
       }),
     );
   }
+  // 10 finished sessions of 100 epochs each, for the Compare page.
+  const COMPARED = 10;
+  const EPOCHS = 100;
+  const events = new EventLog(r.client(), new Keys(d.platform.prefix));
+  const compared: string[] = [];
+  for (let k = 0; k < COMPARED; k++) {
+    const s = await sessions.create({
+      kind: 'train',
+      request: {
+        model: 'cmp',
+        dataset: 'digits@1',
+        trainer: 'mlp',
+        params: { lr: 0.01 * (k + 1), epochs: EPOCHS },
+      },
+    });
+    compared.push(s.id);
+    await Promise.all(
+      Array.from({ length: EPOCHS }, (_, e) =>
+        events.append({
+          kind: 'epoch',
+          sessionId: s.id,
+          payload: {
+            epoch: e + 1,
+            epochs: EPOCHS,
+            loss: 2 / (e + 1 + k),
+            valLoss: 2.2 / (e + 1 + k),
+            trainAccuracy: 1 - 1 / (e + 2 + k),
+            valAccuracy: 1 - 1.1 / (e + 2 + k),
+          },
+        }),
+      ),
+    );
+  }
+
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await logIn(page, d.url, d.token);
 
@@ -111,10 +146,67 @@ try {
     );
   };
 
+  // From the login form with a token pasted to the first row of the Sessions table, in a
+  // fresh tab each time (nothing in its session storage).
+  const tokenToRows = async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(d.url);
+      await tab.getByLabel('API token').fill(d.token);
+      return await tab.evaluate(async () => {
+        const t0 = performance.now();
+        document
+          .querySelector<HTMLButtonElement>('form.login button[type="submit"], form.login button')!
+          .click();
+        for (;;) {
+          if (document.querySelector('table.sessions tbody tr[data-id]')) {
+            void document.body.offsetHeight;
+            return performance.now() - t0;
+          }
+          await new Promise(requestAnimationFrame);
+        }
+      });
+    } finally {
+      await tab.close();
+    }
+  };
+  // The Compare page: route change to every metric's chart drawn with all 100 epochs.
+  const comparePage = async () => {
+    await fromModelsPage();
+    return page.evaluate(async (ids) => {
+      const t0 = performance.now();
+      location.hash = `#/compare/${ids.join(',')}`;
+      for (;;) {
+        const charts = document.querySelectorAll('figure.chart[data-metric][data-points="100"]');
+        if (charts.length === 4) {
+          void document.body.offsetHeight;
+          return performance.now() - t0;
+        }
+        await new Promise(requestAnimationFrame);
+      }
+    }, compared);
+  };
+  // Its floor: the same ten REST reads (each session with its events), in parallel, parsed,
+  // from this process.
+  const compareFetch = async () => {
+    const t0 = performance.now();
+    await Promise.all(
+      compared.map((id) =>
+        fetch(`${d.url}/api/v1/sessions/${id}`, {
+          headers: { authorization: `Bearer ${d.token}` },
+        }).then((res) => res.json()),
+      ),
+    );
+    return performance.now() - t0;
+  };
+
   const contenders: Record<string, () => Promise<number>> = {
     'Sessions page': dashboard,
     'plain table (fetch + innerHTML)': () => plain(true),
     'fetch + JSON only': () => plain(false),
+    'token → first rows (fresh tab)': tokenToRows,
+    'Compare 10 × 100 epochs': comparePage,
+    'Compare: its 10 REST reads only': compareFetch,
   };
   const times = new Map(Object.keys(contenders).map((k) => [k, [] as number[]]));
   for (const run of Object.values(contenders)) await run(); // warm caches and the JIT
@@ -126,12 +218,17 @@ try {
   console.log(
     `dashboard: ${n} sessions, ${rounds} rounds, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}`,
   );
-  console.log('contender                          p50 ms   max ms   p50 / plain table');
+  const floorCmp = p50(times.get('Compare: its 10 REST reads only')!);
+  console.log(
+    'contender                          p50 ms   max ms   p50 / plain table   p50 / its reads',
+  );
   for (const [name, xs] of times) {
     console.log(
       `${name.padEnd(34)} ${p50(xs).toFixed(0).padStart(6)}   ${Math.max(...xs)
         .toFixed(0)
-        .padStart(6)}   ${(p50(xs) / floor).toFixed(2)}x`,
+        .padStart(
+          6,
+        )}   ${(p50(xs) / floor).toFixed(2).padStart(16)}x   ${name.startsWith('Compare') ? `${(p50(xs) / floorCmp).toFixed(2)}x` : ''}`,
     );
   }
 } finally {

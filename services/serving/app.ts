@@ -84,7 +84,14 @@ export function buildApp(deps: ServingDeps): ServingApp {
   });
   deps.drift?.register(metrics.registry);
   const decoder = new DecodeOffload({ minBytes: config.DECODE_OFFLOAD_BYTES, log });
-  const rollout = setupTraffic({ config, log, source: deps.source, fleet, store: deps.rollout });
+  const rollout = setupTraffic({
+    config,
+    log,
+    source: deps.source,
+    fleet,
+    store: deps.rollout,
+    registry: metrics.registry,
+  });
   const ctx: RouteContext = {
     fleet,
     metrics,

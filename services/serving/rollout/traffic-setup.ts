@@ -4,7 +4,9 @@ import type { Keys, Logger } from '../../../shared/index.js';
 import type { ServingConfig } from '../config.js';
 import type { ModelFleet } from '../hosting/model-fleet.js';
 import type { ModelSource } from '../hosting/model-source.js';
+import type { Registry } from 'prom-client';
 import { resolveLabelPath } from './label-paths.js';
+import { registerOnlineMetrics } from './online-metrics.js';
 import { OnlineRecorder } from './online-recorder.js';
 import { RolloutViews } from './rollout-views.js';
 import { ShadowMirror } from './shadow-mirror.js';
@@ -33,6 +35,8 @@ export function setupTraffic(deps: {
   fleet: ModelFleet;
   /** without it, answers get ids but nothing is split, mirrored or recorded */
   store?: { redis: Redis; keys: Keys };
+  /** where the online figures are reported (/metrics) */
+  registry?: Registry;
 }): TrafficSetup {
   const { config, log, fleet, store } = deps;
   const production = (m: string) => fleet.host(m)?.gen;
@@ -73,6 +77,19 @@ export function setupTraffic(deps: {
     refreshMs: config.ROLLOUT_REFRESH_MS,
   });
   const traffic = new Traffic({ log, production, views, recorder, mirror });
+  if (deps.registry) {
+    registerOnlineMetrics(deps.registry, {
+      ...store,
+      log,
+      live: () =>
+        fleet.hostsInfo().map(({ name, gen }) => {
+          const v = views.view(name);
+          const a = v.active;
+          const gens = [gen, a?.challenger, ...(a?.shadows ?? []), ...Object.values(v.labels)];
+          return { model: name, gens: [...new Set(gens)].filter((g): g is number => !!g) };
+        }),
+    });
+  }
   return {
     traffic,
     views,

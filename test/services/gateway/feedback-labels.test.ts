@@ -36,7 +36,10 @@ before(async () => {
     });
   }
   await s.registry.promote(M, 1);
-  await waitFor(() => s.app.fleet.host(M)?.gen === 1, { what: 'generation 1 live' });
+  await waitFor(() => s.app.fleet.host(M)?.gen === 1, {
+    what: 'generation 1 live',
+    timeoutMs: 30_000,
+  });
   g = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url, SWARMML_PREFIX: prefix } });
 });
 after(async () => {
@@ -152,6 +155,13 @@ test('feedback joins labels to the answering generation and its shadow, once eac
   assert.equal(byGen.get(2)!.shadow.compared, 10);
   assert.equal(byGen.get(2)!.shadow.agreement, 0);
   assert.equal(body.rollout.status, 'running');
+  // The serving replica's /metrics shows the same figures for its live generations.
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  const value = (name: string, gen: number) =>
+    Number(new RegExp(`^${name}\\{model="${M}",gen="${gen}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+  assert.equal(value('swarmml_online_accuracy', 1), 6 / 9);
+  assert.equal(value('swarmml_online_accuracy', 2), 2 / 9);
+  assert.equal(value('swarmml_online_shadow_agreement', 2), 0);
   await writeRollout(db, s.keys, M, null, 0);
 });
 

@@ -70,7 +70,10 @@ before(async () => {
     await s.registry.addGeneration(M, { type: 'classifier', weights });
   }
   await s.registry.promote(M, 1);
-  await waitFor(() => s.app.fleet.host(M)?.gen === 1, { what: 'generation 1 live' });
+  await waitFor(() => s.app.fleet.host(M)?.gen === 1, {
+    what: 'generation 1 live',
+    timeoutMs: 30_000,
+  });
 });
 after(async () => {
   await s?.stop();

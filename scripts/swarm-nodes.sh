@@ -129,7 +129,12 @@ cmd_down() {
   while iptables -D "${FWD_RULE[@]}" 2>/dev/null; do :; done
   rmdir "$STATE" "$DATA" 2>/dev/null || true
   local left
-  left=$(leftovers)
+  # A killed process can take a moment to be reaped.
+  for _ in $(seq 1 25); do
+    left=$(leftovers)
+    [[ -z $left ]] && break
+    sleep 0.2
+  done
   [[ -z $left ]] || die "left behind: $left"
   say "down: no nodes, namespaces, links, processes or mounts left"
 }

@@ -74,8 +74,10 @@ export const RolloutPolicy = z
   .strict();
 export type RolloutPolicy = z.infer<typeof RolloutPolicy>;
 
+const DEFAULT_MODE: RolloutMode = 'shadow-then-canary';
+
 export const DEFAULT_ROLLOUT_POLICY = Object.freeze({
-  mode: 'shadow-then-canary' as RolloutMode,
+  mode: DEFAULT_MODE,
   shadowFraction: 1,
   shadowQueue: 1024,
   shadowTimeoutMs: 2000,

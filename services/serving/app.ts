@@ -62,6 +62,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
       graphOptimizationLevel: config.GRAPH_OPT_LEVEL,
       intraOpNumThreads: config.INTRA_OP_THREADS,
       spinning: config.INTRA_OP_SPINNING,
+      calibrate: config.SESSION_CALIBRATE,
     },
     batch: {
       maxBatch: config.MAX_BATCH,

@@ -59,6 +59,10 @@ const schema = baseEnv.extend({
   /** let idle onnxruntime threads spin for work: off, since spinning threads take the cores the
    * HTTP thread and the other model processes need (PaddleOCR rec on 2 cores: +20% req/s off) */
   INTRA_OP_SPINNING: envBool.default(false),
+  /** time a few onnxruntime thread and execution-mode settings on each loaded generation (one
+   * row, up to 150 ms each) and serve with the quickest; recorded on the generation as
+   * `servingSession` (off: INTRA_OP_THREADS, sequential; loads take longer with it on) */
+  SESSION_CALIBRATE: envBool.default(false),
   /** keep one warm spare model process, so a crashed one is replaced without a cold start */
   SPARE_PROCESS: envBool.default(true),
   /** generations kept loaded for /versions/<v> requests, per model */

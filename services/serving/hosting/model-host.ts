@@ -317,6 +317,7 @@ export class ModelHost implements Servable {
       throw err;
     }
     const io = await this.opts.proc.load(this.name, gen, bytes);
+    this.recordSession(gen);
     // Class names only label answers: a generation whose record cannot be read serves without.
     const labels = await this.opts.source.labels?.(this.name, gen).catch((err: unknown) => {
       this.opts.log.warn({ err, model: this.name, gen }, 'class names not readable');
@@ -337,6 +338,18 @@ export class ModelHost implements Servable {
     const slot: Slot = { gen, io, labels: labels ?? undefined, batcher, batching, retired: false };
     this.slots.set(gen, slot);
     return slot;
+  }
+
+  /** Logs and records the onnxruntime settings `gen` got; a failed write only loses the note. */
+  private recordSession(gen: number): void {
+    const choice = this.opts.proc.sessionChoice?.(this.name, gen);
+    if (!choice) return;
+    this.opts.log.info({ model: this.name, gen, session: choice }, 'session settings');
+    void this.opts.source
+      .recordSession?.(this.name, gen, choice)
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err, model: this.name, gen }, 'session settings not recorded'),
+      );
   }
 
   /** Unloads a generation that is neither production nor pinned, once its queue drains. */

@@ -3,6 +3,7 @@
  * over Redis; InMemoryModelSource serves tests and benchmarks.
  */
 import { NotFound, type ServingControl } from '../../../shared/index.js';
+import type { SessionChoice } from './protocol.js';
 
 export interface ModelSource {
   /** the production generation, or null when the model has none yet */
@@ -18,6 +19,8 @@ export interface ModelSource {
    * mean), or null when it records none; optional.
    */
   labels?(name: string, gen: number): Promise<readonly string[] | null>;
+  /** Records the onnxruntime settings a generation was loaded with (the registry keeps it). */
+  recordSession?(name: string, gen: number, choice: SessionChoice): Promise<void>;
   /**
    * Throws NotFound, saying why, when the model's version policy does not serve generation
    * `gen` (hosting/version-gate.ts); optional: without it every generation is served.

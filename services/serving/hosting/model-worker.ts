@@ -10,10 +10,12 @@
  * side trusts its parent, whose sends are typed as ToWorker.
  */
 import * as ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
 import {
   FromWorker,
   ToWorker,
   type ModelIO,
+  type SessionChoice,
   type SessionOptions,
   type TensorSpec,
 } from './protocol.js';
@@ -82,19 +84,21 @@ function specs(meta: readonly ort.InferenceSession.ValueMetadata[], what: string
   });
 }
 
-async function load(
+type Setting = Omit<SessionChoice, 'runUs' | 'candidates'>;
+
+async function create(
   model: string,
   gen: number,
   bytes: Uint8Array,
   options: SessionOptions,
-): Promise<ModelIO> {
-  let session: ort.InferenceSession;
+  setting: Setting,
+): Promise<ort.InferenceSession> {
   try {
-    session = await ort.InferenceSession.create(bytes, {
+    return await ort.InferenceSession.create(bytes, {
       graphOptimizationLevel: options.graphOptimizationLevel,
-      intraOpNumThreads: options.intraOpNumThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
+      intraOpNumThreads: setting.intraOpNumThreads,
+      interOpNumThreads: setting.interOpNumThreads,
+      executionMode: setting.executionMode,
       extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
     });
   } catch (err) {
@@ -104,19 +108,92 @@ async function load(
       `generation ${gen} of model "${model}" could not be loaded: ${(err as Error).message}`,
     );
   }
-  const io = {
-    inputs: specs(session.inputMetadata, 'input'),
-    outputs: specs(session.outputMetadata, 'output'),
-  };
-  await warmUp(session, io);
-  const old = sessions.get(keyOf(model, gen));
-  sessions.set(keyOf(model, gen), session);
-  await retire(old);
-  return io;
 }
 
-/** First runs allocate and pick kernels; pay that here rather than on a client's request. */
-async function warmUp(session: ort.InferenceSession, io: ModelIO): Promise<void> {
+/** What the calibration tries: the configured threads, more threads, and parallel execution. */
+function candidates(options: SessionOptions): Setting[] {
+  const base: Setting = {
+    intraOpNumThreads: options.intraOpNumThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+  if (!options.calibrate) return [base];
+  const cores = Math.min(availableParallelism(), 4);
+  const all: Setting[] = [
+    base,
+    { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' },
+    { intraOpNumThreads: cores, interOpNumThreads: 1, executionMode: 'sequential' },
+    { intraOpNumThreads: 1, interOpNumThreads: 2, executionMode: 'parallel' },
+  ];
+  const seen = new Set<string>();
+  return all.filter((c) => !seen.has(label(c)) && !!seen.add(label(c)));
+}
+
+const label = (c: Setting) => `${c.intraOpNumThreads}x${c.interOpNumThreads}:${c.executionMode}`;
+
+/** Per candidate: at most this long, or this many one-row runs, whichever comes first. */
+const CALIBRATE_MS = 150;
+const CALIBRATE_RUNS = 50;
+
+/** Median µs of a one-row run; Infinity when the model refuses zero inputs. */
+async function timeRuns(session: ort.InferenceSession, io: ModelIO): Promise<number> {
+  const feeds = zeroFeeds(io);
+  const times: number[] = [];
+  const end = performance.now() + CALIBRATE_MS;
+  try {
+    while (times.length < CALIBRATE_RUNS && performance.now() < end) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      times.push((performance.now() - t0) * 1000);
+    }
+  } catch {
+    return Infinity;
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1] ?? Infinity;
+}
+
+/**
+ * Loads a generation. With `options.calibrate`, each candidate setting is timed on one-row
+ * runs and the quickest kept: a tiny model runs fastest on one thread, a large one on several,
+ * and which wins depends on the machine, so it is measured where it serves.
+ */
+async function load(
+  model: string,
+  gen: number,
+  bytes: Uint8Array,
+  options: SessionOptions,
+): Promise<{ io: ModelIO; session: SessionChoice }> {
+  let best: { session: ort.InferenceSession; setting: Setting; us: number } | undefined;
+  let io: ModelIO | undefined;
+  const timed: Record<string, number> = {};
+  const settings = candidates(options);
+  for (const setting of settings) {
+    const session = await create(model, gen, bytes, options, setting);
+    io ??= {
+      inputs: specs(session.inputMetadata, 'input'),
+      outputs: specs(session.outputMetadata, 'output'),
+    };
+    await warmUp(session, io);
+    const us = settings.length > 1 ? await timeRuns(session, io) : 0;
+    // -1: the model refused zero inputs, so the candidate could not be timed
+    timed[label(setting)] = Number.isFinite(us) ? Math.round(us) : -1;
+    if (!best || us < best.us) {
+      if (best) await best.session.release();
+      best = { session, setting, us };
+    } else await session.release();
+  }
+  const old = sessions.get(keyOf(model, gen));
+  sessions.set(keyOf(model, gen), best!.session);
+  await retire(old);
+  const runUs = Number.isFinite(best!.us) ? Math.round(best!.us) : 0;
+  return {
+    io: io!,
+    session: { ...best!.setting, runUs, ...(settings.length > 1 ? { candidates: timed } : {}) },
+  };
+}
+
+function zeroFeeds(io: ModelIO): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of io.inputs) {
     const dims = spec.shape.map((d) => (d < 0 ? 1 : d));
@@ -124,8 +201,13 @@ async function warmUp(session: ort.InferenceSession, io: ModelIO): Promise<void>
     for (const d of dims) n *= d;
     feeds[spec.name] = new ort.Tensor(spec.type, ELEM[spec.type].make(n) as never, dims);
   }
+  return feeds;
+}
+
+/** First runs allocate and pick kernels; pay that here rather than on a client's request. */
+async function warmUp(session: ort.InferenceSession, io: ModelIO): Promise<void> {
   try {
-    await session.run(feeds);
+    await session.run(zeroFeeds(io));
   } catch {
     // Some models reject all-zero inputs; they still serve real ones.
   }
@@ -177,7 +259,11 @@ process.on('message', (raw) => {
     try {
       switch (msg.t) {
         case 'load':
-          send({ t: 'ok', id: msg.id, io: await load(msg.model, msg.gen, msg.bytes, msg.options) });
+          send({
+            t: 'ok',
+            id: msg.id,
+            ...(await load(msg.model, msg.gen, msg.bytes, msg.options)),
+          });
           break;
         case 'unload': {
           const key = keyOf(msg.model, msg.gen);

@@ -22,8 +22,25 @@ export const SessionOptions = z.object({
   intraOpNumThreads: z.number().int().nonnegative(),
   /** whether idle onnxruntime threads spin waiting for work */
   spinning: z.boolean(),
+  /**
+   * time a few thread and execution-mode settings on each loaded generation and keep the
+   * quickest (intraOpNumThreads is then one of the candidates, not a fixed choice)
+   */
+  calibrate: z.boolean().optional(),
 });
 export type SessionOptions = z.infer<typeof SessionOptions>;
+
+/** The session settings a generation was loaded with, and what a one-row run took with them. */
+export const SessionChoice = z.object({
+  intraOpNumThreads: z.number().int().nonnegative(),
+  interOpNumThreads: z.number().int().nonnegative(),
+  executionMode: z.enum(['sequential', 'parallel']),
+  /** median µs of a one-row run during the calibration (0 when not calibrated) */
+  runUs: z.number().nonnegative(),
+  /** every candidate's median µs, `<intra>x<inter>:<mode>` → µs */
+  candidates: z.record(z.string(), z.number()).optional(),
+});
+export type SessionChoice = z.infer<typeof SessionChoice>;
 
 export const ToWorker = z.discriminatedUnion('t', [
   z.object({
@@ -69,6 +86,8 @@ export const FromWorker = z.discriminatedUnion('t', [
     t: z.literal('ok'),
     id: z.number(),
     io: ModelIO.optional(),
+    /** a load's session settings */
+    session: SessionChoice.optional(),
     outputs: z.record(z.string(), WireTensor).optional(),
   }),
   z.object({ t: z.literal('fail'), id: z.number(), error: WireError }),

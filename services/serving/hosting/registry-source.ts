@@ -16,6 +16,7 @@ import {
   type ServingControl,
 } from '../../../shared/index.js';
 import type { ModelSource } from './model-source.js';
+import type { SessionChoice } from './protocol.js';
 import { VersionGate } from './version-gate.js';
 
 type Listener = (name: string, gen: number) => void;
@@ -90,6 +91,15 @@ export class RegistrySource implements ModelSource {
       { labelNames?: unknown } | undefined;
     const names = io?.labelNames;
     return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : null;
+  }
+
+  /** Adds `servingSession` (JSON) to the generation's hash; the last replica to load it wins. */
+  async recordSession(name: string, gen: number, choice: SessionChoice): Promise<void> {
+    await this.opts.redis?.hset(
+      this.keys.modelGen(name, gen),
+      'servingSession',
+      JSON.stringify(choice),
+    );
   }
 
   async assignment(): Promise<'*' | string[]> {

@@ -7,7 +7,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { reviveError, Unavailable, type Logger } from '../../../shared/index.js';
 import { DEFAULT_BACKOFF, nextRestart, type BackoffPolicy } from './backoff.js';
-import { FromWorker, type ModelIO, type SessionOptions, type ToWorker } from './protocol.js';
+import {
+  FromWorker,
+  type ModelIO,
+  type SessionChoice,
+  type SessionOptions,
+  type ToWorker,
+} from './protocol.js';
 import type { TensorMap } from '../tensors/tensors.js';
 import type { WorkerSpawner } from './worker-spawner.js';
 
@@ -47,6 +53,8 @@ export class ModelProcess {
   private restartTimer: NodeJS.Timeout | undefined;
   private readyWaiters: (() => void)[] = [];
   private readonly backoff: BackoffPolicy;
+  /** the session settings each loaded generation got (calibrated or configured) */
+  private readonly choices = new Map<string, SessionChoice>();
 
   constructor(private readonly opts: ModelProcessOptions) {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -69,12 +77,19 @@ export class ModelProcess {
     await this.whenReady();
     const reply = await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
     this.loaded.set(`${model}@${gen}`, { model, gen, bytes });
+    if (reply.session) this.choices.set(`${model}@${gen}`, reply.session);
     if (!reply.io) throw new Error('model process answered a load without io');
     return reply.io;
   }
 
+  /** The session settings `gen` of `model` was loaded with, once loaded. */
+  sessionChoice(model: string, gen: number): SessionChoice | undefined {
+    return this.choices.get(`${model}@${gen}`);
+  }
+
   async unload(model: string, gen: number): Promise<void> {
     this.loaded.delete(`${model}@${gen}`);
+    this.choices.delete(`${model}@${gen}`);
     if (this.state !== 'ready') return; // a restarting process reloads only what is still listed
     await this.call({ t: 'unload', model, gen });
   }

@@ -11,7 +11,8 @@
  *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving.
  *
  *   node --import tsx scripts/bench/serving/main.ts
- *   env: BENCH_PARTS=mlp,grpc,ocr  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
+ *   env: BENCH_PARTS=mlp,replicas,grpc,ocr  BENCH_REPLICAS=1,2  BENCH_THREADS=1  BENCH_OCR_THREADS=<cores>
+ *        BENCH_WARM_UP_S=1  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
  *        BENCH_OCR_WIDTH=320  BENCH_OUT=figures.json
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -42,7 +43,7 @@ const KINDS: Kind[] = [
 ];
 
 const env = process.env;
-const parts = (env.BENCH_PARTS ?? 'mlp,grpc,ocr').split(',');
+const parts = (env.BENCH_PARTS ?? 'mlp,replicas,grpc,ocr').split(',');
 const durationS = Number(env.BENCH_DURATION_S ?? 5);
 const mlpConns = (env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
 const ocrConns = (env.BENCH_OCR_CONNECTIONS ?? '1,8,32').split(',').map(Number);
@@ -166,6 +167,48 @@ async function load(
     console.error(
       `${kind} c=${connections}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms`,
     );
+  }
+  return rows;
+}
+
+/**
+ * Serving scales by replicas: the small model through one gateway spreading over 1, then 2
+ * (BENCH_REPLICAS, e.g. 1,2,4,8 on a larger machine) serving processes, at the highest
+ * concurrency.
+ */
+async function replicasPart(): Promise<Row[]> {
+  const { request } = await sampleBodies();
+  const counts = (env.BENCH_REPLICAS ?? '1,2').split(',').map(Number);
+  const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-redis-'));
+  const redis = new RedisServer({ dir, port: await freePort() });
+  await redis.start();
+  const replicas: Awaited<ReturnType<typeof spawn>>[] = [];
+  const rows: Row[] = [];
+  try {
+    for (const n of counts) {
+      while (replicas.length < n) replicas.push(await spawn('serving'));
+      const ports = replicas.slice(0, n).map((r) => r.msg.port);
+      const gw = await spawn('gateway', [ports.join(','), redis.url]);
+      try {
+        rows.push(
+          ...(await load(
+            'replicas',
+            `${n} replica${n > 1 ? 's' : ''}`,
+            `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`,
+            [Math.max(...mlpConns)],
+            request,
+            { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` },
+            { gateway: gw.proc.pid! },
+          )),
+        );
+      } finally {
+        await stop(gw.proc);
+      }
+    }
+  } finally {
+    for (const r of replicas) await stop(r.proc);
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }
@@ -409,6 +452,19 @@ async function main(): Promise<void> {
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
       );
     }
+  }
+  if (parts.includes('replicas')) {
+    const rows = await replicasPart();
+    figures.replicas = rows;
+    lines.push(`\nsmall model through the gateway, by serving replicas, ${durationS} s per cell`);
+    lines.push(
+      'replicas      conns    req/s  p50 ms  p99 ms errors  CPU µs/req',
+      ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
+    );
+    const one = rows[0]!.rps;
+    lines.push(
+      `against 1 replica: ${rows.map((r) => `${r.kind} ${(r.rps / one).toFixed(2)}`).join(', ')}`,
+    );
   }
   if (parts.includes('grpc')) {
     const rows = await grpcPart();

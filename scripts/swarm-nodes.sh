@@ -123,8 +123,13 @@ leftovers() {
 
 cmd_down() {
   local n
-  # Workers first, the manager (n1) last: a worker leaving a live swarm is quick.
-  for n in $(known_nodes | sort -r); do down_node "$n"; done
+  # All nodes at once: the swarm goes with them, and deleting data roots is the slow part.
+  local pids=()
+  for n in $(known_nodes); do
+    down_node "$n" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || true; done
   ip link del "$BRIDGE" 2>/dev/null || true
   while iptables -D "${FWD_RULE[@]}" 2>/dev/null; do :; done
   rmdir "$STATE" "$DATA" 2>/dev/null || true

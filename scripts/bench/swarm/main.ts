@@ -37,7 +37,12 @@ function deploy(nodes: number, home: string) {
   sh('scripts/swarm-up.sh', [], env);
   const tUp = Date.now();
   const token = readFileSync(join(home, 'secrets/admin_token'), 'utf8').trim();
-  return { url: `http://${env.SWARMML_PUBLIC_HOST}:8080`, token, nodesMs: tNodes - t0, upMs: tUp - tNodes };
+  return {
+    url: `http://${env.SWARMML_PUBLIC_HOST}:8080`,
+    token,
+    nodesMs: tNodes - t0,
+    upMs: tUp - tNodes,
+  };
 }
 
 async function api(url: string, token: string, method: string, path: string, body?: unknown) {
@@ -51,7 +56,10 @@ async function api(url: string, token: string, method: string, path: string, bod
     ...(body === undefined ? {} : { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
     signal: AbortSignal.timeout(10_000),
   });
-  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> };
+  return {
+    status: res.status,
+    body: (await res.json().catch(() => null)) as Record<string, unknown>,
+  };
 }
 
 async function until<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
@@ -64,7 +72,8 @@ async function until<T>(f: () => Promise<T | undefined>, ms: number, what: strin
   }
 }
 
-const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
+const p = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
 const results: string[] = [];
 const home1 = mkdtempSync(join(tmpdir(), 'swarmml-bench-1-'));
 const home3 = mkdtempSync(join(tmpdir(), 'swarmml-bench-3-'));
@@ -78,7 +87,11 @@ try {
   const three = deploy(3, home3);
   results.push(`3 nodes: nodes ${s(three.nodesMs)} s, swarm-up.sh to ready ${s(three.upMs)} s`);
   const call = (m: string, path: string, b?: unknown) => api(three.url, three.token, m, path, b);
-  await call('POST', '/api/v1/datasets/digits?format=csv&header=false', readFileSync('test/fixtures/digits.csv.gz'));
+  await call(
+    'POST',
+    '/api/v1/datasets/digits?format=csv&header=false',
+    readFileSync('test/fixtures/digits.csv.gz'),
+  );
 
   const starts: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -105,16 +118,33 @@ try {
   );
 
   // Failover: a production model, 16 clients, then n3's engine killed.
-  await call('POST', '/api/v1/sessions', { model: 'bench', dataset: 'digits', params: { hidden: [16], epochs: 2 } });
-  await until(async () => (await call('GET', '/api/v1/models/bench')).body.production === 1 || undefined, 180_000, 'production');
-  const body = { inputs: [{ name: 'input', shape: [1, 64], datatype: 'FP32', data: new Array(64).fill(1) }] };
-  await until(async () => (await call('POST', '/v2/models/bench/infer', body)).status === 200 || undefined, 60_000, 'serving');
+  await call('POST', '/api/v1/sessions', {
+    model: 'bench',
+    dataset: 'digits',
+    params: { hidden: [16], epochs: 2 },
+  });
+  await until(
+    async () => (await call('GET', '/api/v1/models/bench')).body.production === 1 || undefined,
+    180_000,
+    'production',
+  );
+  const body = {
+    inputs: [{ name: 'input', shape: [1, 64], datatype: 'FP32', data: new Array(64).fill(1) }],
+  };
+  await until(
+    async () => (await call('POST', '/v2/models/bench/infer', body)).status === 200 || undefined,
+    60_000,
+    'serving',
+  );
   const done: { start: number; end: number; ok: boolean }[] = [];
   let stop = false;
   const client = async () => {
     while (!stop) {
       const start = Date.now();
-      const ok = await call('POST', '/v2/models/bench/infer', body).then((r) => r.status === 200, () => false);
+      const ok = await call('POST', '/v2/models/bench/infer', body).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       done.push({ start, end: Date.now(), ok });
     }
   };
@@ -130,7 +160,10 @@ try {
   const before = done.filter((d) => d.end < killedAt);
   results.push(
     `failover (n3 killed, 16 clients): window ${bad.length ? s(Math.max(...bad.map((d) => d.end)) - killedAt) : '0.0'} s; ` +
-      `${after.filter((d) => !d.ok).length} failed of ${after.length}; p50 latency before ${p(before.map((d) => d.end - d.start), 0.5)} ms, ` +
+      `${after.filter((d) => !d.ok).length} failed of ${after.length}; p50 latency before ${p(
+        before.map((d) => d.end - d.start),
+        0.5,
+      )} ms, ` +
       `slowest after ${Math.max(...after.map((d) => d.end - d.start))} ms`,
   );
 } finally {

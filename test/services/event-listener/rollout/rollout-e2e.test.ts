@@ -28,11 +28,13 @@ import { startRegistryServing, type RegistryServing } from '../../serving/regist
 import { evaluatedPayload, log } from '../harness.js';
 
 const M = 'signs';
+const GOOD = 'signs-good';
 let r: TestRedis;
 let db: Redis;
 let s: RegistryServing;
 let g: TestGateway;
 let listener: ListenerApp;
+let makeListener: () => ListenerApp;
 let events: EventLog;
 
 before(async () => {
@@ -57,7 +59,30 @@ before(async () => {
     });
   }
   await s.registry.promote(M, 1);
-  await waitFor(() => s.app.fleet.host(M)?.gen === 1, { what: 'generation 1 live' });
+  // A second model whose challenger is as right as production (its scale differs).
+  for (const scale of [1, 3]) {
+    await s.registry.addGeneration(GOOD, {
+      type: 'classifier',
+      weights: linearClassifierModel({
+        weights: [
+          [1, -1],
+          [0, 0],
+        ],
+        bias: [0, 0],
+        scale,
+      }),
+    });
+  }
+  await s.registry.promote(GOOD, 1);
+  // Two models' processes starting on a loaded machine: allow them time.
+  await waitFor(() => s.app.fleet.host(M)?.gen === 1, {
+    what: 'generation 1 live',
+    timeoutMs: 60_000,
+  });
+  await waitFor(() => s.app.fleet.host(GOOD)?.gen === 1, {
+    what: 'good generation 1 live',
+    timeoutMs: 60_000,
+  });
   g = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url, SWARMML_PREFIX: prefix } });
   events = new EventLog(db, s.keys);
   const live = new LiveConfig(db, s.keys, { log });
@@ -74,6 +99,15 @@ before(async () => {
           gates: { maxP99Ratio: null, maxAccuracyDrop: 0.1, minFeedback: 20 },
         },
       },
+      [GOOD]: {
+        rollout: {
+          mode: 'shadow-then-canary',
+          canarySteps: [50, 100],
+          minSamples: 40,
+          stepIntervalS: 0.3,
+          gates: { maxP99Ratio: null, minAgreement: 0.99, maxAccuracyDrop: 0.1, minFeedback: 20 },
+        },
+      },
     },
   });
   await live.close();
@@ -86,20 +120,22 @@ before(async () => {
     sessions: new SessionStore(db, s.keys),
     runner: undefined as unknown as SessionRunner,
   });
-  listener = buildListener({
-    config: {
-      SWARMML_PREFIX: prefix,
-      EVENT_HANDLER_URL: 'http://127.0.0.1:9',
-      internalToken: 'internal-token-0123456789',
-      BUDGET_CHECK_MS: 200,
-      START_FROM: 'latest',
-      ROLLOUT_TICK_MS: 50,
-    },
-    log,
-    redis: r.client(),
-    bullRedis: r.client({ forWorker: true }),
-    sink: { send: async (d) => void (await executor.execute(d)) },
-  });
+  makeListener = () =>
+    buildListener({
+      config: {
+        SWARMML_PREFIX: prefix,
+        EVENT_HANDLER_URL: 'http://127.0.0.1:9',
+        internalToken: 'internal-token-0123456789',
+        BUDGET_CHECK_MS: 200,
+        START_FROM: 'latest',
+        ROLLOUT_TICK_MS: 50,
+      },
+      log,
+      redis: r.client(),
+      bullRedis: r.client({ forWorker: true }),
+      sink: { send: async (d) => void (await executor.execute(d)) },
+    });
+  listener = makeListener();
   await listener.start();
 });
 after(async () => {
@@ -127,9 +163,9 @@ interface Answer {
 }
 
 /** One client request; the truth is production's answer. */
-async function infer(key: string, x0: number): Promise<Answer | Error> {
+async function infer(key: string, x0: number, model = M): Promise<Answer | Error> {
   try {
-    const res = await api(`/v2/models/${M}/infer`, {
+    const res = await api(`/v2/models/${model}/infer`, {
       method: 'POST',
       headers: { 'x-request-key': key },
       body: JSON.stringify({
@@ -160,6 +196,7 @@ test('a canary answering wrongly is rolled back on posted ground truth, with 0 f
   assert.deepEqual([started.phase, started.canaryPercent, started.challenger], ['canary', 50, 2]);
   await waitFor(() => s.app.rollout.views!.view(M).active && s.app.fleet.host(M)!.ready(2), {
     what: 'serving splits to generation 2',
+    timeoutMs: 60_000,
   });
 
   const failures: Error[] = [];
@@ -205,13 +242,30 @@ test('a canary answering wrongly is rolled back on posted ground truth, with 0 f
     [...byKey.values()].some((gs) => gs.has(2)),
     'some clients were on the canary',
   );
-  // Traffic is back on production: the last rounds were all answered by generation 1.
-  assert.ok(answers.slice(-16).every((a) => a.gen === 1));
+  // Traffic is back on production as soon as serving has re-read the state.
+  const later: Error[] = [];
+  await waitFor(
+    async () => {
+      const round = await Promise.all(
+        Array.from({ length: 16 }, (_, c) => infer(`client-${c}`, 1)),
+      );
+      for (const a of round) if (a instanceof Error) later.push(a);
+      return round.every((a) => !(a instanceof Error) && a.gen === 1) ? true : undefined;
+    },
+    { what: 'every client on production' },
+  );
+  assert.deepEqual(later, [], 'no client request failed after the rollback either');
 
   const st = (await readRollout(db, s.keys, M))!;
   assert.deepEqual([st.status, st.canaryPercent], ['rolled-back', 0]);
-  const g2 = await s.registry.getGeneration(M, 2);
-  assert.equal(g2.status, 'rejected');
+  // The state changes first; the rejection is the handler's, a moment later.
+  const g2 = await waitFor(
+    async () => {
+      const g = await s.registry.getGeneration(M, 2);
+      return g.status === 'rejected' ? g : undefined;
+    },
+    { what: 'generation 2 rejected' },
+  );
   assert.match(g2.reason!, /gate accuracyDrop failed \(1 against limit 0\.1\)/);
   assert.equal((await s.registry.getProduction(M))?.gen, 1);
   const all: StoredEvent[] = await events.range({ from: startId, count: 10_000 });
@@ -220,4 +274,76 @@ test('a canary answering wrongly is rolled back on posted ground truth, with 0 f
   assert.deepEqual([p.gate.gate, p.gate.value], ['accuracyDrop', 1]);
   assert.match(p.reason, /online accuracy 0 on \d+ labels against production's 1 on \d+/);
   assert.equal(all.filter((e) => e.kind === 'generation.promoted').length, 0);
+});
+
+test('a challenger as good as production is promoted once, across a listener restart mid-rollout', async () => {
+  const startId = await events.append({
+    kind: 'generation.evaluated',
+    payload: evaluatedPayload({
+      model: GOOD,
+      gen: 2,
+      accuracy: 0.97,
+      against: { gen: 1, accuracy: 0.9 },
+    }),
+  });
+  await waitFor(() => readRollout(db, s.keys, GOOD), { what: 'rollout started' });
+  let restarted = false;
+  let i = 0;
+  const failures: Error[] = [];
+  const done = async () => (await s.registry.getGeneration(GOOD, 2)).status === 'production';
+  while (!(await done())) {
+    const round = await Promise.all(
+      Array.from({ length: 16 }, (_, c) => infer(`k-${c}`, ((i++ % 7) - 3) / 3 || 0.5, GOOD)),
+    );
+    const ok = round.filter((a): a is Answer => !(a instanceof Error));
+    failures.push(...round.filter((a): a is Error => a instanceof Error));
+    await s.app.rollout.recorder!.flush();
+    const res = await api(`/api/v1/models/${GOOD}/feedback`, {
+      method: 'POST',
+      body: JSON.stringify(ok.map((a) => ({ id: a.id, label: a.truth }))),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const st = await readRollout(db, s.keys, GOOD);
+    if (!restarted && st?.phase === 'canary') {
+      // The listener dies mid-rollout; a new one knows only what Redis holds.
+      await listener.close();
+      listener = makeListener();
+      await listener.start();
+      restarted = true;
+    }
+    assert.ok(i < 40_000, 'promoted in time');
+  }
+  assert.ok(restarted, 'the listener was restarted mid-rollout');
+  assert.deepEqual(failures, [], 'no client request failed');
+  // The registry changes before the handler archives generation.promoted.
+  const all = await waitFor(
+    async () => {
+      const evs = await events.range({ from: startId, count: 10_000 });
+      return evs.some((e) => e.kind === 'generation.promoted') ? evs : undefined;
+    },
+    { what: 'generation.promoted archived' },
+  );
+  const of = (kind: string) =>
+    all.filter((e) => e.kind === kind && (e.payload as { model: string }).model === GOOD);
+  assert.equal(of('generation.promoted').length, 1);
+  assert.equal(of('rollout.promoted').length, 1);
+  assert.deepEqual(
+    of('rollout.step').map((e) => (e.payload as { from: string }).from),
+    ['shadow', 'canary 50%'],
+  );
+  const st = (await readRollout(db, s.keys, GOOD))!;
+  assert.equal(st.status, 'promoted');
+  assert.match(st.reason!, /promoted after canary 100%: every gate passed/);
+  // In the shadow phase the challenger's answers were compared with production's: all agreed.
+  const shadowPass = of('rollout.gate')
+    .map(
+      (e) =>
+        e.payload as {
+          phase: string;
+          outcome: string;
+          readings: { gate: string; value: number | null }[];
+        },
+    )
+    .find((p) => p.phase === 'shadow' && p.outcome === 'passed')!;
+  assert.equal(shadowPass.readings.find((r) => r.gate === 'agreement')?.value, 1);
 });

@@ -100,7 +100,7 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
   test('swarm-up brings every service to healthy and prints URL, token and times', async () => {
     assert.match(upOutput, new RegExp(`http://127.0.0.1:${port}/`));
     assert.match(upOutput, /admin token: [0-9a-f]{64}/);
-    assert.match(upOutput, /times \(s\): .*seed [\d.]+, build [\d.]+, deploy [\d.]+/);
+    assert.match(upOutput, /times \(s\): .*seed [\d.]+, build [\d.]+, push [\d.]+, deploy [\d.]+/);
     assert.equal((await fetch(`${api.url}/healthz`)).status, 200);
     // Docker ran each service's own /healthz check (docker/healthcheck.mjs) to get here.
     for (const s of ['gateway', 'event-handler', 'event-listener', 'data-intake', 'serving']) {

@@ -47,7 +47,8 @@ type KeyGroup =
   | 'tokens'
   | 'serving'
   | 'batch'
-  | 'listener';
+  | 'listener'
+  | 'predictions';
 type ChannelGroup = 'models' | 'serving' | 'config' | 'token-revocations';
 
 /** The key patterns of each group, built by Keys ('*' in a name matches every name). */
@@ -78,6 +79,9 @@ function keyGroup(k: Keys, g: KeyGroup): string[] {
       return [k.batchInferChunk('*', 0).replace(/:0$/, ':*')];
     case 'listener':
       return [k.listenerCursor(), k.listenerSamplesTrigger('*', '*')];
+    // what each answer was, kept for joining the ground truth posted later
+    case 'predictions':
+      return [k.prediction('*')];
   }
 }
 
@@ -102,7 +106,16 @@ function channelGroup(k: Keys, g: ChannelGroup): string[] {
 const GRANTS: Record<Exclude<RedisUser, 'admin'>, Grant> = {
   // The API's front door: every resource an API call can reach, and the only writer of tokens.
   gateway: {
-    keys: ['models', 'datasets', 'sessions', 'events', 'config', 'tokens', 'serving'],
+    keys: [
+      'models',
+      'datasets',
+      'sessions',
+      'events',
+      'config',
+      'tokens',
+      'serving',
+      'predictions',
+    ],
     queues: [QUEUES.sessions, QUEUES.deliveries, QUEUES.deliveriesDead],
     channels: ['models', 'serving', 'config', 'token-revocations'],
   },
@@ -128,9 +141,9 @@ const GRANTS: Record<Exclude<RedisUser, 'admin'>, Grant> = {
     channels: [],
   },
   // Loads generations (writes their optimised graphs), evaluates candidates on held-out rows,
-  // scores batches.
+  // scores batches, counts what each generation answered and keeps prediction records.
   serving: {
-    keys: ['models', 'events', 'serving', 'batch'],
+    keys: ['models', 'events', 'serving', 'batch', 'predictions'],
     read: ['datasets'],
     queues: [QUEUES.batchInfer, QUEUES.evaluations],
     channels: ['models', 'serving'],

@@ -169,6 +169,13 @@ test('each service user can do its own work', async () => {
   await listener.set(keys.listenerCursor(), events[0]!.id);
   await assert.rejects(connect('serving').set(keys.listenerCursor(), '0-0'), /NOPERM/);
 
+  // serving keeps a record of each answer and counts it; the gateway joins ground truth to it
+  const servingUser = connect('serving');
+  await servingUser.set(keys.prediction('p-1'), '{"gen":1}', 'EX', 60);
+  await servingUser.hincrby(keys.modelGenOnline('acl-model', 1), 'requests', 1);
+  assert.equal(await connect('gateway').get(keys.prediction('p-1')), '{"gen":1}');
+  await assert.rejects(trainer.set(keys.prediction('p-2'), '{}'), /NOPERM/);
+
   // batch-infer queues chunks for serving; the trainer cannot
   const bq = new Queue(QUEUES.batchInfer, {
     connection: connect('batch-infer'),

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  closeWorker,
   QUEUES,
   SessionJob,
   isTerminal,
@@ -336,6 +337,7 @@ export class SessionRunner {
     this.closing = true;
     this.ends.emit(CLOSING);
     this.unsubscribe();
-    await this.worker?.close(true);
+    if (this.worker && !(await closeWorker(this.worker, { graceMs: 5_000, force: true })))
+      this.d.log.warn('sessions worker closed late');
   }
 }

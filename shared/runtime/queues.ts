@@ -1,3 +1,4 @@
+import type { Worker } from 'bullmq';
 import { z } from 'zod';
 
 /**
@@ -44,3 +45,26 @@ export const BatchInferResult = z.object({
   gen: z.number().int(),
 });
 export type BatchInferResult = z.infer<typeof BatchInferResult>;
+
+/**
+ * Closes a BullMQ worker, waiting at most `graceMs`. After Redis was restarted under it, a
+ * worker's close (and even its disconnect) can wait on its blocking read for good (seen in the
+ * readiness test); past the grace period its connections are dropped without waiting, and a
+ * job in flight, if any, is found stalled and run again by the next worker. Answers whether
+ * the close was graceful.
+ */
+export async function closeWorker(
+  worker: Worker,
+  opts: { graceMs: number; force?: boolean },
+): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), opts.graceMs);
+  });
+  const closing = worker.close(opts.force ?? false).then(() => 'closed' as const);
+  const outcome = await Promise.race([closing, late]);
+  clearTimeout(timer);
+  if (outcome === 'closed') return true;
+  void worker.disconnect().catch(() => undefined);
+  return false;
+}

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  closeWorker,
   DeliveryJob,
   QUEUES,
   type DeliveryChannel,
@@ -102,7 +103,12 @@ export class DeliveryWorker {
     }
   }
 
+  /** Lets the deliveries in flight finish, for CLOSE_GRACE_MS at most (closeWorker). */
   async close(): Promise<void> {
-    await this.worker?.close();
+    if (!this.worker) return;
+    const graceful = await closeWorker(this.worker, { graceMs: CLOSE_GRACE_MS });
+    if (!graceful) this.deps.log?.warn({ graceMs: CLOSE_GRACE_MS }, 'delivery worker closed late');
   }
 }
+
+const CLOSE_GRACE_MS = 5_000;

@@ -108,7 +108,15 @@ describe('a Redis outage in the middle of a training', () => {
       { timeoutMs: 30_000, what: 'the candidate decided' },
     );
     assert.equal(gens[0]!.sessionId, id);
-    const decided = await archive.range({ sessionId: id, count: 10_000 });
-    assert.equal(decided.filter((e) => e.kind === 'decision').length, 1);
+    // The decision's event may be archived after the generation's status changed.
+    const decided = await waitFor(
+      async () => {
+        const all = await archive.range({ sessionId: id, count: 10_000 });
+        const ds = all.filter((e) => e.kind === 'decision');
+        return ds.length > 0 ? ds : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the decision archived' },
+    );
+    assert.equal(decided.length, 1);
   });
 });

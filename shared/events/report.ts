@@ -7,6 +7,7 @@ export interface GatewayEvent {
     | 'config.changed'
     | 'delivery.dead'
     | 'delivery.replayed'
+    | 'delivery.dropped'
     | 'delivery.skipped'
     | 'plugin.loaded'
     | 'plugin.failed'

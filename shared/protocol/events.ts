@@ -102,6 +102,7 @@ export const EVENT_KINDS = [
   'config.changed',
   'delivery.dead',
   'delivery.replayed',
+  'delivery.dropped',
   'delivery.skipped',
   'plugin.loaded',
   'plugin.failed',

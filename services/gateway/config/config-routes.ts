@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
+  Forbidden,
   roleAllows,
+  type Permission,
   type Role,
   type ConfigVersion,
   type LiveConfig,
@@ -8,10 +10,12 @@ import {
 import {
   CONFIG_KINDS,
   configHistory,
+  configKind,
   getConfigDocument,
   putConfigDocument,
 } from '../delivery/config-documents.js';
 import { CONFIG_DOCUMENTS } from '../delivery/delivery-document.js';
+import { changedSecretHolders, restoreSecrets } from '../delivery/keep-secrets.js';
 import { redactSecrets } from '../delivery/redact-secrets.js';
 import type { RouteModule } from '../http/route-context.js';
 import { routeMounter } from '../openapi/mount-route.js';
@@ -62,10 +66,10 @@ export const configApi = {
   put: defineRoute({
     method: 'put',
     path: '/api/v1/config/:kind',
-    permission: 'admin',
+    permission: 'write',
     tag: 'config',
     summary:
-      'Validate and store a new version; applied by every gateway within a second. 400 lists {path, message} per problem',
+      'Validate and store a new version (delivery, sources: operator; rules: admin); applied by every gateway within a second. 400 lists {path, message} per problem',
     params: KindParams,
     query: PutConfigQuery,
     body: { document: DOCUMENT_SCHEMAS },
@@ -74,6 +78,7 @@ export const configApi = {
     responseExample: { kind: 'delivery', version: 4 },
     errors: {
       404: 'no such configuration kind',
+      403: 'rules below admin, or a changed entry that holds a credential below admin',
       409: 'ifVersion is not the current version',
     },
   }),
@@ -100,6 +105,16 @@ function viewFor(role: Role | undefined) {
   return (v: ConfigVersion): ConfigVersion => (full ? v : { ...v, doc: redactSecrets(v.doc) });
 }
 
+/**
+ * Who may replace each document. Delivery and sources are day-to-day operations; the decision
+ * rules decide what reaches production, so they stay with admins (as `PUT /api/v1/rules`).
+ */
+const EDIT_PERMISSION: Record<string, Permission> = {
+  delivery: 'write',
+  sources: 'write',
+  rules: 'admin',
+};
+
 const roleOf = (locals: Record<string, unknown>) =>
   (locals.auth as { role?: Role } | undefined)?.role;
 
@@ -116,7 +131,23 @@ export function configRoutes(d: ConfigRoutesDeps): RouteModule {
     });
     mount(configApi.put, async ({ params, query: q, body }, _req, res) => {
       const author = (res.locals.auth as { name?: string } | undefined)?.name;
-      const { version } = await putConfigDocument(d.live, params.kind, body, {
+      const role = roleOf(res.locals);
+      const need = EDIT_PERMISSION[configKind(params.kind)] ?? 'admin';
+      if (!role || !roleAllows(role, need))
+        throw new Forbidden(`changing the ${params.kind} document takes the ${need} permission`);
+      let doc = body;
+      if (!roleAllows(role, 'admin')) {
+        // Below admin the document was read with its secrets masked: saving it keeps them.
+        const current = (await getConfigDocument(d.live, params.kind)).doc;
+        doc = restoreSecrets(body, current);
+        const changed = changedSecretHolders(doc, current);
+        if (changed.length > 0)
+          throw new Forbidden(
+            `only an admin may add or change an entry that holds a credential: ${changed.join(', ')}`,
+            { paths: changed },
+          );
+      }
+      const { version } = await putConfigDocument(d.live, params.kind, doc, {
         plugins: d.plugins,
         ...(author === undefined ? {} : { author }),
         ...(q.ifVersion === undefined ? {} : { ifVersion: q.ifVersion }),

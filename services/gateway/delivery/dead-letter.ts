@@ -81,3 +81,34 @@ export async function replayDead(
   }
   return { replayed, missing };
 }
+
+/**
+ * Removes dead deliveries for good (their channel is gone, or the message no longer matters).
+ * Unknown ids are reported, not fatal, unless every id is unknown.
+ */
+export async function dropDead(
+  dead: Queue,
+  sel: DeadReplayRequest,
+): Promise<{ dropped: string[]; missing: string[] }> {
+  const dropped: string[] = [];
+  const missing: string[] = [];
+  const ids =
+    'all' in sel
+      ? (await dead.getJobs(['waiting', 'prioritized'], 0, -1, true)).flatMap((j) =>
+          j?.id ? [j.id] : [],
+        )
+      : sel.ids;
+  for (const id of ids) {
+    const j = await dead.getJob(id);
+    if (!j) {
+      missing.push(id);
+      continue;
+    }
+    await j.remove();
+    dropped.push(id);
+  }
+  if ('ids' in sel && dropped.length === 0) {
+    throw new NotFound(`no dead deliveries with ids ${missing.join(', ')}`, { missing });
+  }
+  return { dropped, missing };
+}

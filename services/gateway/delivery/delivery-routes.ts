@@ -42,13 +42,25 @@ export const deliveryApi = {
   replay: defineRoute({
     method: 'post',
     path: '/api/v1/deliveries/dead/replay',
-    permission: 'admin',
+    permission: 'write',
     tag: 'delivery',
     summary: 'Send dead deliveries again, to the channel as configured now',
     body: named('DeadReplayRequest', DeadReplayRequest),
     bodyExample: { all: true },
     response: z.object({ replayed: z.array(z.string()), missing: z.array(z.string()) }),
     responseExample: { replayed: ['d-42'], missing: [] },
+    errors: { 404: 'none of the given ids is a dead delivery' },
+  }),
+  drop: defineRoute({
+    method: 'post',
+    path: '/api/v1/deliveries/dead/drop',
+    permission: 'write',
+    tag: 'delivery',
+    summary: 'Remove dead deliveries without sending them',
+    body: named('DeadReplayRequest', DeadReplayRequest),
+    bodyExample: { ids: ['d-42'] },
+    response: z.object({ dropped: z.array(z.string()), missing: z.array(z.string()) }),
+    responseExample: { dropped: ['d-42'], missing: [] },
     errors: { 404: 'none of the given ids is a dead delivery' },
   }),
   sources: defineRoute({
@@ -115,6 +127,7 @@ export function deliveryRoutes(d: DeliveryRoutesDeps): RouteModule {
       return { dead, total };
     });
     mount(deliveryApi.replay, async ({ body }) => d.delivery.replayDead(body));
+    mount(deliveryApi.drop, async ({ body }) => d.delivery.dropDead(body));
     mount(deliveryApi.sources, () => ({ sources: d.sources.status() }));
     mount(deliveryApi.push, async ({ params, body }) => d.sources.push(params.id, body), {
       before: [textBody],

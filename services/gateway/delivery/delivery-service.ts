@@ -15,7 +15,7 @@ import {
 } from '../../../shared/index.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { ChannelSenders, type WsTopicPublisher } from './channels/senders.js';
-import { countDead, listDead, replayDead } from './dead-letter.js';
+import { countDead, dropDead, listDead, replayDead } from './dead-letter.js';
 import { DeliveryConfig } from './delivery-document.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Dispatcher } from './dispatcher.js';
@@ -162,6 +162,13 @@ export class DeliveryService {
       jobOptions(this.dispatcher.channel(job.channel));
     const res = await replayDead(this.dead, this.deliveries, sel, optionsFor);
     if (res.replayed.length) this.report({ type: 'delivery.replayed', ids: res.replayed });
+    return res;
+  }
+
+  /** POST /api/v1/deliveries/dead/drop with `{ids}` or `{all: true}`: gone, not sent. */
+  async dropDead(body: unknown): Promise<{ dropped: string[]; missing: string[] }> {
+    const res = await dropDead(this.dead, DeadReplayRequest.parse(body));
+    if (res.dropped.length) this.report({ type: 'delivery.dropped', ids: res.dropped });
     return res;
   }
 

@@ -1,7 +1,8 @@
-const SECRET_KEYS = new Set(['secret', 'password', 'headers']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['secret', 'password', 'headers']);
 export const REDACTED = '***';
 
-function redactUrl(s: string): string {
+/** A URL with its password masked; anything else as it is. */
+export function redactUrl(s: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(s)) return s;
   try {
     const u = new URL(s);
@@ -24,4 +25,12 @@ export function redactSecrets(v: unknown): unknown {
   return Object.fromEntries(
     Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.has(k) ? REDACTED : redactSecrets(x)]),
   );
+}
+
+/** Whether a value carries anything `redactSecrets` would mask. */
+export function holdsSecret(v: unknown): boolean {
+  if (typeof v === 'string') return redactUrl(v) !== v;
+  if (Array.isArray(v)) return v.some(holdsSecret);
+  if (!v || typeof v !== 'object') return false;
+  return Object.entries(v).some(([k, x]) => SECRET_KEYS.has(k) || holdsSecret(x));
 }

@@ -145,3 +145,67 @@ test('the WebSocket checks the token at connect and filters topics by role', asy
     admin.close();
   }
 });
+
+test('delivery and sources: operators edit them with secrets kept masked; credentials and decision rules stay with admins', async () => {
+  const send = async (method: 'GET' | 'PUT', path: string, role: Role, body?: unknown) => {
+    const res = await fetch(`${g.url}/api/v1/config/${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tokens[role]}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const hook = {
+    type: 'webhook',
+    url: 'http://127.0.0.1:9/hook',
+    secret: 'hmac-key-for-matrix',
+    headers: { authorization: 'Bearer downstream' },
+  };
+  const doc = {
+    channels: { hook, screen: { type: 'ws', topic: 'alerts' } },
+    formatters: { alert: { type: 'template', template: { model: '{{model}}' } } },
+    rules: [{ id: 'r1', model: 'm', channel: 'hook', formatter: 'alert', sample: 1 }],
+  };
+  assert.equal((await send('PUT', 'delivery', 'admin', doc)).status, 200);
+
+  // The operator reads the document masked, edits a rule and saves it: the secrets stay.
+  const seen = (await send('GET', 'delivery', 'operator')).body.doc;
+  assert.equal(seen.channels.hook.secret, '***');
+  assert.equal(seen.channels.hook.headers, '***');
+  const edited = { ...seen, rules: [{ ...seen.rules[0], sample: 0.5 }] };
+  const saved = await send('PUT', 'delivery', 'operator', edited);
+  assert.equal(saved.status, 200, JSON.stringify(saved.body));
+  const stored = (await send('GET', 'delivery', 'admin')).body.doc;
+  assert.equal(stored.rules[0].sample, 0.5);
+  assert.equal(stored.channels.hook.secret, hook.secret);
+  assert.deepEqual(stored.channels.hook.headers, hook.headers);
+
+  // A channel that keeps its secret may not be pointed elsewhere, nor given a new one.
+  const moved = {
+    ...edited,
+    channels: { ...seen.channels, hook: { ...seen.channels.hook, url: 'http://127.0.0.1:9/x' } },
+  };
+  const refused = await send('PUT', 'delivery', 'operator', moved);
+  assert.equal(refused.status, 403);
+  assert.deepEqual(refused.body.details.paths, ['channels.hook']);
+  const added = {
+    ...edited,
+    channels: { ...seen.channels, other: { ...hook, secret: 'operator-chosen-key' } },
+  };
+  assert.equal((await send('PUT', 'delivery', 'operator', added)).status, 403);
+  // A channel without credentials is the operator's to change.
+  const plain = { ...edited, channels: { ...seen.channels, screen: { type: 'ws', topic: 'b' } } };
+  assert.equal((await send('PUT', 'delivery', 'operator', plain)).status, 200);
+  const after = (await send('GET', 'delivery', 'admin')).body.doc;
+  assert.equal(after.channels.hook.secret, hook.secret);
+
+  // Viewers read only; the decision rules are admin-only.
+  assert.equal((await send('PUT', 'delivery', 'viewer', plain)).status, 403);
+  const rules = await send('PUT', 'rules', 'operator', {});
+  assert.equal(rules.status, 403);
+  assert.match(rules.body.message, /rules document takes the admin permission/);
+  assert.equal((await send('PUT', 'sources', 'operator', { sources: [] })).status, 200);
+});

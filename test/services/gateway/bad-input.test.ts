@@ -9,32 +9,28 @@ import assert from 'node:assert/strict';
 import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { EventIngest, Keys, SessionStore } from '../../../shared/index.js';
 import { addConstantModel } from '../../helpers/onnx-models.js';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import type { TestRedis } from '../../helpers/redis.js';
+import type { TestGateway } from '../../helpers/gateway.js';
+import {
+  startGatewayOverReplica,
+  type GatewayOverReplica,
+} from '../../helpers/gateway-over-replica.js';
 import { TestWs } from '../../helpers/ws-client.js';
-import { waitFor } from '../../helpers/wait.js';
-import { startServing, type Serving } from '../serving/harness.js';
+import type { Serving } from '../serving/harness.js';
 
+let env: GatewayOverReplica;
 let r: TestRedis;
 let s: Serving;
 let g: TestGateway;
 before(async () => {
-  r = await startTestRedis();
-  s = await startServing(
+  env = await startGatewayOverReplica(
     new InMemoryModelSource().put('add', 1, addConstantModel({ value: 1, width: 2 }), {
       production: true,
     }),
   );
-  g = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url } });
-  await waitFor(async () => (await fetch(`${g.url}/v2/health/ready`)).status === 200, {
-    what: 'the replica ready through the gateway',
-  });
+  ({ r, s, g } = env);
 });
-after(async () => {
-  await g?.close();
-  await s?.stop();
-  await r?.stop();
-});
+after(() => env?.close());
 
 async function call(
   base: string,

@@ -7,17 +7,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { addConstantModel, mlpModel, seededFloats, typedModel } from '../../helpers/onnx-models.js';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import {
+  startGatewayOverRegistry,
+  type GatewayOverRegistry,
+} from '../../helpers/gateway-over-replica.js';
 import { hasStatus, inferenceClient, type InferenceClient } from '../../helpers/grpc-client.js';
-import { waitFor } from '../../helpers/wait.js';
-import { startRegistryServing, type RegistryServing } from '../serving/registry-serving.js';
+import type { RegistryServing } from '../serving/registry-serving.js';
 
 const ROWS = 3;
 const x = seededFloats(ROWS * 784, 5);
 const f32Bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-let r: TestRedis;
+let env: GatewayOverRegistry;
 let s: RegistryServing;
 let tg: TestGateway;
 let rpc: InferenceClient;
@@ -26,37 +28,27 @@ let viewer: string;
 let client: string;
 
 before(async () => {
-  r = await startTestRedis();
-  const prefix = r.prefix();
-  s = await startRegistryServing(r, prefix);
-  await s.registry.addGeneration('mlp', { type: 'classifier', weights: mlpModel() });
-  await s.registry.promote('mlp', 1);
-  await s.registry.addGeneration('plus', {
-    type: 'regressor',
-    weights: addConstantModel({ value: 1 }),
-  });
-  await s.registry.promote('plus', 1);
-  await s.registry.addGeneration('typed', { type: 'regressor', weights: typedModel(1) });
-  await s.registry.promote('typed', 1);
-  await waitFor(() => ['mlp', 'plus', 'typed'].every((m) => s.app.fleet.host(m)?.gen === 1), {
-    what: 'the models live',
-    timeoutMs: 60_000,
-  });
-  // the serving replica's registry and assignment: the same key prefix
-  tg = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url, SWARMML_PREFIX: prefix } });
-  const port = await tg.gw.grpc.listen(0, '127.0.0.1');
-  rpc = inferenceClient(`127.0.0.1:${port}`);
+  env = await startGatewayOverRegistry(
+    async (s) => {
+      await s.registry.addGeneration('mlp', { type: 'classifier', weights: mlpModel() });
+      await s.registry.promote('mlp', 1);
+      await s.registry.addGeneration('plus', {
+        type: 'regressor',
+        weights: addConstantModel({ value: 1 }),
+      });
+      await s.registry.promote('plus', 1);
+      await s.registry.addGeneration('typed', { type: 'regressor', weights: typedModel(1) });
+      await s.registry.promote('typed', 1);
+    },
+    (s) => ['mlp', 'plus', 'typed'].every((m) => s.app.fleet.host(m)?.gen === 1),
+  );
+  ({ s, g: tg, rpc } = env);
   admin = tg.adminToken;
   viewer = (await tg.gw.ctx.tokens.create('v', 'viewer')).token;
   client = (await tg.gw.ctx.tokens.create('c', 'client')).token;
 });
 
-after(async () => {
-  rpc?.close();
-  await tg?.close();
-  await s?.stop();
-  await r?.stop();
-});
+after(() => env?.close());
 
 const inferTyped = (token = client) =>
   rpc.call(
@@ -498,7 +490,7 @@ describe('gRPC statistics and repository', () => {
   });
 
   test('serving down: UNAVAILABLE', async () => {
-    const down = await startTestGateway(r, { env: { SERVING_UPSTREAM: 'http://127.0.0.1:9' } });
+    const down = await startTestGateway(env.r, { env: { SERVING_UPSTREAM: 'http://127.0.0.1:9' } });
     const port = await down.gw.grpc.listen(0, '127.0.0.1');
     const c = inferenceClient(`127.0.0.1:${port}`);
     try {

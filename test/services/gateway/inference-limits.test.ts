@@ -11,32 +11,24 @@ import http from 'node:http';
 import net from 'node:net';
 import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { mlpModel } from '../../helpers/onnx-models.js';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { waitFor } from '../../helpers/wait.js';
-import { startServing, type Serving } from '../serving/harness.js';
+import type { TestGateway } from '../../helpers/gateway.js';
+import {
+  startGatewayOverReplica,
+  type GatewayOverReplica,
+} from '../../helpers/gateway-over-replica.js';
 
 const MB = 1024 * 1024;
 const BIG = 130 * MB;
 
-let r: TestRedis;
-let s: Serving;
+let env: GatewayOverReplica;
 let g: TestGateway;
 before(async () => {
-  r = await startTestRedis();
-  s = await startServing(
+  env = await startGatewayOverReplica(
     new InMemoryModelSource().put('mlp', 1, mlpModel([4, 8, 3]), { production: true }),
   );
-  g = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url } });
-  await waitFor(async () => (await fetch(`${g.url}/v2/health/ready`)).status === 200, {
-    what: 'the replica ready through the gateway',
-  });
+  ({ g } = env);
 });
-after(async () => {
-  await g?.close();
-  await s?.stop();
-  await r?.stop();
-});
+after(() => env?.close());
 
 interface Outcome {
   status: number;

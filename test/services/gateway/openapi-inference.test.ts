@@ -9,33 +9,25 @@ import {
   type RouteSpec,
 } from '../../../services/gateway/openapi/route-spec.js';
 import { mlpModel } from '../../helpers/onnx-models.js';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { waitFor } from '../../helpers/wait.js';
-import { startServing, type Serving } from '../serving/harness.js';
+import type { TestGateway } from '../../helpers/gateway.js';
+import {
+  startGatewayOverReplica,
+  type GatewayOverReplica,
+} from '../../helpers/gateway-over-replica.js';
 
 // The inference routes are declared for the document only (the proxy forwards them as they
 // come): each must answer its documented success through a gateway in front of a real
 // replica, with its documented example, and its answer must fit the documented schema.
-let r: TestRedis;
-let s: Serving;
+let env: GatewayOverReplica;
 let g: TestGateway;
 before(async () => {
-  r = await startTestRedis();
   // Four inputs named x, like the documented examples.
-  s = await startServing(
+  env = await startGatewayOverReplica(
     new InMemoryModelSource().put('mlp', 3, mlpModel([4, 8, 3]), { production: true }),
   );
-  g = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url } });
-  await waitFor(async () => (await fetch(`${g.url}/v2/health/ready`)).status === 200, {
-    what: 'the replica ready through the gateway',
-  });
+  ({ g } = env);
 });
-after(async () => {
-  await g?.close();
-  await s?.stop();
-  await r?.stop();
-});
+after(() => env?.close());
 
 const VALUES: Record<string, string> = { model: 'mlp', version: '3' };
 

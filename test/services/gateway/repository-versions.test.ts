@@ -9,47 +9,42 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { mlpModel } from '../../helpers/onnx-models.js';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { hasStatus, inferenceClient, type InferenceClient } from '../../helpers/grpc-client.js';
+import type { TestGateway } from '../../helpers/gateway.js';
+import {
+  startGatewayOverRegistry,
+  type GatewayOverRegistry,
+} from '../../helpers/gateway-over-replica.js';
+import { hasStatus, type InferenceClient } from '../../helpers/grpc-client.js';
 import { waitFor } from '../../helpers/wait.js';
-import { startRegistryServing, type RegistryServing } from '../serving/registry-serving.js';
 
 const SIZES = [4, 16, 3];
 const body = {
   inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [0.1, 0.2, 0.3, 0.4] }],
 };
 
-let r: TestRedis;
-let s: RegistryServing;
+let env: GatewayOverRegistry;
 let tg: TestGateway;
 let rpc: InferenceClient;
 let admin: string;
 let client: string;
 
 before(async () => {
-  r = await startTestRedis();
-  const prefix = r.prefix();
-  s = await startRegistryServing(r, prefix);
-  for (const seed of [1, 2, 3]) {
-    await s.registry.addGeneration('m', { type: 'classifier', weights: mlpModel(SIZES, seed) });
-  }
-  await s.registry.promote('m', 1);
-  await s.registry.reject('m', 2, 'worse than production');
-  await waitFor(() => s.app.fleet.host('m')?.gen === 1, { what: 'm live', timeoutMs: 60_000 });
-  tg = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url, SWARMML_PREFIX: prefix } });
-  const port = await tg.gw.grpc.listen(0, '127.0.0.1');
-  rpc = inferenceClient(`127.0.0.1:${port}`);
+  env = await startGatewayOverRegistry(
+    async (s) => {
+      for (const seed of [1, 2, 3]) {
+        await s.registry.addGeneration('m', { type: 'classifier', weights: mlpModel(SIZES, seed) });
+      }
+      await s.registry.promote('m', 1);
+      await s.registry.reject('m', 2, 'worse than production');
+    },
+    (s) => s.app.fleet.host('m')?.gen === 1,
+  );
+  ({ g: tg, rpc } = env);
   admin = tg.adminToken;
   client = (await tg.gw.ctx.tokens.create('c', 'client')).token;
 });
 
-after(async () => {
-  rpc?.close();
-  await tg?.close();
-  await s?.stop();
-  await r?.stop();
-});
+after(() => env?.close());
 
 const call = async (
   method: string,

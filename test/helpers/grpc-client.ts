@@ -9,8 +9,16 @@ type Callback = (err: grpc.ServiceError | null, res: unknown) => void;
 type UnaryMethod = (req: unknown, md: grpc.Metadata, cb: Callback) => void;
 
 export interface InferenceClient {
-  /** `method` is the RPC's name (`ModelInfer`, ...); `token` goes in `authorization`. */
-  call<T = any>(method: string, req: unknown, token?: string): Promise<T>;
+  /**
+   * `method` is the RPC's name (`ModelInfer`, ...); `token` goes in `authorization`, and
+   * `metadata` beside it.
+   */
+  call<T = any>(
+    method: string,
+    req: unknown,
+    token?: string,
+    metadata?: Record<string, string>,
+  ): Promise<T>;
   close(): void;
 }
 
@@ -22,9 +30,15 @@ export function inferenceClient(address: string): InferenceClient {
     'grpc.enable_channelz': 0,
   });
   return {
-    call<T>(method: string, req: unknown, token?: string): Promise<T> {
+    call<T>(
+      method: string,
+      req: unknown,
+      token?: string,
+      metadata: Record<string, string> = {},
+    ): Promise<T> {
       const md = new grpc.Metadata();
       if (token) md.set('authorization', `Bearer ${token}`);
+      for (const [k, v] of Object.entries(metadata)) md.set(k, v);
       const fn = (client as unknown as Record<string, UnaryMethod>)[method];
       if (!fn) throw new Error(`no RPC ${method}`);
       return new Promise((resolve, reject) => {

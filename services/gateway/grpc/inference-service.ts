@@ -12,7 +12,13 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { Logger, Permission } from '../../../shared/index.js';
+import {
+  CLIENT_KEY_HEADER,
+  REQUEST_KEY_HEADER,
+  type Logger,
+  type Permission,
+} from '../../../shared/index.js';
+import type { TokenInfo } from '../auth/token-store.js';
 import type { Authenticator } from '../http/authenticate.js';
 import { fromHttpInfer, toHttpInfer } from './infer-codec.js';
 import type {
@@ -58,13 +64,16 @@ function authorization(md: Metadata): string | undefined {
 export function inferenceService(d: InferenceServiceDeps): UntypedServiceImplementation {
   /** One RPC: authenticate (unless `need` is undefined), run, map errors to a status. */
   const unary =
-    <Req, Res>(need: Permission | undefined, fn: (req: Req) => Promise<Res>) =>
+    <Req, Res>(
+      need: Permission | undefined,
+      fn: (req: Req, caller: TokenInfo | undefined, md: Metadata) => Promise<Res>,
+    ) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       const authorized = need
         ? d.auth.check({ headers: { authorization: authorization(call.metadata) } }, need)
-        : Promise.resolve();
+        : Promise.resolve(undefined);
       authorized
-        .then(() => fn(call.request))
+        .then((caller) => fn(call.request, caller, call.metadata))
         .then(
           (res) => callback(null, res),
           (err: unknown) => callback(toServiceError(err, d.log)),
@@ -111,8 +120,11 @@ export function inferenceService(d: InferenceServiceDeps): UntypedServiceImpleme
       return {};
     }),
 
-    ModelInfer: unary('predict', async (req: ModelInferRequest) => {
+    ModelInfer: unary('predict', async (req: ModelInferRequest, caller, md) => {
       const http = toHttpInfer(req);
+      // The canary split's keys, as over HTTP: the client's own request key in the metadata,
+      // else the caller's token, so that one client keeps one generation whatever the protocol.
+      const requestKey = md.get(REQUEST_KEY_HEADER)[0];
       const a = await d.replicas.request({
         method: 'POST',
         path: http.path,
@@ -120,6 +132,8 @@ export function inferenceService(d: InferenceServiceDeps): UntypedServiceImpleme
         headers: {
           'content-type': 'application/octet-stream',
           'inference-header-content-length': String(http.headerLength),
+          ...(caller ? { [CLIENT_KEY_HEADER]: caller.id } : {}),
+          ...(requestKey === undefined ? {} : { [REQUEST_KEY_HEADER]: String(requestKey) }),
         },
       });
       if (a.status !== 200) throw new ReplicaError(a.status, d.replicas.errorOf(a));

@@ -1,5 +1,10 @@
 import type { TrainerParams } from '../../shared/index.js';
-import { createOptimizer, type Optimizer, type ParamSlot } from './optimizers.js';
+import {
+  createOptimizer,
+  type Optimizer,
+  type OptimizerState,
+  type ParamSlot,
+} from './optimizers.js';
 import type { Rng } from './rng.js';
 import {
   columnSums,
@@ -67,6 +72,11 @@ export class DenseNetwork implements Trainable {
     return this.net;
   }
 
+  /** The optimizer's live state (undefined for an inference-only network). */
+  optimizerState(): OptimizerState | undefined {
+    return this.step?.state();
+  }
+
   lastProbabilities(): Float32Array {
     return this.probs.subarray(0, this.lastRows * this.dims[this.dims.length - 1]!);
   }
@@ -113,7 +123,7 @@ export class DenseNetwork implements Trainable {
         dz = dPrev;
       }
     }
-    this.step(this.slots);
+    this.step.step(this.slots);
     return loss;
   }
 

@@ -7,8 +7,18 @@ export interface ParamSlot {
   decay: boolean;
 }
 
-/** Applies one update step to every slot from the gradients they currently hold. */
-export type Optimizer = (slots: readonly ParamSlot[]) => void;
+/** An optimizer's moment buffers (one per slot and moment) and its step count. */
+export interface OptimizerState {
+  steps: number;
+  buffers: Float32Array[];
+}
+
+export interface Optimizer {
+  /** Applies one update step to every slot from the gradients they currently hold. */
+  step(slots: readonly ParamSlot[]): void;
+  /** The live state (not copies): a checkpoint copies it, a resume overwrites it. */
+  state(): OptimizerState;
+}
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
@@ -25,7 +35,9 @@ export function createOptimizer(p: OptimizerParams, slots: readonly ParamSlot[])
 function sgd(p: OptimizerParams, slots: readonly ParamSlot[]): Optimizer {
   const velocity = slots.map((s) => new Float32Array(s.param.length));
   const { learningRate: lr, momentum: mu, l2 } = p;
-  return (all) => {
+  const st: OptimizerState = { steps: 0, buffers: velocity };
+  const step = (all: readonly ParamSlot[]) => {
+    st.steps++;
     all.forEach((s, idx) => {
       const v = velocity[idx]!;
       const { param: w, grad: g } = s;
@@ -37,6 +49,7 @@ function sgd(p: OptimizerParams, slots: readonly ParamSlot[]): Optimizer {
       }
     });
   };
+  return { step, state: () => st };
 }
 
 /** Adam with bias correction folded into the step size; L2 is added to the gradient. */
@@ -44,10 +57,11 @@ function adam(p: OptimizerParams, slots: readonly ParamSlot[]): Optimizer {
   const m1 = slots.map((s) => new Float32Array(s.param.length));
   const m2 = slots.map((s) => new Float32Array(s.param.length));
   const { learningRate: lr, l2 } = p;
-  let t = 0;
-  return (all) => {
-    t++;
-    const step = (lr * Math.sqrt(1 - ADAM_BETA2 ** t)) / (1 - ADAM_BETA1 ** t);
+  // `steps` is Adam's t: a resume sets it along with the moments.
+  const st: OptimizerState = { steps: 0, buffers: [...m1, ...m2] };
+  const step = (all: readonly ParamSlot[]) => {
+    const t = ++st.steps;
+    const size = (lr * Math.sqrt(1 - ADAM_BETA2 ** t)) / (1 - ADAM_BETA1 ** t);
     const eps = ADAM_EPS * Math.sqrt(1 - ADAM_BETA2 ** t);
     all.forEach((s, idx) => {
       const m = m1[idx]!;
@@ -60,8 +74,9 @@ function adam(p: OptimizerParams, slots: readonly ParamSlot[]): Optimizer {
         const vi = ADAM_BETA2 * v[i]! + (1 - ADAM_BETA2) * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        w[i]! -= (step * mi) / (Math.sqrt(vi) + eps);
+        w[i]! -= (size * mi) / (Math.sqrt(vi) + eps);
       }
     });
   };
+  return { step, state: () => st };
 }

@@ -9,11 +9,20 @@ export interface Rng {
   gaussian(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
+  /** Where the sequence stands, for a checkpoint: `createRng(seed, state)` continues from it. */
+  state(): RngState;
 }
 
-export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  let spare: number | undefined;
+/** A generator's position: its counter and the Gaussian draw it holds back, if any. */
+export interface RngState {
+  counter: number;
+  spare: number | null;
+}
+
+/** `resume` continues a sequence saved with `state()` instead of starting from `seed`. */
+export function createRng(seed: number, resume?: RngState): Rng {
+  let state = (resume ? resume.counter : seed) >>> 0;
+  let spare: number | undefined = resume?.spare ?? undefined;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
@@ -24,6 +33,7 @@ export function createRng(seed: number): Rng {
   return {
     next,
     int: (n) => Math.floor(next() * n),
+    state: () => ({ counter: state, spare: spare ?? null }),
     gaussian() {
       if (spare !== undefined) {
         const s = spare;

@@ -7,6 +7,7 @@ import {
 } from '../../shared/index.js';
 import { fromRowBatch, splitByMask, splitTrainValidation } from './dataset-split.js';
 import { exportOnnx } from './onnx-export.js';
+import type { TrainCheckpoint } from './checkpoint.js';
 import { trainModel, type EpochReport, type TrainResult } from './train-loop.js';
 import type { TrainedModel } from './trained-model.js';
 
@@ -22,8 +23,14 @@ export interface TrainAndExportOptions {
    * the params' own `validationFraction` and `seed`.
    */
   split?: { seed: number; validationFraction: number };
-  onEpoch?: (e: EpochReport, model: TrainedModel) => void | Promise<void>;
+  onEpoch?: (
+    e: EpochReport,
+    model: TrainedModel,
+    checkpoint: () => TrainCheckpoint,
+  ) => void | Promise<void>;
   shouldStop?: () => boolean;
+  /** Continue the run this checkpoint was taken of (see `trainModel`). */
+  resume?: TrainCheckpoint;
 }
 
 interface TrainAndExportFacts extends Omit<TrainResult, 'stopped'> {
@@ -77,6 +84,7 @@ export async function trainAndExport(
     inputKind: m.kind,
     ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
     ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
+    ...(opts.resume ? { resume: opts.resume } : {}),
   });
   const facts = {
     ...result,

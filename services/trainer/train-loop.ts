@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BadInput, type TrainerParams } from '../../shared/index.js';
+import type { TrainCheckpoint } from './checkpoint.js';
 import type { LabeledData } from './dataset-split.js';
 import { countCorrect, evaluate, type EvalResult } from './evaluate.js';
 import { fitImputation, imputeRows, type Imputation } from './imputation.js';
@@ -40,7 +41,17 @@ export interface TrainOptions {
    * Awaited after each epoch; a throw aborts training and rejects `trainModel` with it.
    * `model` is live: its weights move on once this returns (export it here to checkpoint).
    */
-  onEpoch?: (e: EpochReport, model: TrainedModel) => void | Promise<void>;
+  onEpoch?: (
+    e: EpochReport,
+    model: TrainedModel,
+    checkpoint: () => TrainCheckpoint,
+  ) => void | Promise<void>;
+  /**
+   * Continue a run from its checkpoint (same params and data): the result is bit-identical
+   * to a run that was never interrupted. One of another run (its fingerprint differs) is a
+   * BadInput.
+   */
+  resume?: TrainCheckpoint;
   /** Polled before every batch; true ends training before that batch. */
   shouldStop?: () => boolean;
   /** Longest stretch of batches between event-loop turns. @defaultValue 50 */
@@ -58,6 +69,10 @@ export interface TrainResult {
   /** True when `shouldStop` ended training early. */
   stopped: boolean;
   elapsedMs: number;
+  /** Every epoch report of the run, a resumed one's earlier epochs included. */
+  curves: EpochReport[];
+  /** Where the run ended (after its last batch): resuming it continues a stopped run. */
+  checkpoint: () => TrainCheckpoint;
 }
 
 function checkData(name: string, d: LabeledData, dim: number, classes: number): void {
@@ -112,7 +127,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const train = withImputation(opts.train, dim, imputation);
   const validation = opts.validation && withImputation(opts.validation, dim, imputation);
 
-  const rng = createRng(params.seed);
+  const fingerprint = JSON.stringify({ params, dim, classes, rows: train.rows });
+  const resume = opts.resume;
+  if (resume && resume.fingerprint !== fingerprint) {
+    throw new BadInput('the checkpoint is of another run (its params or data differ)');
+  }
+  let rng = createRng(params.seed);
   const norm = fitNormalization(
     params.normalize,
     opts.inputKind ?? 'tabular',
@@ -141,20 +161,70 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   for (let i = 0; i < order.length; i++) order[i] = i;
   const yieldEveryMs = opts.yieldEveryMs ?? 50;
 
-  const started = performance.now();
-  let lastYield = started;
+  // The run's position, kept outside the loops so a checkpoint can be taken between batches.
+  let epoch = 1;
+  let from = 0;
+  /** Whether this epoch's order is drawn (its batches begun or about to be). */
+  let shuffled = false;
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  let trainMsBefore = 0;
   let batchesRun = 0;
-  let stopped = false;
-  let lastEpoch: EpochReport | undefined;
   let epochsCompleted = 0;
+  let curves: EpochReport[] = [];
+  let elapsedBefore = 0;
+  if (resume) {
+    restore(net, resume, order);
+    rng = createRng(params.seed, resume.rng);
+    ({ epoch, from, shuffled, batchesRun, epochsCompleted } = resume);
+    ({ lossSum, correct, seen, trainMs: trainMsBefore } = resume.sums);
+    curves = [...resume.curves];
+    elapsedBefore = resume.elapsedMs;
+  }
+  const started = performance.now() - elapsedBefore;
+  let lastYield = performance.now();
+  let stopped = false;
+  let lastEpoch: EpochReport | undefined = curves[curves.length - 1];
+  let epochStart = performance.now() - trainMsBefore;
 
-  for (let epoch = 1; epoch <= params.epochs && !stopped; epoch++) {
-    const epochStart = performance.now();
-    shuffleInPlace(order, rng);
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    for (let from = 0; from < train.rows; from += batchSize) {
+  // Between batches; once an epoch's batches are all run (its report made), the position is
+  // the next epoch's start, so a resume neither repeats nor skips a report.
+  const checkpoint = (): TrainCheckpoint => {
+    const epochDone = from >= train.rows;
+    return {
+      fingerprint,
+      epoch: epochDone ? epoch + 1 : epoch,
+      from: epochDone ? 0 : from,
+      shuffled: !epochDone && shuffled,
+      epochsCompleted,
+      batchesRun,
+      elapsedMs: performance.now() - started,
+      rng: rng.state(),
+      sums:
+        epochDone || !shuffled
+          ? { lossSum: 0, correct: 0, seen: 0, trainMs: 0 }
+          : { lossSum, correct, seen, trainMs: performance.now() - epochStart },
+      order: order.slice(),
+      layers: net.layers().map((l) => ({ w: l.w.slice(), b: l.b.slice() })),
+      optimizer: {
+        steps: net.optimizerState()!.steps,
+        buffers: net.optimizerState()!.buffers.map((b) => b.slice()),
+      },
+      curves: [...curves],
+    };
+  };
+
+  for (; epoch <= params.epochs && !stopped; epoch++, from = 0, shuffled = false) {
+    if (!shuffled) {
+      shuffled = true;
+      epochStart = performance.now();
+      shuffleInPlace(order, rng);
+      lossSum = 0;
+      correct = 0;
+      seen = 0;
+    }
+    for (; from < train.rows; from += batchSize) {
       if (opts.shouldStop?.()) {
         stopped = true;
         break;
@@ -188,7 +258,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       elapsedMs: performance.now() - started,
     };
     epochsCompleted = epoch;
-    await opts.onEpoch?.(lastEpoch, model);
+    curves.push(lastEpoch);
+    await opts.onEpoch?.(lastEpoch, model, checkpoint);
     lastYield = performance.now();
   }
 
@@ -205,5 +276,29 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     batchesRun,
     stopped,
     elapsedMs: performance.now() - started,
+    curves,
+    checkpoint,
   };
+}
+
+/** Puts a checkpoint's weights, optimizer moments and order in place of the fresh ones. */
+function restore(net: ReturnType<typeof createMlp>, c: TrainCheckpoint, order: Int32Array): void {
+  const layers = net.layers();
+  const opt = net.optimizerState()!;
+  const fits =
+    c.layers.length === layers.length &&
+    c.layers.every(
+      (l, i) => l.w.length === layers[i]!.w.length && l.b.length === layers[i]!.b.length,
+    ) &&
+    c.optimizer.buffers.length === opt.buffers.length &&
+    c.optimizer.buffers.every((b, i) => b.length === opt.buffers[i]!.length) &&
+    c.order.length === order.length;
+  if (!fits) throw new BadInput('the checkpoint does not fit this network');
+  c.layers.forEach((l, i) => {
+    layers[i]!.w.set(l.w);
+    layers[i]!.b.set(l.b);
+  });
+  c.optimizer.buffers.forEach((b, i) => opt.buffers[i]!.set(b));
+  opt.steps = c.optimizer.steps;
+  order.set(c.order);
 }

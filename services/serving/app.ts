@@ -64,6 +64,12 @@ export function buildApp(deps: ServingDeps): ServingApp {
       spinning: config.INTRA_OP_SPINNING,
       calibrate: config.SESSION_CALIBRATE,
     },
+    hosting: {
+      mode: config.HOSTING_MODE,
+      overrides: config.HOSTING_OVERRIDES,
+      processAtRunUs: config.HOSTING_PROCESS_AT_RUN_US,
+      threadHeapMb: config.THREAD_HEAP_MB,
+    },
     batch: {
       maxBatch: config.MAX_BATCH,
       maxDelayMs: config.MAX_DELAY_MS,

@@ -29,6 +29,8 @@ const BatchOverride = z.object({
   maxDelayMs: z.number().min(0).optional(),
 });
 
+const HostingMode = z.enum(['auto', 'process', 'thread']);
+
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   HOST: z.string().default('127.0.0.1'),
@@ -63,8 +65,21 @@ const schema = baseEnv.extend({
    * row, up to 150 ms each) and serve with the quickest; recorded on the generation as
    * `servingSession` (off: INTRA_OP_THREADS, sequential; loads take longer with it on) */
   SESSION_CALIBRATE: envBool.default(false),
-  /** keep one warm spare model process, so a crashed one is replaced without a cold start */
+  /** keep one warm spare model worker (per hosting mode in use), so a crashed one is replaced
+   * without a cold start */
   SPARE_PROCESS: envBool.default(true),
+  /** how model groups are hosted: `process` (a child process each: a native crash takes only
+   * that group), `thread` (a worker thread of serving, tensors through shared memory: cheaper
+   * per call, contains JS exceptions and heap exhaustion but not native crashes), or `auto`
+   * (a thread, moved to a process when a one-row run takes HOSTING_PROCESS_AT_RUN_US or more) */
+  HOSTING_MODE: HostingMode.default('auto'),
+  /** per-model hosting, JSON `{"<model>": "process"}`; a group takes its first model's */
+  HOSTING_OVERRIDES: jsonVar(z.record(z.string(), HostingMode), '{}'),
+  /** `auto`: a one-row run at least this long (µs) goes to a process, where the hop costs
+   * little against the model and the isolation is worth it */
+  HOSTING_PROCESS_AT_RUN_US: z.coerce.number().int().min(0).default(2000),
+  /** V8 heap cap of a model thread (MB): exhausting it ends that thread, not serving */
+  THREAD_HEAP_MB: z.coerce.number().int().min(16).default(1024),
   /** generations kept loaded for /versions/<v> requests, per model */
   PINNED_MAX: z.coerce.number().int().min(1).default(2),
   MAX_BODY_BYTES: z.coerce

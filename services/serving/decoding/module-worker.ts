@@ -4,7 +4,7 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** Node flags for a worker: the loader hooks (tsx) yes, the test runner's flags no. */
 function workerExecArgv(): string[] {
@@ -15,10 +15,14 @@ function workerExecArgv(): string[] {
  * A worker running `module` (a URL of a file beside the caller, any extension: the caller's
  * own extension is used, so `new URL('./x.js', import.meta.url)` finds x.ts under tsx).
  */
-export function startModuleWorker(module: URL, name: string): Worker {
+export function startModuleWorker(
+  module: URL,
+  name: string,
+  extra: Pick<WorkerOptions, 'resourceLimits' | 'workerData'> = {},
+): Worker {
   const ext = extname(fileURLToPath(import.meta.url));
   const url = new URL(module.href.replace(/\.(js|ts)$/, ext));
-  const opts = { execArgv: workerExecArgv(), name };
+  const opts = { execArgv: workerExecArgv(), name, ...extra };
   if (ext !== '.ts') return new Worker(url, opts);
   // Node 20 does not run a worker's .ts entry through hooks given by --import, so under tsx
   // the worker registers tsx itself (resolved from here, not from the cwd) before loading.

@@ -11,9 +11,21 @@ import type { ModelSource } from './model-source.js';
 import { Pipeline, type PipelineDef } from './pipelines.js';
 import type { SessionOptions } from './protocol.js';
 import type { Servable } from './servable.js';
-import { ModelProcess, type ProcessState } from './supervisor.js';
+import { ModelProcess, type ModelProcessOptions, type ProcessState } from './supervisor.js';
 import type { TensorMap } from '../tensors/tensors.js';
+import type { HostingMode } from './worker-link.js';
 import { WorkerSpawner } from './worker-spawner.js';
+
+/** How model groups are hosted: `auto` measures each group's first load and picks. */
+export interface HostingSettings {
+  mode: HostingMode | 'auto';
+  /** per model; a group takes the first of its models' that is set */
+  overrides: Record<string, HostingMode | 'auto'>;
+  /** `auto` moves a group to a process when a one-row run takes at least this long (µs) */
+  processAtRunUs: number;
+  /** V8 heap cap of a model thread (MB) */
+  threadHeapMb: number;
+}
 
 export interface FleetOptions {
   source: ModelSource;
@@ -26,12 +38,14 @@ export interface FleetOptions {
   /** models that share one process; every other model gets its own */
   groups: string[][];
   session: SessionOptions;
+  /** @defaultValue every group in a process */
+  hosting?: HostingSettings;
   batch: BatchSettings;
   batchOverrides: Record<string, Partial<BatchSettings>>;
   pinnedMax: number;
   pipelines: PipelineDef[];
   backoff?: BackoffPolicy;
-  /** keep one warm spare process for fast crash recovery @defaultValue true */
+  /** keep one warm spare worker per hosting mode in use, for fast crash recovery @defaultValue true */
   spareProcess?: boolean;
   onBatch?: (model: string, rows: number) => void;
   onRun?: (model: string, gen: number, run: RunStats) => void;
@@ -50,7 +64,10 @@ export interface HostInfo {
 
 export interface ProcessInfo {
   group: string;
+  hosting: HostingMode;
   pid: number | undefined;
+  /** the worker thread's id, when hosted in a thread */
+  threadId?: number;
   state: ProcessState;
   restarts: number;
   models: string[];
@@ -65,11 +82,10 @@ export class ModelFleet {
   private unsubscribeControl: (() => void) | undefined;
   private assigned: '*' | string[] = '*';
   private reconciling: Promise<void> = Promise.resolve();
-  private readonly spawner: WorkerSpawner;
+  private readonly spawners = new Map<HostingMode, WorkerSpawner>();
   private started = false;
 
   constructor(private readonly opts: FleetOptions) {
-    this.spawner = new WorkerSpawner({ keepSpare: opts.spareProcess ?? true, log: opts.log });
     for (const def of opts.pipelines) {
       this.pipelines.set(def.name, new Pipeline(def, (m) => this.hosts.get(m)));
     }
@@ -108,6 +124,11 @@ export class ModelFleet {
     return this.hosts.get(name);
   }
 
+  /** the worker hosting a model group (its name, or its models joined by `+`) */
+  process(group: string): ModelProcess | undefined {
+    return this.procs.get(group);
+  }
+
   /** initial loads are done and no model is still loading */
   ready(): boolean {
     return this.started && [...this.hosts.values()].every((h) => h.state !== 'loading');
@@ -116,7 +137,9 @@ export class ModelFleet {
   processes(): ProcessInfo[] {
     return [...this.procs.entries()].map(([group, p]) => ({
       group,
+      hosting: p.mode,
       pid: p.pid,
+      ...(p.threadId !== undefined ? { threadId: p.threadId } : {}),
       state: p.state,
       restarts: p.restarts,
       models: [...this.hosts.keys()].filter((m) => this.groupOf(m) === group),
@@ -165,7 +188,7 @@ export class ModelFleet {
     this.unsubscribeControl?.();
     await Promise.all([...this.hosts.values()].map((h) => h.close()));
     await Promise.all([...this.procs.values()].map((p) => p.close()));
-    await this.spawner.close();
+    await Promise.all([...this.spawners.values()].map((s) => s.close()));
   }
 
   private onPromotion(name: string, gen: number): void {
@@ -228,6 +251,40 @@ export class ModelFleet {
     if (!this.started) this.starts.push(p);
   }
 
+  /** Spawners are made on first use, so a mode nobody uses keeps no spare. */
+  private spawnerFor(mode: HostingMode): WorkerSpawner {
+    let s = this.spawners.get(mode);
+    if (!s) {
+      s = new WorkerSpawner({
+        keepSpare: this.opts.spareProcess ?? true,
+        log: this.opts.log,
+        mode,
+        threadHeapMb: this.opts.hosting?.threadHeapMb,
+      });
+      this.spawners.set(mode, s);
+    }
+    return s;
+  }
+
+  /** The hosting of a new group: its models' override, else the configured mode. */
+  private hostingOf(group: string): Pick<ModelProcessOptions, 'spawner' | 'auto'> {
+    const h = this.opts.hosting;
+    const models = group.split('+');
+    const mode = models.map((m) => h?.overrides[m]).find((m) => m) ?? h?.mode ?? 'process';
+    if (mode !== 'auto') return { spawner: this.spawnerFor(mode) };
+    const spawnerFor = this.spawnerFor.bind(this);
+    return {
+      spawner: this.spawnerFor('thread'),
+      auto: {
+        // a getter's worth of laziness: the process spawner (and its spare) only when moved
+        get moveTo() {
+          return spawnerFor('process');
+        },
+        atRunUs: h!.processAtRunUs,
+      },
+    };
+  }
+
   private groupOf(model: string): string {
     return this.opts.groups.find((g) => g.includes(model))?.join('+') ?? model;
   }
@@ -245,7 +302,7 @@ export class ModelFleet {
         group,
         session: this.opts.session,
         log: this.opts.log,
-        spawner: this.spawner,
+        ...this.hostingOf(group),
         backoff: this.opts.backoff,
         onCrash: this.opts.onCrash,
       });

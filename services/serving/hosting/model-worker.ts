@@ -1,7 +1,9 @@
 /**
- * Model process entry (forked by supervisor.ts with an IPC channel). Holds the
- * onnxruntime sessions of one model group, keyed by model and generation, so a crash
- * in native code takes down only this group.
+ * Model worker entry: a model process (forked by worker-spawner.ts with an IPC channel) or a
+ * worker thread of the serving process (then runs arrive through shared-memory slots, see
+ * shared-slots.ts, and everything else by message). Holds the onnxruntime sessions of one
+ * model group, keyed by model and generation; as a process, a crash in native code takes
+ * down only this group.
  *
  * Startup time is restart time, so it imports nothing heavy: not shared/ (the entry point
  * pulls in the whole store), and protocol.ts for its types only (zod alone costs about
@@ -11,6 +13,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import {
   FromWorker,
   ToWorker,
@@ -20,6 +23,18 @@ import {
   type TensorSpec,
 } from './protocol.js';
 import { ELEM, isElemType, type TensorMap, type TypedData } from '../tensors/tensors.js';
+import {
+  BELL_REPLY,
+  BELL_REQUEST,
+  control,
+  isSlotMessage,
+  readRequest,
+  REQUEST,
+  TAKEN,
+  waitAsync,
+  writeReply,
+  type SlotMessage,
+} from './shared-slots.js';
 
 /** An error in the shape the parent revives (shared/errors.ts names and codes). */
 class WireFailure extends Error {
@@ -66,8 +81,12 @@ async function runOn(
   }
 }
 
+/** Set when this runs as a worker thread: the serving thread's port. */
+const port = parentPort;
+
 function send(msg: FromWorker): void {
-  process.send?.(msg);
+  if (port) port.postMessage(msg);
+  else process.send?.(msg);
 }
 
 function specs(meta: readonly ort.InferenceSession.ValueMetadata[], what: string): TensorSpec[] {
@@ -175,7 +194,7 @@ async function load(
       outputs: specs(session.outputMetadata, 'output'),
     };
     await warmUp(session, io);
-    const us = settings.length > 1 ? await timeRuns(session, io) : 0;
+    const us = settings.length > 1 || options.timeRun ? await timeRuns(session, io) : 0;
     // -1: the model refused zero inputs, so the candidate could not be timed
     timed[label(setting)] = Number.isFinite(us) ? Math.round(us) : -1;
     if (!best || us < best.us) {
@@ -252,7 +271,29 @@ function serialize(err: unknown) {
   return { name: 'Error', code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
 }
 
-process.on('message', (raw) => {
+/**
+ * A deliberate failure, for the containment tests: an uncaught exception, or heap exhaustion
+ * (a thread dies at its resourceLimits; a process at V8's heap limit).
+ */
+function fault(how: 'throw' | 'oom'): void {
+  if (how === 'throw') {
+    setImmediate(() => {
+      throw new Error('fault injected: uncaught exception in the model worker');
+    });
+    return;
+  }
+  const hog: number[][] = [];
+  setImmediate(() => {
+    for (;;) hog.push(new Array<number>(1 << 20).fill(hog.length));
+  });
+}
+
+function onMessage(raw: unknown): void {
+  if (port && isSlotMessage(raw)) {
+    slots[raw.index] = raw.sab;
+    serveSlot(raw.index);
+    return;
+  }
   const msg = raw as ToWorker;
   if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number') return;
   void (async () => {
@@ -276,13 +317,64 @@ process.on('message', (raw) => {
         case 'run':
           send({ t: 'ok', id: msg.id, outputs: await run(msg.model, msg.gen, msg.inputs) });
           break;
+        case 'fault':
+          send({ t: 'ok', id: msg.id });
+          fault(msg.how);
+          break;
       }
     } catch (err) {
       send({ t: 'fail', id: msg.id, error: serialize(err) });
     }
   })();
-});
+}
 
-// The parent owns this process's life: when the channel goes, so do we.
-process.on('disconnect', () => process.exit(0));
+// --- thread hosting: runs through shared-memory slots -------------------------------------
+
+const slots: SharedArrayBuffer[] = [];
+const bells = port ? new Int32Array((workerData as { bells: SharedArrayBuffer }).bells) : undefined;
+
+/** Runs the request in slot `index` once (whoever takes it first), answering in the slot. */
+function serveSlot(index: number): void {
+  const slot = slots[index];
+  if (!slot || Atomics.compareExchange(control(slot), 0, REQUEST, TAKEN) !== REQUEST) return;
+  const req = readRequest(slot);
+  void run(req.model, req.gen, req.inputs)
+    .then(
+      (outputs) => ({ id: req.id, outputs }),
+      (err: unknown) => ({ id: req.id, error: serialize(err) }),
+    )
+    .then((reply) => {
+      const written = writeReply(slot, reply);
+      if (written !== slot) {
+        slots[index] = written;
+        port!.postMessage({ t: 'slot', index, sab: written } satisfies SlotMessage);
+        return;
+      }
+      Atomics.add(bells!, BELL_REPLY, 1);
+      Atomics.notify(bells!, BELL_REPLY);
+    });
+}
+
+let seenRequest = 0;
+function watchRequests(): void {
+  const w = waitAsync(bells!, BELL_REQUEST, seenRequest);
+  if (w.async) void w.value.then(onRequestBell);
+  else setImmediate(onRequestBell);
+}
+
+function onRequestBell(): void {
+  // Read before scanning: a request rung after this read makes the next wait return at once.
+  seenRequest = Atomics.load(bells!, BELL_REQUEST);
+  for (let i = 0; i < slots.length; i++) serveSlot(i);
+  watchRequests();
+}
+
+if (port) {
+  port.on('message', onMessage);
+  watchRequests();
+} else {
+  process.on('message', onMessage);
+  // The parent owns this process's life: when the channel goes, so do we.
+  process.on('disconnect', () => process.exit(0));
+}
 send({ t: 'hello', pid: process.pid });

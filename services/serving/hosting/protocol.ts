@@ -1,7 +1,9 @@
 /**
- * Messages between the serving process and its model processes (IPC with
- * `serialization: 'advanced'`, so typed arrays cross as typed arrays, not JSON).
- * Every request carries an `id`; the child answers each with `ok` or `fail`.
+ * Messages between the serving process and its model workers: model processes (IPC with
+ * `serialization: 'advanced'`, so typed arrays cross as typed arrays, not JSON) or model
+ * threads (postMessage; their runs go through shared memory, see shared-slots.ts, and are
+ * turned back into these messages). Every request carries an `id`; the worker answers each
+ * with `ok` or `fail`.
  */
 import { z } from 'zod';
 import { ELEM, type ElemType, type TypedData } from '../tensors/tensors.js';
@@ -27,6 +29,8 @@ export const SessionOptions = z.object({
    * quickest (intraOpNumThreads is then one of the candidates, not a fixed choice)
    */
   calibrate: z.boolean().optional(),
+  /** time one-row runs of the loaded generation even without calibrating (hosting `auto`) */
+  timeRun: z.boolean().optional(),
 });
 export type SessionOptions = z.infer<typeof SessionOptions>;
 
@@ -39,6 +43,8 @@ export const SessionChoice = z.object({
   runUs: z.number().nonnegative(),
   /** every candidate's median µs, `<intra>x<inter>:<mode>` → µs */
   candidates: z.record(z.string(), z.number()).optional(),
+  /** how the model group is hosted: a process of its own or a thread of serving */
+  hosting: z.enum(['process', 'thread']).optional(),
 });
 export type SessionChoice = z.infer<typeof SessionChoice>;
 
@@ -59,6 +65,8 @@ export const ToWorker = z.discriminatedUnion('t', [
     gen: z.number().int(),
     inputs: z.record(z.string(), WireTensor),
   }),
+  /** containment tests: make the worker fail as a faulty model would */
+  z.object({ t: z.literal('fault'), id: z.number(), how: z.enum(['throw', 'oom']) }),
 ]);
 export type ToWorker = z.infer<typeof ToWorker>;
 

@@ -1,10 +1,10 @@
 /**
- * One model process (a forked model-worker.ts) per model group, kept alive: a crash fails
- * that process's in-flight calls at once with Unavailable, new calls get Unavailable fast
- * while it restarts with exponential backoff, and every loaded generation is loaded again
- * in the new process before it reports ready.
+ * One model worker (model-worker.ts, as a process or a thread) per model group, kept alive:
+ * a crash fails that worker's in-flight calls at once with Unavailable, new calls get
+ * Unavailable fast while it restarts with exponential backoff, and every loaded generation is
+ * loaded again in the new worker before it reports ready. The same for both hosting modes;
+ * only what a crash can take with it differs (docs/serving.md, "Isolation").
  */
-import type { ChildProcess } from 'node:child_process';
 import { reviveError, Unavailable, type Logger } from '../../../shared/index.js';
 import { DEFAULT_BACKOFF, nextRestart, type BackoffPolicy } from './backoff.js';
 import {
@@ -15,6 +15,7 @@ import {
   type ToWorker,
 } from './protocol.js';
 import type { TensorMap } from '../tensors/tensors.js';
+import type { HostingMode, WorkerLink } from './worker-link.js';
 import type { WorkerSpawner } from './worker-spawner.js';
 
 export type ProcessState = 'starting' | 'ready' | 'restarting' | 'closed';
@@ -31,6 +32,12 @@ export interface ModelProcessOptions {
   onState?: (state: ProcessState) => void;
   /** how long `load` waits for a restarting process @defaultValue 30000 (ms) */
   loadWaitMs?: number;
+  /**
+   * hosting `auto`: the group starts on `spawner` (threads), and moves to `moveTo` (processes)
+   * when a one-row run of its first loaded generation takes at least `atRunUs` µs, where the
+   * hop to a process costs little against the model and its isolation is worth having
+   */
+  auto?: { moveTo: WorkerSpawner; atRunUs: number };
 }
 
 interface Pending {
@@ -43,7 +50,10 @@ type Request = ToWorker extends infer M ? (M extends unknown ? Omit<M, 'id'> : n
 export class ModelProcess {
   state: ProcessState = 'starting';
   restarts = 0;
-  private child: ChildProcess | undefined;
+  private link: WorkerLink | undefined;
+  private spawner: WorkerSpawner;
+  /** hosting `auto`: whether the group's mode was chosen (at its first load) */
+  private decided: boolean;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** what to load again after a restart */
@@ -58,6 +68,8 @@ export class ModelProcess {
 
   constructor(private readonly opts: ModelProcessOptions) {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.spawner = opts.spawner;
+    this.decided = !opts.auto;
   }
 
   get group(): string {
@@ -65,7 +77,17 @@ export class ModelProcess {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.link?.pid;
+  }
+
+  /** how the group is hosted now */
+  get mode(): HostingMode {
+    return this.link?.mode ?? this.spawner.mode;
+  }
+
+  /** the worker thread's id, when hosted in a thread */
+  get threadId(): number | undefined {
+    return this.link?.threadId;
   }
 
   async start(): Promise<void> {
@@ -75,11 +97,58 @@ export class ModelProcess {
 
   async load(model: string, gen: number, bytes: Uint8Array): Promise<ModelIO> {
     await this.whenReady();
-    const reply = await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
+    const deciding = !this.decided;
+    const options = deciding ? { ...this.opts.session, timeRun: true } : this.opts.session;
+    const reply = await this.call({ t: 'load', model, gen, bytes, options });
     this.loaded.set(`${model}@${gen}`, { model, gen, bytes });
-    if (reply.session) this.choices.set(`${model}@${gen}`, reply.session);
+    if (deciding && !this.decided) await this.decide(model, gen, reply.session?.runUs ?? 0);
+    if (reply.session) {
+      this.choices.set(`${model}@${gen}`, { ...reply.session, hosting: this.mode });
+    }
     if (!reply.io) throw new Error('model process answered a load without io');
     return reply.io;
+  }
+
+  /** Sends a deliberate fault to the worker (containment tests). */
+  async fault(how: 'throw' | 'oom'): Promise<void> {
+    await this.call({ t: 'fault', how });
+  }
+
+  /**
+   * Hosting `auto`, at the group's first load: keeps the thread for a model whose one-row run is
+   * quick (the hop to a process would cost more than the model), moves the group to a process
+   * otherwise. A run that could not be timed (0: the model refused zero inputs) counts as slow.
+   */
+  private async decide(model: string, gen: number, runUs: number): Promise<void> {
+    this.decided = true;
+    const auto = this.opts.auto!;
+    const thread = runUs > 0 && runUs < auto.atRunUs;
+    this.opts.log.info(
+      {
+        group: this.group,
+        model,
+        gen,
+        runUs,
+        atRunUs: auto.atRunUs,
+        hosting: thread ? 'thread' : 'process',
+      },
+      'hosting chosen',
+    );
+    if (!thread && this.mode !== auto.moveTo.mode) await this.move(auto.moveTo);
+  }
+
+  /**
+   * Moves the group to a worker of `spawner`'s kind: starts it, loads every loaded generation
+   * there, then switches and stops the old one. Only at the first load, before any request.
+   */
+  private async move(spawner: WorkerSpawner): Promise<void> {
+    const old = this.link;
+    this.spawner = spawner;
+    await this.spawn();
+    for (const { model, gen, bytes } of [...this.loaded.values()]) {
+      await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
+    }
+    await old?.stop(2_000);
   }
 
   /** The session settings `gen` of `model` was loaded with, once loaded. */
@@ -105,18 +174,10 @@ export class ModelProcess {
   async close(): Promise<void> {
     this.setState('closed');
     clearTimeout(this.restartTimer);
-    const child = this.child;
+    const link = this.link;
     this.failPending('model process is shutting down');
     for (const w of this.readyWaiters.splice(0)) w();
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    await link?.stop(2_000);
   }
 
   private whenReady(): Promise<void> {
@@ -144,22 +205,22 @@ export class ModelProcess {
   }
 
   private async spawn(): Promise<void> {
-    const child = await this.opts.spawner.take();
+    const link = await this.spawner.take();
     if (this.state === 'closed') {
-      // Closed while the fork was under way: nobody else will ever stop this child.
-      child.kill('SIGKILL');
+      // Closed while the start was under way: nobody else will ever stop this worker.
+      link.kill();
       throw new Unavailable(`model process for "${this.group}" closed while starting`);
     }
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (!link.open) {
       throw new Unavailable(`model process for "${this.group}" died before use`);
     }
-    this.child = child;
+    this.link = link;
     this.startedAt = Date.now();
-    child.on('error', (err) =>
-      this.opts.log.warn({ err, group: this.group }, 'model process error'),
+    link.onError((err) =>
+      this.opts.log.warn({ err, group: this.group, hosting: link.mode }, 'model worker error'),
     );
-    child.on('message', (raw) => this.onMessage(raw));
-    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    link.onMessage((raw) => this.onMessage(raw));
+    link.onExit((how) => this.onExit(link, how));
   }
 
   private onMessage(raw: unknown): void {
@@ -181,14 +242,14 @@ export class ModelProcess {
   }
 
   private call(req: Request): Promise<Extract<FromWorker, { t: 'ok' }>> {
-    const child = this.child;
+    const link = this.link;
     // A closed channel or a failed write means the process died, and its exit event may not
     // have arrived yet. Say so in the same words as onExit, so clients see one story.
-    if (!child?.connected) return Promise.reject(this.gone('its channel closed'));
+    if (!link?.open) return Promise.reject(this.gone('its channel closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      child.send({ ...req, id }, (err) => {
+      link.send({ ...req, id }, (err) => {
         if (!err) return;
         this.pending.delete(id);
         reject(this.gone(err.message));
@@ -211,10 +272,12 @@ export class ModelProcess {
     for (const p of all) p.reject(err);
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: string | null): void {
-    if (child !== this.child || this.state === 'closed') return;
-    const how = signal ?? `code ${code}`;
-    this.opts.log.error({ group: this.group, how }, 'model process died; restarting');
+  private onExit(link: WorkerLink, how: string): void {
+    if (link !== this.link || this.state === 'closed') return;
+    this.opts.log.error(
+      { group: this.group, how, hosting: link.mode },
+      'model process died; restarting',
+    );
     this.setState('restarting');
     this.failPending(`model process of "${this.group}" died (${how}); restarting, retry shortly`);
     this.opts.onCrash?.(this.group);
@@ -245,12 +308,15 @@ export class ModelProcess {
         await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
       } catch (err) {
         // A crash during reload schedules the next attempt through onExit.
-        if (!this.child?.connected) return;
+        if (!this.link?.open) return;
         this.opts.log.error({ err, group: this.group, model, gen }, 'reload after restart failed');
       }
     }
     this.restarts++;
     this.setState('ready');
-    this.opts.log.info({ group: this.group, restarts: this.restarts }, 'model process back');
+    this.opts.log.info(
+      { group: this.group, restarts: this.restarts, hosting: this.mode },
+      'model process back',
+    );
   }
 }

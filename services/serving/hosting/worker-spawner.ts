@@ -1,12 +1,15 @@
 /**
- * Forks model processes. Keeps one warm spare (node, loader and onnxruntime already loaded)
- * so that replacing a crashed process costs a model load, not a process start: under tsx on
- * a busy 2-core box a cold start takes seconds.
+ * Starts model workers, as processes or as threads. Keeps one warm spare (node, loader and
+ * onnxruntime already loaded) so that replacing a crashed worker costs a model load, not a
+ * start: under tsx on a busy 2-core box a cold start takes seconds.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Unavailable, type Logger } from '../../../shared/index.js';
+import { startModuleWorker } from '../decoding/module-worker.js';
+import { ThreadLink } from './thread-link.js';
+import { ProcessLink, type HostingMode, type WorkerLink } from './worker-link.js';
 
 // Keep the current extension so this works from .ts under tsx and from .js after build.
 const WORKER = fileURLToPath(
@@ -18,10 +21,8 @@ function childExecArgv(): string[] {
   return process.execArgv.filter((a) => !a.startsWith('--test') && !a.startsWith('--inspect'));
 }
 
-const alive = (c: ChildProcess) => c.connected && c.exitCode === null && c.signalCode === null;
-
-/** Forks a model worker and resolves once it has said hello. */
-export function forkWorker(): Promise<ChildProcess> {
+/** Forks a model worker process and resolves once it has said hello. */
+export function forkWorker(): Promise<WorkerLink> {
   const child = fork(WORKER, [], {
     execArgv: childExecArgv(),
     serialization: 'advanced',
@@ -33,44 +34,90 @@ export function forkWorker(): Promise<ChildProcess> {
     child.once('exit', onExit);
     child.once('message', () => {
       child.off('exit', onExit);
-      resolve(child);
+      resolve(new ProcessLink(child));
     });
   });
 }
 
+/**
+ * Starts a model worker thread and resolves once it has said hello. `heapMb` caps its V8 heap:
+ * a model that exhausts it ends its thread, not the serving process.
+ */
+export function startThreadWorker(heapMb: number): Promise<WorkerLink> {
+  const bells = new SharedArrayBuffer(8);
+  const worker = startModuleWorker(new URL('./model-worker.js', import.meta.url), 'model', {
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    workerData: { bells },
+  });
+  const link = new ThreadLink(worker, bells);
+  return new Promise((resolve, reject) => {
+    let failure: Error | undefined;
+    const onError = (err: Error) => (failure = err);
+    const onExit = (code: number) =>
+      reject(new Unavailable(`model thread exited at start (${failure?.message ?? code})`));
+    worker.on('error', onError);
+    worker.once('exit', onExit);
+    worker.once('message', () => {
+      worker.off('exit', onExit);
+      worker.off('error', onError);
+      resolve(link);
+    });
+  });
+}
+
+export interface SpawnerOptions {
+  keepSpare: boolean;
+  log: Logger;
+  /** @defaultValue 'process' */
+  mode?: HostingMode;
+  /** a thread's V8 heap cap @defaultValue 1024 (MB) */
+  threadHeapMb?: number;
+}
+
 export class WorkerSpawner {
-  private spare: Promise<ChildProcess> | undefined;
+  private spare: Promise<WorkerLink> | undefined;
   private closed = false;
 
-  constructor(private readonly opts: { keepSpare: boolean; log: Logger }) {}
+  constructor(private readonly opts: SpawnerOptions) {}
 
-  /** A started model worker: the warm spare when one is ready, else a fresh fork. */
-  async take(): Promise<ChildProcess> {
+  get mode(): HostingMode {
+    return this.opts.mode ?? 'process';
+  }
+
+  /** A started model worker: the warm spare when one is ready, else a fresh one. */
+  async take(): Promise<WorkerLink> {
     if (this.closed) throw new Unavailable('serving is shutting down');
     const spare = this.spare;
     this.spare = undefined;
-    let child = spare ? await spare.catch(() => undefined) : undefined;
-    if (!child || !alive(child)) child = await forkWorker();
+    let link = spare ? await spare.catch(() => undefined) : undefined;
+    if (!link?.open) link = await this.start();
     this.refill();
-    return child;
+    return link;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const spare = await this.spare?.catch(() => undefined);
     this.spare = undefined;
-    spare?.kill('SIGKILL');
+    spare?.kill();
+  }
+
+  private start(): Promise<WorkerLink> {
+    return this.mode === 'thread'
+      ? startThreadWorker(this.opts.threadHeapMb ?? 1024)
+      : forkWorker();
   }
 
   private refill(): void {
     if (!this.opts.keepSpare || this.closed || this.spare) return;
-    const p = forkWorker();
+    const p = this.start();
     p.then(
-      (c) => {
-        c.on('error', () => {}); // an idle spare has nobody to report to
-        if (this.closed) c.kill('SIGKILL');
+      (link) => {
+        link.onError(() => {}); // an idle spare has nobody to report to
+        if (this.closed) link.kill();
       },
-      (err: unknown) => this.opts.log.warn({ err }, 'spare model process failed to start'),
+      (err: unknown) =>
+        this.opts.log.warn({ err, mode: this.mode }, 'spare model worker failed to start'),
     );
     this.spare = p;
   }

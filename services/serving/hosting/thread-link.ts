@@ -33,7 +33,7 @@ export class ThreadLink implements WorkerLink {
   private watching = false;
   private seenReply = 0;
   private exited = false;
-  private lastError: Error | undefined;
+  private lastError: (Error & { code?: string }) | undefined;
   private readonly messageCbs: ((m: unknown) => void)[] = [];
   private readonly bells: Int32Array;
 

@@ -5,11 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createLogger } from '../../shared/index.js';
+import { createLogger, DatasetStore, Keys } from '../../shared/index.js';
+import { createStatsAccumulator } from '../../shared/datasets/stats.js';
+import { InMemoryModelSource } from '../../services/serving/hosting/model-source.js';
 import { buildApp, type Gateway } from '../../services/gateway/app.js';
 import { loadConfig } from '../../services/gateway/config.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { loadDigits } from '../helpers/datasets.js';
+import { mlpModel } from '../helpers/onnx-models.js';
 import type { TestRedis } from '../helpers/redis.js';
+import { startServing, type Serving } from '../services/serving/harness.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = () => existsSync(CHROMIUM);
@@ -64,6 +69,56 @@ export async function startDashboard(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A serving replica with `model` generation 1 in production (a 64→32→10 MLP, as the digits
+ * fit) and a dashboard whose gateway proxies to it. `close()` stops both.
+ */
+export async function startServedDashboard(
+  r: TestRedis,
+  model: string,
+): Promise<Dashboard & { serving: Serving }> {
+  const serving = await startServing(
+    new InMemoryModelSource().put(model, 1, mlpModel([64, 32, 10]), { production: true }),
+    { SPARE_PROCESS: 'false' },
+  );
+  const d = await startDashboard(r, { servingUrl: serving.url }).catch(async (e: unknown) => {
+    await serving.stop();
+    throw e;
+  });
+  return {
+    ...d,
+    serving,
+    async close() {
+      await d.close();
+      await serving.stop();
+    },
+  };
+}
+
+/** Digits as version 1 of `digits` with statistics, the way data-intake commits an upload. */
+export async function storeDigitsWithStats(
+  d: Dashboard,
+  redis: ReturnType<TestRedis['client']>,
+  opts: { featureNames?: boolean } = {},
+): Promise<void> {
+  const { features, labels, rows, dim } = loadDigits();
+  const batch = { kind: 'tabular' as const, rows, dim, features, labels };
+  const stats = createStatsAccumulator('class');
+  stats.add(batch);
+  const w = new DatasetStore(redis, new Keys(d.platform.prefix)).beginVersion('digits');
+  await w.writeShard(batch);
+  await w.commit({
+    kind: 'tabular',
+    format: 'csv',
+    features: dim,
+    count: rows,
+    labelKind: 'class',
+    labelNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    ...(opts.featureNames ? { featureNames: Array.from({ length: dim }, (_, i) => `px${i}`) } : {}),
+    stats: stats.result(),
+  });
 }
 
 export async function launchChromium(): Promise<Browser> {

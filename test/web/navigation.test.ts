@@ -1,25 +1,24 @@
 /**
  * The dashboard's acceptance in a real Chromium: every page at three widths (no horizontal
  * overflow, no console errors, every control named), navigation by links alone, comparing
- * three sessions, the Events page live, and the Delivery page's edit rights.
+ * three sessions and three generations, custom metrics' charts, the Events page live, and the
+ * Delivery page's edit rights (operators edit, viewers read) with its dead letters.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { DatasetStore, EventLog, Keys, ModelRegistry, SessionStore } from '../../shared/index.js';
-import { InMemoryModelSource } from '../../services/serving/hosting/model-source.js';
-import { createStatsAccumulator } from '../../shared/datasets/stats.js';
+import { EventLog, Keys, ModelRegistry, SessionStore } from '../../shared/index.js';
 import { api } from '../helpers/platform.js';
-import { loadDigits } from '../helpers/datasets.js';
-import { mlpModel } from '../helpers/onnx-models.js';
+import { freePortBlock } from '../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startServing, type Serving } from '../services/serving/harness.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   hasChromium,
   launchChromium,
   logIn,
   screenshot,
-  startDashboard,
+  startServedDashboard,
+  storeDigitsWithStats,
   type Dashboard,
 } from './harness.js';
 
@@ -28,6 +27,8 @@ if (skip) console.log(`dashboard navigation tests skipped: ${skip}`);
 
 const MODEL = 'digits-served';
 const WIDTHS = [390, 768, 1440];
+/** the webhook channel's secret: an operator's save must keep it without ever seeing it */
+const HOOK_SECRET = 'hmac-key-never-shown';
 
 /**
  * Controls with no accessible name, worked out the way assistive tools do (the parts these
@@ -59,7 +60,6 @@ describe(
   { skip },
   () => {
     let r: TestRedis;
-    let serving: Serving;
     let d: Dashboard;
     let browser: Browser;
     let page: Page;
@@ -69,32 +69,11 @@ describe(
 
     before(async () => {
       r = await startTestRedis();
-      serving = await startServing(
-        new InMemoryModelSource().put(MODEL, 1, mlpModel([64, 32, 10]), { production: true }),
-        { SPARE_PROCESS: 'false' },
-      );
-      d = await startDashboard(r, { servingUrl: serving.url });
+      d = await startServedDashboard(r, MODEL);
       const keys = new Keys(d.platform.prefix);
       const client = r.client();
       events = new EventLog(client, keys);
-
-      // Digits with statistics and feature names, as data-intake commits an upload.
-      const { features, labels, rows, dim } = loadDigits();
-      const stats = createStatsAccumulator('class');
-      const batch = { kind: 'tabular' as const, rows, dim, features, labels };
-      stats.add(batch);
-      const w = new DatasetStore(client, keys).beginVersion('digits');
-      await w.writeShard(batch);
-      await w.commit({
-        kind: 'tabular',
-        format: 'csv',
-        features: dim,
-        count: rows,
-        labelKind: 'class',
-        labelNames: Array.from({ length: 10 }, (_, i) => String(i)),
-        featureNames: Array.from({ length: dim }, (_, i) => `px${i}`),
-        stats: stats.result(),
-      });
+      await storeDigitsWithStats(d, client, { featureNames: true });
 
       // Three finished sessions that differ in one parameter, each with five epochs.
       const sessions = new SessionStore(client, keys);
@@ -121,6 +100,8 @@ describe(
               valLoss: 1.1 / (e * lr * 10),
               trainAccuracy: 1 - 0.5 / e - lr,
               valAccuracy: 1 - 0.6 / e - lr,
+              // a metric of the trainer's own (an SDK trainer's, say): a chart of its own
+              macroF1: e === 3 ? null : 0.5 + e * lr,
             },
           });
         await sessions.transition(s.id, 'succeeded', {
@@ -129,22 +110,58 @@ describe(
         });
         ids.push(s.id);
       }
-      // The first session registered the served generation, trained on digits@1.
+      // The first session registered the served generation, trained on digits@1; the second
+      // a worse one (its valAccuracy under 0.5, so the Sessions query below still finds one);
+      // an external trainer uploaded a third, with no session and so no curves.
       const reg = new ModelRegistry(client, keys);
-      await reg.addGeneration(MODEL, {
-        type: 'mlp',
-        weights: Buffer.from('weights'),
-        metrics: { valAccuracy: 0.9 },
-        params: { lr: 0.1 },
-        lineage: { dataset: 'digits', version: 1 },
-        sessionId: ids[0]!,
-      });
+      const gens = [
+        { lr: 0.1, valAccuracy: 0.9, sessionId: ids[0]! },
+        { lr: 0.05, valAccuracy: 0.4, sessionId: ids[1]! },
+        { lr: 0.01, valAccuracy: 0.95 },
+      ];
+      for (const g of gens)
+        await reg.addGeneration(MODEL, {
+          type: 'mlp',
+          weights: Buffer.from('weights'),
+          metrics: { valAccuracy: g.valAccuracy },
+          params: { lr: g.lr },
+          lineage: { dataset: 'digits', version: 1 },
+          ...(g.sessionId ? { sessionId: g.sessionId } : {}),
+        });
       await reg.promote(MODEL, 1);
       await events.append({
         kind: 'generation.candidate',
         sessionId: ids[0]!,
         payload: { model: MODEL, gen: 1 },
       });
+
+      // A delivery configuration: a rule to edit, and a webhook channel with a secret whose
+      // receiver is down for good (nothing listens on its port), so a delivery goes dead.
+      const closedPort = await freePortBlock(1);
+      const put = await api(d.platform, 'PUT', '/api/v1/config/delivery', {
+        channels: {
+          screen: { type: 'ws', topic: 'alerts' },
+          hook: {
+            type: 'webhook',
+            url: `http://127.0.0.1:${closedPort}/in`,
+            secret: HOOK_SECRET,
+            retry: { attempts: 1, backoffMs: 10 },
+          },
+        },
+        formatters: { alert: { type: 'template', template: { model: '{{model}}' } } },
+        rules: [
+          { id: 'alerts', model: MODEL, channel: 'screen', formatter: 'alert', sample: 1 },
+          { id: 'dead-end', model: MODEL, channel: 'hook', formatter: 'alert' },
+        ],
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      await waitFor(
+        async () =>
+          (await api(d.platform, 'GET', '/api/v1/deliveries')).body.applied?.delivery ===
+          put.body.version,
+        { what: 'delivery configuration applied' },
+      );
+
       // One prediction so the Serving page has a card for the model.
       const res = await fetch(`${d.url}/v2/models/${MODEL}/infer`, {
         method: 'POST',
@@ -155,14 +172,6 @@ describe(
       });
       assert.equal(res.status, 200);
       await res.arrayBuffer();
-
-      // A delivery configuration with one rule, to read and edit.
-      const put = await api(d.platform, 'PUT', '/api/v1/config/delivery', {
-        channels: { screen: { type: 'ws', topic: 'alerts' } },
-        formatters: { alert: { type: 'template', template: { model: '{{model}}' } } },
-        rules: [{ id: 'alerts', model: MODEL, channel: 'screen', formatter: 'alert', sample: 1 }],
-      });
-      assert.equal(put.status, 200, JSON.stringify(put.body));
 
       browser = await launchChromium();
       page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -175,7 +184,6 @@ describe(
     after(async () => {
       await browser?.close();
       await d?.close();
-      await serving?.stop();
       await r?.stop();
     });
 
@@ -184,6 +192,7 @@ describe(
         ['sessions', 'table.sessions tbody tr[data-id]'],
         [`session/${ids[0]}`, '[data-testid="loss-chart"][data-points="5"]'],
         [`compare/${ids.join(',')}`, 'figure.chart[data-metric="loss"]'],
+        [`compare/${MODEL}/1,2,3`, 'table.final-metrics'],
         ['models', 'table.generations'],
         [`models/${MODEL}/1`, '[data-testid="generation"]'],
         ['serving', `.card[data-model="${MODEL}"] .served a`],
@@ -280,6 +289,40 @@ describe(
       await screenshot(page, 'compare');
     });
 
+    test('comparing generations: ticked on the model page, the same view, curves from their sessions', async () => {
+      await page.goto(`${d.url}/#/models/${MODEL}`);
+      for (const g of [1, 2, 3])
+        await page.getByRole('checkbox', { name: `Select generation ${g}` }).check();
+      await page.getByRole('link', { name: 'Compare selected (3)' }).click();
+      await page.locator('table.final-metrics').waitFor();
+      assert.match(page.url(), new RegExp(`#/compare/${MODEL}/1,2,3$`));
+      // Generations 1 and 2 came from sessions: their epochs are overlaid (gen 3 has none).
+      const loss = page.locator('figure.chart[data-metric="loss"]');
+      assert.equal(await loss.getAttribute('data-series'), '3');
+      assert.equal(await loss.getAttribute('data-points'), '5');
+      const diffKeys = await page
+        .locator('[data-testid="params-diff"] tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-param')));
+      // the same dataset version for all three; gen 3 has no session to name a trainer
+      assert.deepEqual(diffKeys, ['lr', 'trainer']);
+      const verdicts = await page
+        .locator('table.final-metrics tr[data-metric="valAccuracy"] td')
+        .evaluateAll((tds) => tds.map((td) => td.getAttribute('data-verdict')));
+      assert.deepEqual(verdicts, [null, 'worse', 'better']);
+      await screenshot(page, 'compare-generations');
+    });
+
+    test("a session's own metrics beyond the built-in ones get a chart each", async () => {
+      await page.goto(`${d.url}/#/session/${ids[0]}`);
+      const chart = page.locator('[data-testid="metric-chart"][data-metric="macroF1"]');
+      // five epochs, one of them without a value (a NaN the SDK sent as null): a gap
+      await page
+        .locator('[data-testid="metric-chart"][data-metric="macroF1"][data-points="5"]')
+        .waitFor();
+      assert.equal(await page.locator('[data-testid="metric-chart"]').count(), 1);
+      assert.match(await chart.innerText(), /macroF1/);
+    });
+
     test('the Sessions filter takes a small query: metric and parameter terms', async () => {
       await page.goto(`${d.url}/#/sessions`);
       await page.locator('table.sessions tbody tr[data-id]').first().waitFor();
@@ -323,37 +366,84 @@ describe(
       assert.ok(ms < 1000, `took ${ms} ms`);
     });
 
-    test('the Delivery page: an admin edits a rule; operators and viewers read it only', async () => {
-      await page.goto(`${d.url}/#/delivery`);
-      await page.getByRole('button', { name: 'Edit rule alerts' }).click();
-      await page.getByLabel('Sample (0–1)').fill('0.5');
-      await page.getByRole('button', { name: 'Save rule alerts' }).click();
-      await page.locator('table.rules tr[data-rule="alerts"] td', { hasText: '0.50' }).waitFor();
-      const stored = await api(d.platform, 'GET', '/api/v1/config/delivery');
-      assert.equal(stored.body.doc.rules[0].sample, 0.5);
-
-      for (const role of ['operator', 'viewer']) {
+    test('the Delivery page: an operator edits a rule and retries and drops dead letters; a viewer only reads', async () => {
+      const tokenFor = async (role: string) => {
         const made = await api(d.platform, 'POST', '/api/v1/tokens', { name: `d-${role}`, role });
-        const other = await browser.newPage({ viewport: { width: 768, height: 900 } });
-        try {
-          await logIn(other, d.url, made.body.token as string);
-          await other.goto(`${d.url}/#/delivery`);
-          await other.locator('table.rules tr[data-rule="alerts"]').waitFor();
-          assert.equal(await other.getByRole('button', { name: 'Edit rule alerts' }).count(), 0);
-          // The API agrees: the document is an admin's to change.
-          const res = await fetch(`${d.url}/api/v1/config/delivery`, {
-            method: 'PUT',
-            headers: {
-              authorization: `Bearer ${made.body.token as string}`,
-              'content-type': 'application/json',
-            },
-            body: JSON.stringify(stored.body.doc),
-          });
-          assert.equal(res.status, 403);
-        } finally {
-          await other.close();
-        }
+        assert.equal(made.status, 201);
+        return made.body.token as string;
+      };
+      const deadIds = async () =>
+        (
+          (await api(d.platform, 'GET', '/api/v1/deliveries/dead')).body.dead as { id: string }[]
+        ).map((x) => x.id);
+      // The prediction made in before() went to the webhook that nobody answers.
+      const [firstDead] = await waitFor(
+        async () => {
+          const got = await deadIds();
+          return got.length > 0 ? got : undefined;
+        },
+        { timeoutMs: 20_000, what: 'a dead delivery' },
+      );
+
+      const op = await browser.newPage({ viewport: { width: 768, height: 900 } });
+      op.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(`operator ${op.url()}: ${m.text()}`);
+      });
+      try {
+        await logIn(op, d.url, await tokenFor('operator'));
+        await op.goto(`${d.url}/#/delivery`);
+        await op.getByRole('button', { name: 'Edit rule alerts' }).click();
+        await op.getByLabel('Sample (0–1)').fill('0.5');
+        await op.getByRole('button', { name: 'Save rule alerts' }).click();
+        await op.locator('table.rules tr[data-rule="alerts"] td', { hasText: '0.50' }).waitFor();
+        // The operator read the document with the secret masked; the save kept the stored one.
+        const stored = await api(d.platform, 'GET', '/api/v1/config/delivery');
+        assert.equal(stored.body.doc.rules[0].sample, 0.5);
+        assert.equal(stored.body.doc.channels.hook.secret, HOOK_SECRET);
+        assert.equal(stored.body.author, 'd-operator');
+
+        // Retry sends it again; the receiver is still down, so it comes back dead, then Drop.
+        await op.getByRole('button', { name: `Retry ${firstDead}` }).click();
+        await op.locator(`[data-dead="${firstDead}"]`).waitFor({ state: 'detached' });
+        const [again] = await waitFor(
+          async () => {
+            const got = await deadIds();
+            return got.length > 0 && !got.includes(firstDead!) ? got : undefined;
+          },
+          { timeoutMs: 20_000, what: 'the retried delivery dead again' },
+        );
+        await op.goto(`${d.url}/#/events`);
+        await op.goto(`${d.url}/#/delivery`);
+        await op.getByRole('button', { name: `Drop ${again}` }).click();
+        await op.locator(`[data-dead="${again}"]`).waitFor({ state: 'detached' });
+        assert.deepEqual(await deadIds(), []);
+        await screenshot(op, 'delivery-operator');
+      } finally {
+        await op.close();
       }
+
+      const viewerToken = await tokenFor('viewer');
+      const viewer = await browser.newPage({ viewport: { width: 768, height: 900 } });
+      try {
+        await logIn(viewer, d.url, viewerToken);
+        await viewer.goto(`${d.url}/#/delivery`);
+        await viewer.locator('table.rules tr[data-rule="alerts"]').waitFor();
+        assert.match(await viewer.locator('[data-page="delivery"]').innerText(), /Read only/);
+        assert.equal(await viewer.getByRole('button', { name: /^(Edit|Save) rule/ }).count(), 0);
+        assert.equal(await viewer.getByRole('button', { name: /^(Retry|Drop) / }).count(), 0);
+      } finally {
+        await viewer.close();
+      }
+      // The API agrees: a viewer may not change the document nor touch dead letters.
+      const asViewer = (method: string, path: string, body: unknown) =>
+        fetch(`${d.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${viewerToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).then(async (res) => (await res.arrayBuffer(), res.status));
+      const doc = (await api(d.platform, 'GET', '/api/v1/config/delivery')).body.doc;
+      assert.equal(await asViewer('PUT', '/api/v1/config/delivery', doc), 403);
+      assert.equal(await asViewer('POST', '/api/v1/deliveries/dead/drop', { all: true }), 403);
       assert.deepEqual(consoleErrors, []);
     });
   },

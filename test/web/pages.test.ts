@@ -1,20 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { DatasetStore, Keys, SessionStore } from '../../shared/index.js';
-import { InMemoryModelSource } from '../../services/serving/hosting/model-source.js';
+import { Keys, SessionStore } from '../../shared/index.js';
 import { api } from '../helpers/platform.js';
-import { createStatsAccumulator } from '../../shared/datasets/stats.js';
-import { loadDigits } from '../helpers/datasets.js';
-import { mlpModel } from '../helpers/onnx-models.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startServing, type Serving } from '../services/serving/harness.js';
 import {
   hasChromium,
   launchChromium,
   logIn,
   screenshot,
-  startDashboard,
+  startServedDashboard,
+  storeDigitsWithStats,
   type Dashboard,
 } from './harness.js';
 
@@ -33,28 +29,8 @@ const row = () => ({
   ],
 });
 
-/** Digits as one version with statistics, the way data-intake commits an upload. */
-async function storeDigitsWithStats(datasets: DatasetStore): Promise<void> {
-  const { features, labels, rows, dim } = loadDigits();
-  const batch = { kind: 'tabular' as const, rows, dim, features, labels };
-  const stats = createStatsAccumulator('class');
-  stats.add(batch);
-  const w = datasets.beginVersion('digits');
-  await w.writeShard(batch);
-  await w.commit({
-    kind: 'tabular',
-    format: 'csv',
-    features: dim,
-    count: rows,
-    labelKind: 'class',
-    labelNames: Array.from({ length: 10 }, (_, i) => String(i)),
-    stats: stats.result(),
-  });
-}
-
 describe('dashboard pages in a real browser', { skip }, () => {
   let r: TestRedis;
-  let serving: Serving;
   let d: Dashboard;
   let browser: Browser;
   let page: Page;
@@ -72,15 +48,9 @@ describe('dashboard pages in a real browser', { skip }, () => {
 
   before(async () => {
     r = await startTestRedis();
-    serving = await startServing(
-      new InMemoryModelSource().put('digits-served', 1, mlpModel([64, 32, 10]), {
-        production: true,
-      }),
-      { SPARE_PROCESS: 'false' },
-    );
-    d = await startDashboard(r, { servingUrl: serving.url });
+    d = await startServedDashboard(r, 'digits-served');
     const keys = new Keys(d.platform.prefix);
-    await storeDigitsWithStats(new DatasetStore(r.client(), keys));
+    await storeDigitsWithStats(d, r.client());
     const sessions = new SessionStore(r.client(), keys);
     await Promise.all(
       Array.from({ length: SESSIONS }, async (_, i) => {
@@ -106,7 +76,6 @@ describe('dashboard pages in a real browser', { skip }, () => {
   after(async () => {
     await browser?.close();
     await d?.close();
-    await serving?.stop();
     await r?.stop();
   });
 

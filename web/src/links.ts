@@ -17,6 +17,8 @@ export const hrefs = {
   },
   serving: () => '#/serving',
   compare: (ids: string[]) => `#/compare/${ids.map(enc).join(',')}`,
+  compareGenerations: (model: string, gens: number[]) =>
+    `#/compare/${enc(model)}/${gens.join(',')}`,
 };
 
 /** A dataset reference as sessions carry it: `name`, `name@3` or `name@v3`. */

@@ -1,10 +1,10 @@
 import { LineChart } from '../charts.js';
 import { h, mount } from '../dom.js';
 import { num } from '../format.js';
-import { sessionLink } from '../links.js';
+import { generationLink, hrefs, sessionLink } from '../links.js';
 import { directionOverrides, higherIsBetter, verdict } from '../metric-direction.js';
 import { Disposer, type PageFactory } from '../page.js';
-import type { LiveEvent, SessionRecord } from '../types.js';
+import type { Generation, LiveEvent, SessionRecord } from '../types.js';
 import { errorBox, pageHeader } from './common.js';
 import { flattenParams, paramText } from './params.js';
 
@@ -21,10 +21,16 @@ const COLORS = [
 /** epoch fields that are not curves */
 const NOT_METRICS = new Set(['epoch', 'epochs', 'samplesPerSec']);
 
+/** One column of the comparison: a session, or a generation (with its session's curves when it has one). */
 interface Run {
-  s: SessionRecord;
-  /** metric → value per epoch (index = epoch − 1) */
+  label: string;
+  link: () => Node;
+  /** metric → value per epoch */
   curves: Map<string, Map<number, number>>;
+  /** model, dataset, trainer and every parameter, flattened */
+  settings: Record<string, unknown>;
+  /** the metrics compared better or worse */
+  finals: Record<string, number>;
 }
 
 /** Exponential moving average: smoothing 0 keeps the values, 0.9 follows slowly. */
@@ -38,7 +44,7 @@ function smooth(ys: (number | null)[], a: number): (number | null)[] {
   });
 }
 
-function runOf(s: SessionRecord, events: LiveEvent[]): Run {
+function curvesOf(events: LiveEvent[]): Map<string, Map<number, number>> {
   const curves = new Map<string, Map<number, number>>();
   for (const e of events) {
     if (e.kind !== 'epoch') continue;
@@ -51,12 +57,22 @@ function runOf(s: SessionRecord, events: LiveEvent[]): Run {
       c.set(epoch, v);
     }
   }
-  return { s, curves };
+  return curves;
 }
 
-/** What a run's request says, flattened: model, dataset, trainer and every parameter. */
-function settings(r: Run): Record<string, unknown> {
-  const q = r.s.request ?? {};
+/** Each curve's value at its last epoch. */
+function lastValues(curves: Map<string, Map<number, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [m, c] of curves) {
+    const last = [...c.keys()].sort((x, y) => x - y).at(-1);
+    if (last !== undefined) out[m] = c.get(last)!;
+  }
+  return out;
+}
+
+/** What a session's request says, flattened: model, dataset, trainer and every parameter. */
+function requestSettings(s: SessionRecord): Record<string, unknown> {
+  const q = s.request ?? {};
   return {
     model: q.model,
     dataset: q.dataset,
@@ -65,10 +81,49 @@ function settings(r: Run): Record<string, unknown> {
   };
 }
 
-/** Compare: curves overlaid per metric, the parameters that differ, final metrics better or worse. */
-export const comparePage: PageFactory = (ctx, [list = '']) => {
+type SessionWithEvents = SessionRecord & { events: LiveEvent[] };
+
+function sessionRun({ events, ...s }: SessionWithEvents): Run {
+  const curves = curvesOf(events);
+  return {
+    label: s.id.slice(0, 8),
+    link: () => sessionLink(s.id),
+    curves,
+    settings: requestSettings(s),
+    finals: lastValues(curves),
+  };
+}
+
+/**
+ * A generation: its parameters (else its session's), its lineage, and its metrics (measured
+ * over reported, as the Sessions page ranks them); curves from the session that trained it.
+ */
+function generationRun(g: Generation, s: SessionWithEvents | null): Run {
+  const measured = (g.evaluation as { metrics?: Record<string, number> } | undefined)?.metrics;
+  const params = Object.keys(g.params ?? {}).length > 0 ? g.params : (s?.request?.params ?? {});
+  return {
+    label: `gen ${g.gen}`,
+    link: () => generationLink(g.model, g.gen, `gen ${g.gen}`),
+    curves: s ? curvesOf(s.events) : new Map<string, Map<number, number>>(),
+    settings: {
+      dataset: g.lineage ? `${g.lineage.dataset}@v${g.lineage.version}` : undefined,
+      trainer: s?.request?.trainer,
+      ...flattenParams(params),
+    },
+    finals: { ...g.metrics, ...measured },
+  };
+}
+
+/**
+ * Compare: curves overlaid per metric, the parameters that differ, final metrics better or
+ * worse. `#/compare/<session>,<session>,…` compares sessions; `#/compare/<model>/<gen>,<gen>,…`
+ * compares generations of one model.
+ */
+export const comparePage: PageFactory = (ctx, [first = '', second]) => {
   const d = new Disposer();
-  const ids = list.split(',').filter(Boolean);
+  const model = second === undefined ? undefined : first;
+  const ids = (second ?? first).split(',').filter(Boolean);
+  const what = model === undefined ? 'sessions' : 'generations';
   const body = h('div');
   const err = h('div');
   const smoothing = h('input', {
@@ -95,7 +150,13 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
     mount(
       charts,
       metrics.length === 0
-        ? h('p', { class: 'muted empty' }, 'None of these sessions reported an epoch yet.')
+        ? h(
+            'p',
+            { class: 'muted empty' },
+            model === undefined
+              ? 'None of these sessions reported an epoch yet.'
+              : 'No curves: none of these generations came from a session with epochs.',
+          )
         : metrics.map((m) => {
             const epochs = [
               ...new Set(runs.flatMap((r) => [...(r.curves.get(m)?.keys() ?? [])])),
@@ -107,7 +168,7 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
               log: log.checked,
               epochs: () => epochs.at(-1),
               series: runs.map((r, i) => ({
-                label: r.s.id.slice(0, 8),
+                label: r.label,
                 color: COLORS[i % COLORS.length]!,
                 ...(i >= COLORS.length ? { dash: [6, 4] } : {}),
               })),
@@ -130,17 +191,10 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
   };
 
   const render = (overrides: Record<string, boolean>) => {
-    const sets = runs.map(settings);
+    const sets = runs.map((r) => r.settings);
     const keys = [...new Set(sets.flatMap((x) => Object.keys(x)))].sort();
     const differing = keys.filter((k) => new Set(sets.map((x) => paramText(x[k]))).size > 1);
-    const finals = runs.map((r) => {
-      const out: Record<string, number> = {};
-      for (const [m, c] of r.curves) {
-        const last = [...c.keys()].sort((x, y) => x - y).at(-1);
-        if (last !== undefined) out[m] = c.get(last)!;
-      }
-      return out;
-    });
+    const finals = runs.map((r) => r.finals);
     const metricKeys = [...new Set(finals.flatMap((f) => Object.keys(f)))].sort();
     const head = h(
       'tr',
@@ -151,7 +205,7 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
           'th',
           { scope: 'col' },
           h('span', { class: 'swatch', style: `border-color:${COLORS[i % COLORS.length]}` }),
-          sessionLink(r.s.id),
+          r.link(),
         ),
       ),
     );
@@ -172,7 +226,7 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
         ? h(
             'p',
             { class: 'muted', 'data-testid': 'params-diff' },
-            'These sessions ran with the same settings.',
+            `These ${what} have the same settings.`,
           )
         : h(
             'div',
@@ -203,7 +257,7 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
       h(
         'p',
         { class: 'muted' },
-        `Each against the first session (${runs[0]?.s.id.slice(0, 8) ?? '–'}); green is better, red worse, by the metric's direction.`,
+        `Each against the first (${runs[0]?.label ?? '–'}); green is better, red worse, by the metric's direction.`,
       ),
       metricKeys.length === 0
         ? h('p', { class: 'muted' }, 'No final metrics yet.')
@@ -252,6 +306,33 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
   smoothing.addEventListener('input', drawCharts);
   log.addEventListener('change', drawCharts);
 
+  const getSession = (id: string) =>
+    ctx.api.get<SessionWithEvents>(`/sessions/${encodeURIComponent(id)}`);
+
+  /** Generations of one model, each with the session that trained it (when it is still known). */
+  const loadGenerations = async (name: string): Promise<Run[]> => {
+    const m = await ctx.api.get<{ generationsList: Generation[] }>(
+      `/models/${encodeURIComponent(name)}`,
+    );
+    const gens = ids.map((id) => {
+      const g = m.generationsList.find((x) => String(x.gen) === id);
+      if (!g) throw new Error(`${name} has no generation ${id}`);
+      return g;
+    });
+    const sessions = new Map<string, Promise<SessionWithEvents | null>>();
+    for (const g of gens)
+      if (g.sessionId && !sessions.has(g.sessionId))
+        sessions.set(
+          g.sessionId,
+          getSession(g.sessionId).catch(() => null), // expired or deleted: no curves
+        );
+    return Promise.all(
+      gens.map(async (g) =>
+        generationRun(g, g.sessionId ? await sessions.get(g.sessionId)! : null),
+      ),
+    );
+  };
+
   void (async () => {
     if (ids.length < 2) {
       mount(
@@ -259,23 +340,21 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
         h(
           'p',
           { class: 'muted empty' },
-          'Pick two or more sessions on the Sessions page (the boxes in the first column), then Compare selected.',
+          model === undefined
+            ? 'Pick two or more sessions on the Sessions page (the boxes in the first column), then Compare selected.'
+            : 'Pick two or more generations on the model page (the boxes in the first column), then Compare selected.',
         ),
       );
       return;
     }
     try {
       const [got, rules] = await Promise.all([
-        Promise.all(
-          ids.map((id) =>
-            ctx.api.get<SessionRecord & { events: LiveEvent[] }>(
-              `/sessions/${encodeURIComponent(id)}`,
-            ),
-          ),
-        ),
+        model === undefined
+          ? Promise.all(ids.map(getSession)).then((all) => all.map(sessionRun))
+          : loadGenerations(model),
         ctx.api.get<unknown>('/rules').catch(() => null),
       ]);
-      runs = got.map(({ events, ...s }) => runOf(s, events));
+      runs = got;
       render(directionOverrides(rules));
     } catch (e) {
       err.replaceChildren(errorBox(e));
@@ -285,7 +364,12 @@ export const comparePage: PageFactory = (ctx, [list = '']) => {
   const el = h(
     'section',
     { class: 'page', 'data-page': 'compare' },
-    pageHeader(`Compare ${ids.length} sessions`),
+    pageHeader(
+      `Compare ${ids.length} ${what}`,
+      ...(model === undefined
+        ? []
+        : [h('a', { href: hrefs.model(model), 'data-link': 'model' }, `of ${model}`)]),
+    ),
     err,
     body,
   );

@@ -172,7 +172,8 @@ export const deliveryPage: PageFactory = (ctx) => {
   const sources = h('div');
   const dead = h('div');
   const err = h('div');
-  const canEdit = ctx.can('admin');
+  // As in the API: operators edit the document (the server keeps masked secrets), viewers read.
+  const canEdit = ctx.can('write');
   let editing: number | undefined;
   let cfg: ConfigVersion | undefined;
 
@@ -189,7 +190,7 @@ export const deliveryPage: PageFactory = (ctx) => {
           : 'No delivery configuration yet.',
         canEdit
           ? ''
-          : ' Read only: editing the delivery configuration takes an admin token, as in the API.',
+          : ' Read only: editing the delivery configuration takes an operator token, as in the API.',
       ),
       h('h2', {}, 'Rules'),
       rules.length === 0
@@ -308,6 +309,16 @@ export const deliveryPage: PageFactory = (ctx) => {
             ctx.api.post('/deliveries/dead/replay', { ids: [x.id] }).then(loadDead),
           ),
         );
+        const drop = h(
+          'button',
+          { type: 'button', class: 'danger', 'aria-label': `Drop ${x.id}` },
+          'Drop',
+        );
+        drop.addEventListener('click', () =>
+          action(drop, out, () =>
+            ctx.api.post('/deliveries/dead/drop', { ids: [x.id] }).then(loadDead),
+          ),
+        );
         return [
           x.id,
           x.job.ruleId ?? '–',
@@ -315,7 +326,7 @@ export const deliveryPage: PageFactory = (ctx) => {
           x.failedReason ?? '–',
           String(x.attempts ?? '–'),
           x.failedAt ? time(new Date(x.failedAt).toISOString()) : '–',
-          h('span', {}, ctx.can('admin') ? retry : '', out),
+          h('span', { 'data-dead': x.id }, retry, ' ', drop, out),
         ];
       });
       mount(

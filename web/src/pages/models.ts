@@ -64,6 +64,7 @@ function generationRow(
   m: ModelDetail,
   g: Generation,
   refresh: () => void,
+  pick: HTMLInputElement,
 ): HTMLElement {
   const out = h('span', { class: 'action-out' });
   const buttons: HTMLElement[] = [];
@@ -113,6 +114,7 @@ function generationRow(
   return h(
     'tr',
     { 'data-gen': g.gen, 'data-status': g.status },
+    h('td', {}, pick),
     h('th', { scope: 'row' }, generationLink(m.name, g.gen, `gen ${g.gen}`)),
     h('td', {}, badge(g.status)),
     h('td', {}, metrics || '–'),
@@ -178,6 +180,8 @@ export const modelsPage: PageFactory = (ctx, [selected, selectedGen]) => {
   let current = selected;
   let diffA: number | undefined;
   let diffB: number | undefined;
+  /** generations ticked for the comparison page; kept across live refreshes */
+  const picked = new Set<number>();
 
   const renderTree = (models: ModelInfo[]) => {
     const byType = new Map<string, ModelInfo[]>();
@@ -240,6 +244,32 @@ export const modelsPage: PageFactory = (ctx, [selected, selectedGen]) => {
     };
     const a = gens.find((g) => g.gen === diffA);
     const b = gens.find((g) => g.gen === diffB);
+    const compare = h('a', { class: 'button-link' });
+    const renderCompare = () => {
+      const chosen = [...picked].sort((x, y) => x - y);
+      compare.textContent = `Compare selected (${chosen.length})`;
+      if (chosen.length >= 2) {
+        compare.setAttribute('href', hrefs.compareGenerations(m.name, chosen));
+        compare.removeAttribute('aria-disabled');
+      } else {
+        compare.setAttribute('href', hrefs.model(m.name));
+        compare.setAttribute('aria-disabled', 'true');
+      }
+    };
+    renderCompare();
+    const pickBox = (g: Generation) => {
+      const box = h('input', {
+        type: 'checkbox',
+        'aria-label': `Select generation ${g.gen}`,
+        checked: picked.has(g.gen),
+      });
+      box.addEventListener('change', () => {
+        if (box.checked) picked.add(g.gen);
+        else picked.delete(g.gen);
+        renderCompare();
+      });
+      return box;
+    };
     mount(
       detail,
       h(
@@ -284,6 +314,7 @@ export const modelsPage: PageFactory = (ctx, [selected, selectedGen]) => {
                   'tr',
                   {},
                   [
+                    h('span', { class: 'sr-only' }, 'Select'),
                     'Generation',
                     'Status',
                     'Metrics',
@@ -299,13 +330,20 @@ export const modelsPage: PageFactory = (ctx, [selected, selectedGen]) => {
               h(
                 'tbody',
                 {},
-                gens.map((g) => generationRow(ctx, m, g, refresh)),
+                gens.map((g) => generationRow(ctx, m, g, refresh, pickBox(g))),
               ),
             ),
           ),
       gens.length > 0
         ? [
             h('h3', {}, 'Compare generations'),
+            h(
+              'p',
+              {},
+              'Tick two or more generations above for their curves, parameters and metrics side by side: ',
+              compare,
+            ),
+            h('p', { class: 'muted' }, 'Or the metrics of two, with the change:'),
             h(
               'div',
               { class: 'filters' },

@@ -13,6 +13,16 @@ import { paramsTable } from './params.js';
 import { rerunForm } from './rerun.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'stopped']);
+/** epoch fields the loss and accuracy charts and the progress line show */
+const BUILT_IN = new Set([
+  'epoch',
+  'epochs',
+  'loss',
+  'valLoss',
+  'trainAccuracy',
+  'valAccuracy',
+  'samplesPerSec',
+]);
 
 /** Log lines as readable rows: level, message and fields instead of raw pino JSON. */
 function renderLogs(el: HTMLElement, lines: string[]): void {
@@ -105,6 +115,35 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
   });
   const controls = h('div', { class: 'controls' });
   const rerun = h('div');
+  /**
+   * Metrics beyond the built-in ones (an SDK trainer's `macroF1`, `rmse`, …), a chart each,
+   * made when a metric first has a number.
+   */
+  const customCharts = h('div', { class: 'charts custom-charts' });
+  const custom = new Map<string, LineChart>();
+  const plotCustom = (p: Record<string, unknown>, epoch: number) => {
+    for (const [k, v] of Object.entries(p)) {
+      if (BUILT_IN.has(k) || (v !== null && typeof v !== 'number')) continue;
+      let chart = custom.get(k);
+      if (!chart) {
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+        chart = new LineChart({
+          title: k,
+          xLabel: 'epoch',
+          yLabel: k,
+          epochs: () => epochs,
+          series: [{ label: k, color: '#6a1b9a' }],
+        });
+        chart.el.setAttribute('data-testid', 'metric-chart');
+        chart.el.setAttribute('data-metric', k);
+        custom.set(k, chart);
+        const c = chart;
+        d.add(() => c.destroy());
+        customCharts.append(chart.el);
+      }
+      chart.push(epoch, [v]);
+    }
+  };
   let rec: SessionRecord | undefined;
   const logLines: string[] = [];
   /** generations this session produced, from its generation.* and decision events */
@@ -171,6 +210,7 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
         epochs = ep.epochs;
         loss.push(ep.epoch, [ep.loss, ep.valLoss]);
         acc.push(ep.epoch, [ep.trainAccuracy, ep.valAccuracy]);
+        plotCustom(p, ep.epoch);
         progress.textContent = `epoch ${ep.epoch} of ${ep.epochs}${ep.samplesPerSec ? `, ${num(ep.samplesPerSec, 0)} samples/s` : ''}`;
       }
       if (
@@ -232,6 +272,7 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
       h('div', { class: 'session-top' }, summary, h('div', {}, controls, rerun)),
       progress,
       h('div', { class: 'charts' }, loss.el, acc.el),
+      customCharts,
       params,
       h('h2', {}, 'Event log'),
       log,

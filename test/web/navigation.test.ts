@@ -55,6 +55,19 @@ const UNNAMED_CONTROLS = `(() => {
     .map((el) => el.outerHTML.slice(0, 120));
 })()`;
 
+/** What is wrong with the page as shown: wider than the window, or controls without a name. */
+async function layoutProblems(page: Page, where: string): Promise<string[]> {
+  const { scroll, inner } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+  }));
+  const unnamed = await page.evaluate<string[]>(UNNAMED_CONTROLS);
+  return [
+    ...(scroll > inner ? [`${where}: page is ${scroll} px wide`] : []),
+    ...unnamed.map((u) => `${where}: unnamed control ${u}`),
+  ];
+}
+
 describe(
   'dashboard navigation, comparison, events and delivery in a real browser',
   { skip },
@@ -197,6 +210,7 @@ describe(
         [`models/${MODEL}/1`, '[data-testid="generation"]'],
         ['serving', `.card[data-model="${MODEL}"] .served a`],
         ['rollouts', '[data-page="rollouts"] .cards > *'],
+        ['datasets', 'table.versions tr[data-version="1"]'],
         ['datasets/digits/1', '[data-testid="usage"]'],
         ['events', 'ol.events-page li'],
         ['delivery', 'table.rules'],
@@ -209,17 +223,23 @@ describe(
         for (const [route, ready] of routes) {
           await page.goto(`${d.url}/#/${route}`);
           await page.locator(ready).first().waitFor({ timeout: 15_000 });
-          const { scroll, inner } = await page.evaluate(() => ({
-            scroll: document.documentElement.scrollWidth,
-            inner: window.innerWidth,
-          }));
-          if (scroll > inner) problems.push(`${width}px #/${route}: page is ${scroll} px wide`);
-          const unnamed = await page.evaluate<string[]>(UNNAMED_CONTROLS);
-          for (const u of unnamed) problems.push(`${width}px #/${route}: unnamed control ${u}`);
+          problems.push(...(await layoutProblems(page, `${width}px #/${route}`)));
           if (width === 390 && route === 'sessions') await screenshot(page, 'sessions-390');
         }
       }
       await screenshot(page, 'session-1440');
+      // The login page, before any token (a fresh context: no session storage).
+      const fresh = await browser.newPage();
+      try {
+        for (const width of WIDTHS) {
+          await fresh.setViewportSize({ width, height: 900 });
+          await fresh.goto(d.url);
+          await fresh.getByLabel('API token').waitFor();
+          problems.push(...(await layoutProblems(fresh, `${width}px login`)));
+        }
+      } finally {
+        await fresh.close();
+      }
       assert.deepEqual(problems, []);
       assert.deepEqual(consoleErrors, []);
     });
@@ -393,6 +413,12 @@ describe(
         await logIn(op, d.url, await tokenFor('operator'));
         await op.goto(`${d.url}/#/delivery`);
         await op.getByRole('button', { name: 'Edit rule alerts' }).click();
+        // The open form and the dead letters' buttons fit and are named, at the narrowest too.
+        await op.locator(`[data-dead="${firstDead}"]`).waitFor();
+        const problems = await layoutProblems(op, '768px delivery, editing');
+        await op.setViewportSize({ width: 390, height: 900 });
+        problems.push(...(await layoutProblems(op, '390px delivery, editing')));
+        assert.deepEqual(problems, []);
         await op.getByLabel('Sample (0–1)').fill('0.5');
         await op.getByRole('button', { name: 'Save rule alerts' }).click();
         await op.locator('table.rules tr[data-rule="alerts"] td', { hasText: '0.50' }).waitFor();

@@ -16,8 +16,10 @@ import type { HandlerConfig } from './config.js';
 import { DecisionExecutor } from './decision-executor.js';
 import { ProcessBackend } from './process-backend.js';
 import { createBackend } from './backend-factory.js';
+import { CheckpointStore } from './checkpoint-store.js';
 import { clusterReporter } from './cluster-route.js';
 import { reconcile } from './reconcile.js';
+import { SessionMover } from './session-mover.js';
 import { SessionRunner } from './session-runner.js';
 import { createHandlerServer } from './ws-server.js';
 
@@ -48,17 +50,28 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
   const backend = d.backend ?? createBackend(config, log);
   const fanout = new EventFanout(events, log);
   const ingest = new EventIngest(redis, keys);
+  const checkpoints = new CheckpointStore(redis, keys, config.CHECKPOINT_MAX_BYTES);
   let port = 0;
   const runner = new SessionRunner({
     config,
     log,
     keys,
     workerRedis: d.workerRedis,
+    redis,
     sessions,
+    checkpoints,
     events,
     registry,
     backend,
     handlerWsUrl: () => config.HANDLER_WS_URL ?? `ws://127.0.0.1:${port}/ws`,
+  });
+  const mover = new SessionMover({
+    log,
+    sessions,
+    checkpoints,
+    runner,
+    afterS: config.MOVE_AFTER_S,
+    checkMs: config.MOVE_CHECK_MS,
   });
   const executor = new DecisionExecutor({ redis, keys, log, events, registry, sessions, runner });
   const handlerServer = createHandlerServer({
@@ -70,6 +83,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     runner,
     readiness: [redisCheck(redis)],
     cluster: clusterReporter(backend),
+    checkpoints,
   });
   const { server } = handlerServer;
   // Workers report in over WS or, for external trainers, through the gateway: either way
@@ -95,11 +109,13 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
       fanout.start();
       await fanout.subscribe(self);
       port = await listenOn(server, p, host);
-      await reconcile({ log, sessions, backend, runner });
+      await reconcile({ log, sessions, backend, runner, checkpoints });
       runner.start();
+      mover.start();
       return port;
     },
     async close(opts = {}) {
+      mover.close();
       if (opts.stopWorkers && backend instanceof ProcessBackend) {
         await Promise.all(
           backend.workerIds().map((id) => backend.stop(id, { graceMs: config.STOP_GRACE_MS })),

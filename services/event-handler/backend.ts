@@ -16,6 +16,8 @@ export interface LaunchSpec {
   limits: { cpus?: number; memoryMb?: number; pids?: number };
   /** Seconds; budgets over 5 h go to `node.labels.priority==low` nodes (the paper's rule). */
   timeBudgetS?: number;
+  /** Run on `node.labels.priority==low` whatever the budget: a session moved there past MOVE_AFTER_S. */
+  lowPriority?: boolean;
   /** Node pool label value (`pool=train` for training, `pool=prod` for serving). */
   pool?: string;
 }

@@ -29,6 +29,29 @@ const schema = baseEnv.extend({
   SWARM_SCOPE: z.string().default('swarmml'),
   SWARM_NETWORK: z.string().optional(),
   SWARM_WORKER_SECRETS: z.string().default(''),
+  /** The largest checkpoint a session worker may store (bytes; larger saves get a 413). */
+  CHECKPOINT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(512 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
+  /** How often built-in trainers checkpoint (s, at the end of an epoch; 0: every epoch). */
+  CHECKPOINT_EVERY_S: z.coerce.number().min(0).max(86_400).default(60),
+  /** Times a session whose worker was lost or moved resumes from its checkpoint before it fails. */
+  MAX_RESUMES: z.coerce.number().int().min(0).max(100).default(3),
+  /**
+   * A session running longer than this (s) is checkpointed, stopped and resumed on a
+   * `node.labels.priority==low` node (the paper's 5 hours); 0 never moves one.
+   */
+  MOVE_AFTER_S: z.coerce
+    .number()
+    .min(0)
+    .default(5 * 3600),
+  /** How often running sessions are checked against MOVE_AFTER_S (ms). */
+  MOVE_CHECK_MS: z.coerce.number().int().min(50).default(15_000),
+  /** Grace for a moved worker to write its checkpoint and exit before it is killed (ms). */
+  MOVE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   /** Local mode: keep one built-in trainer warm (modules loaded) for the next session. */
   WARM_TRAINER: envBool.default(true),
   /** PATH and HOME handed to local worker processes (the rest of the env is the contract's). */

@@ -147,7 +147,7 @@ export class ProcessBackend implements Backend {
     // finds it however soon it comes.
     this.spawnSpare();
     this.log.info({ sessionId: spec.sessionId, pid: r.pid }, 'worker started (warm spare)');
-    return { backend: 'process', workerId: String(r.pid), node: 'local' };
+    return { backend: 'process', workerId: String(r.pid), node: 'local', ...recorded(spec) };
   }
 
   async launch(spec: LaunchSpec): Promise<Placement> {
@@ -179,7 +179,7 @@ export class ProcessBackend implements Backend {
       setImmediate(() => this.finish(r, exitCodeOf(code, signal), signal));
     });
     this.log.info({ sessionId: spec.sessionId, pid: child.pid }, 'worker started');
-    return { backend: 'process', workerId: String(child.pid), node: 'local' };
+    return { backend: 'process', workerId: String(child.pid), node: 'local', ...recorded(spec) };
   }
 
   private finish(r: Running, exitCode: number | null, signal: string | null, error?: string) {
@@ -271,4 +271,12 @@ function signalGroup(pid: number, sig: NodeJS.Signals) {
       /* already gone */
     }
   }
+}
+
+/**
+ * Local mode has one node, so no constraint can be honoured; a moved session's is still
+ * recorded, so its record says where it was meant to run (and it is not moved again).
+ */
+function recorded(spec: LaunchSpec): Pick<Placement, 'constraints'> {
+  return spec.lowPriority ? { constraints: ['node.labels.priority==low'] } : {};
 }

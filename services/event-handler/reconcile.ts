@@ -1,5 +1,6 @@
 import type { Logger, SessionRecord, SessionStore } from '../../shared/index.js';
 import type { Backend, WorkerInfo } from './backend.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { SessionRunner } from './session-runner.js';
 
 /** What a backend that can re-attach to a worker it did not start offers. */
@@ -21,6 +22,7 @@ export async function reconcile(d: {
   sessions: SessionStore;
   backend: Backend & Partial<Adopter>;
   runner: SessionRunner;
+  checkpoints: CheckpointStore;
 }): Promise<{ adopted: number; failed: number; requeued: number; errors: number }> {
   const out = { adopted: 0, failed: 0, requeued: 0, errors: 0 };
   const known = new Map((await d.backend.list()).map((w) => [w.workerId, w]));
@@ -60,6 +62,15 @@ async function reconcileOne(
   const w = known.get(s.workerId);
   const alive = w ? w.running : (d.backend.adopt?.(s.id, s.workerId) ?? false);
   if (alive) return 'adopted';
+  // With a checkpoint it resumes: its job, held by the handler that died, is handed out again.
+  if (
+    await d.runner.requeueLost(
+      s.id,
+      w?.exitCode ?? null,
+      'worker lost while the event handler was down',
+    )
+  )
+    return 'requeued';
   await d.runner.finish(s.id, 'failed', {
     exitCode: w?.exitCode ?? null,
     reason: 'worker lost while the event handler was down',

@@ -41,6 +41,7 @@ export function sessionEnv(
     SWARMML_PARAMS: JSON.stringify(req.params),
     SWARMML_DEVICE: req.device,
     SWARMML_TIME_BUDGET_S: String(req.timeBudgetS),
+    SWARMML_CHECKPOINT_EVERY_S: String(config.CHECKPOINT_EVERY_S),
     ...(req.generation ? { SWARMML_GENERATION: String(req.generation) } : {}),
     SWARMML_GATEWAY_URL: config.GATEWAY_URL,
     SWARMML_HANDLER_URL: handlerWsUrl,

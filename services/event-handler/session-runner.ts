@@ -15,6 +15,7 @@ import {
   type SessionStore,
 } from '../../shared/index.js';
 import type { Backend, Placement, WorkerExit } from './backend.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { HandlerConfig } from './config.js';
 import { sessionEnv } from './session-env.js';
 
@@ -23,7 +24,10 @@ export interface RunnerDeps {
   log: Logger;
   keys: Keys;
   workerRedis: Redis;
+  /** a plain client: a resumed worker's event numbering starts over (its `seq` key) */
+  redis: Redis;
   sessions: SessionStore;
+  checkpoints: CheckpointStore;
   events: EventLog;
   registry: ModelRegistry;
   backend: Backend;
@@ -37,6 +41,16 @@ export interface RunnerDeps {
  * between marking the record terminal and archiving the event, which no event will announce.
  */
 const ADOPTED_SAFETY_POLL_MS = 30_000;
+
+/** What a session that goes back to the queue to resume from its checkpoint records. */
+export interface Requeue {
+  reason: string;
+  /** resume on a `node.labels.priority==low` node (a session moved past MOVE_AFTER_S) */
+  lowPriority: boolean;
+  checkpointBytes: number;
+  /** 1 for the first resume */
+  attempt: number;
+}
 
 /** Emitted on `ends` when the runner closes: every wait for a session's end gives up. */
 const CLOSING = Symbol('closing');
@@ -52,6 +66,8 @@ export class SessionRunner {
   private worker: Worker | undefined;
   private readonly waiting = new Map<string, (exit: WorkerExit) => void>();
   private readonly stopRequested = new Map<string, string>();
+  /** sessions asked to stop so that they resume on a low-priority node, with the reason */
+  private readonly moveRequested = new Map<string, string>();
   private readonly unsubscribe: () => void;
   /** `endOf(id)` is emitted once the session is terminal (see `sessionEnded`) */
   private readonly ends = new EventEmitter().setMaxListeners(0);
@@ -84,40 +100,66 @@ export class SessionRunner {
       throw new UnrecoverableError(`bad SessionJob: ${input.error.message}`);
     }
     const { sessionId, request } = input.data;
+    // Once per launch: a session whose worker was lost (or moved) with a checkpoint comes back
+    // `queued` and is launched again by this same job, so it resumes where the queue put it.
+    for (;;) {
+      const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
+      if (!rec || isTerminal(rec.state)) return;
+      const done = new Promise<WorkerExit>((resolve) => this.waiting.set(sessionId, resolve));
+      if (rec.state === 'starting' || rec.state === 'running') {
+        // A previous handler launched it and reconciliation re-adopted it; its exit may
+        // already have been recorded, so also wait for the session to end.
+        await Promise.race([done, this.untilEnded(sessionId)]);
+        this.waiting.delete(sessionId);
+        if (await this.isQueued(sessionId)) continue;
+        return;
+      }
+      await this.move(sessionId, 'placing', {});
+      let placement: Placement;
+      try {
+        placement = await this.d.backend.launch({
+          sessionId,
+          kind: request.kind,
+          ...(request.container?.image ? { image: request.container.image } : {}),
+          command: request.container?.command ?? [],
+          env: sessionEnv(sessionId, request, this.d.config, this.d.handlerWsUrl()),
+          device: request.device,
+          limits: {},
+          timeBudgetS: request.timeBudgetS,
+          pool: 'train',
+          ...((await this.movedToLowPriority(sessionId)) ? { lowPriority: true } : {}),
+        });
+      } catch (err) {
+        this.waiting.delete(sessionId);
+        await this.finish(sessionId, 'failed', {
+          exitCode: null,
+          reason: `launch failed: ${(err as Error).message}`,
+        });
+        return;
+      }
+      await this.recordPlacement(sessionId, placement);
+      await done;
+      if (!(await this.isQueued(sessionId))) return;
+    }
+  }
+
+  private async isQueued(sessionId: string): Promise<boolean> {
     const rec = await this.d.sessions.get(sessionId).catch(() => undefined);
-    if (!rec || isTerminal(rec.state)) return;
-    const done = new Promise<WorkerExit>((resolve) => this.waiting.set(sessionId, resolve));
-    if (rec.state === 'starting' || rec.state === 'running') {
-      // A previous handler launched it and reconciliation re-adopted it; its exit may
-      // already have been recorded, so also wait for the session to end.
-      await Promise.race([done, this.untilEnded(sessionId)]);
-      this.waiting.delete(sessionId);
-      return;
-    }
-    await this.move(sessionId, 'placing', {});
-    let placement: Placement;
-    try {
-      placement = await this.d.backend.launch({
-        sessionId,
-        kind: request.kind,
-        ...(request.container?.image ? { image: request.container.image } : {}),
-        command: request.container?.command ?? [],
-        env: sessionEnv(sessionId, request, this.d.config, this.d.handlerWsUrl()),
-        device: request.device,
-        limits: {},
-        timeBudgetS: request.timeBudgetS,
-        pool: 'train',
-      });
-    } catch (err) {
-      this.waiting.delete(sessionId);
-      await this.finish(sessionId, 'failed', {
-        exitCode: null,
-        reason: `launch failed: ${(err as Error).message}`,
-      });
-      return;
-    }
-    await this.recordPlacement(sessionId, placement);
-    await done;
+    return rec?.state === 'queued';
+  }
+
+  /** The session's events since its latest launch (those of earlier, lost workers left out). */
+  private async currentAttemptEvents(sessionId: string) {
+    const evs = await this.d.events.range({ sessionId, count: 100_000 });
+    const last = evs.map((e) => e.kind).lastIndexOf('session.requeued');
+    return { all: evs, current: evs.slice(last + 1) };
+  }
+
+  private async movedToLowPriority(sessionId: string): Promise<boolean> {
+    const { all } = await this.currentAttemptEvents(sessionId);
+    return all.some(
+      (e) => e.kind === 'session.requeued' && (e.payload as Requeue | null)?.lowPriority === true,
+    );
   }
 
   /** Logs a malformed job and ends the session it names, so no record waits queued forever. */
@@ -167,8 +209,8 @@ export class SessionRunner {
       }
       return;
     }
-    const said = await this.d.events.range({ sessionId, count: 1000 });
-    if (said.some((e) => e.kind === 'session.started')) await this.markRunning(sessionId);
+    const { current } = await this.currentAttemptEvents(sessionId);
+    if (current.some((e) => e.kind === 'session.started')) await this.markRunning(sessionId);
   }
 
   /**
@@ -237,8 +279,8 @@ export class SessionRunner {
   private async announcedExit(
     sessionId: string,
   ): Promise<{ exitCode: number | null; reason: string | undefined }> {
-    const evs = await this.d.events.range({ sessionId, count: 100_000 });
-    const last = evs.reverse().find((e) => e.kind === 'worker.exiting');
+    const { current } = await this.currentAttemptEvents(sessionId);
+    const last = current.reverse().find((e) => e.kind === 'worker.exiting');
     const p = last?.payload as { exitCode?: number; reason?: string } | undefined;
     return { exitCode: p?.exitCode ?? null, reason: p?.reason };
   }
@@ -250,6 +292,12 @@ export class SessionRunner {
       const exit = raw.exitCode === null ? { ...raw, exitCode: announced!.exitCode } : raw;
       const stopReason = this.stopRequested.get(sessionId);
       this.stopRequested.delete(sessionId);
+      const moveReason = this.moveRequested.get(sessionId);
+      this.moveRequested.delete(sessionId);
+      if (stopReason === undefined) {
+        const requeue = await this.resumeDecision(sessionId, exit, announced, moveReason);
+        if (requeue) return await this.requeue(sessionId, requeue);
+      }
       const state: SessionState =
         stopReason !== undefined ? 'stopped' : exit.exitCode === 0 ? 'succeeded' : 'failed';
       const reason =
@@ -272,6 +320,74 @@ export class SessionRunner {
     }
   }
 
+  /**
+   * Whether a worker that ended without being asked to stop goes back to the queue: only with
+   * a checkpoint to resume from, within MAX_RESUMES, and not when it failed by its own account
+   * (an announced non-zero exit: resuming would fail the same way). A checkpoint left behind
+   * means its work was not done: workers delete theirs when they finish.
+   */
+  private async resumeDecision(
+    sessionId: string,
+    exit: { exitCode: number | null; signal?: string | null; error?: string },
+    announced: { exitCode: number | null; reason: string | undefined } | undefined,
+    moveReason: string | undefined,
+  ): Promise<Requeue | undefined> {
+    const bytes = await this.d.checkpoints.size(sessionId);
+    if (bytes === 0) return undefined;
+    const ownFailure = exit.exitCode !== 0 && announced?.reason !== undefined;
+    if (ownFailure && moveReason === undefined) return undefined;
+    const { all } = await this.currentAttemptEvents(sessionId);
+    const attempt = all.filter((e) => e.kind === 'session.requeued').length + 1;
+    if (attempt > this.d.config.MAX_RESUMES) return undefined;
+    const lost =
+      exit.error ??
+      `worker exited with code ${exit.exitCode ?? 'unknown'}${exit.signal ? ` (${exit.signal})` : ''}`;
+    return {
+      reason: moveReason ?? `worker lost: ${lost}`,
+      lowPriority: moveReason !== undefined || (await this.movedToLowPriority(sessionId)),
+      checkpointBytes: bytes,
+      attempt,
+    };
+  }
+
+  /**
+   * Back to `queued`, its job (held by `process`) launches it again. The new worker numbers
+   * its events from 1, so the archive's last seq of the lost one is forgotten: that worker is
+   * gone, none of its events can still arrive.
+   */
+  private async requeue(sessionId: string, r: Requeue): Promise<void> {
+    const rec = await this.d.sessions.get(sessionId);
+    if (isTerminal(rec.state)) return;
+    await this.d.redis.del(this.d.keys.sessionSeq(sessionId));
+    await this.d.sessions.transition(sessionId, 'queued', { reason: r.reason });
+    await this.d.events.append({ sessionId, kind: 'session.requeued', payload: r });
+    this.d.log.info({ sessionId, ...r }, 'session re-queued to resume from its checkpoint');
+  }
+
+  /** Reconciliation found the session's worker gone: re-queued when it can resume. */
+  async requeueLost(sessionId: string, exitCode: number | null, why: string): Promise<boolean> {
+    const r = await this.resumeDecision(sessionId, { exitCode, error: why }, undefined, undefined);
+    if (r) await this.requeue(sessionId, r);
+    return r !== undefined;
+  }
+
+  /**
+   * Stops a running session so that it resumes from its checkpoint on a low-priority node
+   * (the paper's rule for sessions past 5 hours). Its worker writes a checkpoint as it stops.
+   */
+  async moveToLowPriority(sessionId: string, reason: string): Promise<boolean> {
+    const rec = await this.d.sessions.get(sessionId);
+    if (rec.state !== 'running' || !rec.workerId || this.moveRequested.has(sessionId)) return false;
+    this.moveRequested.set(sessionId, reason);
+    await this.d.events.append({
+      sessionId,
+      kind: 'session.moving',
+      payload: { reason, from: rec.placement ?? null },
+    });
+    await this.d.backend.stop(rec.workerId, { graceMs: this.d.config.MOVE_GRACE_MS });
+    return true;
+  }
+
   /** Ends a session: final state, exit code archived, and no candidate left undecided. */
   async finish(
     sessionId: string,
@@ -287,6 +403,10 @@ export class SessionRunner {
     }
     await this.d.sessions.transition(sessionId, state, patch);
     this.sessionEnded(sessionId);
+    // Nothing resumes an ended session: its checkpoint would only take memory.
+    await this.d.checkpoints
+      .remove(sessionId)
+      .catch((err: unknown) => this.d.log.warn({ err, sessionId }, 'checkpoint not removed'));
     await this.d.events.append({
       sessionId,
       kind: 'session.finished',

@@ -4,9 +4,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   createProbes,
   decodePathSegment,
+  Forbidden,
   HandlerClientMessage,
   NotFound,
   parseJson,
+  readBody,
+  send as sendBytes,
   sendError,
   sendJson,
   SessionId,
@@ -22,6 +25,7 @@ import {
   type Logger,
   type Subscriber,
 } from '../../shared/index.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { DecisionExecutor } from './decision-executor.js';
 import type { SessionRunner } from './session-runner.js';
 
@@ -41,6 +45,8 @@ export interface HandlerServerDeps {
   readiness: readonly DependencyCheck[];
   /** `GET /cluster` (internal token): the swarm's nodes and services. @defaultValue local mode */
   cluster?: () => Promise<ClusterReport>;
+  /** `GET`/`PUT /sessions/:id/checkpoint` (that session's worker token): its last checkpoint */
+  checkpoints: CheckpointStore;
 }
 
 function authenticate(header: string | undefined, secret: string): Peer | undefined {
@@ -72,6 +78,27 @@ export function createHandlerServer(d: HandlerServerDeps): {
     if (url.pathname === '/cluster' && req.method === 'GET') {
       internalOnly(req);
       return sendJson(res, 200, d.cluster ? await d.cluster() : { mode: 'local' });
+    }
+    const ckpt = /^\/sessions\/([^/]+)\/checkpoint$/.exec(url.pathname);
+    if (ckpt && ['GET', 'PUT', 'DELETE'].includes(req.method ?? '')) {
+      const id = SessionId.parse(decodePathSegment(ckpt[1] ?? '', 'session id'));
+      const peer = authenticate(req.headers.authorization, d.internalToken);
+      if (!peer) throw new Unauthorized('a worker token or the internal token is required');
+      if (peer.kind === 'worker' && peer.sessionId !== id) {
+        throw new Forbidden("a worker may only use its own session's checkpoint");
+      }
+      if (req.method === 'PUT') {
+        const bytes = await readBody(req, d.checkpoints.limitBytes);
+        await d.checkpoints.save(id, bytes);
+        return sendJson(res, 200, { bytes: bytes.length });
+      }
+      if (req.method === 'DELETE') {
+        await d.checkpoints.remove(id);
+        return sendJson(res, 200, { removed: true });
+      }
+      const bytes = await d.checkpoints.load(id);
+      if (!bytes) throw new NotFound(`session ${id} has no checkpoint`, { id });
+      return sendBytes(res, 200, bytes, { 'content-type': 'application/octet-stream' });
     }
     const stop = /^\/sessions\/([^/]+)\/stop$/.exec(url.pathname);
     if (stop && req.method === 'POST') {

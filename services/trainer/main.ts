@@ -1,4 +1,5 @@
 import { DatasetStore, ModelRegistry, parseDatasetRef, runWorker } from '../../shared/index.js';
+import { handlerCheckpoints } from './checkpoint-client.js';
 import { loadConfig } from './config.js';
 import { runTrainingSession } from './run-session.js';
 
@@ -45,6 +46,12 @@ await runWorker({
         report,
         shouldStop,
         log,
+        checkpoints: handlerCheckpoints(
+          config.SWARMML_HANDLER_URL,
+          config.SWARMML_TOKEN,
+          config.SWARMML_SESSION,
+        ),
+        checkpointEveryMs: config.SWARMML_CHECKPOINT_EVERY_S * 1000,
       },
     );
     log.info(r, 'training session done');

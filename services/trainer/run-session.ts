@@ -8,6 +8,8 @@ import {
   type WorkerEvent,
   parseTrainerParams,
 } from '../../shared/index.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainCheckpoint } from './checkpoint.js';
+import type { CheckpointChannel } from './checkpoint-client.js';
 import { imputationRecord } from './imputation.js';
 import { ONNX_NAMES } from './onnx-export.js';
 import { trainAndExport } from './train-and-export.js';
@@ -35,8 +37,12 @@ export async function runTrainingSession(
     report: (e: WorkerEvent) => void;
     shouldStop: () => boolean;
     log: Logger;
+    /** Where checkpoints go; without one the session cannot resume. */
+    checkpoints?: CheckpointChannel;
+    /** Least time between two checkpoints (ms; 0: at every epoch's end). */
+    checkpointEveryMs?: number;
   },
-): Promise<{ gen: number | null; stopped: boolean }> {
+): Promise<{ gen: number | null; stopped: boolean; resumedAt?: { epoch: number; from: number } }> {
   // Parsed here too so that bad params fail before the dataset is read.
   const paramsInput = { ...spec.params, trainer: spec.trainer };
   parseTrainerParams(paramsInput);
@@ -50,6 +56,30 @@ export async function runTrainingSession(
   const batches: RowBatch[] = [];
   for await (const b of d.datasets.readShards(spec.dataset.name, spec.dataset.version))
     batches.push(b);
+  const resume = await loadCheckpoint(d);
+  if (resume) {
+    d.report({
+      kind: 'log',
+      payload: {
+        lines: [
+          `resuming from the checkpoint at epoch ${resume.epoch}, row ${resume.from} (${resume.epochsCompleted} epochs done)`,
+        ],
+      },
+    });
+  }
+  const everyMs = d.checkpointEveryMs ?? 60_000;
+  let lastSave = performance.now();
+  const save = async (c: TrainCheckpoint) => {
+    const bytes = encodeCheckpoint(c);
+    try {
+      await d.checkpoints!.save(bytes);
+      lastSave = performance.now();
+      d.log.debug({ epoch: c.epoch, from: c.from, bytes: bytes.length }, 'checkpoint saved');
+    } catch (err) {
+      // Training goes on: the session only loses how far back a resume would start.
+      d.log.warn({ err, bytes: bytes.length }, 'checkpoint not saved');
+    }
+  };
   const result = await trainAndExport(concatBatches(batches), paramsInput, {
     name: spec.model,
     ...(meta.labelNames ? { labelNames: meta.labelNames } : {}),
@@ -58,7 +88,8 @@ export async function runTrainingSession(
     // reader (the rows endpoint, external trainers) calls validation.
     ...(meta.split ? { split: meta.split } : {}),
     shouldStop: d.shouldStop,
-    onEpoch: (e) => {
+    ...(resume ? { resume } : {}),
+    onEpoch: async (e, _model, checkpoint) => {
       const payload: EpochPayload = {
         epoch: e.epoch,
         epochs: e.epochs,
@@ -70,9 +101,17 @@ export async function runTrainingSession(
         elapsedMs: e.elapsedMs,
       };
       d.report({ kind: 'epoch', payload });
+      if (d.checkpoints && e.epoch < e.epochs && performance.now() - lastSave >= everyMs) {
+        await save(checkpoint());
+      }
     },
   });
-  if (result.stopped) return { gen: null, stopped: true };
+  const resumedAt = resume ? { resumedAt: { epoch: resume.epoch, from: resume.from } } : {};
+  // Stopped (by the platform, or by its node going away): where it stopped, for a resume.
+  if (result.stopped) {
+    if (d.checkpoints) await save(result.checkpoint());
+    return { gen: null, stopped: true, ...resumedAt };
+  }
   const { onnx, dim, classes, params, model } = result;
   const metrics: Record<string, number> = {};
   const put = (k: string, v: number | undefined) => {
@@ -102,5 +141,22 @@ export async function runTrainingSession(
   });
   d.report({ kind: 'generation.candidate', payload: { model: spec.model, gen: gen.gen, metrics } });
   d.log.info({ model: spec.model, gen: gen.gen, metrics }, 'candidate registered');
-  return { gen: gen.gen, stopped: false };
+  // Done: a checkpoint left behind would tell the platform to resume the session.
+  await d.checkpoints?.clear();
+  return { gen: gen.gen, stopped: false, ...resumedAt };
+}
+
+/** The session's checkpoint, or undefined (none, or unreadable: the run starts over). */
+async function loadCheckpoint(d: {
+  checkpoints?: CheckpointChannel;
+  log: Logger;
+}): Promise<TrainCheckpoint | undefined> {
+  const bytes = await d.checkpoints?.load();
+  if (!bytes) return undefined;
+  try {
+    return decodeCheckpoint(bytes);
+  } catch (err) {
+    d.log.warn({ err }, 'checkpoint unreadable: training starts over');
+    return undefined;
+  }
 }

@@ -152,6 +152,10 @@ export class Keys {
   sessionSeq(id: string) {
     return this.k('session', id, 'seq');
   }
+  /** string: the session worker's last checkpoint (opaque bytes), kept until the session ends */
+  sessionCheckpoint(id: string) {
+    return this.k('session', id, 'checkpoint');
+  }
   /** decisions already carried out, by cause event id (dedupes repeated decisions) */
   decisionDone(causeId: string, action: string) {
     return this.k('decision', causeId, action);

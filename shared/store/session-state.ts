@@ -17,11 +17,13 @@ export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set([
 
 // Any live state may fail or be stopped; progress only moves forward. `placing` may go back
 // to `queued` when no node fits yet, and `starting` back to `placing` when a launch is lost.
+// A launched session whose worker was lost (or moved) goes back to `queued` to resume from its
+// checkpoint.
 const NEXT: Record<SessionState, readonly SessionState[]> = {
   queued: ['placing', 'starting', 'failed', 'stopped'],
   placing: ['queued', 'starting', 'failed', 'stopped'],
-  starting: ['placing', 'running', 'failed', 'stopped'],
-  running: ['succeeded', 'failed', 'stopped'],
+  starting: ['queued', 'placing', 'running', 'failed', 'stopped'],
+  running: ['queued', 'succeeded', 'failed', 'stopped'],
   succeeded: [],
   failed: [],
   stopped: [],

@@ -28,14 +28,14 @@ export function defaultPool(kind: LaunchSpec['kind']): string {
  * unlabelled cluster still runs everything; GPU and long-budget rules always apply.
  */
 export function placementFor(
-  spec: Pick<LaunchSpec, 'kind' | 'device' | 'timeBudgetS' | 'pool'>,
+  spec: Pick<LaunchSpec, 'kind' | 'device' | 'timeBudgetS' | 'pool' | 'lowPriority'>,
   nodes: readonly NodeFacts[],
   opts: { gpuKind?: string | null } = {},
 ): PlacementRules {
   const constraints: string[] = [];
   const gpuKind = opts.gpuKind === undefined ? 'NVIDIA-GPU' : opts.gpuKind;
   if (spec.device === 'gpu') constraints.push('node.labels.gpu==true');
-  if ((spec.timeBudgetS ?? 0) > LOW_PRIORITY_BUDGET_S)
+  if (spec.lowPriority || (spec.timeBudgetS ?? 0) > LOW_PRIORITY_BUDGET_S)
     constraints.push('node.labels.priority==low');
   const pooled = nodes.some((n) => n.labels.pool !== undefined);
   if (spec.pool !== undefined || pooled) {

@@ -17,7 +17,8 @@ test('transition table: terminal states are final, progress moves forward', () =
   assert.ok(canTransition('starting', 'running'));
   assert.ok(canTransition('running', 'succeeded'));
   assert.ok(!canTransition('queued', 'running'));
-  assert.ok(!canTransition('running', 'queued'));
+  // A lost or moved worker's session goes back to the queue to resume from its checkpoint.
+  assert.ok(canTransition('running', 'queued'));
   assert.ok(!canTransition('queued', 'succeeded'));
 });
 

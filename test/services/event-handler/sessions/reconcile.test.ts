@@ -15,6 +15,7 @@ import {
   createLogger,
 } from '../../../../shared/index.js';
 import { loadConfig } from '../../../../services/event-handler/config.js';
+import { CheckpointStore } from '../../../../services/event-handler/checkpoint-store.js';
 import { ProcessBackend } from '../../../../services/event-handler/process-backend.js';
 import { reconcile } from '../../../../services/event-handler/reconcile.js';
 import { SessionRunner } from '../../../../services/event-handler/session-runner.js';
@@ -34,12 +35,15 @@ test('a restart adopts live workers, fails vanished ones, requeues half-placed s
   const sessions = new SessionStore(redis, keys);
   const events = new EventLog(redis, keys);
   const backend = new ProcessBackend(log);
+  const checkpoints = new CheckpointStore(redis, keys, 1024 * 1024);
   const runner = new SessionRunner({
     config: loadConfig({ INTERNAL_TOKEN: 'internal-token-0123456789', LOG_LEVEL: 'silent' }),
     log,
     keys,
     workerRedis: r.client({ forWorker: true }),
+    redis,
     sessions,
+    checkpoints,
     events,
     registry: new ModelRegistry(redis, keys),
     backend,
@@ -63,9 +67,19 @@ test('a restart adopts live workers, fails vanished ones, requeues half-placed s
     await session('no-worker', ['placing', 'starting']);
     await session('alive', ['placing', 'starting', 'running'], String(worker.pid));
     await session('vanished', ['placing', 'starting', 'running'], String(gone.pid));
+    await session('resumable', ['placing', 'starting', 'running'], String(gone.pid));
+    await checkpoints.save('resumable', Buffer.from('the worker saved this'));
 
-    const out = await reconcile({ log, sessions, backend, runner });
-    assert.deepEqual(out, { adopted: 1, failed: 2, requeued: 1, errors: 0 });
+    const out = await reconcile({ log, sessions, backend, runner, checkpoints });
+    assert.deepEqual(out, { adopted: 1, failed: 2, requeued: 2, errors: 0 });
+    // Its worker is gone but it left a checkpoint: queued again, to resume from it.
+    const resumable = await sessions.get('resumable');
+    assert.equal(resumable.state, 'queued');
+    assert.match(resumable.reason ?? '', /worker lost while the event handler was down/);
+    const requeued = (await events.range({ sessionId: 'resumable', count: 10 })).find(
+      (e) => e.kind === 'session.requeued',
+    );
+    assert.equal((requeued?.payload as { attempt: number }).attempt, 1);
     assert.equal((await sessions.get('half-placed')).state, 'queued');
     const noWorker = await sessions.get('no-worker');
     assert.equal(noWorker.state, 'failed');

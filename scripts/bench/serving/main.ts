@@ -3,12 +3,14 @@
  *
  * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
  *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
- *   session.run per request, (c) swarmml serving, (d) the gateway (auth, forwarding) in front of (c).
+ *   session.run per request, (c) swarmml serving with the model in a model process, (c-thread)
+ *   the same with the model in a model thread, (d) the gateway (auth, forwarding) in front of (c).
  * small model through the gateway, one protocol against another, concurrency 1, 16, 64:
  *   HTTP JSON, HTTP binary tensors (autocannon), gRPC raw and typed contents (grpc-load.ts:
  *   a @grpc/grpc-js client keeping that many calls in flight on one channel).
  * compute-bound model, PaddleOCR PP-OCRv4 rec over KServe v2 binary tensors, concurrency 1, 8, 32:
- *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving.
+ *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving
+ *   (model process), (c'-thread) serving with the model in a thread.
  *
  *   node --import tsx scripts/bench/serving/main.ts
  *   env: BENCH_PARTS=mlp,replicas,grpc,ocr  BENCH_REPLICAS=1,2  BENCH_THREADS=1  BENCH_OCR_THREADS=<cores>
@@ -31,14 +33,25 @@ import { treeCpuSeconds } from './cpu-meter.js';
 import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
 import { startServer } from './servers.js';
 
-type Kind = 'bare' | 'express' | 'serving' | 'gateway' | 'express-ocr' | 'serving-ocr' | 'raw-ocr';
+type Kind =
+  | 'bare'
+  | 'express'
+  | 'serving'
+  | 'serving-thread'
+  | 'gateway'
+  | 'express-ocr'
+  | 'serving-ocr'
+  | 'serving-ocr-thread'
+  | 'raw-ocr';
 const KINDS: Kind[] = [
   'bare',
   'express',
   'serving',
+  'serving-thread',
   'gateway',
   'express-ocr',
   'serving-ocr',
+  'serving-ocr-thread',
   'raw-ocr',
 ];
 
@@ -87,9 +100,10 @@ async function child(kind: Kind, args: string[]): Promise<void> {
   if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3), ocrThreads, WARM_UP_S) };
   else if (kind === 'gateway') msg = await startGateway(args[0]!, args[1]!);
   else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
-  else if (kind === 'serving-ocr')
-    msg = { port: await servingOcr(Number(args[0] ?? 8), ocrThreads) };
-  else msg = { port: await startServer(kind, (await sampleBodies()).response, mlpThreads) };
+  else if (kind === 'serving-ocr' || kind === 'serving-ocr-thread') {
+    const mode = kind === 'serving-ocr' ? 'process' : 'thread';
+    msg = { port: await servingOcr(Number(args[0] ?? 8), ocrThreads, mode) };
+  } else msg = { port: await startServer(kind, (await sampleBodies()).response, mlpThreads) };
   process.send?.(msg);
   process.on('disconnect', () => process.exit(0));
 }
@@ -217,7 +231,7 @@ async function mlpPart(): Promise<Row[]> {
   const { request } = await sampleBodies();
   const json = { 'content-type': 'application/json' };
   const rows: Row[] = [];
-  for (const kind of ['bare', 'express', 'serving'] as const) {
+  for (const kind of ['bare', 'express', 'serving', 'serving-thread'] as const) {
     const { proc, msg } = await spawn(kind);
     rows.push(
       ...(await load(
@@ -398,8 +412,8 @@ async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSe
     'inference-header-content-length': String(headerLength),
   };
   const rows: Row[] = [];
-  for (const kind of ['express-ocr', 'serving-ocr'] as const) {
-    const { proc, msg } = await spawn(kind, kind === 'serving-ocr' ? [String(best.batch)] : []);
+  for (const kind of ['express-ocr', 'serving-ocr', 'serving-ocr-thread'] as const) {
+    const { proc, msg } = await spawn(kind, kind === 'express-ocr' ? [] : [String(best.batch)]);
     rows.push(
       ...(await load(
         'ocr',
@@ -442,14 +456,22 @@ async function main(): Promise<void> {
       ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
     );
     lines.push(
-      'against bare node:http (req/s): express, serving, gateway; gateway p50 - serving p50 (ms):',
+      'against bare node:http (req/s): express, serving, serving-thread, gateway; gateway p50 - serving p50 (ms):',
     );
     for (const c of mlpConns) {
       const bare = get(rows, 'bare', c).rps;
       const s = get(rows, 'serving', c);
       lines.push(
-        `  c=${c}: ${['express', 'serving', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
+        `  c=${c}: ${['express', 'serving', 'serving-thread', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
+      );
+    }
+    lines.push('hosting, thread against process: req/s ratio; CPU µs/req process → thread:');
+    for (const c of mlpConns) {
+      const p = get(rows, 'serving', c);
+      const t = get(rows, 'serving-thread', c);
+      lines.push(
+        `  c=${c}: ${(t.rps / p.rps).toFixed(2)}; ${p.cpuUs?.serving} → ${t.cpuUs?.['serving-thread']}`,
       );
     }
   }
@@ -506,11 +528,13 @@ async function main(): Promise<void> {
       'server        conns    req/s  p50 ms  p99 ms errors  CPU µs/req',
       ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
     );
-    lines.push(`serving/raw (batch ${best.batch}), serving/express:`);
+    lines.push(`serving/raw (batch ${best.batch}), serving/express, serving-thread/raw:`);
     for (const c of ocrConns) {
       const s = get(rows, 'serving-ocr', c);
+      const t = get(rows, 'serving-ocr-thread', c);
       lines.push(
-        `  c=${c}: ${(s.rps / best.rowsPerSec).toFixed(2)}, ${(s.rps / get(rows, 'express-ocr', c).rps).toFixed(2)}`,
+        `  c=${c}: ${(s.rps / best.rowsPerSec).toFixed(2)}, ${(s.rps / get(rows, 'express-ocr', c).rps).toFixed(2)}, ` +
+          `${(t.rps / best.rowsPerSec).toFixed(2)}`,
       );
     }
     const one = raw.find((r) => r.batch === 1);
@@ -518,7 +542,7 @@ async function main(): Promise<void> {
       const rawMs = 1000 / one.rowsPerSec;
       lines.push(
         `concurrency 1, p50 above raw batch 1 (${rawMs.toFixed(1)} ms a row): ` +
-          ['express-ocr', 'serving-ocr']
+          ['express-ocr', 'serving-ocr', 'serving-ocr-thread']
             .map((k) => `${k} ${(get(rows, k, 1).p50 - rawMs).toFixed(1)} ms`)
             .join(', '),
       );

@@ -147,11 +147,16 @@ export async function expressOcr(threads = cpus().length): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** (c') swarmml serving with the recogniser, batching up to `maxBatch`. */
-export async function servingOcr(maxBatch: number, threads = cpus().length): Promise<number> {
+/** (c') swarmml serving with the recogniser, batching up to `maxBatch`, hosted as `mode` says. */
+export async function servingOcr(
+  maxBatch: number,
+  threads = cpus().length,
+  mode: 'process' | 'thread' = 'process',
+): Promise<number> {
   const app = buildApp({
     config: loadConfig({
       PORT: '0',
+      HOSTING_MODE: mode,
       MAX_BATCH: String(maxBatch),
       INTRA_OP_THREADS: String(threads),
       SPARE_PROCESS: '0',

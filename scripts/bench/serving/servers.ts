@@ -14,7 +14,7 @@ import { InMemoryModelSource } from '../../../services/serving/hosting/model-sou
 import { mlpModel } from '../../../test/helpers/onnx-models.js';
 import { sessionOptions } from './ocr-servers.js';
 
-export type ServerKind = 'bare' | 'express' | 'serving';
+export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread';
 
 /** (a) the physical limit: node:http answering a fixed body of the response's size */
 async function bare(responseBody: string): Promise<number> {
@@ -62,11 +62,14 @@ async function plainExpress(threads: number): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** (c) swarmml serving: its own node:http server, model process, dynamic batching */
-async function serving(threads: number): Promise<number> {
+/**
+ * (c) swarmml serving: its own node:http server, dynamic batching, the model in a model
+ * process (`serving`) or a model thread (`serving-thread`)
+ */
+async function serving(threads: number, mode: 'process' | 'thread'): Promise<number> {
   const source = new InMemoryModelSource().put('mlp', 1, mlpModel(), { production: true });
   const app = buildApp({
-    config: loadConfig({ PORT: '0', INTRA_OP_THREADS: String(threads) }),
+    config: loadConfig({ PORT: '0', INTRA_OP_THREADS: String(threads), HOSTING_MODE: mode }),
     log: createLogger('bench', 'warn'),
     source,
   });
@@ -82,5 +85,5 @@ export async function startServer(
 ): Promise<number> {
   if (kind === 'bare') return bare(responseBody);
   if (kind === 'express') return plainExpress(threads);
-  return serving(threads);
+  return serving(threads, kind === 'serving-thread' ? 'thread' : 'process');
 }

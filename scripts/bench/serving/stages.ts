@@ -106,6 +106,21 @@ async function main(): Promise<void> {
   await proc.close();
   await spawner.close();
 
+  // Thread hosting: both sides are in this process, so its CPU covers the whole call.
+  const threads = new WorkerSpawner({ keepSpare: false, log, mode: 'thread' });
+  const inThread = new ModelProcess({
+    group: 'mlp',
+    session: { graphOptimizationLevel: 'all', intraOpNumThreads: 1, spinning: false },
+    log,
+    spawner: threads,
+  });
+  await inThread.start();
+  await inThread.load('mlp', 1, mlpModel());
+  for (let i = 0; i < 2_000; i++) await inThread.run('mlp', 1, decoded.inputs);
+  add('model thread call: both sides', await time(() => inThread.run('mlp', 1, decoded.inputs)));
+  await inThread.close();
+  await threads.close();
+
   add(
     'encodeInfer (JSON answer)',
     await time(() => encodeInfer({ model: 'mlp', gen: 1, request: decoded, outputs })),
@@ -123,6 +138,13 @@ async function main(): Promise<void> {
     cpu: serving.cpu + get('model process call: model').cpu - get('onnxruntime').cpu,
   };
   lines.push(line('  IPC, both sides (call minus session.run)', ipc));
+  const thread = get('model thread call');
+  lines.push(
+    line('  thread hand-off, both sides (call minus run)', {
+      wall: thread.wall - get('onnxruntime').wall,
+      cpu: thread.cpu - get('onnxruntime').cpu,
+    }),
+  );
   console.log(lines.join('\n'));
 }
 

@@ -15,7 +15,7 @@ import {
   putConfigDocument,
 } from '../delivery/config-documents.js';
 import { CONFIG_DOCUMENTS } from '../delivery/delivery-document.js';
-import { changedSecretHolders, restoreSecrets } from '../delivery/keep-secrets.js';
+import { keepMaskedSecrets } from '../delivery/keep-secrets.js';
 import { redactSecrets } from '../delivery/redact-secrets.js';
 import type { RouteModule } from '../http/route-context.js';
 import { routeMounter } from '../openapi/mount-route.js';
@@ -139,13 +139,13 @@ export function configRoutes(d: ConfigRoutesDeps): RouteModule {
       if (!roleAllows(role, 'admin')) {
         // Below admin the document was read with its secrets masked: saving it keeps them.
         const current = (await getConfigDocument(d.live, params.kind)).doc;
-        doc = restoreSecrets(body, current);
-        const changed = changedSecretHolders(doc, current);
-        if (changed.length > 0)
+        const kept = keepMaskedSecrets(body, current);
+        if (kept.refused.length > 0)
           throw new Forbidden(
-            `only an admin may add or change an entry that holds a credential: ${changed.join(', ')}`,
-            { paths: changed },
+            `only an admin may add, change or send in clear an entry that holds a credential: ${kept.refused.join(', ')}`,
+            { paths: kept.refused },
           );
+        doc = kept.doc;
       }
       const { version } = await putConfigDocument(d.live, params.kind, doc, {
         plugins: d.plugins,

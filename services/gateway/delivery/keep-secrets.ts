@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { REDACTED, holdsSecret, redactUrl, SECRET_KEYS } from './redact-secrets.js';
+import { REDACTED, holdsSecret, redactSecrets, redactUrl, SECRET_KEYS } from './redact-secrets.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -37,29 +37,50 @@ export function restoreSecrets(next: unknown, current: unknown): unknown {
   );
 }
 
-/**
- * Paths (`channels.hook`, `sources.3`) of the entries (each channel, formatter, rule or
- * source: the children of the document's top-level collections) that hold a credential and
- * differ from the stored entry. Below admin these may not change: a channel that keeps its
- * secret while its URL changes would hand that secret to whoever runs the new URL.
- */
-export function changedSecretHolders(next: unknown, current: unknown): string[] {
-  if (!isObj(next)) return [];
+/** Each entry of the document's top-level collections, with its path and its stored counterpart. */
+function entries(doc: unknown, current: unknown): { path: string; x: unknown; stored: unknown }[] {
+  if (!isObj(doc)) return [];
   const cur = isObj(current) ? current : {};
-  const out: string[] = [];
-  for (const [coll, items] of Object.entries(next)) {
+  return Object.entries(doc).flatMap(([coll, items]) => {
     const stored = cur[coll];
     if (Array.isArray(items)) {
       const s = Array.isArray(stored) ? stored : [];
-      items.forEach((x, i) => {
-        if (holdsSecret(x) && !isDeepStrictEqual(x, counterpart(x, i, s)))
-          out.push(`${coll}.${isObj(x) && typeof x.id === 'string' ? x.id : i}`);
-      });
-    } else if (isObj(items)) {
+      return items.map((x: unknown, i) => ({
+        path: `${coll}.${isObj(x) && typeof x.id === 'string' ? x.id : i}`,
+        x,
+        stored: counterpart(x, i, s),
+      }));
+    }
+    if (isObj(items)) {
       const s = isObj(stored) ? stored : {};
-      for (const [k, x] of Object.entries(items))
-        if (holdsSecret(x) && !isDeepStrictEqual(x, s[k])) out.push(`${coll}.${k}`);
-    } else if (holdsSecret(items) && !isDeepStrictEqual(items, stored)) out.push(coll);
-  }
-  return out;
+      return Object.entries(items).map(([k, x]) => ({ path: `${coll}.${k}`, x, stored: s[k] }));
+    }
+    return [{ path: coll, x: items, stored }];
+  });
+}
+
+/**
+ * A document saved below admin: masked secrets put back from the stored one, and the paths
+ * (`channels.hook`, `sources.plant`) of the entries (each channel, formatter, rule or source)
+ * that may not be saved so. Below admin an entry that holds a credential must come as it was
+ * read, masked, and stay as stored:
+ * - a channel that keeps its secret while its URL changes would hand the secret (or its
+ *   signature and headers) to whoever runs the new URL;
+ * - a secret sent in clear would be refused only when it differs from the stored one, which
+ *   would let a caller test guesses of it.
+ */
+export function keepMaskedSecrets(
+  next: unknown,
+  current: unknown,
+): { doc: unknown; refused: string[] } {
+  const doc = restoreSecrets(next, current);
+  const sent = new Map(entries(next, current).map((e) => [e.path, e.x]));
+  const refused = entries(doc, current)
+    .filter(({ path, x, stored }) => {
+      if (!holdsSecret(x)) return false;
+      const raw = sent.get(path);
+      return !isDeepStrictEqual(redactSecrets(raw), raw) || !isDeepStrictEqual(x, stored);
+    })
+    .map((e) => e.path);
+  return { doc, refused };
 }

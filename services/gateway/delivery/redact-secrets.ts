@@ -27,9 +27,19 @@ export function redactSecrets(v: unknown): unknown {
   );
 }
 
-/** Whether a value carries anything `redactSecrets` would mask. */
+/** Whether a URL names a password (masked or not). */
+function hasUrlPassword(s: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(s)) return false;
+  try {
+    return new URL(s).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a value carries a secret, or the mask standing for one: what `redactSecrets` masks. */
 export function holdsSecret(v: unknown): boolean {
-  if (typeof v === 'string') return redactUrl(v) !== v;
+  if (typeof v === 'string') return hasUrlPassword(v);
   if (Array.isArray(v)) return v.some(holdsSecret);
   if (!v || typeof v !== 'object') return false;
   return Object.entries(v).some(([k, x]) => SECRET_KEYS.has(k) || holdsSecret(x));

@@ -219,20 +219,25 @@ export class ModelProcess {
     link.onError((err) =>
       this.opts.log.warn({ err, group: this.group, hosting: link.mode }, 'model worker error'),
     );
-    link.onMessage((raw) => this.onMessage(raw));
+    link.onMessage((raw, built) => this.onMessage(raw, built));
     link.onExit((how) => this.onExit(link, how));
   }
 
-  private onMessage(raw: unknown): void {
-    const parsed = FromWorker.safeParse(raw);
-    if (!parsed.success) {
-      this.opts.log.error(
-        { group: this.group, issues: parsed.error.issues },
-        'bad message from model process',
-      );
-      return;
+  /** `built`: made by the link from shared memory in this process, already in shape. */
+  private onMessage(raw: unknown, built: boolean): void {
+    let msg: FromWorker;
+    if (built) msg = raw as FromWorker;
+    else {
+      const parsed = FromWorker.safeParse(raw);
+      if (!parsed.success) {
+        this.opts.log.error(
+          { group: this.group, issues: parsed.error.issues },
+          'bad message from model process',
+        );
+        return;
+      }
+      msg = parsed.data;
     }
-    const msg = parsed.data;
     if (msg.t === 'hello') return;
     const p = this.pending.get(msg.id);
     if (!p) return;

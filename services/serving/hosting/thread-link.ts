@@ -9,7 +9,7 @@
  * so the other side never sees a doorbell for a buffer it does not have yet.
  */
 import type { Worker } from 'node:worker_threads';
-import type { ToWorker } from './protocol.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 import {
   BELL_REPLY,
   BELL_REQUEST,
@@ -34,7 +34,7 @@ export class ThreadLink implements WorkerLink {
   private seenReply = 0;
   private exited = false;
   private lastError: (Error & { code?: string }) | undefined;
-  private readonly messageCbs: ((m: unknown) => void)[] = [];
+  private readonly messageCbs: ((m: unknown, built: boolean) => void)[] = [];
   private readonly bells: Int32Array;
 
   constructor(
@@ -88,7 +88,7 @@ export class ThreadLink implements WorkerLink {
     sent(null);
   }
 
-  onMessage(cb: (msg: unknown) => void): void {
+  onMessage(cb: (msg: unknown, built: boolean) => void): void {
     this.messageCbs.push(cb);
   }
 
@@ -119,7 +119,7 @@ export class ThreadLink implements WorkerLink {
       if (this.busy.has(m.index)) this.deliver(m.index);
       return;
     }
-    for (const cb of this.messageCbs) cb(m);
+    for (const cb of this.messageCbs) cb(m, false);
   }
 
   /** Waits for the reply doorbell while any request is out. */
@@ -147,10 +147,10 @@ export class ThreadLink implements WorkerLink {
     Atomics.store(control(slot), 0, FREE);
     this.busy.delete(index);
     this.free.push(index);
-    const msg =
+    const msg: FromWorker =
       'error' in reply
         ? { t: 'fail', id: reply.id, error: reply.error }
         : { t: 'ok', id: reply.id, outputs: reply.outputs };
-    for (const cb of this.messageCbs) cb(msg);
+    for (const cb of this.messageCbs) cb(msg, true);
   }
 }

@@ -18,8 +18,11 @@ export interface WorkerLink {
   readonly open: boolean;
   /** sends a request; `sent` gets an error when it could not be handed over (the worker is gone) */
   send(msg: ToWorker, sent: (err: Error | null) => void): void;
-  /** every answer from the worker, unvalidated */
-  onMessage(cb: (msg: unknown) => void): void;
+  /**
+   * every answer from the worker: a message as it came (`built` false: validate it), or one the
+   * link built itself from a shared-memory answer (`built` true: a FromWorker already)
+   */
+  onMessage(cb: (msg: unknown, built: boolean) => void): void;
   /** once, when the worker is gone; `how` says why (a signal, an exit code, an error) */
   onExit(cb: (how: string) => void): void;
   /** errors the worker reports that are not answers (logged) */
@@ -56,8 +59,8 @@ export class ProcessLink implements WorkerLink {
     this.child.send(msg, (err) => sent(err ?? null));
   }
 
-  onMessage(cb: (msg: unknown) => void): void {
-    this.child.on('message', cb);
+  onMessage(cb: (msg: unknown, built: boolean) => void): void {
+    this.child.on('message', (msg) => cb(msg, false));
   }
 
   onExit(cb: (how: string) => void): void {

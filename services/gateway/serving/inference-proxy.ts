@@ -19,6 +19,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Authenticator } from '../http/authenticate.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
 import { onSomeReplica, unreachable } from './replica-requests.js';
+import { ResponseDeadlines, routeOf, type ResponseDeadlineOptions } from './response-deadlines.js';
 
 export interface InferenceProxyOptions {
   upstreams: ServingUpstreams;
@@ -32,6 +33,11 @@ export interface InferenceProxyOptions {
   agent?: http.Agent;
   /** How long a request may wait for some replica to accept it before a 503. @defaultValue 3000 */
   retryWindowMs?: number;
+  /**
+   * How long a replica may take to start answering before it is marked down and the request
+   * goes to another (inference is idempotent): relative to each route's observed latency.
+   */
+  responseDeadlines?: ResponseDeadlineOptions;
   /**
    * Whether a predict call on this path is worth capturing; without it every answer is
    * captured. Answers of paths it declines are piped straight through, never buffered.
@@ -215,6 +221,18 @@ const CONNECT_TIMEOUT_MS = 3_000;
  */
 export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
   const pools = new Map<string, Pool>();
+  const deadlines = new ResponseDeadlines(o.responseDeadlines);
+  // A replica marked down (no answer, refused connection): the requests still waiting on its
+  // connections fail now with a retryable error and go elsewhere, instead of each waiting
+  // out its own deadline. Its pool is dropped; a later pick opens a fresh one.
+  o.upstreams.onDown((target) => {
+    const pool = pools.get(target.origin);
+    if (!pool) return;
+    pools.delete(target.origin);
+    pool
+      .destroy(Object.assign(new Error('replica marked down'), { code: 'ECONNRESET' }))
+      .catch(() => {});
+  });
   const poolFor = (target: URL) => {
     let pool = pools.get(target.origin);
     if (!pool) {
@@ -224,7 +242,7 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
         // A replica killed a moment ago can stay in DNS briefly, and a SYN to it gets no
         // answer at all: give up quickly and let onSomeReplica try another one.
         connect: { timeout: CONNECT_TIMEOUT_MS },
-        // a model may take its time; the client's own timeout governs
+        // Set per request from the route's observed latency (ResponseDeadlines).
         headersTimeout: 0,
         bodyTimeout: 0,
       });
@@ -238,12 +256,16 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
     for (const [k, v] of Object.entries(call.headers)) {
       if (v !== undefined && !NOT_FORWARDED.has(k)) headers[k] = v;
     }
+    const route = routeOf(call.path);
+    const t0 = performance.now();
     const up = await poolFor(target).request({
       method: call.method as 'POST',
       path: call.path,
       headers,
       body: call.body.length > 0 ? call.body : null,
+      headersTimeout: deadlines.timeoutFor(route),
     });
+    if (up.statusCode < 500) deadlines.observe(route, performance.now() - t0);
     const upHeaders = up.headers as http.IncomingHttpHeaders;
     sink.writeHead(up.statusCode, upHeaders);
     const capture =

@@ -17,6 +17,8 @@ const RETRYABLE = new Set([
   // undici's names for a connect timeout and a socket closed under a request
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_SOCKET',
+  // no answer within the route's response deadline: a hung replica (inference is idempotent)
+  'UND_ERR_HEADERS_TIMEOUT',
 ]);
 
 /** The keep-alive agent for requests to serving replicas (one per gateway). */

@@ -15,6 +15,7 @@ export class ServingUpstreams {
   private timer: NodeJS.Timeout | undefined;
   private readonly dns: { host: string; port: number } | undefined;
   private readonly agents = new Set<http.Agent>();
+  private readonly downListeners = new Set<(u: URL) => void>();
 
   constructor(
     spec: string,
@@ -78,6 +79,12 @@ export class ServingUpstreams {
   markDown(u: URL): void {
     this.down.set(u.host, Date.now());
     for (const agent of this.agents) dropSockets(agent, u);
+    for (const cb of this.downListeners) cb(u);
+  }
+
+  /** `cb` runs for each replica marked down (a client other than an http.Agent ends its requests). */
+  onDown(cb: (u: URL) => void): void {
+    this.downListeners.add(cb);
   }
 
   /** Sockets of `agent` to a replica marked down are destroyed (retryable: ECONNRESET). */

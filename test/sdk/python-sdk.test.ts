@@ -180,5 +180,47 @@ describe('the Python worker SDK (sdk/python)', () => {
       );
       await assert.rejects(platform.registry.listGenerations('lin-stop'), /not found/);
     });
+
+    test('save_checkpoint / load_checkpoint: a worker killed with SIGKILL is resumed from its checkpoint', async () => {
+      const epochs = 14;
+      const created = await api(p, 'POST', '/api/v1/sessions', {
+        model: 'sdk-resume',
+        dataset: 'digits',
+        trainer: 'external',
+        params: { epochs },
+        container: { command: [PYTHON, resolve('sdk/python/tests/resumable_worker.py')] },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      const ckKey = platform.keys.sessionCheckpoint(id);
+      const redis = platform.r.client();
+      const running = await waitFor(
+        async () => {
+          const b = (await api(p, 'GET', `/api/v1/sessions/${id}`)).body;
+          const n = (b.events as Ev[]).filter((e) => e.kind === 'epoch').length;
+          return n >= 3 && (await redis.exists(ckKey)) ? b : undefined;
+        },
+        { timeoutMs: 30_000, what: 'three epochs and a checkpoint' },
+      );
+      process.kill(Number(running.workerId), 'SIGKILL');
+      const done = await finished(p, id);
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.lastLogs ?? done.events));
+      const events = done.events as Ev[];
+      const at = events.map((e) => e.kind).lastIndexOf('session.requeued');
+      assert.ok(at > 0, 're-queued once its worker was lost');
+      const after = events.slice(at + 1);
+      const lines = after
+        .filter((e) => e.kind === 'log')
+        .flatMap((e) => e.payload.lines as string[]);
+      const resumedAt = Number(/^resumed at epoch (\d+)$/.exec(lines[0] ?? '')?.[1]);
+      assert.ok(resumedAt > 1, lines.join('\n'));
+      assert.deepEqual(
+        after.filter((e) => e.kind === 'epoch').map((e) => e.payload.epoch),
+        Array.from({ length: epochs - resumedAt + 1 }, (_, i) => resumedAt + i),
+      );
+      // Each epoch counted once across the two workers.
+      assert.ok(lines.includes(`weights ${epochs}`), lines.join('\n'));
+      assert.equal(await redis.exists(ckKey), 0, 'an ended session keeps no checkpoint');
+    });
   });
 });

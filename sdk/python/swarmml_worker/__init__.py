@@ -2,9 +2,11 @@
 
 A worker reads its session from the environment (`Contract`), streams its dataset version's
 rows as numpy arrays (`Dataset`, `Rows`), reports events with sequence numbers and retries
-(`EventSender`), uploads its ONNX candidate, and turns SIGTERM into `stop_requested`
+(`EventSender`), uploads its ONNX candidate, keeps a checkpoint to resume from
+(`Checkpoints`), and turns SIGTERM into `stop_requested`
 (`Worker` does all of it).
 """
+from .checkpoints import Checkpoints
 from .contract import Contract, ContractError
 from .events import EventSender, EventsUndelivered
 from .http import Gateway, GatewayError
@@ -12,6 +14,7 @@ from .rows import Dataset, Rows, decode_rows
 from .worker import Worker
 
 __all__ = [
+    "Checkpoints",
     "Contract",
     "ContractError",
     "Dataset",

@@ -26,6 +26,8 @@ class Contract:
     device: str = "cpu"
     params: Mapping[str, Any] = field(default_factory=dict)
     time_budget_s: Optional[float] = None
+    # the event handler's WebSocket URL; its HTTP address keeps the session's checkpoint
+    handler_url: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Contract":
@@ -61,4 +63,5 @@ class Contract:
             device=e.get("SWARMML_DEVICE", "cpu"),
             params=params,
             time_budget_s=float(budget) if budget else None,
+            handler_url=e.get("SWARMML_HANDLER_URL") or None,
         )

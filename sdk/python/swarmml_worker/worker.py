@@ -10,6 +10,7 @@ import time
 from types import FrameType, TracebackType
 from typing import Any, Dict, Mapping, Optional, Type
 
+from .checkpoints import Checkpoints, handler_http_url
 from .contract import Contract
 from .events import EventSender, finite_or_none
 from .http import Gateway, GatewayError
@@ -32,6 +33,9 @@ class Worker:
     ...         if w.stop_requested:
     ...             break
     ...     w.upload_candidate(onnx_bytes, {"valAccuracy": acc})
+
+    With `save_checkpoint` / `load_checkpoint` a session survives losing its worker: the
+    platform queues it again and the next worker resumes from the last checkpoint.
     """
 
     def __init__(
@@ -47,6 +51,11 @@ class Worker:
         deadline = None if c.time_budget_s is None else self._t0 + c.time_budget_s
         self.events = EventSender(self.gateway, c.session, deadline=deadline)
         self.dataset = Dataset(self.gateway, c.dataset, c.version)
+        self.checkpoints: Optional[Checkpoints] = (
+            Checkpoints(Gateway(handler_http_url(c.handler_url), c.token), c.session)
+            if c.handler_url
+            else None
+        )
         self._stop = threading.Event()
         self._exit_reported = False
         if handle_sigterm and threading.current_thread() is threading.main_thread():
@@ -121,6 +130,27 @@ class Worker:
         )
         return body if isinstance(body, dict) else {"answer": body}
 
+    # -- checkpoints -------------------------------------------------------------------------
+    def _checkpoints(self) -> Checkpoints:
+        if self.checkpoints is None:
+            raise RuntimeError("SWARMML_HANDLER_URL is not set: this session keeps no checkpoint")
+        return self.checkpoints
+
+    def save_checkpoint(self, obj: Any) -> int:
+        """Saves the session's checkpoint (bytes, or any picklable object: weights, optimizer
+        state, the epoch ...), replacing the last one; answers its size in bytes. If the worker
+        is lost or moved, the session resumes in a new worker, whose `load_checkpoint()`
+        answers it. Raises GatewayError (status 413) past the platform's size limit."""
+        return self._checkpoints().save(obj)
+
+    def load_checkpoint(self) -> Any:
+        """The last checkpoint this session saved (None on a first start): resume from it."""
+        return self._checkpoints().load()
+
+    def clear_checkpoint(self) -> None:
+        """Drops the checkpoint (done on a clean exit that was not a stop request)."""
+        self._checkpoints().clear()
+
     # -- exit --------------------------------------------------------------------------------
     def exiting(self, exit_code: int, reason: Optional[str] = None) -> None:
         """Reports `worker.exiting` (done on leaving the context manager): sent last, once."""
@@ -155,6 +185,13 @@ class Worker:
             code, reason = 130, "interrupted"
         else:
             code, reason = 1, f"{type(exc).__name__}: {exc}"
+        # Done: a checkpoint left behind would have the platform resume the session. A worker
+        # asked to stop keeps it (a move or a drained node: it resumes elsewhere).
+        if code == 0 and self.checkpoints is not None and not self.stop_requested:
+            try:
+                self.checkpoints.clear()
+            except (GatewayError, OSError) as err:
+                print(f"swarmml_worker: could not clear the checkpoint: {err}", file=sys.stderr, flush=True)
         try:
             self.exiting(code, reason)
         except (GatewayError, OSError, RuntimeError) as err:

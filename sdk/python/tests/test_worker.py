@@ -73,3 +73,21 @@ class WorkerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CheckpointTest(unittest.TestCase):
+    def test_the_handler_address_comes_from_its_websocket_url(self) -> None:
+        from swarmml_worker.checkpoints import handler_http_url
+
+        self.assertEqual(handler_http_url("ws://10.0.0.5:8083/ws"), "http://10.0.0.5:8083")
+        self.assertEqual(handler_http_url("wss://h.example/handler/ws"), "https://h.example/handler")
+
+    def test_without_a_handler_url_checkpoints_are_refused_clearly(self) -> None:
+        gw = FakeGateway()
+        try:
+            w = Worker(Contract.from_env(gw.env()), handle_sigterm=False)
+            self.assertIsNone(w.checkpoints)
+            with self.assertRaisesRegex(RuntimeError, "SWARMML_HANDLER_URL"):
+                w.save_checkpoint(b"x")
+        finally:
+            gw.close()

@@ -255,6 +255,13 @@ describe('swarmml on a three-node swarm', { skip }, () => {
       readFileSync(DIGITS),
     );
     assert.equal(ds.count, 1797);
+    // The model the drain and kill tests serve: trained, judged and loaded by every replica
+    // while this test and the next run, rather than at the start of the drain test.
+    await api.json('POST', '/api/v1/sessions', {
+      model,
+      dataset: 'digits',
+      params: { hidden: [32], epochs: 3 },
+    });
     const gpu = await api.json<{ id: string }>('POST', '/api/v1/sessions', {
       model: 'gpu-probe',
       dataset: 'digits',
@@ -298,11 +305,7 @@ describe('swarmml on a three-node swarm', { skip }, () => {
   });
 
   test('drain a worker: serving answers throughout, 0 failed requests at 16 clients', async () => {
-    await api.json('POST', '/api/v1/sessions', {
-      model,
-      dataset: 'digits',
-      params: { hidden: [32], epochs: 3 },
-    });
+    // Its training was queued by the placement test.
     await waitFor(
       async () =>
         (await api.json<{ production: number | null }>('GET', `/api/v1/models/${model}`))

@@ -142,13 +142,25 @@ export class ModelProcess {
    * there, then switches and stops the old one. Only at the first load, before any request.
    */
   private async move(spawner: WorkerSpawner): Promise<void> {
-    const old = this.link;
+    const [oldLink, oldSpawner] = [this.link, this.spawner];
     this.spawner = spawner;
-    await this.spawn();
-    for (const { model, gen, bytes } of [...this.loaded.values()]) {
-      await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
+    try {
+      await this.spawn();
+      for (const { model, gen, bytes } of [...this.loaded.values()]) {
+        await this.call({ t: 'load', model, gen, bytes, options: this.opts.session });
+      }
+    } catch (err) {
+      // Serving from where it already loaded beats not serving: stay, and say so.
+      this.opts.log.warn(
+        { err, group: this.group },
+        'move to a process failed; staying in the thread',
+      );
+      const started = this.link;
+      [this.link, this.spawner] = [oldLink, oldSpawner];
+      if (started !== oldLink) await started?.stop(2_000);
+      return;
     }
-    await old?.stop(2_000);
+    await oldLink?.stop(2_000);
   }
 
   /** The session settings `gen` of `model` was loaded with, once loaded. */

@@ -116,6 +116,7 @@ export async function startLocalMode(
     ['event-handler (SWARMML_PORT+3)', s.eventHandlerPort],
     ['event-listener health (SWARMML_PORT+5)', s.listenerPort],
     ['gateway gRPC (SWARMML_PORT+4)', s.grpcPort],
+    ['serving direct (SWARMML_PORT+6)', s.servingDirectPort],
     ['SWARMML_REDIS_PORT', s.redisPort],
   ];
   await stopLeftoverRedis(s.home, log);
@@ -193,6 +194,7 @@ export async function startLocalMode(
         REDIS_URL: auth.urlFor(redisBase, name),
         ...(port ? { PORT: String(port) } : {}),
         ...(name === 'gateway' ? { SWARMML_GRPC_PORT: String(s.grpcPort) } : {}),
+        ...(name === 'serving' ? { DIRECT_PORT: String(s.servingDirectPort) } : {}),
       };
       // The gateway keeps a spare with its modules loaded: killed, it is back in about a second.
       const warmArgs =

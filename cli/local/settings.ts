@@ -9,6 +9,8 @@ export interface LocalSettings {
   home: string;
   port: number;
   servingPort: number;
+  /** serving's direct port: clients predict there with API tokens, without the gateway's hop */
+  servingDirectPort: number;
   intakePort: number;
   eventHandlerPort: number;
   /** the gateway's gRPC port */
@@ -53,6 +55,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     eventHandlerPort: port + 3,
     grpcPort: port + 4,
     listenerPort: port + 5,
+    servingDirectPort: port + 6,
     redisPort: Number(env.SWARMML_REDIS_PORT || port + 9),
     tokenFile: join(home, 'admin.token'),
     prefix: env.SWARMML_PREFIX || 'swarmml',

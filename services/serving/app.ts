@@ -41,6 +41,8 @@ export interface ServingDeps {
 
 export interface ServingApp {
   server: Server;
+  /** the server's request handler, for the direct port's listener to wrap */
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
   fleet: ModelFleet;
   metrics: ServingMetrics;
   decoder: DecodeOffload;
@@ -144,16 +146,18 @@ export function buildApp(deps: ServingDeps): ServingApp {
 
   // The gateway passes this through, so a client (and the swarm tests) can see which replica answered.
   const servedBy = hostname();
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-served-by', servedBy);
     dispatch(req, res).catch((err: unknown) => sendError(req, res, err, log, 'protocol'));
-  });
+  };
+  const server = createServer(handle);
   // Outlive the gateway's keep-alive agent so it never reuses a socket we are closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
   return {
     server,
+    handle,
     fleet,
     metrics,
     decoder,

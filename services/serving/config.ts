@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { baseEnv, envBool, parseEnv } from '../../shared/index.js';
 import { PipelineDefs } from './hosting/pipelines.js';
@@ -34,6 +35,13 @@ const HostingMode = z.enum(['auto', 'process', 'thread']);
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   HOST: z.string().default('127.0.0.1'),
+  /** a second port where clients call this replica without the gateway's hop, with the same
+   * API tokens (inference only; tokens with a rate limit go through the gateway); unset: none */
+  DIRECT_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  DIRECT_HOST: z.string().default('127.0.0.1'),
+  /** the bootstrap admin token (or a file holding it), accepted on the direct port too */
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  ADMIN_TOKEN_FILE: z.string().optional(),
   /** `*` serves every model in the registry (and new ones as they are promoted), or a comma list */
   MODELS: z
     .string()
@@ -139,8 +147,15 @@ const schema = baseEnv.extend({
   SHADOW_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
 
-export type ServingConfig = Readonly<z.infer<typeof schema>>;
+export type ServingConfig = Readonly<z.infer<typeof schema> & { adminToken: string | undefined }>;
 
 export function loadConfig(env: Record<string, string | undefined>): ServingConfig {
-  return parseEnv(schema, env);
+  const c = parseEnv(schema, env);
+  // Read only where the direct port may need it: elsewhere serving holds no admin secret.
+  const adminToken =
+    c.DIRECT_PORT === undefined
+      ? undefined
+      : (c.ADMIN_TOKEN ??
+        (c.ADMIN_TOKEN_FILE ? readFileSync(c.ADMIN_TOKEN_FILE, 'utf8').trim() : undefined));
+  return Object.freeze({ ...c, adminToken });
 }

@@ -7,10 +7,12 @@ import {
   listenOn,
   onShutdown,
   redactUrl,
+  TokenLookup,
 } from '../../shared/index.js';
 import { buildApp } from './app.js';
 import { createDriftMonitor, startBackgroundWork } from './background-work.js';
 import { loadConfig } from './config.js';
+import { createDirectServer } from './direct-server.js';
 import { RegistrySource } from './hosting/registry-source.js';
 
 const config = loadConfig(process.env);
@@ -41,7 +43,23 @@ log.info(
   { port: config.PORT, host: config.HOST, redis: redactUrl(config.REDIS_URL) },
   'serving listening',
 );
+const direct =
+  config.DIRECT_PORT === undefined
+    ? undefined
+    : createDirectServer(app, new TokenLookup(redis, keys, { adminToken: config.adminToken }), log);
+if (direct && config.DIRECT_PORT !== undefined) {
+  await listenOn(direct, config.DIRECT_PORT, config.DIRECT_HOST).catch(
+    exitOnListenError(log, 'serving (direct port)', config.DIRECT_PORT),
+  );
+  log.info({ port: config.DIRECT_PORT, host: config.DIRECT_HOST }, 'direct port listening');
+}
 onShutdown(log, [
+  () =>
+    new Promise<void>((resolve) => {
+      if (!direct) return resolve();
+      direct.close(() => resolve());
+      direct.closeAllConnections();
+    }),
   () => work.close(),
   () => app.close(),
   () => source.close(),

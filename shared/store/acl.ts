@@ -141,10 +141,11 @@ const GRANTS: Record<Exclude<RedisUser, 'admin'>, Grant> = {
     channels: [],
   },
   // Loads generations (writes their optimised graphs), evaluates candidates on held-out rows,
-  // scores batches, counts what each generation answered and keeps prediction records.
+  // scores batches, counts what each generation answered and keeps prediction records; checks
+  // API tokens (read only) on its direct port.
   serving: {
     keys: ['models', 'events', 'serving', 'batch', 'predictions'],
-    read: ['datasets'],
+    read: ['datasets', 'tokens'],
     queues: [QUEUES.batchInfer, QUEUES.evaluations],
     channels: ['models', 'serving'],
   },

@@ -30,5 +30,7 @@ export type { SessionState } from './session-state.js';
 export { EventLog } from './event-log.js';
 export type { EventLogOptions, EventRange, NewEvent, StoredEvent } from './event-log.js';
 export { checkName } from './names.js';
+export { TokenLookup, tokenHash } from './token-lookup.js';
+export type { TokenInfo, TokenLookupOptions } from './token-lookup.js';
 export { REDIS_USERS, aclFile, aclRules, redisPassword, redisUrlFor } from './acl.js';
 export type { RedisUser } from './acl.js';

@@ -32,8 +32,11 @@ export interface LocalModeUnderTest {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Ports local mode takes from SWARMML_PORT on (gateway, serving, intake, handler, gRPC, listener). */
-const PORTS = 6;
+/**
+ * Ports local mode takes from SWARMML_PORT on (gateway, serving, intake, handler, gRPC,
+ * listener, serving's direct port).
+ */
+const PORTS = 7;
 
 /**
  * @param opts.ownGroup start `swarmml up` as a terminal starts a foreground job: leader of a

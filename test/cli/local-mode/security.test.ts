@@ -58,8 +58,9 @@ interface LocalMode {
 /** `swarmml up --no-demo` in a temp SWARMML_HOME on free ports, as a user runs it. */
 async function startLocalMode(): Promise<LocalMode> {
   const home = mkdtempSync(join(tmpdir(), 'swarmml-home-'));
-  // the gateway, serving, intake, handler, the gateway's gRPC port, the listener's health
-  const port = await freePortBlock(6);
+  // the gateway, serving, intake, handler, the gateway's gRPC port, the listener's health,
+  // serving's direct port
+  const port = await freePortBlock(7);
   const redisPort = await freePort();
   const { command, args } = cliCommand();
   const child = spawn(command, [...args, 'up', '--no-demo'], {

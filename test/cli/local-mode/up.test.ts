@@ -12,7 +12,7 @@ import { alive, descendants } from '../../helpers/processes.js';
 
 test('local mode starts redis and the services, and SIGTERM stops everything cleanly', async () => {
   const home = mkdtempSync(join(tmpdir(), 'swarmml-home-'));
-  const port = await freePortBlock(6); // the gateway, the three services after it, the gateway's gRPC port, the listener
+  const port = await freePortBlock(7); // the gateway, the three services after it, the gateway's gRPC port, the listener, serving's direct port
   const { command, args } = cliCommand();
   const child = spawn(command, [...args, 'up', '--no-demo'], {
     env: {
@@ -40,6 +40,17 @@ test('local mode starts redis and the services, and SIGTERM stops everything cle
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(api.status, 200);
+    // serving's direct port (SWARMML_PORT+6): open health, inference behind the same tokens
+    const direct = `http://127.0.0.1:${port + 6}`;
+    await waitFor(async () => (await fetch(`${direct}/v2/health/live`).catch(() => null))?.ok, {
+      what: "serving's direct port",
+    });
+    const anonymous = await fetch(`${direct}/v2/models/nope`);
+    assert.equal(anonymous.status, 401);
+    const known = await fetch(`${direct}/v2/models/nope`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(known.status, 404, 'the admin token passes; the model is unknown');
     const kids = descendants(child.pid!);
     assert.ok(kids.length >= 2, 'redis-server and the gateway run as children');
     child.kill('SIGTERM');

@@ -94,11 +94,15 @@ test('a wrong password is refused', async () => {
   assert.match(await raw(`AUTH gateway ${redisPassword(secret, 'gateway')}`), /^\+OK/);
 });
 
-test('only the gateway may write the tokens hash: data-intake, serving and workers get NOPERM', async () => {
+test('only the gateway may write the tokens hash: serving may read it, the rest get NOPERM', async () => {
   const forged = JSON.stringify({ id: 'x', name: 'forged', role: 'admin', created: '' });
+  // serving checks tokens on its direct port: it reads the hash, and cannot write it
+  const serving = connect('serving');
+  await assert.rejects(serving.hset(keys.tokens(), 'forged', forged), /NOPERM/);
+  await assert.rejects(serving.hdel(keys.tokens(), 'forged'), /NOPERM/);
+  assert.equal(await serving.hget(keys.tokens(), 'forged'), null);
   for (const user of [
     'data-intake',
-    'serving',
     'event-listener',
     'event-handler',
     'trainer',

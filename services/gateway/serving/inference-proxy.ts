@@ -263,7 +263,8 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
       path: call.path,
       headers,
       body: call.body.length > 0 ? call.body : null,
-      headersTimeout: deadlines.timeoutFor(route),
+      // With one replica there is nowhere else to go: waiting is all a retry could do.
+      headersTimeout: o.upstreams.all().length > 1 ? deadlines.timeoutFor(route) : 0,
     });
     if (up.statusCode < 500) deadlines.observe(route, performance.now() - t0);
     const upHeaders = up.headers as http.IncomingHttpHeaders;

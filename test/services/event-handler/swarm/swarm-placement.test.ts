@@ -45,6 +45,12 @@ test('budgets over 5 h go to low-priority nodes; pools apply only where labelled
     placementFor({ kind: 'train', device: 'cpu', timeBudgetS: 5 * 3600 + 1 }, [plain]).constraints,
     ['node.labels.priority==low'],
   );
+  // A session moved past MOVE_AFTER_S resumes there whatever its budget.
+  assert.deepEqual(
+    placementFor({ kind: 'train', device: 'cpu', timeBudgetS: 60, lowPriority: true }, [plain])
+      .constraints,
+    ['node.labels.priority==low'],
+  );
   assert.deepEqual(placementFor({ kind: 'train', device: 'cpu' }, [plain, gpuNode]).constraints, [
     'node.labels.pool==train',
   ]);

@@ -48,67 +48,58 @@ export async function countDead(dead: Queue): Promise<number> {
 }
 
 /**
- * Puts dead deliveries back on the deliveries queue with fresh attempts, then drops them
- * from the dead queue. Unknown ids are reported, not fatal, unless every id is unknown.
+ * Runs `act` on each selected dead delivery (every waiting one for `{all: true}`), then
+ * removes it from the dead queue. Unknown ids are reported, not fatal, unless every id is
+ * unknown.
  */
+async function onEachDead(
+  dead: Queue,
+  sel: DeadReplayRequest,
+  act: (job: Job) => Promise<void>,
+): Promise<{ done: string[]; missing: string[] }> {
+  const done: string[] = [];
+  const missing: string[] = [];
+  const ids =
+    'all' in sel
+      ? (await dead.getJobs(['waiting', 'prioritized'], 0, -1, true)).flatMap((j) =>
+          j?.id ? [j.id] : [],
+        )
+      : sel.ids;
+  for (const id of ids) {
+    const j = await dead.getJob(id);
+    if (!j) {
+      missing.push(id);
+      continue;
+    }
+    await act(j);
+    await j.remove();
+    done.push(id);
+  }
+  if ('ids' in sel && done.length === 0) {
+    throw new NotFound(`no dead deliveries with ids ${missing.join(', ')}`, { missing });
+  }
+  return { done, missing };
+}
+
+/** Puts dead deliveries back on the deliveries queue with fresh attempts. */
 export async function replayDead(
   dead: Queue,
   deliveries: Queue,
   sel: DeadReplayRequest,
   optionsFor: (job: DeliveryJob) => JobsOptions,
 ): Promise<{ replayed: string[]; missing: string[] }> {
-  const replayed: string[] = [];
-  const missing: string[] = [];
-  const ids =
-    'all' in sel
-      ? (await dead.getJobs(['waiting', 'prioritized'], 0, -1, true)).flatMap((j) =>
-          j?.id ? [j.id] : [],
-        )
-      : sel.ids;
-  for (const id of ids) {
-    const j = await dead.getJob(id);
-    if (!j) {
-      missing.push(id);
-      continue;
-    }
+  const { done, missing } = await onEachDead(dead, sel, async (j) => {
     const data = DeliveryJob.parse((j.data as DeadEntry).job);
     await deliveries.add('delivery', data, optionsFor(data));
-    await j.remove();
-    replayed.push(id);
-  }
-  if ('ids' in sel && replayed.length === 0) {
-    throw new NotFound(`no dead deliveries with ids ${missing.join(', ')}`, { missing });
-  }
-  return { replayed, missing };
+  });
+  return { replayed: done, missing };
 }
 
-/**
- * Removes dead deliveries for good (their channel is gone, or the message no longer matters).
- * Unknown ids are reported, not fatal, unless every id is unknown.
- */
+/** Removes dead deliveries for good (their channel is gone, or the message no longer matters). */
 export async function dropDead(
   dead: Queue,
   sel: DeadReplayRequest,
 ): Promise<{ dropped: string[]; missing: string[] }> {
-  const dropped: string[] = [];
-  const missing: string[] = [];
-  const ids =
-    'all' in sel
-      ? (await dead.getJobs(['waiting', 'prioritized'], 0, -1, true)).flatMap((j) =>
-          j?.id ? [j.id] : [],
-        )
-      : sel.ids;
-  for (const id of ids) {
-    const j = await dead.getJob(id);
-    if (!j) {
-      missing.push(id);
-      continue;
-    }
-    await j.remove();
-    dropped.push(id);
-  }
-  if ('ids' in sel && dropped.length === 0) {
-    throw new NotFound(`no dead deliveries with ids ${missing.join(', ')}`, { missing });
-  }
-  return { dropped, missing };
+  const { done, missing } = await onEachDead(dead, sel, async () => {});
+  return { dropped: done, missing };
 }

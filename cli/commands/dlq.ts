@@ -11,7 +11,7 @@ interface Dead {
   failedAt: number;
 }
 
-/** `swarmml dlq ls|replay`: deliveries whose retries are exhausted. */
+/** `swarmml dlq ls|replay|drop`: deliveries whose retries are exhausted. */
 export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('dead deliveries (retries exhausted)');
   dlq
@@ -55,6 +55,26 @@ export function registerDlq(program: Command): void {
       emit(!!g.json, r, () =>
         [
           `replayed ${r.replayed.length}`,
+          ...(r.missing.length ? [`not found: ${r.missing.join(', ')}`] : []),
+        ].join('\n'),
+      );
+    });
+  dlq
+    .command('drop [ids...]')
+    .description('remove dead deliveries without sending them (their message no longer matters)')
+    .option('--all', 'drop every dead delivery')
+    .action(async (ids: string[], o: { all?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      // Dropping is for good: `--all` must be asked for by name, never implied by no ids.
+      if (!o.all && ids.length === 0) throw new Error('name ids to drop, or --all');
+      if (o.all && ids.length > 0) throw new Error('name ids or --all, not both');
+      const r = await new Client(g).post<{ dropped: string[]; missing: string[] }>(
+        '/api/v1/deliveries/dead/drop',
+        o.all ? { all: true } : { ids },
+      );
+      emit(!!g.json, r, () =>
+        [
+          `dropped ${r.dropped.length}`,
           ...(r.missing.length ? [`not found: ${r.missing.join(', ')}`] : []),
         ].join('\n'),
       );

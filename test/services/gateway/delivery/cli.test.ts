@@ -7,6 +7,8 @@ import { runCli } from '../../../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../../../helpers/redis.js';
 import { startTestGateway, type TestGateway } from '../../../helpers/gateway.js';
 import { waitFor } from '../../../helpers/wait.js';
+import { freePortBlock } from '../../../helpers/ports.js';
+import { prediction } from './harness.js';
 
 let r: TestRedis;
 let g: TestGateway;
@@ -101,4 +103,60 @@ test('dlq ls | replay', async () => {
   assert.match(none.stderr, /NOT_FOUND/);
   const all = await swarmml('--json', 'dlq', 'replay', '--all');
   assert.deepEqual(JSON.parse(all.stdout), { replayed: [], missing: [] });
+});
+
+test('dlq drop ID | --all: dead deliveries removed without being sent', async () => {
+  // A webhook nobody answers, tried once: each prediction goes dead at once.
+  const closedPort = await freePortBlock(1);
+  const put = await fetch(`${g.url}/api/v1/config/delivery`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${g.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      channels: {
+        gone: {
+          type: 'webhook',
+          url: `http://127.0.0.1:${closedPort}/in`,
+          timeoutMs: 10_000,
+          retry: { attempts: 1, backoffMs: 10 },
+        },
+      },
+      formatters: { raw: { type: 'json' } },
+      rules: [{ id: 'to-nowhere', model: 'drop-me', channel: 'gone', formatter: 'raw' }],
+    }),
+  });
+  const body = await put.text();
+  assert.equal(put.status, 200, body);
+  const { version } = JSON.parse(body) as { version: number };
+  await waitFor(() => g.gw.comm.delivery.applied().delivery === version, {
+    what: 'delivery configuration applied',
+  });
+  await g.gw.comm.delivery.publish([0, 1, 2].map((i) => prediction(i, undefined, 'drop-me')));
+  // Polled over the API (a CLI process per poll would load the machine for nothing).
+  const deadIds = async () => {
+    const res = await fetch(`${g.url}/api/v1/deliveries/dead`, {
+      headers: { authorization: `Bearer ${g.adminToken}` },
+    });
+    return ((await res.json()) as { dead: { id: string }[] }).dead.map((x) => x.id);
+  };
+  const dead = await waitFor(
+    async () => {
+      const ids = await deadIds();
+      return ids.length === 3 ? ids : undefined;
+    },
+    { timeoutMs: 20_000, what: 'three dead deliveries' },
+  );
+
+  const [first, ...rest] = dead;
+  assert.match((await swarmml('dlq', 'drop')).stderr, /name ids to drop, or --all/);
+  const one = await swarmml('dlq', 'drop', first!, 'd-nope');
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.stdout, `dropped 1\nnot found: d-nope\n`);
+  assert.deepEqual(await deadIds(), rest);
+  const unknown = await swarmml('dlq', 'drop', first!);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /NOT_FOUND|no dead deliveries/);
+  const all = await swarmml('--json', 'dlq', 'drop', '--all');
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual((JSON.parse(all.stdout) as { dropped: string[] }).dropped.sort(), rest.sort());
+  assert.deepEqual(await deadIds(), []);
 });

@@ -6,11 +6,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { DEFAULT_ROLLOUT_POLICY, writeRollout, type RolloutState } from '../../../shared/index.js';
+import { writeRollout } from '../../../shared/index.js';
 import { linearClassifierModel } from '../../helpers/onnx-models.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
+import { runningRollout } from '../../helpers/rollout-state.js';
 import { startRegistryServing, type RegistryServing } from '../serving/registry-serving.js';
 
 const M = 'flowers';
@@ -71,23 +72,7 @@ async function predict(): Promise<{ id: string; gen: string }> {
 
 test('feedback joins labels to the answering generation and its shadow, once each', async () => {
   const cur = await db.get(s.keys.modelRollout(M));
-  const state: RolloutState = {
-    model: M,
-    revision: 0,
-    status: 'running',
-    production: 1,
-    challenger: 2,
-    shadows: [],
-    phase: 'shadow',
-    step: 0,
-    canaryPercent: 0,
-    policy: { ...DEFAULT_ROLLOUT_POLICY, gates: { ...DEFAULT_ROLLOUT_POLICY.gates } },
-    startedAt: Date.now(),
-    stepStartedAt: Date.now(),
-    stepBaseline: {},
-    lastReadings: [],
-    reason: null,
-  };
+  const state = runningRollout(M, { phase: 'shadow' });
   assert.equal(cur, null);
   await writeRollout(db, s.keys, M, state, null);
   await waitFor(() => s.app.rollout.views!.view(M).active && s.app.fleet.host(M)!.ready(2), {

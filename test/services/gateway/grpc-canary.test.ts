@@ -5,13 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_ROLLOUT_POLICY, writeRollout, type RolloutState } from '../../../shared/index.js';
+import { writeRollout } from '../../../shared/index.js';
 import { mlpModel } from '../../helpers/onnx-models.js';
 import {
   startGatewayOverRegistry,
   type GatewayOverRegistry,
 } from '../../helpers/gateway-over-replica.js';
 import { waitFor } from '../../helpers/wait.js';
+import { runningRollout } from '../../helpers/rollout-state.js';
 
 const M = 'split';
 let env: GatewayOverRegistry;
@@ -31,24 +32,7 @@ before(async () => {
     (s) => s.app.fleet.host(M)?.gen === 1,
   );
   const { s } = env;
-  const now = Date.now();
-  const state: RolloutState = {
-    model: M,
-    revision: 0,
-    status: 'running',
-    production: 1,
-    challenger: 2,
-    shadows: [],
-    phase: 'canary',
-    step: 0,
-    canaryPercent: 50,
-    startedAt: now,
-    stepStartedAt: now,
-    stepBaseline: {},
-    lastReadings: [],
-    reason: null,
-    policy: DEFAULT_ROLLOUT_POLICY,
-  };
+  const state = runningRollout(M, { canaryPercent: 50 });
   const w = await writeRollout(env.r.client(), s.keys, M, state, null);
   assert.notEqual(w, 'conflict');
   await waitFor(

@@ -5,18 +5,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DEFAULT_ROLLOUT_POLICY,
-  readRollout,
-  writeLabel,
-  writeRollout,
-  type RolloutPolicy,
-  type RolloutState,
-} from '../../../shared/index.js';
+import { readRollout, writeLabel, writeRollout, type RolloutState } from '../../../shared/index.js';
 import type { Redis } from 'ioredis';
 import { linearClassifierModel } from '../../helpers/onnx-models.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
+import { runningRollout } from '../../helpers/rollout-state.js';
 import { v2Body } from './harness.js';
 import { startRegistryServing, type RegistryServing } from './registry-serving.js';
 
@@ -80,28 +74,7 @@ after(async () => {
   await r?.stop();
 });
 
-function state(
-  over: Omit<Partial<RolloutState>, 'policy'> & { policy?: RolloutPolicy },
-): RolloutState {
-  return {
-    model: M,
-    revision: 0,
-    status: 'running',
-    production: 1,
-    challenger: 2,
-    shadows: [],
-    phase: 'canary',
-    step: 0,
-    canaryPercent: 0,
-    startedAt: Date.now(),
-    stepStartedAt: Date.now(),
-    stepBaseline: {},
-    lastReadings: [],
-    reason: null,
-    ...over,
-    policy: { ...DEFAULT_ROLLOUT_POLICY, ...over.policy },
-  };
-}
+const state = (over: Parameters<typeof runningRollout>[1]) => runningRollout(M, over);
 
 /** Stores the state (announced to serving) and waits until the replica acts on it. */
 async function setRollout(next: RolloutState | null): Promise<void> {

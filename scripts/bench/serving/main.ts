@@ -4,7 +4,8 @@
  * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
  *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
  *   session.run per request, (c) swarmml serving with the model in a model process, (c-thread)
- *   the same with the model in a model thread, (d) the gateway (auth, forwarding) in front of (c).
+ *   the same with the model in a model thread, (c-direct) serving's direct port (API token
+ *   checked, model in a thread), (d) the gateway (auth, forwarding) in front of (c-thread).
  * small model through the gateway, one protocol against another, concurrency 1, 16, 64:
  *   HTTP JSON, HTTP binary tensors (autocannon), gRPC raw and typed contents (grpc-load.ts:
  *   a @grpc/grpc-js client keeping that many calls in flight on one channel).
@@ -31,13 +32,14 @@ import { BENCH_TOKEN, startGateway } from './gateway-server.js';
 import { grpcLoad } from './grpc-load.js';
 import { treeCpuSeconds } from './cpu-meter.js';
 import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
-import { startServer } from './servers.js';
+import { BENCH_CLIENT_TOKEN, servingDirect, startServer } from './servers.js';
 
 type Kind =
   | 'bare'
   | 'express'
   | 'serving'
   | 'serving-thread'
+  | 'serving-direct'
   | 'gateway'
   | 'express-ocr'
   | 'serving-ocr'
@@ -48,6 +50,7 @@ const KINDS: Kind[] = [
   'express',
   'serving',
   'serving-thread',
+  'serving-direct',
   'gateway',
   'express-ocr',
   'serving-ocr',
@@ -100,6 +103,7 @@ async function child(kind: Kind, args: string[]): Promise<void> {
   if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3), ocrThreads, WARM_UP_S) };
   else if (kind === 'gateway') msg = await startGateway(args[0]!, args[1]!);
   else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
+  else if (kind === 'serving-direct') msg = { port: await servingDirect(mlpThreads, args[0]!) };
   else if (kind === 'serving-ocr' || kind === 'serving-ocr-thread') {
     const mode = kind === 'serving-ocr' ? 'process' : 'thread';
     msg = { port: await servingOcr(Number(args[0] ?? 8), ocrThreads, mode) };
@@ -249,9 +253,23 @@ async function mlpPart(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-redis-'));
   const redis = new RedisServer({ dir, port: await freePort() });
   await redis.start();
-  const serving = await spawn('serving');
+  // serving as `auto` hosts this model in a deployment: in a thread
+  const serving = await spawn('serving-thread');
   const gw = await spawn('gateway', [String(serving.msg.port), redis.url]);
+  const direct = await spawn('serving-direct', [redis.url]);
   try {
+    rows.push(
+      ...(await load(
+        'mlp',
+        'serving-direct',
+        `http://127.0.0.1:${direct.msg.port}/v2/models/mlp/infer`,
+        mlpConns,
+        request,
+        { ...json, authorization: `Bearer ${BENCH_CLIENT_TOKEN}` },
+        { 'serving-direct': direct.proc.pid! },
+      )),
+    );
+    await stop(direct.proc);
     const url = `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`;
     rows.push(
       ...(await load(
@@ -265,6 +283,7 @@ async function mlpPart(): Promise<Row[]> {
       )),
     );
   } finally {
+    await stop(direct.proc);
     await stop(gw.proc);
     await stop(serving.proc);
     await redis.stop();
@@ -456,13 +475,13 @@ async function main(): Promise<void> {
       ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
     );
     lines.push(
-      'against bare node:http (req/s): express, serving, serving-thread, gateway; gateway p50 - serving p50 (ms):',
+      'against bare node:http (req/s): express, serving, serving-thread, serving-direct, gateway; gateway p50 - serving-thread p50 (ms):',
     );
     for (const c of mlpConns) {
       const bare = get(rows, 'bare', c).rps;
-      const s = get(rows, 'serving', c);
+      const s = get(rows, 'serving-thread', c);
       lines.push(
-        `  c=${c}: ${['express', 'serving', 'serving-thread', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
+        `  c=${c}: ${['express', 'serving', 'serving-thread', 'serving-direct', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
       );
     }

@@ -12,6 +12,8 @@ import { buildApp } from '../../../services/serving/app.js';
 import { loadConfig } from '../../../services/serving/config.js';
 import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { mlpModel } from '../../../test/helpers/onnx-models.js';
+import { Keys, TokenLookup, createRedis, tokenHash } from '../../../shared/index.js';
+import { createDirectServer } from '../../../services/serving/direct-server.js';
 import { sessionOptions } from './ocr-servers.js';
 
 export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread';
@@ -67,6 +69,12 @@ async function plainExpress(threads: number): Promise<number> {
  * process (`serving`) or a model thread (`serving-thread`)
  */
 async function serving(threads: number, mode: 'process' | 'thread'): Promise<number> {
+  const app = await servingApp(threads, mode);
+  await new Promise<void>((r) => app.server.listen(0, '127.0.0.1', r));
+  return (app.server.address() as AddressInfo).port;
+}
+
+async function servingApp(threads: number, mode: 'process' | 'thread') {
   const source = new InMemoryModelSource().put('mlp', 1, mlpModel(), { production: true });
   const app = buildApp({
     config: loadConfig({ PORT: '0', INTRA_OP_THREADS: String(threads), HOSTING_MODE: mode }),
@@ -74,8 +82,26 @@ async function serving(threads: number, mode: 'process' | 'thread'): Promise<num
     source,
   });
   await app.start();
-  await new Promise<void>((r) => app.server.listen(0, '127.0.0.1', r));
-  return (app.server.address() as AddressInfo).port;
+  return app;
+}
+
+/** A client token of the direct-port contender, stored as the gateway stores tokens. */
+export const BENCH_CLIENT_TOKEN = 'smt_bench-client-token-0123456789abcdef';
+
+/**
+ * (c-direct) serving's direct port: the thread-hosted model behind the API token check
+ * (tokens read from Redis, as in a deployment), what a client calls instead of the gateway
+ */
+export async function servingDirect(threads: number, redisUrl: string): Promise<number> {
+  const log = createLogger('bench', 'warn');
+  const redis = createRedis(redisUrl, log);
+  const keys = new Keys('bench');
+  const info = { id: 'benchclient', name: 'bench', role: 'client', created: '', rateLimit: 0 };
+  await redis.hset(keys.tokens(), tokenHash(BENCH_CLIENT_TOKEN), JSON.stringify(info));
+  const app = await servingApp(threads, 'thread');
+  const direct = createDirectServer(app, new TokenLookup(redis, keys), log);
+  await new Promise<void>((r) => direct.listen(0, '127.0.0.1', r));
+  return (direct.address() as AddressInfo).port;
 }
 
 export async function startServer(

@@ -1,7 +1,8 @@
 /**
  * The shared-memory layout of a thread-hosted model group: requests and answers travel through
- * `SharedArrayBuffer` slots instead of a structured-clone message, so a tensor is copied once
- * into shared memory and read in place by onnxruntime, with no serialisation and no pipe.
+ * `SharedArrayBuffer` slots instead of a structured-clone message, so a tensor is copied into
+ * shared memory and, on the model's side, out of it once more (onnxruntime-node refuses typed
+ * arrays over shared memory): two memcpys, no serialisation and no pipe.
  *
  * A slot: four Int32 words of control, then a JSON header (model, generation, tensor names,
  * types, dims and byte ranges, or an error), then the tensor bytes, each 8-byte aligned.

@@ -160,6 +160,8 @@ describe(
             secret: HOOK_SECRET,
             retry: { attempts: 1, backoffMs: 10 },
           },
+          // no credential: an operator may change it
+          'plain-hook': { type: 'webhook', url: 'http://127.0.0.1:9/plain', timeoutMs: 5000 },
         },
         formatters: { alert: { type: 'template', template: { model: '{{model}}' } } },
         rules: [
@@ -386,7 +388,7 @@ describe(
       assert.ok(ms < 1000, `took ${ms} ms`);
     });
 
-    test('the Delivery page: an operator edits a rule and retries and drops dead letters; a viewer only reads', async () => {
+    test('the Delivery page: an operator edits rules, channels and formatters and retries and drops dead letters; a viewer only reads', async () => {
       const tokenFor = async (role: string) => {
         const made = await api(d.platform, 'POST', '/api/v1/tokens', { name: `d-${role}`, role });
         assert.equal(made.status, 201);
@@ -428,6 +430,80 @@ describe(
         assert.equal(stored.body.doc.channels.hook.secret, HOOK_SECRET);
         assert.equal(stored.body.author, 'd-operator');
 
+        // Channels, formatters and sources are edited as JSON, one entry at a time.
+        const editorJson = (label: string) => op.getByLabel(label, { exact: true });
+        // A channel holding a credential: the form says so, and the API's refusal shows as sent.
+        await op.getByRole('button', { name: 'Edit channel hook' }).click();
+        const hookJson = editorJson('Channel hook (JSON)');
+        assert.match(await hookJson.inputValue(), /"secret": "\*\*\*"/);
+        assert.match(await op.locator('form.entry-form .note').innerText(), /holds a credential/);
+        await hookJson.fill(
+          (await hookJson.inputValue()).replace(/"timeoutMs": \d+/, '"timeoutMs": 900'),
+        );
+        const loggedBefore = consoleErrors.length;
+        await op.getByRole('button', { name: 'Save channel hook' }).click();
+        const refused = op.locator('form.entry-form .refusal[data-status="403"]');
+        await refused.waitFor();
+        assert.match(await refused.innerText(), /only an admin may .*channels\.hook/);
+        await op.getByRole('button', { name: 'Cancel' }).click();
+
+        // A channel without one: a bad value is named at its place, a good one is stored.
+        await op.getByRole('button', { name: 'Edit channel plain-hook' }).click();
+        const plainJson = editorJson('Channel plain-hook (JSON)');
+        const plainDoc = JSON.parse(await plainJson.inputValue()) as Record<string, unknown>;
+        await plainJson.fill(JSON.stringify({ ...plainDoc, timeoutMs: 0 }));
+        await op.getByRole('button', { name: 'Save channel plain-hook' }).click();
+        const issue = op.locator('form.entry-form .refusal[data-status="400"] ul.issues li');
+        await issue.first().waitFor();
+        assert.match(await issue.first().innerText(), /^timeoutMs: /);
+        // Those two answers were refusals on purpose: the browser logs each failed fetch.
+        const refusals = consoleErrors.splice(loggedBefore);
+        assert.deepEqual(
+          refusals.map((m) => /status of (\d+)/.exec(m)?.[1]),
+          ['403', '400'],
+        );
+        // The refusal and its list fit and are named at the narrowest width too.
+        assert.deepEqual(await layoutProblems(op, '390px delivery, a refused channel edit'), []);
+        await screenshot(op, 'delivery-channel-refused-390');
+        await plainJson.fill(JSON.stringify({ ...plainDoc, timeoutMs: 2500 }));
+        await op.getByRole('button', { name: 'Save channel plain-hook' }).click();
+        await op.locator('tr[data-channel="plain-hook"] td', { hasText: '2,500 ms' }).waitFor();
+        const afterEdit = (await api(d.platform, 'GET', '/api/v1/config/delivery')).body;
+        assert.equal(afterEdit.doc.channels['plain-hook'].timeoutMs, 2500);
+        assert.equal(afterEdit.doc.channels.hook.secret, HOOK_SECRET);
+
+        // Add a formatter, then delete it (asked first).
+        await op.getByRole('button', { name: 'Add formatter' }).click();
+        await op.getByLabel('Name of the new formatter').fill('plain');
+        await editorJson('New formatter (JSON)').fill('{"type": "csv", "columns": ["model"]}');
+        await op.getByRole('button', { name: 'Add formatter' }).click();
+        await op.locator('tr[data-formatter="plain"]').waitFor();
+        await op.getByRole('button', { name: 'Delete formatter plain' }).click();
+        await op.getByRole('button', { name: 'Yes, delete formatter plain' }).click();
+        await op.locator('tr[data-formatter="plain"]').waitFor({ state: 'detached' });
+        const formatters = (await api(d.platform, 'GET', '/api/v1/config/delivery')).body.doc
+          .formatters as Record<string, unknown>;
+        assert.deepEqual(Object.keys(formatters), ['alert']);
+
+        // A source, added from the collection's example; it runs once stored.
+        await op.getByRole('button', { name: 'Add source' }).click();
+        await editorJson('New source (JSON)').fill(
+          JSON.stringify({
+            id: 'pushed-in',
+            type: 'http',
+            dataset: 'pushed',
+            mapping: { format: 'csv', features: [0], label: 1 },
+          }),
+        );
+        await op.getByRole('button', { name: 'Add source' }).click();
+        await op.locator('tr[data-source="pushed-in"]').waitFor();
+        const sources = (await api(d.platform, 'GET', '/api/v1/config/sources')).body.doc;
+        assert.deepEqual(
+          sources.sources.map((x: { id: string }) => x.id),
+          ['pushed-in'],
+        );
+        await op.setViewportSize({ width: 768, height: 900 });
+
         // Retry sends it again; the receiver is still down, so it comes back dead, then Drop.
         await op.getByRole('button', { name: `Retry ${firstDead}` }).click();
         await op.locator(`[data-dead="${firstDead}"]`).waitFor({ state: 'detached' });
@@ -457,6 +533,9 @@ describe(
         assert.match(await viewer.locator('[data-page="delivery"]').innerText(), /Read only/);
         assert.equal(await viewer.getByRole('button', { name: /^(Edit|Save) rule/ }).count(), 0);
         assert.equal(await viewer.getByRole('button', { name: /^(Retry|Drop) / }).count(), 0);
+        await viewer.locator('tr[data-channel="plain-hook"]').waitFor();
+        assert.equal(await viewer.getByRole('button', { name: /^(Edit|Delete|Add) / }).count(), 0);
+        assert.equal(await viewer.locator('textarea, form').count(), 0);
       } finally {
         await viewer.close();
       }

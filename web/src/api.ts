@@ -5,8 +5,26 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the answer's JSON body, for what the message leaves out (a 400's issues, a 403's paths) */
+    readonly body?: unknown,
   ) {
     super(message);
+  }
+
+  /**
+   * A 400's problems, each with its path in the request body: zod's own at the top level,
+   * or a domain check's in `details.issues`.
+   */
+  issues(): { path: string; message: string }[] {
+    const b = (this.body ?? {}) as { issues?: unknown; details?: { issues?: unknown } };
+    const list = Array.isArray(b.issues) ? b.issues : b.details?.issues;
+    if (!Array.isArray(list)) return [];
+    return list.flatMap((i: unknown) => {
+      const x = i as { path?: unknown; message?: unknown } | null;
+      return x && typeof x.message === 'string'
+        ? [{ path: typeof x.path === 'string' ? x.path : '', message: x.message }]
+        : [];
+    });
   }
 }
 
@@ -47,6 +65,7 @@ export function createApi(token: string, onUnauthorized: OnUnauthorized = () => 
         res.status,
         b.error ?? `HTTP_${res.status}`,
         b.message ?? (text.slice(0, 200) || res.statusText),
+        json,
       );
       if (res.status === 401) onUnauthorized(err);
       throw err;

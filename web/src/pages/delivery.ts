@@ -1,382 +1,289 @@
 import { ApiError } from '../api.js';
 import { h, mount } from '../dom.js';
 import { num, time } from '../format.js';
-import { modelLink } from '../links.js';
-import { Disposer, type PageContext, type PageFactory } from '../page.js';
-import { action, errorBox, pageHeader } from './common.js';
+import { Disposer, type PageFactory } from '../page.js';
+import { errorBox, pageHeader } from './common.js';
+import { loadDeadLetters } from './delivery-dead.js';
+import {
+  DOCUMENT_OF,
+  SINGULAR,
+  entriesOf,
+  holdsMaskedSecret,
+  maskUrl,
+  newEntryTemplate,
+  type Collection,
+  type ConfigVersion,
+  type DeliveryDoc,
+  type Entry,
+  type SourcesDoc,
+} from './delivery-doc.js';
+import { deleteControl, entryEditor } from './delivery-editor.js';
+import { rulesTable } from './delivery-rules.js';
+import { plainTable } from './delivery-tables.js';
 import { txt } from './params.js';
-
-interface Rule {
-  id: string;
-  enabled?: boolean;
-  model: string;
-  when?: unknown;
-  sample?: number;
-  channel: string;
-  formatter: string;
-}
-interface DeliveryDoc {
-  channels?: Record<string, Record<string, unknown>>;
-  formatters?: Record<string, Record<string, unknown>>;
-  rules?: Rule[];
-}
-interface ConfigVersion {
-  version: number;
-  doc: DeliveryDoc | null;
-  updatedAt?: number;
-  author?: string;
-}
-interface Dead {
-  id: string;
-  job: { ruleId?: string; channel?: string; predictionId?: string };
-  failedReason?: string;
-  attempts?: number;
-  failedAt?: number;
-}
 
 const POLL_MS = 2000;
 
-function table(
-  label: string,
-  cols: string[],
-  rows: (Node | string)[][],
-  empty: string,
-): HTMLElement {
-  if (rows.length === 0) return h('p', { class: 'muted empty' }, empty);
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { 'aria-label': label },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          cols.map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        rows.map((r) =>
-          h(
-            'tr',
-            {},
-            r.map((c) => h('td', {}, c)),
-          ),
-        ),
-      ),
-    ),
-  );
-}
+type Cell = Node | string;
 
-/** Where a channel sends to, without its secrets. */
-function target(c: Record<string, unknown>): string {
+/** What a document is before its first version: empty, so the first entry can be added. */
+const EMPTY = {
+  delivery: { channels: {}, formatters: {}, rules: [] } as DeliveryDoc,
+  sources: { sources: [] } as SourcesDoc,
+};
+
+/** Where a channel sends to, with any password in its URL masked (admins read them in clear). */
+function target(c: Entry): string {
   return [c.url, c.topic, c.routingKey, c.exchange]
-    .filter((x) => typeof x === 'string')
+    .filter((x): x is string => typeof x === 'string')
+    .map(maskUrl)
     .join(' · ');
 }
 
-/** An editing form for one rule; saving stores a new version of the whole document. */
-function ruleForm(
-  ctx: PageContext,
-  cfg: ConfigVersion,
-  index: number,
-  done: () => void,
-): HTMLElement {
-  const doc = cfg.doc!;
-  const rule = doc.rules![index]!;
-  const id = (f: string) => `rule-${rule.id}-${f}`;
-  const sel = (f: string, options: string[], value: string) =>
-    h(
-      'select',
-      { id: id(f) },
-      options.map((o) => h('option', { value: o, selected: o === value }, o)),
-    );
-  const model = h('input', { id: id('model'), type: 'text', value: rule.model });
-  const channel = sel('channel', Object.keys(doc.channels ?? {}), rule.channel);
-  const formatter = sel('formatter', Object.keys(doc.formatters ?? {}), rule.formatter);
-  const sample = h('input', {
-    id: id('sample'),
-    type: 'number',
-    min: 0,
-    max: 1,
-    step: 0.01,
-    value: rule.sample ?? 1,
-  });
-  const enabled = h('input', {
-    id: id('enabled'),
-    type: 'checkbox',
-    checked: rule.enabled !== false,
-  });
-  const when = h(
-    'textarea',
-    { id: id('when'), rows: 3, class: 'mono' },
-    rule.when === undefined ? '' : JSON.stringify(rule.when),
-  );
-  const out = h('div', { 'aria-live': 'polite' });
-  const save = h('button', { type: 'submit' }, `Save rule ${rule.id}`);
-  const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-  cancel.addEventListener('click', done);
-  const row = (f: string, label: string, input: HTMLElement) =>
-    h('div', { class: 'form-row' }, h('label', { for: id(f) }, label), input);
-  const form = h(
-    'form',
-    { class: 'rule-form', 'aria-label': `Edit rule ${rule.id}` },
-    row('model', 'Model', model),
-    row('channel', 'Channel', channel),
-    row('formatter', 'Formatter', formatter),
-    row('sample', 'Sample (0–1)', sample),
-    row('enabled', 'Enabled', enabled),
-    row('when', 'When (JSON condition, empty: every prediction)', when),
-    h('div', {}, save, ' ', cancel),
-    out,
-  );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    action(save, out, async () => {
-      let cond: unknown;
-      if (when.value.trim()) {
-        try {
-          cond = JSON.parse(when.value) as unknown;
-        } catch {
-          throw new Error('When must be JSON, such as {"maxScoreOver": 0.9}');
-        }
-      }
-      const next: Rule = {
-        ...rule,
-        model: model.value.trim(),
-        channel: channel.value,
-        formatter: formatter.value,
-        sample: Number(sample.value),
-        enabled: enabled.checked,
-      };
-      if (cond === undefined) delete next.when;
-      else next.when = cond;
-      const rules = doc.rules!.map((r, i) => (i === index ? next : r));
-      await ctx.api.put(`/config/delivery?ifVersion=${cfg.version}`, { ...doc, rules });
-      done();
-    });
-  });
-  return form;
+/** A formatter's shape in a few words: its template's keys, its columns, or its plugin. */
+function shape(f: Entry): string {
+  if (f.template && typeof f.template === 'object') return Object.keys(f.template).join(', ');
+  if (Array.isArray(f.columns)) return f.columns.map(String).join(', ');
+  return txt(f.plugin, '–');
 }
 
-/** Delivery: channels, formatters, rules, sources, dead letters and live queue counts. */
+/** Delivery: queue counts, rules, channels, formatters, sources and dead letters; operators edit. */
 export const deliveryPage: PageFactory = (ctx) => {
   const d = new Disposer();
   const counts = h('dl', { class: 'figures', 'aria-label': 'Delivery queue counts' });
   const config = h('div');
-  const sources = h('div');
   const dead = h('div');
   const err = h('div');
-  // As in the API: operators edit the document (the server keeps masked secrets), viewers read.
+  // As in the API: operators edit the documents (the server keeps masked secrets), viewers read.
   const canEdit = ctx.can('write');
-  let editing: number | undefined;
-  let cfg: ConfigVersion | undefined;
+  const isAdmin = ctx.can('admin');
+  const cfgs: { delivery?: ConfigVersion<DeliveryDoc>; sources?: ConfigVersion<SourcesDoc> } = {};
+  let status: Record<string, Entry> = {};
+  /** the entry whose form is open (`name` undefined: a new one) */
+  let editing: { c: Collection; name: string | undefined } | undefined;
 
-  const renderConfig = () => {
-    const doc = cfg?.doc ?? {};
-    const rules = doc.rules ?? [];
-    mount(
-      config,
-      h(
-        'p',
-        { class: 'muted' },
-        cfg && cfg.version > 0
-          ? `Configuration version ${cfg.version}${cfg.author ? ` by ${cfg.author}` : ''}${cfg.updatedAt ? `, ${time(new Date(cfg.updatedAt).toISOString())}` : ''}.`
-          : 'No delivery configuration yet.',
-        canEdit
-          ? ''
-          : ' Read only: editing the delivery configuration takes an operator token, as in the API.',
-      ),
-      h('h2', {}, 'Rules'),
-      rules.length === 0
-        ? h(
-            'p',
-            { class: 'muted empty' },
-            'No rules: predictions go nowhere. Add rules with `swarmml config set delivery FILE` (or PUT /api/v1/config/delivery).',
-          )
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { 'aria-label': 'Delivery rules', class: 'rules' },
-              h(
-                'thead',
-                {},
-                h(
-                  'tr',
-                  {},
-                  ['Rule', 'Enabled', 'Model', 'When', 'Sample', 'Channel', 'Formatter', ''].map(
-                    (c) => h('th', { scope: 'col' }, c),
-                  ),
-                ),
-              ),
-              h(
-                'tbody',
-                {},
-                rules.map((r, i) => {
-                  const edit = h(
-                    'button',
-                    { type: 'button', 'aria-label': `Edit rule ${r.id}` },
-                    'Edit',
-                  );
-                  edit.addEventListener('click', () => {
-                    editing = i;
-                    renderConfig();
-                  });
-                  return [
-                    h(
-                      'tr',
-                      { 'data-rule': r.id },
-                      h('th', { scope: 'row' }, r.id),
-                      h('td', {}, r.enabled === false ? 'no' : 'yes'),
-                      h('td', {}, r.model === '*' ? 'every model' : modelLink(r.model)),
-                      h(
-                        'td',
-                        { class: 'mono' },
-                        r.when === undefined ? 'always' : JSON.stringify(r.when),
-                      ),
-                      h('td', {}, num(r.sample ?? 1, 2)),
-                      h('td', {}, r.channel),
-                      h('td', {}, r.formatter),
-                      h('td', {}, canEdit ? edit : ''),
-                    ),
-                    editing === i && cfg
-                      ? h(
-                          'tr',
-                          {},
-                          h(
-                            'td',
-                            { colspan: 8 },
-                            ruleForm(ctx, cfg, i, () => {
-                              editing = undefined;
-                              void loadConfig();
-                            }),
-                          ),
-                        )
-                      : null,
-                  ];
-                }),
-              ),
-            ),
-          ),
-      h('h2', {}, 'Channels'),
-      table(
-        'Channels',
-        ['Channel', 'Type', 'Sends to'],
-        Object.entries(doc.channels ?? {}).map(([k, c]) => [k, txt(c.type), target(c)]),
-        'No channels configured.',
-      ),
-      h('h2', {}, 'Formatters'),
-      table(
-        'Formatters',
-        ['Formatter', 'Type'],
-        Object.entries(doc.formatters ?? {}).map(([k, f]) => [k, txt(f.type)]),
-        'No formatters configured.',
-      ),
+  const cfgOf = (c: Collection): ConfigVersion<object> | undefined => {
+    const v = cfgs[DOCUMENT_OF[c]];
+    return v && { ...v, doc: v.doc ?? EMPTY[DOCUMENT_OF[c]] };
+  };
+  const done = (saved: boolean) => {
+    editing = undefined;
+    if (saved) void Promise.all([loadConfig(), loadSourceStatus()]);
+    else render();
+  };
+  const open = (c: Collection, name: string | undefined) => {
+    editing = { c, name };
+    render();
+  };
+
+  /** Edit and Delete for one entry, or nothing for those who may not. */
+  const actions = (c: Collection, name: string): Cell => {
+    const cfg = cfgOf(c);
+    if (!canEdit || !cfg) return '';
+    const what = SINGULAR[c];
+    const edit = h('button', { type: 'button', 'aria-label': `Edit ${what} ${name}` }, 'Edit');
+    edit.addEventListener('click', () => open(c, name));
+    return h(
+      'span',
+      { class: 'actions' },
+      edit,
+      ' ',
+      deleteControl({ api: ctx.api, cfg, collection: c, name, done }),
     );
   };
 
+  /** Below a collection's table: the open editor, or the Add button. */
+  const editorOf = (c: Collection): HTMLElement | string => {
+    const cfg = cfgOf(c);
+    if (!canEdit || !cfg) return '';
+    const what = SINGULAR[c];
+    // A rule opens its own form in place; the editor here adds rules.
+    if (editing?.c === c && (c !== 'rules' || editing.name === undefined)) {
+      const entry =
+        editing.name === undefined
+          ? newEntryTemplate(c, cfgs.delivery?.doc ?? null)
+          : (entriesOf(cfg.doc as Record<string, unknown>, c).find(
+              ([k]) => k === editing!.name,
+            )?.[1] ?? {});
+      const note =
+        !isAdmin && holdsMaskedSecret(entry)
+          ? `This ${what} holds a credential (shown as ***): an operator may keep it as it is or delete it; changing it takes an admin.`
+          : isAdmin
+            ? 'Admins read secrets in clear: what the form holds is what is stored.'
+            : 'Masked values (***) stand for the stored secrets and are kept when left as they are.';
+      return entryEditor({
+        api: ctx.api,
+        cfg,
+        collection: c,
+        name: editing.name,
+        entry,
+        note,
+        done,
+      });
+    }
+    const add = h('button', { type: 'button', class: 'secondary' }, `Add ${what}`);
+    add.addEventListener('click', () => open(c, undefined));
+    return h('p', { class: 'add' }, add);
+  };
+
+  const rowNamed =
+    (c: Collection, names: string[]) =>
+    (i: number): Record<string, string> => ({ [`data-${SINGULAR[c]}`]: names[i] ?? '' });
+
+  const channelsTable = () => {
+    const list = entriesOf(cfgs.delivery?.doc as Record<string, unknown> | null, 'channels');
+    return plainTable(
+      'Channels',
+      ['Channel', 'Type', 'Sends to', 'Timeout', ...(canEdit ? ['Actions'] : [])],
+      list.map(([k, c]) => [
+        k,
+        txt(c.type),
+        target(c),
+        typeof c.timeoutMs === 'number' ? `${num(c.timeoutMs)} ms` : '–',
+        ...(canEdit ? [actions('channels', k)] : []),
+      ]),
+      'No channels configured.',
+      {
+        rowAttr: rowNamed(
+          'channels',
+          list.map(([k]) => k),
+        ),
+      },
+    );
+  };
+
+  const formattersTable = () => {
+    const list = entriesOf(cfgs.delivery?.doc as Record<string, unknown> | null, 'formatters');
+    return plainTable(
+      'Formatters',
+      ['Formatter', 'Type', 'Shape', ...(canEdit ? ['Actions'] : [])],
+      list.map(([k, f]) => [
+        k,
+        txt(f.type),
+        h('span', { class: 'mono' }, shape(f)),
+        ...(canEdit ? [actions('formatters', k)] : []),
+      ]),
+      'No formatters configured.',
+      {
+        rowAttr: rowNamed(
+          'formatters',
+          list.map(([k]) => k),
+        ),
+      },
+    );
+  };
+
+  /** The configured sources with their running state; a running source not configured is shown too. */
+  const sourcesTable = () => {
+    const list = entriesOf(cfgs.sources?.doc as Record<string, unknown> | null, 'sources');
+    const configured = new Set(list.map(([k]) => k));
+    const rows: [string, Entry, boolean][] = [
+      ...list.map(([k, s]): [string, Entry, boolean] => [k, { ...s, ...status[k] }, true]),
+      ...Object.entries(status)
+        .filter(([k]) => !configured.has(k))
+        .map(([k, s]): [string, Entry, boolean] => [k, s, false]),
+    ];
+    return plainTable(
+      'Sources',
+      [
+        'Source',
+        'Type',
+        'Dataset',
+        'State',
+        'Received',
+        'Appended',
+        'Rejected',
+        'Last error',
+        ...(canEdit ? ['Actions'] : []),
+      ],
+      rows.map(([k, s, inDoc]) => [
+        k,
+        txt(s.type),
+        txt(s.dataset),
+        txt(s.state, s.enabled === false ? 'disabled' : '–'),
+        num(s.received as number),
+        num(s.appended as number),
+        num(s.rejected as number),
+        txt(s.lastError, '–'),
+        ...(canEdit ? [inDoc ? actions('sources', k) : ''] : []),
+      ]),
+      canEdit
+        ? 'No live sources: add one below.'
+        : 'No live sources: an operator adds them here or with `swarmml source apply FILE`.',
+      { rowAttr: (i) => ({ 'data-source': rows[i]?.[0] ?? '' }) },
+    );
+  };
+
+  const versionLine = () => {
+    const v = cfgs.delivery;
+    return h(
+      'p',
+      { class: 'muted' },
+      v && v.version > 0
+        ? `Configuration version ${v.version}${v.author ? ` by ${v.author}` : ''}${v.updatedAt ? `, ${time(new Date(v.updatedAt).toISOString())}` : ''}.`
+        : 'No delivery configuration yet.',
+      canEdit
+        ? ''
+        : ' Read only: editing the delivery configuration takes an operator token, as in the API.',
+    );
+  };
+
+  const render = () => {
+    mount(
+      config,
+      versionLine(),
+      h('h2', {}, 'Rules'),
+      rulesTable({
+        ctx,
+        cfg: cfgs.delivery,
+        canEdit,
+        editing: editing?.c === 'rules' ? editing.name : undefined,
+        edit: (id) => open('rules', id),
+        done,
+      }),
+      editorOf('rules'),
+      h('h2', {}, 'Channels'),
+      channelsTable(),
+      editorOf('channels'),
+      h('h2', {}, 'Formatters'),
+      formattersTable(),
+      editorOf('formatters'),
+      h('h2', {}, 'Sources'),
+      sourcesTable(),
+      editorOf('sources'),
+    );
+  };
+
+  const loadDoc = async <D>(kind: 'delivery' | 'sources'): Promise<ConfigVersion<D>> => {
+    try {
+      return await ctx.api.get<ConfigVersion<D>>(`/config/${kind}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return { version: 0, doc: null };
+      throw e;
+    }
+  };
   const loadConfig = async () => {
     try {
-      cfg = await ctx.api.get<ConfigVersion>('/config/delivery');
+      const [delivery, sources] = await Promise.all([
+        loadDoc<DeliveryDoc>('delivery'),
+        loadDoc<SourcesDoc>('sources'),
+      ]);
+      cfgs.delivery = delivery;
+      cfgs.sources = sources;
+      mount(err);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) cfg = { version: 0, doc: null };
-      else return err.replaceChildren(errorBox(e));
+      mount(err, errorBox(e));
     }
-    renderConfig();
+    render();
   };
-
-  const loadDead = async () => {
-    // The API shows dead deliveries to operators and admins only: a viewer is told, not refused.
-    if (!ctx.can('write'))
-      return mount(
-        dead,
-        h('p', { class: 'muted' }, 'Dead deliveries are shown to operators and admins.'),
-      );
+  const loadSourceStatus = async () => {
     try {
-      const r = await ctx.api.get<{ dead: Dead[]; total: number }>('/deliveries/dead?limit=100');
-      const rows = r.dead.map((x) => {
-        const out = h('span');
-        const retry = h('button', { type: 'button', 'aria-label': `Retry ${x.id}` }, 'Retry');
-        retry.addEventListener('click', () =>
-          action(retry, out, () =>
-            ctx.api.post('/deliveries/dead/replay', { ids: [x.id] }).then(loadDead),
-          ),
-        );
-        const drop = h(
-          'button',
-          { type: 'button', class: 'danger', 'aria-label': `Drop ${x.id}` },
-          'Drop',
-        );
-        drop.addEventListener('click', () =>
-          action(drop, out, () =>
-            ctx.api.post('/deliveries/dead/drop', { ids: [x.id] }).then(loadDead),
-          ),
-        );
-        return [
-          x.id,
-          x.job.ruleId ?? '–',
-          x.job.channel ?? '–',
-          x.failedReason ?? '–',
-          String(x.attempts ?? '–'),
-          x.failedAt ? time(new Date(x.failedAt).toISOString()) : '–',
-          h('span', { 'data-dead': x.id }, retry, ' ', drop, out),
-        ];
-      });
-      mount(
-        dead,
-        h(
-          'p',
-          { class: 'muted' },
-          `${num(r.total)} dead deliveries (retries used up), oldest first.`,
-        ),
-        table(
-          'Dead deliveries',
-          ['Delivery', 'Rule', 'Channel', 'Failure', 'Attempts', 'Failed', ''],
-          rows,
-          'No dead deliveries: every delivery went through or is still being retried.',
-        ),
-      );
+      const r = await ctx.api.get<{ sources: Entry[] }>('/sources');
+      status = Object.fromEntries(r.sources.map((s) => [txt(s.id), s]));
     } catch (e) {
-      if (e instanceof ApiError && e.status === 403)
-        mount(
-          dead,
-          h('p', { class: 'muted' }, 'Dead deliveries are shown to operators and admins.'),
-        );
-      else mount(dead, errorBox(e));
+      mount(err, errorBox(e));
     }
-  };
-
-  const loadSources = async () => {
-    try {
-      const r = await ctx.api.get<{ sources: Record<string, unknown>[] }>('/sources');
-      mount(
-        sources,
-        table(
-          'Sources',
-          ['Source', 'Type', 'Dataset', 'State', 'Received', 'Appended', 'Rejected', 'Last error'],
-          r.sources.map((s) => [
-            txt(s.id),
-            txt(s.type),
-            txt(s.dataset),
-            txt(s.state),
-            num(s.received as number),
-            num(s.appended as number),
-            num(s.rejected as number),
-            txt(s.lastError, '–'),
-          ]),
-          'No live sources: add some with `swarmml config set sources FILE`.',
-        ),
-      );
-    } catch (e) {
-      mount(sources, errorBox(e));
-    }
+    render();
   };
 
   const loadCounts = async () => {
@@ -399,9 +306,9 @@ export const deliveryPage: PageFactory = (ctx) => {
   };
 
   void loadConfig();
+  void loadSourceStatus();
   void loadCounts();
-  void loadSources();
-  void loadDead();
+  void loadDeadLetters(ctx, dead, () => void loadCounts());
   // Queue counts change with every prediction: polled while the page is open (no event carries them).
   const timer = setInterval(() => {
     if (!document.hidden) void loadCounts();
@@ -415,8 +322,6 @@ export const deliveryPage: PageFactory = (ctx) => {
     h('h2', {}, 'Queue'),
     counts,
     config,
-    h('h2', {}, 'Sources'),
-    sources,
     h('h2', {}, 'Dead letters'),
     dead,
   );

@@ -26,6 +26,8 @@ const NODES = ['n1', 'n2', 'n3'] as const;
 type Node = (typeof NODES)[number];
 /** The failure window docs/swarm.md gives for a crashed node (kill to normal latency). */
 const DOCUMENTED_WINDOW_S = 30;
+/** Epochs of the training on the drained node: long enough to be under way when it is drained. */
+const EPOCHS_DRAINED = 30;
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: opts.env ?? process.env });
@@ -138,6 +140,13 @@ describe('swarmml on a three-node swarm', { skip }, () => {
     );
     return l?.includes('Running') ? (l.split(' ')[0]!.replace('swarmml-', '') as Node) : undefined;
   };
+  const sessionEvents = async (id: string) =>
+    (
+      await api.json<{ events: { kind: string; payload: Record<string, unknown> }[] }>(
+        'GET',
+        `/api/v1/sessions/${id}`,
+      )
+    ).events;
   const session = (id: string) =>
     api.json<{ state: string; reason?: string; lastLogs?: string[] }>(
       'GET',
@@ -304,7 +313,9 @@ describe('swarmml on a three-node swarm', { skip }, () => {
     );
   });
 
-  test('drain a worker: serving answers throughout, 0 failed requests at 16 clients', async () => {
+  test('drain a worker: serving answers throughout, 0 failed requests at 16 clients, its session resumes from its checkpoint', async () => {
+    // A built-in training on n2 (the GPU node) when it is drained: stopped by Swarm, it saves a
+    // checkpoint, is re-queued, waits for a GPU node and resumes there once n2 is back.
     // Its training was queued by the placement test.
     await waitFor(
       async () =>
@@ -325,6 +336,20 @@ describe('swarmml on a three-node swarm', { skip }, () => {
     const load = timedLoad(() => api.infer(model, row(1)), 16);
     loads.push(load);
     await waitFor(() => load.ok() > 30, { timeoutMs: 60_000, what: 'load to flow' });
+    // Queued only now, so that it is still early in its training when n2 is drained.
+    const resumable = await api.json<{ id: string }>('POST', '/api/v1/sessions', {
+      model: 'drained',
+      dataset: 'digits',
+      device: 'gpu',
+      params: { hidden: [256, 256], epochs: EPOCHS_DRAINED, batchSize: 8 },
+    });
+    const epochsOf = async () =>
+      (await sessionEvents(resumable.id)).filter((e) => e.kind === 'epoch').length;
+    await waitFor(async () => (await epochsOf()) >= 2, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: 'the training on n2 to be under way',
+    });
     const t0 = Date.now();
     await dk('n1', 'node', 'update', '--availability', 'drain', 'swarmml-n2');
     // Its replica is stopped (SIGTERM, then gone from DNS); the others answer meanwhile. How soon
@@ -349,9 +374,36 @@ describe('swarmml on a three-node swarm', { skip }, () => {
       [],
     );
     await dk('n1', 'node', 'update', '--availability', 'active', 'swarmml-n2');
+    const resumed = await waitFor(
+      async () => {
+        const r = await session(resumable.id);
+        return ['succeeded', 'failed', 'stopped'].includes(r.state) ? r : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: 'the drained session to finish' },
+    );
+    const evs = await sessionEvents(resumable.id);
+    const at = evs.map((e) => e.kind).lastIndexOf('session.requeued');
+    const later = evs.slice(at + 1).filter((e) => e.kind === 'epoch');
+    console.log(
+      `# drained session: ${resumed.state}; re-queued: ${JSON.stringify(evs[at]?.payload)}; resumed at epoch ${String(later[0]?.payload.epoch)}`,
+    );
+    // It trains to its last epoch, unless the default plateau rule stops it first (a decision).
+    const stoppedByRule =
+      resumed.state === 'stopped' &&
+      evs.some((e) => e.kind === 'decision' && e.payload.action === 'stop');
+    assert.ok(resumed.state === 'succeeded' || stoppedByRule, JSON.stringify(resumed));
+    assert.ok(at >= 0, 're-queued when its node was drained');
+    const numbers = later.map((e) => Number(e.payload.epoch));
+    assert.ok(numbers[0]! > 1, 'resumed from its checkpoint, not epoch 1');
+    assert.deepEqual(
+      numbers,
+      numbers.map((_, i) => numbers[0]! + i),
+      'the epoch count continues',
+    );
+    if (resumed.state === 'succeeded') assert.equal(numbers[numbers.length - 1], EPOCHS_DRAINED);
   });
 
-  test("kill a node's engine: the window stays within the documented figure, nothing stored is lost, its session fails with Swarm's reason", async () => {
+  test("kill a node's engine: 0 failed requests, the window stays within the documented figure, nothing stored is lost, its session fails with Swarm's reason", async () => {
     const load = timedLoad(() => api.infer(model, row(2)), 16);
     loads.push(load);
     await waitFor(() => load.ok() > 30, { timeoutMs: 60_000, what: 'load to flow' });
@@ -394,13 +446,12 @@ describe('swarmml on a three-node swarm', { skip }, () => {
       failed.slice(0, 5).map((f) => `+${f.start - killedAt}ms ${f.error}`),
     );
     assert.ok(windowS <= DOCUMENTED_WINDOW_S, `window ${windowS} s > ${DOCUMENTED_WINDOW_S} s`);
-    // Requests in flight to the crashed replica (on kept-alive connections) get no answer and
-    // fail at the client's timeout; any request started later is answered.
-    const late = failed.filter((f) => f.start - killedAt > 2_000);
+    // Requests in flight to the crashed replica (on kept-alive connections) get no answer; the
+    // gateway's response deadline gives it up and sends them to another replica: none fails.
     assert.deepEqual(
-      late.map((f) => `+${f.start - killedAt}ms ${f.error}`),
+      failed.map((f) => `+${f.start - killedAt}ms ${f.error}`),
       [],
-      'no request sent after the crash failed',
+      'no request failed',
     );
     // Nothing stored is lost: Redis (on the manager) still has the registry and the sessions.
     const m = await api.json<{ production: number }>('GET', `/api/v1/models/${model}`);

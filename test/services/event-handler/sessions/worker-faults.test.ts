@@ -15,7 +15,9 @@ describe('worker faults', () => {
   let p: TestPlatform;
   let keys: Keys;
   before(async () => {
-    d = await startDigitsPlatform();
+    // No checkpoint is taken while these run: a killed trainer fails, it is not resumed
+    // (checkpoint-resume.test.ts covers resuming).
+    d = await startDigitsPlatform({ handlerEnv: { CHECKPOINT_EVERY_S: '86400' } });
     ({ p, keys } = d);
     const datasets = d.datasets;
     // Real-valued labels: a classifier cannot train on them, so the trainer throws.
@@ -48,7 +50,7 @@ describe('worker faults', () => {
     return id;
   }
 
-  test('a trainer killed with SIGKILL: failed, exit code 137 archived, no candidate', async () => {
+  test('a trainer killed with SIGKILL, with no checkpoint: failed, exit code 137 archived, no candidate', async () => {
     const id = await startLong('killed');
     const s = (await api(p, 'GET', `/api/v1/sessions/${id}`)).body;
     process.kill(Number(s.workerId), 'SIGKILL');

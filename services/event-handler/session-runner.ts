@@ -294,14 +294,24 @@ export class SessionRunner {
       this.stopRequested.delete(sessionId);
       const moveReason = this.moveRequested.get(sessionId);
       this.moveRequested.delete(sessionId);
+      let unfinished: string | undefined;
       if (stopReason === undefined) {
         const requeue = await this.resumeDecision(sessionId, exit, announced, moveReason);
         if (requeue) return await this.requeue(sessionId, requeue);
+        // Exited 0 with its checkpoint left, past MAX_RESUMES: interrupted again, not done.
+        if (exit.exitCode === 0 && (await this.d.checkpoints.size(sessionId)) > 0) {
+          unfinished = `worker stopped before its work was done, after ${this.d.config.MAX_RESUMES} resumes (MAX_RESUMES)`;
+        }
       }
       const state: SessionState =
-        stopReason !== undefined ? 'stopped' : exit.exitCode === 0 ? 'succeeded' : 'failed';
+        stopReason !== undefined
+          ? 'stopped'
+          : exit.exitCode === 0 && unfinished === undefined
+            ? 'succeeded'
+            : 'failed';
       const reason =
         stopReason ??
+        unfinished ??
         (exit.exitCode === 0
           ? undefined
           : (exit.error ??

@@ -38,9 +38,9 @@ function buildDashboard(): string {
 
 export async function startDashboard(
   r: TestRedis,
-  opts: { servingUrl?: string } = {},
+  opts: { servingUrl?: string; handlerEnv?: Record<string, string> } = {},
 ): Promise<Dashboard> {
-  const platform = await startTestPlatform(r);
+  const platform = await startTestPlatform(r, { handlerEnv: opts.handlerEnv });
   const dir = buildDashboard();
   const gateway = buildApp({
     config: loadConfig({

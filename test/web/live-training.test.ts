@@ -29,7 +29,9 @@ describe('dashboard: live training in a real browser', { skip }, () => {
 
   before(async () => {
     r = await startTestRedis();
-    d = await startDashboard(r);
+    // No periodic checkpoint: the trainer killed below fails instead of being resumed, even
+    // when its first epoch is slow under load (checkpoint-resume.test.ts covers resuming).
+    d = await startDashboard(r, { handlerEnv: { CHECKPOINT_EVERY_S: '86400' } });
     await storeDigits(new DatasetStore(r.client(), new Keys(d.platform.prefix)), 'digits');
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -156,6 +156,12 @@ export function buildApp(deps: GatewayDeps): Gateway {
     auth,
     log,
     maxBodyBytes: 64 * 1024 * 1024,
+    responseDeadlines: {
+      factor: config.RESPONSE_DEADLINE_FACTOR,
+      floorMs: config.RESPONSE_DEADLINE_MIN_MS,
+      ceilingMs: config.RESPONSE_DEADLINE_MAX_MS,
+      initialMs: config.RESPONSE_DEADLINE_FIRST_MS,
+    },
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });

@@ -13,6 +13,14 @@ const schema = baseEnv.extend({
   ADMIN_TOKEN_FILE: z.string().optional(),
   /** Serving replicas: a comma list of base URLs, or `dns:<host>:<port>` re-resolved (swarm: dns:tasks.serving:8081). */
   SERVING_UPSTREAM: z.string().default('http://127.0.0.1:8081'),
+  /** A replica's answer is awaited at most this factor times the route's recent slowest one
+   * (then the request is retried on another replica, as for a crashed node) ... */
+  RESPONSE_DEADLINE_FACTOR: z.coerce.number().min(1).default(10),
+  /** ... and never less than this (ms) ... */
+  RESPONSE_DEADLINE_MIN_MS: z.coerce.number().int().min(100).default(3_000),
+  /** ... nor more (ms); a route with no answer seen yet waits RESPONSE_DEADLINE_FIRST_MS. */
+  RESPONSE_DEADLINE_MAX_MS: z.coerce.number().int().min(100).default(120_000),
+  RESPONSE_DEADLINE_FIRST_MS: z.coerce.number().int().min(100).default(30_000),
   /** Data-intake base URL; dataset uploads stream there. */
   INTAKE_URL: z.string().url().default('http://127.0.0.1:8082'),
   /** Event-handler base URL (its WebSocket carries live events). */

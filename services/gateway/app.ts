@@ -25,6 +25,7 @@ import { errorMiddleware } from './http/error-middleware.js';
 import type { RouteContext, RouteModule } from './http/route-context.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { createInferenceProxy, isInferencePath } from './serving/inference-proxy.js';
+import { ResponseDeadlines } from './serving/response-deadlines.js';
 import { ServingUpstreams } from './serving/serving-upstreams.js';
 import { sessionRoutes } from './sessions/session-routes.js';
 import { createSessionOps } from './sessions/session-ops.js';
@@ -150,22 +151,28 @@ export function buildApp(deps: GatewayDeps): Gateway {
   // One keep-alive pool to the replicas for both inference fronts (REST and gRPC).
   const servingAgent = createServingAgent();
   upstreams.track(servingAgent);
+  const responseDeadlines = {
+    factor: config.RESPONSE_DEADLINE_FACTOR,
+    floorMs: config.RESPONSE_DEADLINE_MIN_MS,
+    ceilingMs: config.RESPONSE_DEADLINE_MAX_MS,
+    initialMs: config.RESPONSE_DEADLINE_FIRST_MS,
+  };
   const inference = createInferenceProxy({
     upstreams,
     agent: servingAgent,
     auth,
     log,
     maxBodyBytes: 64 * 1024 * 1024,
-    responseDeadlines: {
-      factor: config.RESPONSE_DEADLINE_FACTOR,
-      floorMs: config.RESPONSE_DEADLINE_MIN_MS,
-      ceilingMs: config.RESPONSE_DEADLINE_MAX_MS,
-      initialMs: config.RESPONSE_DEADLINE_FIRST_MS,
-    },
+    responseDeadlines,
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
-  const replicaHttp = new ReplicaHttp(upstreams, servingAgent);
+  const replicaHttp = new ReplicaHttp(
+    upstreams,
+    servingAgent,
+    undefined,
+    new ResponseDeadlines(responseDeadlines),
+  );
   const repository = { redis, keys, replicas: replicaHttp, log };
   // Repository load and unload change what every replica serves: answered here, not proxied.
   const repositoryCall = repositoryHttp({ auth, repository, log });

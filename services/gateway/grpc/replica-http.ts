@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { guardConnect, onSomeReplica } from '../serving/replica-requests.js';
+import { ResponseDeadlines, routeOf } from '../serving/response-deadlines.js';
 import type { ServingUpstreams } from '../serving/serving-upstreams.js';
 import { ReplicaError } from './status.js';
 
@@ -26,9 +27,12 @@ function send(
   target: URL,
   r: ReplicaRequest,
   timeoutMs?: number,
+  /** no answer's headers within this (ms): the attempt fails as a retryable ETIMEDOUT */
+  headersTimeoutMs?: number,
 ): Promise<ReplicaAnswer> {
   return new Promise((resolve, reject) => {
     const body = r.body ?? Buffer.alloc(0);
+    let headersTimer: NodeJS.Timeout | undefined;
     const up = http.request(
       {
         host: target.hostname,
@@ -40,6 +44,7 @@ function send(
         ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
       },
       (res) => {
+        clearTimeout(headersTimer);
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -52,8 +57,21 @@ function send(
         res.on('error', reject);
       },
     );
-    up.on('error', reject);
+    up.on('error', (err) => {
+      clearTimeout(headersTimer);
+      reject(err);
+    });
     guardConnect(up);
+    if (headersTimeoutMs) {
+      // A replica on a dead node keeps the kept-alive socket open and never answers.
+      headersTimer = setTimeout(() => {
+        up.destroy(
+          Object.assign(new Error(`no answer within ${Math.round(headersTimeoutMs)} ms`), {
+            code: 'ETIMEDOUT',
+          }),
+        );
+      }, headersTimeoutMs);
+    }
     up.end(body);
   });
 }
@@ -75,11 +93,27 @@ export class ReplicaHttp {
     private readonly agent: http.Agent,
     /** how long each replica may take in `everyReplica` @defaultValue 5000 */
     private readonly fanOutTimeoutMs = 5_000,
+    /** each attempt's wait for an answer, as the REST proxy's (none: wait for good) */
+    private readonly deadlines?: ResponseDeadlines,
   ) {}
 
-  /** One request to some replica; any answer (including 4xx/5xx) is returned. */
+  /**
+   * One request to some replica; any answer (including 4xx/5xx) is returned. With deadlines
+   * and another replica to turn to, a replica that does not answer in time is marked down and
+   * the request goes to another (inference is idempotent).
+   */
   request(r: ReplicaRequest): Promise<ReplicaAnswer> {
-    return onSomeReplica(this.upstreams, (target) => send(this.agent, target, r));
+    const route = routeOf(r.path);
+    return onSomeReplica(this.upstreams, async (target) => {
+      const timeout =
+        this.deadlines && this.upstreams.all().length > 1
+          ? this.deadlines.timeoutFor(route)
+          : undefined;
+      const t0 = performance.now();
+      const a = await send(this.agent, target, r, undefined, timeout);
+      if (a.status < 500) this.deadlines?.observe(route, performance.now() - t0);
+      return a;
+    });
   }
 
   /** A GET whose 2xx JSON answer is wanted; other answers become a ReplicaError. */

@@ -15,6 +15,8 @@ import type { Authenticator } from '../../../../services/gateway/http/authentica
 import { createInferenceProxy } from '../../../../services/gateway/serving/inference-proxy.js';
 import { ResponseDeadlines } from '../../../../services/gateway/serving/response-deadlines.js';
 import { ServingUpstreams } from '../../../../services/gateway/serving/serving-upstreams.js';
+import { createServingAgent } from '../../../../services/gateway/serving/replica-requests.js';
+import { ReplicaHttp } from '../../../../services/gateway/grpc/replica-http.js';
 
 // A serving replica reduced to its protocol: answers every infer call with its pid.
 const REPLICA = `
@@ -134,4 +136,63 @@ test('deadlines follow each route: the floor for fast routes, a multiple of a sl
   assert.equal(d.timeoutFor('/v2/models/big/infer'), 80_000);
   for (let i = 0; i < 1000; i++) d.observe('/v2/models/big/infer', 100);
   assert.ok(d.timeoutFor('/v2/models/big/infer') < 80_000, 'a slow outlier fades');
+});
+
+test("the gRPC front's replica calls have the same deadline: 0 failed calls", async () => {
+  const pair = await Promise.all([startReplica(), startReplica()]);
+  const ups = new ServingUpstreams(
+    pair.map((r) => `http://127.0.0.1:${r.port}`).join(','),
+    1_000,
+    5_000,
+  );
+  const agent = createServingAgent();
+  const replicaHttp = new ReplicaHttp(
+    ups,
+    agent,
+    undefined,
+    new ResponseDeadlines({ floorMs: 400, initialMs: 400 }),
+  );
+  try {
+    let failed = 0;
+    let ok = 0;
+    let stopAt = Infinity;
+    const afterStop = new Map<number, number>();
+    let running = true;
+    const call = async () => {
+      while (running) {
+        const t0 = performance.now();
+        try {
+          const a = await replicaHttp.request({
+            method: 'POST',
+            path: '/v2/models/m/infer',
+            body: Buffer.from('{"inputs":[]}'),
+          });
+          if (a.status !== 200) throw new Error(`status ${a.status}`);
+          ok++;
+          const { pid } = JSON.parse(a.body.toString()) as { pid: number };
+          if (t0 > stopAt) afterStop.set(pid, (afterStop.get(pid) ?? 0) + 1);
+        } catch {
+          failed++;
+        }
+      }
+    };
+    const loops = Array.from({ length: 4 }, call);
+    const warm = Date.now() + 10_000;
+    while (ok < 100 && Date.now() < warm) await new Promise((r) => setTimeout(r, 20));
+    pair[0].child.kill('SIGSTOP');
+    stopAt = performance.now();
+    await new Promise((r) => setTimeout(r, 2_000));
+    running = false;
+    await Promise.all(loops);
+    assert.equal(failed, 0);
+    assert.equal(afterStop.get(pair[0].child.pid!) ?? 0, 0, 'nothing answered by the stopped one');
+    assert.ok((afterStop.get(pair[1].child.pid!) ?? 0) > 0, 'the other one answered');
+  } finally {
+    for (const r of pair) {
+      r.child.kill('SIGCONT');
+      r.child.kill('SIGKILL');
+    }
+    agent.destroy();
+    ups.close();
+  }
 });

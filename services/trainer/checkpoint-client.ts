@@ -20,6 +20,9 @@ export function checkpointUrl(handlerWsUrl: string, sessionId: string): string {
   return u.toString();
 }
 
+/** How long a finished run keeps trying to clear its checkpoint (an event handler restart). */
+const CLEAR_RETRY_MS = 30_000;
+
 export function handlerCheckpoints(
   handlerWsUrl: string,
   token: string,
@@ -48,8 +51,27 @@ export function handlerCheckpoints(
       if (!res.ok) throw await fail('save', res);
     },
     async clear() {
-      const res = await fetch(url, { method: 'DELETE', headers: auth });
-      if (!res.ok && res.status !== 404) throw await fail('clear', res);
+      // A checkpoint left behind means "resume me": a finished run must not leave one because
+      // the event handler was restarting just then, so unreachable or 5xx is tried again.
+      const attempt = async (): Promise<'done' | Error> => {
+        let res: Response;
+        try {
+          res = await fetch(url, { method: 'DELETE', headers: auth });
+        } catch (err) {
+          return err as Error;
+        }
+        if (res.ok || res.status === 404) return 'done';
+        const refused = await fail('clear', res);
+        if (res.status < 500) throw refused; // asking again would be refused again
+        return refused;
+      };
+      const deadline = Date.now() + CLEAR_RETRY_MS;
+      for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 4_000)) {
+        const outcome = await attempt();
+        if (outcome === 'done') return;
+        if (Date.now() + waitMs > deadline) throw outcome;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
     },
   };
 }

@@ -69,11 +69,14 @@ export async function runTrainingSession(
   }
   const everyMs = d.checkpointEveryMs ?? 60_000;
   let lastSave = performance.now();
+  // Whether the session has a checkpoint that must go once the work is done.
+  let holdsCheckpoint = resume !== undefined;
   const save = async (c: TrainCheckpoint) => {
     const bytes = encodeCheckpoint(c);
     try {
       await d.checkpoints!.save(bytes);
       lastSave = performance.now();
+      holdsCheckpoint = true;
       d.log.debug({ epoch: c.epoch, from: c.from, bytes: bytes.length }, 'checkpoint saved');
     } catch (err) {
       // Training goes on: the session only loses how far back a resume would start.
@@ -142,7 +145,8 @@ export async function runTrainingSession(
   d.report({ kind: 'generation.candidate', payload: { model: spec.model, gen: gen.gen, metrics } });
   d.log.info({ model: spec.model, gen: gen.gen, metrics }, 'candidate registered');
   // Done: a checkpoint left behind would tell the platform to resume the session.
-  await d.checkpoints?.clear();
+  // Only when there is one: clearing needs the event handler, which may be restarting now.
+  if (holdsCheckpoint) await d.checkpoints?.clear();
   return { gen: gen.gen, stopped: false, ...resumedAt };
 }
 

@@ -47,6 +47,9 @@ interface Pending {
 
 type Request = ToWorker extends infer M ? (M extends unknown ? Omit<M, 'id'> : never) : never;
 
+/** How long an unload waits for the runs already sent on its generation (ms). */
+const UNLOAD_WAIT_MS = 30_000;
+
 export class ModelProcess {
   state: ProcessState = 'starting';
   restarts = 0;
@@ -65,6 +68,12 @@ export class ModelProcess {
   private readonly backoff: BackoffPolicy;
   /** the session settings each loaded generation got (calibrated or configured) */
   private readonly choices = new Map<string, SessionChoice>();
+  /**
+   * Runs sent and not yet answered, per `model@gen`. An unload waits for them: in thread mode
+   * runs travel through shared memory and the unload as a message, so the unload could
+   * otherwise overtake runs sent before it (in process mode one pipe keeps them in order).
+   */
+  private readonly running = new Map<string, Set<Promise<unknown>>>();
 
   constructor(private readonly opts: ModelProcessOptions) {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -169,9 +178,20 @@ export class ModelProcess {
   }
 
   async unload(model: string, gen: number): Promise<void> {
-    this.loaded.delete(`${model}@${gen}`);
-    this.choices.delete(`${model}@${gen}`);
+    const key = `${model}@${gen}`;
+    this.loaded.delete(key);
+    this.choices.delete(key);
     if (this.state !== 'ready') return; // a restarting process reloads only what is still listed
+    const inFlight = [...(this.running.get(key) ?? [])];
+    if (inFlight.length) {
+      // Bounded: a run that never answers must not keep the generation loaded for good.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(inFlight),
+        new Promise((r) => (timer = setTimeout(r, UNLOAD_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
     await this.call({ t: 'unload', model, gen });
   }
 
@@ -179,8 +199,17 @@ export class ModelProcess {
     if (this.state !== 'ready') {
       throw new Unavailable(`model process of "${model}" is ${this.state}; retry shortly`);
     }
-    const reply = await this.call({ t: 'run', model, gen, inputs });
-    return reply.outputs ?? {};
+    const key = `${model}@${gen}`;
+    const call = this.call({ t: 'run', model, gen, inputs });
+    let runs = this.running.get(key);
+    if (!runs) this.running.set(key, (runs = new Set()));
+    runs.add(call);
+    try {
+      return (await call).outputs ?? {};
+    } finally {
+      runs.delete(call);
+      if (runs.size === 0 && this.running.get(key) === runs) this.running.delete(key);
+    }
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ import { Keys } from '../../../shared/store/keys.js';
 import { ModelRegistry } from '../../../shared/store/model-registry.js';
 import { DatasetStore } from '../../../shared/store/dataset-store.js';
 import { EventLog } from '../../../shared/store/event-log.js';
-import type { TabularBatch } from '../../../shared/datasets/rows.js';
+import type { TabularBatch } from '../../../shared/index.js';
 import { redisBenchmark } from './redis-benchmark.js';
 
 const { values } = parseArgs({

@@ -1,8 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitInfo } from '../../../shared/index.js';
-import { createLogger } from '../../../shared/index.js';
-import { createSampleAppender } from '../../../shared/datasets/append-samples.js';
+import { createLogger, createSampleAppender, splitInfo } from '../../../shared/index.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { call, libsvm, startIntakeHarness, upload, type IntakeHarness } from './harness.js';
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32, gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import tar from 'tar-stream';
-import type { RowBatch } from '../../../../shared/datasets/rows.js';
+import type { RowBatch } from '../../../../shared/index.js';
 import { AppError } from '../../../../shared/errors.js';
 import type { ParsedDataset } from '../../../../services/data-intake/parse/index.js';
 

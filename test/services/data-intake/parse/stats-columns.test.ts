@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createStatsAccumulator } from '../../../../shared/datasets/stats.js';
+import { createStatsAccumulator } from '../../../../shared/index.js';
 
 /** The textbook row-by-row form of the per-batch moments, merged like the accumulator does. */
 function reference(batches: Float32Array[], rows: number[], width: number) {

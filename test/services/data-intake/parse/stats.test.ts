@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { ImageBatch, TabularBatch } from '../../../../shared/datasets/rows.js';
-import { createStatsAccumulator } from '../../../../shared/datasets/stats.js';
+import {
+  createStatsAccumulator,
+  type ImageBatch,
+  type TabularBatch,
+} from '../../../../shared/index.js';
 
 function tabular(rows: number[][], labels: number[]): TabularBatch {
   const dim = rows[0]?.length ?? 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { Keys } from '../../../shared/store/keys.js';
 import { DatasetStore } from '../../../shared/store/dataset-store.js';
-import type { RowBatch } from '../../../shared/datasets/rows.js';
+import type { RowBatch } from '../../../shared/index.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 import { tabular } from './helpers.js';

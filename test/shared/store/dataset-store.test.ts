@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Conflict, NotFound } from '../../../shared/errors.js';
-import type { RowBatch } from '../../../shared/datasets/rows.js';
+import type { RowBatch } from '../../../shared/index.js';
 import { Keys } from '../../../shared/store/keys.js';
 import { DatasetStore } from '../../../shared/store/dataset-store.js';
 import { encodeShard } from '../../../shared/store/shard-codec.js';

@@ -1,4 +1,4 @@
-import type { ImageBatch, TabularBatch } from '../../../shared/datasets/rows.js';
+import type { ImageBatch, TabularBatch } from '../../../shared/index.js';
 
 /** A tabular batch whose values encode (row, column), so any misplacement shows. */
 export function tabular(rows: number, dim: number, firstRow = 0): TabularBatch {

@@ -48,9 +48,18 @@ export interface Requeue {
   /** resume on a `node.labels.priority==low` node (a session moved past MOVE_AFTER_S) */
   lowPriority: boolean;
   checkpointBytes: number;
-  /** 1 for the first resume */
+  /** 1 for the first re-queue */
   attempt: number;
+  /** whether the lost worker had said hello: only those count against MAX_RESUMES */
+  ran: boolean;
 }
+
+/**
+ * Re-queues of a worker lost before it said hello (a relaunch that Swarm took back from its
+ * node, one that died starting): they cost the session no progress, so they do not spend its
+ * MAX_RESUMES, but a relaunch that can never start must still end.
+ */
+const MAX_REQUEUES_BEFORE_HELLO = 10;
 
 /** Emitted on `ends` when the runner closes: every wait for a session's end gives up. */
 const CLOSING = Symbol('closing');
@@ -346,9 +355,13 @@ export class SessionRunner {
     if (bytes === 0) return undefined;
     const ownFailure = exit.exitCode !== 0 && announced?.reason !== undefined;
     if (ownFailure && moveReason === undefined) return undefined;
-    const { all } = await this.currentAttemptEvents(sessionId);
-    const attempt = all.filter((e) => e.kind === 'session.requeued').length + 1;
-    if (attempt > this.d.config.MAX_RESUMES) return undefined;
+    const { all, current } = await this.currentAttemptEvents(sessionId);
+    const ran = current.some((e) => e.kind === 'session.started');
+    const earlier = all
+      .filter((e) => e.kind === 'session.requeued')
+      .map((e) => (e.payload as Partial<Requeue> | null)?.ran !== false);
+    const spent = earlier.filter((hadRun) => hadRun === ran).length + 1;
+    if (spent > (ran ? this.d.config.MAX_RESUMES : MAX_REQUEUES_BEFORE_HELLO)) return undefined;
     const lost =
       exit.error ??
       `worker exited with code ${exit.exitCode ?? 'unknown'}${exit.signal ? ` (${exit.signal})` : ''}`;
@@ -356,7 +369,8 @@ export class SessionRunner {
       reason: moveReason ?? `worker lost: ${lost}`,
       lowPriority: moveReason !== undefined || (await this.movedToLowPriority(sessionId)),
       checkpointBytes: bytes,
-      attempt,
+      attempt: earlier.length + 1,
+      ran,
     };
   }
 

@@ -222,5 +222,34 @@ describe('the Python worker SDK (sdk/python)', () => {
       assert.ok(lines.includes(`weights ${epochs}`), lines.join('\n'));
       assert.equal(await redis.exists(ckKey), 0, 'an ended session keeps no checkpoint');
     });
+
+    test('workers lost before saying hello are re-queued without spending MAX_RESUMES', async () => {
+      // MAX_RESUMES is 3: one resume of a worker that ran, then four relaunches that never
+      // said hello (what a node refusing the relaunch looks like), then one that finishes.
+      const created = await api(p, 'POST', '/api/v1/sessions', {
+        model: 'sdk-false-starts',
+        dataset: 'digits',
+        trainer: 'external',
+        params: { false_starts: 4 },
+        container: { command: [PYTHON, resolve('sdk/python/tests/false_start_worker.py')] },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const done = await finished(p, created.body.id as string);
+      const events = done.events as Ev[];
+      assert.equal(done.state, 'succeeded', JSON.stringify(events.slice(-6)));
+      const requeued = events.filter((e) => e.kind === 'session.requeued');
+      assert.deepEqual(
+        requeued.map((e) => [e.payload.attempt, e.payload.ran]),
+        [
+          [1, true],
+          [2, false],
+          [3, false],
+          [4, false],
+          [5, false],
+        ],
+      );
+      const lines = events.filter((e) => e.kind === 'log').flatMap((e) => e.payload.lines);
+      assert.ok(lines.includes('resumed after 4 false starts'), lines.join('\n'));
+    });
   });
 });

@@ -10,6 +10,7 @@ import { SESSION_LABEL, workerServiceSpec, type WorkerSpecOptions } from './swar
 import {
   lostTaskReason,
   newestTask,
+  refusedBeforeStart,
   viewTask,
   type SwarmNodeStatus,
   type SwarmTask,
@@ -45,6 +46,9 @@ export interface SwarmBackendOptions extends Omit<WorkerSpecOptions, 'secrets' |
   log?: Logger;
 }
 
+/** Times one worker is placed again after Swarm refused it before it ran (refusedBeforeStart). */
+const MAX_PLACEMENTS_AGAIN = 10;
+
 /** A worker's current state, with the reason when it is not running yet. */
 export type WorkerState = TaskView | { phase: 'gone' };
 
@@ -61,6 +65,8 @@ export class SwarmBackend implements Backend {
   private readonly watched = new Map<string, string>();
   private readonly reported = new Set<string>();
   private readonly stopping = new Set<string>();
+  /** serviceId -> the refused tasks it was placed again after */
+  private readonly placedAgain = new Map<string, Set<string>>();
   private readonly exitCbs = new Set<(e: WorkerExit) => void>();
   private readonly deaths: DeathWatch;
   private started: Promise<void> | undefined;
@@ -237,6 +243,7 @@ export class SwarmBackend implements Backend {
         if (session === undefined) continue;
         const task = newestTask(tasks.filter((t) => t.ServiceID === id));
         const view = task ? viewTask(task) : undefined;
+        if (task && view?.phase === 'ended' && (await this.placeAgain(id, session, task))) continue;
         if (view?.phase === 'ended') {
           await this.finish(id, session, {
             exitCode: view.exitCode,
@@ -262,6 +269,43 @@ export class SwarmBackend implements Backend {
     }
   }
 
+  /**
+   * A task Swarm refused before it ran gets a new one (a forced service update), so that the
+   * session waits for its node as a pending launch instead of ending: with restart condition
+   * none Swarm would leave the service without a task. True while the refusal is handled.
+   */
+  private async placeAgain(
+    serviceId: string,
+    sessionId: string,
+    task: SwarmTask,
+  ): Promise<boolean> {
+    if (!refusedBeforeStart(task) || !task.ID || this.stopping.has(serviceId)) return false;
+    const done = this.placedAgain.get(serviceId) ?? new Set<string>();
+    // Already replaced: its successor is not listed yet.
+    if (done.has(task.ID)) return true;
+    if (done.size >= MAX_PLACEMENTS_AGAIN) return false;
+    const service = this.docker.getService(serviceId);
+    const info = (await service.inspect()) as {
+      Version: { Index: number };
+      Spec: { TaskTemplate?: { ForceUpdate?: number } };
+    };
+    await service.update({
+      version: info.Version.Index,
+      ...info.Spec,
+      TaskTemplate: {
+        ...info.Spec.TaskTemplate,
+        ForceUpdate: (info.Spec.TaskTemplate?.ForceUpdate ?? 0) + 1,
+      },
+    });
+    done.add(task.ID);
+    this.placedAgain.set(serviceId, done);
+    this.opts.log?.warn(
+      { sessionId, serviceId, taskId: task.ID, times: done.size },
+      'swarm refused the worker before it ran; placed again',
+    );
+    return true;
+  }
+
   private async finish(
     serviceId: string,
     sessionId: string,
@@ -270,6 +314,7 @@ export class SwarmBackend implements Backend {
     if (this.reported.has(serviceId)) return;
     this.reported.add(serviceId);
     this.watched.delete(serviceId);
+    this.placedAgain.delete(serviceId);
     const logs = await lastLines(this.docker, {
       serviceId,
       ...(outcome.containerId ? { containerId: outcome.containerId } : {}),

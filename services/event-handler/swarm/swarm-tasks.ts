@@ -80,3 +80,21 @@ export function lostTaskReason(
   const why = node?.Status?.Message ? ` (${node.Status.Message})` : '';
   return `node ${name} is ${node ? state : 'gone'}${why}: its task was ${task.Status?.State ?? 'new'}, desired ${task.DesiredState ?? '?'}`;
 }
+
+/** The error Swarm's constraint enforcer gives the tasks it rejects from a node. */
+export const CONSTRAINT_REFUSAL = 'assigned node no longer meets constraints';
+
+/**
+ * Whether Swarm took the task back from its node before any container ran: no worker was
+ * lost, so the same service may be placed again. Swarm's constraint enforcer rejects a task
+ * holding a named generic resource (a GPU id) on any update of its node, a drain's undo
+ * included: it checks the node's whole resource list, in which the task's own GPU is always
+ * still listed (Docker 28's swarmkit).
+ */
+export function refusedBeforeStart(task: SwarmTask): boolean {
+  return (
+    task.Status?.State === 'rejected' &&
+    task.Status.Err === CONSTRAINT_REFUSAL &&
+    !task.Status.ContainerStatus?.ContainerID
+  );
+}

@@ -41,40 +41,36 @@ export function registerDlq(program: Command): void {
         ].join('\n'),
       );
     });
+  deadAction(dlq, 'replay', 'send dead deliveries again (to the channel as configured now)');
+  deadAction(
+    dlq,
+    'drop',
+    'remove dead deliveries without sending them (their message no longer matters)',
+  );
+}
+
+/**
+ * `dlq replay|drop [ids...] [--all]`: the same request to `/deliveries/dead/<verb>`, answered
+ * with what was acted on and what was not found. `--all` is asked for by name, never implied by
+ * no ids (a drop is for good), and never mixed with ids.
+ */
+function deadAction(dlq: Command, verb: 'replay' | 'drop', description: string): void {
+  const done = verb === 'replay' ? 'replayed' : 'dropped';
   dlq
-    .command('replay [ids...]')
-    .description('send dead deliveries again (to the channel as configured now)')
-    .option('--all', 'replay every dead delivery')
+    .command(`${verb} [ids...]`)
+    .description(description)
+    .option('--all', `${verb} every dead delivery`)
     .action(async (ids: string[], o: { all?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
-      if (!o.all && ids.length === 0) throw new Error('name ids to replay, or --all');
-      const r = await new Client(g).post<{ replayed: string[]; missing: string[] }>(
-        '/api/v1/deliveries/dead/replay',
-        o.all ? { all: true } : { ids },
-      );
-      emit(!!g.json, r, () =>
-        [
-          `replayed ${r.replayed.length}`,
-          ...(r.missing.length ? [`not found: ${r.missing.join(', ')}`] : []),
-        ].join('\n'),
-      );
-    });
-  dlq
-    .command('drop [ids...]')
-    .description('remove dead deliveries without sending them (their message no longer matters)')
-    .option('--all', 'drop every dead delivery')
-    .action(async (ids: string[], o: { all?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<Globals>();
-      // Dropping is for good: `--all` must be asked for by name, never implied by no ids.
-      if (!o.all && ids.length === 0) throw new Error('name ids to drop, or --all');
+      if (!o.all && ids.length === 0) throw new Error(`name ids to ${verb}, or --all`);
       if (o.all && ids.length > 0) throw new Error('name ids or --all, not both');
-      const r = await new Client(g).post<{ dropped: string[]; missing: string[] }>(
-        '/api/v1/deliveries/dead/drop',
+      const r = await new Client(g).post<Record<typeof done, string[]> & { missing: string[] }>(
+        `/api/v1/deliveries/dead/${verb}`,
         o.all ? { all: true } : { ids },
       );
       emit(!!g.json, r, () =>
         [
-          `dropped ${r.dropped.length}`,
+          `${done} ${r[done].length}`,
           ...(r.missing.length ? [`not found: ${r.missing.join(', ')}`] : []),
         ].join('\n'),
       );

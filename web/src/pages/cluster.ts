@@ -3,33 +3,7 @@ import { Disposer, type PageFactory } from '../page.js';
 import { badge, errorBox, pageHeader } from './common.js';
 import type { ClusterView } from '../types.js';
 import { NewestOnly } from '../newest.js';
-
-function table(label: string, cols: string[], rows: (Node | string)[][]): HTMLElement {
-  return h(
-    'table',
-    { 'aria-label': label },
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        cols.map((c) => h('th', { scope: 'col' }, c)),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          r.map((c) => h('td', {}, c)),
-        ),
-      ),
-    ),
-  );
-}
+import { plainTable } from './plain-table.js';
 
 /** Cluster: swarm nodes and services, or the local processes; and the session workers. */
 export const clusterPage: PageFactory = (ctx) => {
@@ -52,7 +26,7 @@ export const clusterPage: PageFactory = (ctx) => {
         c.mode === 'swarm' && nodes.length > 0
           ? [
               h('h2', {}, 'Nodes'),
-              table(
+              plainTable(
                 'Swarm nodes',
                 ['Node', 'Role', 'State', 'Availability', 'Labels'],
                 nodes.map((n) => [
@@ -64,9 +38,10 @@ export const clusterPage: PageFactory = (ctx) => {
                     .map(([k, v]) => `${k}=${v}`)
                     .join(', '),
                 ]),
+                'No node is listed.',
               ),
               h('h2', {}, 'Services'),
-              table(
+              plainTable(
                 'Swarm services',
                 ['Service', 'Image', 'Replicas'],
                 services.map((s) => [
@@ -74,11 +49,12 @@ export const clusterPage: PageFactory = (ctx) => {
                   s.image ?? '',
                   `${s.running ?? '?'} / ${s.replicas ?? '?'}`,
                 ]),
+                'No service of this install runs.',
               ),
             ]
           : null,
         h('h2', {}, c.mode === 'swarm' ? 'Platform endpoints' : 'Local processes'),
-        table(
+        plainTable(
           'Processes',
           ['Process', 'Address', 'Status', 'Answer time'],
           c.processes.map((p) => [
@@ -87,26 +63,26 @@ export const clusterPage: PageFactory = (ctx) => {
             badge(p.up ? 'up' : 'down'),
             p.up ? `${p.latencyMs ?? 0} ms` : (p.error ?? ''),
           ]),
+          'No process is known.',
         ),
         h('h2', {}, 'Session workers'),
-        c.workers.length === 0
-          ? h('p', { class: 'muted' }, 'No session is running.')
-          : table(
-              'Session workers',
-              ['Session', 'State', 'Model', 'Backend', 'Worker', 'Node'],
-              c.workers.map((w) => [
-                h(
-                  'a',
-                  { href: `#/session/${encodeURIComponent(w.sessionId)}` },
-                  w.sessionId.slice(0, 8),
-                ),
-                badge(w.state),
-                w.model ?? '',
-                w.backend ?? '',
-                w.workerId ?? '',
-                w.node ?? '',
-              ]),
+        plainTable(
+          'Session workers',
+          ['Session', 'State', 'Model', 'Backend', 'Worker', 'Node'],
+          c.workers.map((w) => [
+            h(
+              'a',
+              { href: `#/session/${encodeURIComponent(w.sessionId)}` },
+              w.sessionId.slice(0, 8),
             ),
+            badge(w.state),
+            w.model ?? '',
+            w.backend ?? '',
+            w.workerId ?? '',
+            w.node ?? '',
+          ]),
+          'No session is running.',
+        ),
       );
       err.replaceChildren();
     } catch (e) {

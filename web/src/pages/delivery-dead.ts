@@ -3,7 +3,7 @@ import { h, mount } from '../dom.js';
 import { num, time } from '../format.js';
 import type { PageContext } from '../page.js';
 import { action, errorBox } from './common.js';
-import { plainTable } from './delivery-tables.js';
+import { plainTable } from './plain-table.js';
 
 interface Dead {
   id: string;

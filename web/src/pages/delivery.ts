@@ -19,7 +19,7 @@ import {
 } from './delivery-doc.js';
 import { deleteControl, entryEditor } from './delivery-editor.js';
 import { rulesTable } from './delivery-rules.js';
-import { plainTable } from './delivery-tables.js';
+import { plainTable } from './plain-table.js';
 import { txt } from './params.js';
 
 const POLL_MS = 2000;

@@ -8,6 +8,7 @@ export * from './runtime/net.js';
 export * from './runtime/shutdown.js';
 export * from './datasets/rows.js';
 export * from './http/roles.js';
+export * from './http/token-checks.js';
 export * from './runtime/entry.js';
 export * from './protocol/prediction.js';
 export * from './protocol/delivery.js';

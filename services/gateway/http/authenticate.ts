@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import {
+  bearerToken,
   Forbidden,
-  Role,
-  roleAllows,
+  refuseExpired,
+  requireRole,
   TooManyRequests,
   Unauthorized,
   type Permission,
@@ -36,36 +37,9 @@ export interface Authenticator {
   checkSocket(req: AuthRequest): Promise<SocketCredential>;
 }
 
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1];
-}
-
-/** The smallest role that has `need`: what a 403 names, so the caller knows what to ask for. */
-export function roleFor(need: Permission): Role {
-  return Role.options.find((r) => roleAllows(r, need)) ?? 'admin';
-}
-
-/** Throws 403 naming the role needed when `info`'s role lacks `need`. */
-export function requireRole(info: Pick<TokenInfo, 'role'>, need: Permission): void {
-  if (roleAllows(info.role, need)) return;
-  const needs = roleFor(need);
-  throw new Forbidden(`this needs the ${needs} role; the token's role is ${info.role}`, {
-    role: info.role,
-    needs,
-  });
-}
-
 function queryToken(url: string | undefined): string | null {
   if (!url?.includes('token=')) return null;
   return new URL(url, 'http://x').searchParams.get('token');
-}
-
-function refuseExpired(info: TokenInfo, now = Date.now()): void {
-  if (info.expires !== undefined && Date.parse(info.expires) <= now) {
-    throw new Unauthorized(`API token expired at ${info.expires}`);
-  }
 }
 
 export function createAuthenticator(

@@ -6,6 +6,7 @@ import {
   wsText,
   Conflict,
   Forbidden,
+  requireRole,
   Unauthorized,
   WsClientMessage,
   parseJson,
@@ -16,7 +17,7 @@ import {
   type Subscriber,
   type WsServerMessage,
 } from '../../../shared/index.js';
-import { requireRole, type Authenticator, type SocketCredential } from './authenticate.js';
+import type { Authenticator, SocketCredential } from './authenticate.js';
 import type { RevocationSource } from '../auth/revocations.js';
 import type { SessionOps } from '../sessions/session-routes.js';
 

@@ -7,11 +7,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  bearerToken,
   CLIENT_KEY_HEADER,
   Forbidden,
   NotFound,
+  refuseExpired,
+  requireRole,
   Unauthorized,
-  roleAllows,
   sendError,
   type Logger,
   type TokenInfo,
@@ -27,19 +29,13 @@ const isInference = (url: string) => url.startsWith('/v2') || url.startsWith('/v
 const isHealth = (url: string) =>
   url.startsWith('/v2/health/') || url === '/healthz' || url === '/readyz';
 
-function bearer(header: string | undefined): string | undefined {
-  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-}
-
 /** The caller's token info, or the error the direct port answers with. */
 async function authorize(req: IncomingMessage, tokens: TokenResolver): Promise<TokenInfo> {
-  const token = bearer(req.headers.authorization);
+  const token = bearerToken(req.headers.authorization);
   if (!token) throw new Unauthorized('missing API token: send Authorization: Bearer <token>');
   const info = await tokens.resolve(token);
   if (!info) throw new Unauthorized('unknown or revoked API token');
-  if (info.expires !== undefined && Date.parse(info.expires) <= Date.now()) {
-    throw new Unauthorized(`API token expired at ${info.expires}`);
-  }
+  refuseExpired(info);
   if (info.sessionId !== undefined) {
     throw new Forbidden("a session's worker token is accepted by the gateway only");
   }
@@ -48,14 +44,7 @@ async function authorize(req: IncomingMessage, tokens: TokenResolver): Promise<T
       `this token has a rate limit (${info.rateLimit}/s), which the gateway enforces: call through the gateway`,
     );
   }
-  const need = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'predict';
-  if (!roleAllows(info.role, need)) {
-    const needs = need === 'read' ? 'viewer' : 'client';
-    throw new Forbidden(`this needs the ${needs} role; the token's role is ${info.role}`, {
-      role: info.role,
-      needs,
-    });
-  }
+  requireRole(info, req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'predict');
   return info;
 }
 

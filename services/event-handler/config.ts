@@ -38,7 +38,11 @@ const schema = baseEnv.extend({
     .default(64 * 1024 * 1024),
   /** How often built-in trainers checkpoint (s, at the end of an epoch; 0: every epoch). */
   CHECKPOINT_EVERY_S: z.coerce.number().min(0).max(86_400).default(60),
-  /** Times a session whose worker was lost or moved resumes from its checkpoint before it fails. */
+  /**
+   * Times a session whose worker was lost or moved resumes from its checkpoint before it fails.
+   * Only workers that had said hello count; relaunches lost before their hello are re-queued at
+   * most 10 times besides.
+   */
   MAX_RESUMES: z.coerce.number().int().min(0).max(100).default(3),
   /**
    * A session running longer than this (s) is checkpointed, stopped and resumed on a

@@ -44,6 +44,7 @@ export * from './http/probes.js';
 export * from './workers/worker-main.js';
 export * from './events/report.js';
 export * from './store/live-config.js';
+export * from './store/kept-subscriptions.js';
 export * from './protocol/model-spec.js';
 export * from './protocol/batch-infer-params.js';
 export * from './store/assignment-store.js';

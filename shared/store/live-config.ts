@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { BadInput, Conflict } from '../errors.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Keys } from './keys.js';
+import { KeptSubscriptions } from './kept-subscriptions.js';
 import { safeReport, type Report } from '../events/report.js';
 
 /** One stored version of a configuration document. */
@@ -73,6 +74,7 @@ export function invalidConfig(kind: string, issues: ConfigIssue[]): BadInput {
  */
 export class LiveConfig {
   private readonly sub: Redis;
+  private readonly subscriptions: KeptSubscriptions;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly seen = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -88,6 +90,9 @@ export class LiveConfig {
     this.sub = redis.duplicate();
     this.sub.on('error', (err: Error) =>
       opts.log?.warn({ err: err.message }, 'live-config subscriber'),
+    );
+    this.subscriptions = new KeptSubscriptions(this.sub, (err) =>
+      opts.log?.warn({ err: String(err) }, 'live-config resubscribe failed'),
     );
     this.report = safeReport(opts.report);
     this.historyLimit = opts.historyLimit ?? 100;
@@ -194,14 +199,14 @@ export class LiveConfig {
       for (const k of this.listeners.keys()) void this.refresh(k);
     });
     const channels = [...this.listeners.keys()].map((k) => this.keys.config(k));
-    if (channels.length) await this.sub.subscribe(...channels);
+    if (channels.length) await this.subscriptions.add(...channels);
     await Promise.all([...this.listeners.keys()].map((k) => this.refresh(k)));
   }
 
   /** A watcher added after start(): subscribe if needed, then hand it the current version. */
   private async late(kind: string, isNew: boolean, fn: Listener): Promise<void> {
     try {
-      if (isNew) await this.sub.subscribe(this.keys.config(kind));
+      if (isNew) await this.subscriptions.add(this.keys.config(kind));
       const v = await this.get(kind);
       fn(v);
     } catch (err) {

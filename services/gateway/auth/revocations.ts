@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keys, Logger } from '../../../shared/index.js';
+import { KeptSubscriptions, type Keys, type Logger } from '../../../shared/index.js';
 
 export type RevokedListener = (tokenId: string) => void;
 
@@ -17,6 +17,7 @@ export interface RevocationSource {
  */
 export class Revocations implements RevocationSource {
   private readonly sub: Redis;
+  private readonly subscriptions: KeptSubscriptions;
   private readonly listeners = new Set<RevokedListener>();
   private started = false;
 
@@ -29,6 +30,9 @@ export class Revocations implements RevocationSource {
     this.sub = redis.duplicate({ connectionName: 'gateway-revocations' });
     this.sub.on('error', (err: Error) =>
       log.warn({ err: err.message }, 'token revocations subscriber'),
+    );
+    this.subscriptions = new KeptSubscriptions(this.sub, (err) =>
+      log.warn({ err: String(err) }, 'token revocations resubscribe failed'),
     );
     this.sub.on('message', (_channel: string, id: string) => this.tell(id));
   }
@@ -54,7 +58,7 @@ export class Revocations implements RevocationSource {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.sub.subscribe(this.keys.tokenRevocationsChannel());
+    await this.subscriptions.add(this.keys.tokenRevocationsChannel());
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  KeptSubscriptions,
   type Keys,
   type Logger,
   type ModelEvent,
@@ -149,7 +150,10 @@ export class RegistrySource implements ModelSource {
     this.subscriber.on('ready', () => {
       if (this.readies++ > 0) void this.resync();
     });
-    this.subscribing = this.subscriber.subscribe(models, serving).then(
+    const kept = new KeptSubscriptions(this.subscriber, (err) =>
+      this.log.warn({ err }, 'resubscribe after reconnect failed'),
+    );
+    this.subscribing = kept.add(models, serving).then(
       () => undefined,
       (err: unknown) => this.log.error({ err }, 'subscribe failed'),
     );

@@ -146,7 +146,11 @@ export class SessionRunner {
         });
         return;
       }
-      await this.recordPlacement(sessionId, placement);
+      // The worker runs whatever happens to this bookkeeping: its job keeps the slot until
+      // the worker ends, or a queued session would start beside it (MAX_SESSIONS).
+      await this.recordPlacement(sessionId, placement).catch((err: unknown) =>
+        this.d.log.error({ err, sessionId }, 'placement not recorded; waiting for the worker'),
+      );
       await done;
       if (!(await this.isQueued(sessionId))) return;
     }
@@ -278,7 +282,13 @@ export class SessionRunner {
   async markRunning(sessionId: string): Promise<void> {
     const rec = await this.d.sessions.get(sessionId);
     // While still placing, recordPlacement sees the hello in the archive and moves on.
-    if (rec.state === 'starting') await this.move(sessionId, 'running', {});
+    if (rec.state !== 'starting') return;
+    try {
+      await this.move(sessionId, 'running', {});
+    } catch (err) {
+      // The hello's handler and recordPlacement may both get here: the second finds it done.
+      if ((await this.d.sessions.get(sessionId)).state === 'starting') throw err;
+    }
   }
 
   /**

@@ -116,3 +116,41 @@ test('a restart adopts live workers, fails vanished ones, requeues half-placed s
     await backend.close();
   }
 });
+
+test("the worker's hello and the launch's own bookkeeping both marking it running: one transition, no error", async () => {
+  const log = createLogger('test', 'silent');
+  const keys = new Keys(r.prefix());
+  const redis = r.client();
+  const sessions = new SessionStore(redis, keys);
+  const events = new EventLog(redis, keys);
+  const backend = new ProcessBackend(log);
+  const runner = new SessionRunner({
+    config: loadConfig({ INTERNAL_TOKEN: 'internal-token-0123456789', LOG_LEVEL: 'silent' }),
+    log,
+    keys,
+    workerRedis: r.client({ forWorker: true }),
+    redis,
+    sessions,
+    checkpoints: new CheckpointStore(redis, keys, 1024 * 1024),
+    events,
+    registry: new ModelRegistry(redis, keys),
+    backend,
+    handlerWsUrl: () => 'ws://127.0.0.1:1/ws',
+  });
+  try {
+    const rec = await sessions.create({ kind: 'train', request: { model: 'm', dataset: 'd' } });
+    await sessions.transition(rec.id, 'placing', {});
+    await sessions.transition(rec.id, 'starting', {});
+    // Before, the second of two concurrent calls threw (running -> running), which failed the
+    // session's queue job and freed its slot while its worker ran on.
+    await Promise.all([runner.markRunning(rec.id), runner.markRunning(rec.id)]);
+    assert.equal((await sessions.get(rec.id)).state, 'running');
+    const running = (await events.range({ sessionId: rec.id, count: 100 })).filter(
+      (e) => e.kind === 'session.state' && (e.payload as { state?: string }).state === 'running',
+    );
+    assert.equal(running.length, 1);
+  } finally {
+    await runner.close();
+    await backend.close();
+  }
+});

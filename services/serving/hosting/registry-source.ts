@@ -147,12 +147,14 @@ export class RegistrySource implements ModelSource {
       const ev = msg as ModelEvent;
       if (ev.status === 'production') this.emit(ev.model, ev.gen);
     });
-    this.subscriber.on('ready', () => {
-      if (this.readies++ > 0) void this.resync();
-    });
+    // Subscribed again before the resync reads the registry: a promotion in between is
+    // then heard, not lost (the listeners run in the order they were added).
     const kept = new KeptSubscriptions(this.subscriber, (err) =>
       this.log.warn({ err }, 'resubscribe after reconnect failed'),
     );
+    this.subscriber.on('ready', () => {
+      if (this.readies++ > 0) void this.resync();
+    });
     this.subscribing = kept.add(models, serving).then(
       () => undefined,
       (err: unknown) => this.log.error({ err }, 'subscribe failed'),

@@ -91,17 +91,23 @@ class OneServiceEngine {
   }
 }
 
-test('a task refused before it ran is placed again; one that ran ends the worker', async () => {
-  const engine = new OneServiceEngine();
-  engine.addTask({ State: 'assigned' });
+/** A backend polling `engine` every `pollMs`, and the exits it reports. */
+function watch(engine: OneServiceEngine, pollMs: number) {
   const backend = new SwarmBackend({
     docker: engine.asDocker(),
     scope: 't',
     image: 'unused',
-    pollMs: 20,
+    pollMs,
   });
   const exits: WorkerExit[] = [];
   backend.onExit((e) => exits.push(e));
+  return { backend, exits };
+}
+
+test('a task refused before it ran is placed again; one that ran ends the worker', async () => {
+  const engine = new OneServiceEngine();
+  engine.addTask({ State: 'assigned' });
+  const { backend, exits } = watch(engine, 20);
   try {
     await backend.start();
     engine.refuseNewest();
@@ -137,14 +143,7 @@ test('a task refused after its container started is an exit, with Swarm reason',
     Err: CONSTRAINT_REFUSAL,
     ContainerStatus: { ContainerID: 'c9', ExitCode: 137 },
   });
-  const backend = new SwarmBackend({
-    docker: engine.asDocker(),
-    scope: 't',
-    image: 'unused',
-    pollMs: 20,
-  });
-  const exits: WorkerExit[] = [];
-  backend.onExit((e) => exits.push(e));
+  const { backend, exits } = watch(engine, 20);
   try {
     const exit = await waitFor(() => exits.at(0), { what: 'the exit' });
     assert.equal(exit.error, CONSTRAINT_REFUSAL);
@@ -159,14 +158,7 @@ test('refused again and again: after ten placements the refusal is the exit', as
   const engine = new OneServiceEngine();
   engine.addTask({ State: 'assigned' });
   engine.refuseNewest();
-  const backend = new SwarmBackend({
-    docker: engine.asDocker(),
-    scope: 't',
-    image: 'unused',
-    pollMs: 10,
-  });
-  const exits: WorkerExit[] = [];
-  backend.onExit((e) => exits.push(e));
+  const { backend, exits } = watch(engine, 10);
   try {
     for (let i = 1; i <= 10; i++) {
       await waitFor(() => engine.forceUpdates.length === i, { what: `placement ${i}` });

@@ -28,7 +28,8 @@ before(async () => {
 });
 after(() => r?.stop());
 
-test('a restart adopts live workers, fails vanished ones, requeues half-placed sessions, and skips none for one bad record', async () => {
+/** A session runner over the test Redis with the process backend, and what it uses. */
+function handlerParts() {
   const log = createLogger('test', 'silent');
   const keys = new Keys(r.prefix());
   const redis = r.client();
@@ -49,6 +50,11 @@ test('a restart adopts live workers, fails vanished ones, requeues half-placed s
     backend,
     handlerWsUrl: () => 'ws://127.0.0.1:1/ws',
   });
+  return { log, keys, redis, sessions, events, backend, checkpoints, runner };
+}
+
+test('a restart adopts live workers, fails vanished ones, requeues half-placed sessions, and skips none for one bad record', async () => {
+  const { log, sessions, events, backend, checkpoints, runner } = handlerParts();
   // A worker the previous handler started: still running, in a group of its own.
   const worker = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
   const gone = spawn('true', [], { stdio: 'ignore' });
@@ -118,25 +124,7 @@ test('a restart adopts live workers, fails vanished ones, requeues half-placed s
 });
 
 test("the worker's hello and the launch's own bookkeeping both marking it running: one transition, no error", async () => {
-  const log = createLogger('test', 'silent');
-  const keys = new Keys(r.prefix());
-  const redis = r.client();
-  const sessions = new SessionStore(redis, keys);
-  const events = new EventLog(redis, keys);
-  const backend = new ProcessBackend(log);
-  const runner = new SessionRunner({
-    config: loadConfig({ INTERNAL_TOKEN: 'internal-token-0123456789', LOG_LEVEL: 'silent' }),
-    log,
-    keys,
-    workerRedis: r.client({ forWorker: true }),
-    redis,
-    sessions,
-    checkpoints: new CheckpointStore(redis, keys, 1024 * 1024),
-    events,
-    registry: new ModelRegistry(redis, keys),
-    backend,
-    handlerWsUrl: () => 'ws://127.0.0.1:1/ws',
-  });
+  const { sessions, events, backend, runner } = handlerParts();
   try {
     const rec = await sessions.create({ kind: 'train', request: { model: 'm', dataset: 'd' } });
     await sessions.transition(rec.id, 'placing', {});

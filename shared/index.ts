@@ -23,6 +23,7 @@ export * from './protocol/ws.js';
 export * from './protocol/handler-ws.js';
 export * from './events/event-fanout.js';
 export * from './workers/worker-token.js';
+export * from './workers/handler-url.js';
 export * from './events/event-ingest.js';
 export * from './sessions/session-enqueue.js';
 export * from './sessions/session-request.js';

@@ -16,6 +16,7 @@ import type { HandlerConfig } from './config.js';
 import { DecisionExecutor } from './decision-executor.js';
 import { ProcessBackend } from './process-backend.js';
 import { createBackend } from './backend-factory.js';
+import { SwarmBackend } from './swarm/swarm-backend.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { clusterReporter } from './cluster-route.js';
 import { reconcile } from './reconcile.js';
@@ -84,6 +85,7 @@ export function buildEventHandler(d: HandlerDeps): EventHandler {
     readiness: [redisCheck(redis)],
     cluster: clusterReporter(backend),
     checkpoints,
+    ...(backend instanceof SwarmBackend && backend.spareDesk ? { spares: backend.spareDesk } : {}),
   });
   const { server } = handlerServer;
   // Workers report in over WS or, for external trainers, through the gateway: either way

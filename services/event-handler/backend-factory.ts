@@ -1,4 +1,4 @@
-import { policyFromConfig, type Logger } from '../../shared/index.js';
+import { handlerHttpUrl, policyFromConfig, spareToken, type Logger } from '../../shared/index.js';
 import type { Backend } from './backend.js';
 import type { HandlerConfig } from './config.js';
 import { ProcessBackend } from './process-backend.js';
@@ -26,6 +26,16 @@ export function createBackend(config: HandlerConfig, log: Logger): Backend {
     secrets,
     policy: policyFromConfig(config.ALLOWED_IMAGES, config.ALLOWED_COMMANDS),
     stopGraceMs: config.STOP_GRACE_MS,
+    // Spares reach the handler where workers do: without that address there are none.
+    ...(config.WARM_TRAINER && config.HANDLER_WS_URL
+      ? {
+          spares: {
+            waitUrl: (id: string) =>
+              handlerHttpUrl(config.HANDLER_WS_URL!, `/spares/${encodeURIComponent(id)}/session`),
+            token: (id: string) => spareToken(id, config.internalToken),
+          },
+        }
+      : {}),
     log,
   });
 }

@@ -56,7 +56,11 @@ const schema = baseEnv.extend({
   MOVE_CHECK_MS: z.coerce.number().int().min(50).default(15_000),
   /** Grace for a moved worker to write its checkpoint and exit before it is killed (ms). */
   MOVE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
-  /** Local mode: keep one built-in trainer warm (modules loaded) for the next session. */
+  /**
+   * Keep the built-in trainer warm (modules loaded) for the next CPU training session: one
+   * local process in local mode; in swarm mode one spare container on every ready node (needs
+   * HANDLER_WS_URL, where the spares wait for their session).
+   */
   WARM_TRAINER: envBool.default(true),
   /** PATH and HOME handed to local worker processes (the rest of the env is the contract's). */
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),

@@ -15,6 +15,7 @@ import {
   SessionId,
   toWsError,
   Unauthorized,
+  verifySpareToken,
   verifyWorkerToken,
   wsText,
   type ClusterReport,
@@ -28,6 +29,7 @@ import {
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DecisionExecutor } from './decision-executor.js';
 import type { SessionRunner } from './session-runner.js';
+import type { SpareDesk } from './swarm/spare-desk.js';
 
 type Peer = { kind: 'internal' } | { kind: 'worker'; sessionId: string };
 
@@ -47,6 +49,8 @@ export interface HandlerServerDeps {
   cluster?: () => Promise<ClusterReport>;
   /** `GET`/`PUT /sessions/:id/checkpoint` (that session's worker token): its last checkpoint */
   checkpoints: CheckpointStore;
+  /** `GET /spares/:id/session` (that spare's token): where warm spares wait (swarm mode) */
+  spares?: SpareDesk;
 }
 
 function authenticate(header: string | undefined, secret: string): Peer | undefined {
@@ -99,6 +103,17 @@ export function createHandlerServer(d: HandlerServerDeps): {
       const bytes = await d.checkpoints.load(id);
       if (!bytes) throw new NotFound(`session ${id} has no checkpoint`, { id });
       return sendBytes(res, 200, bytes, { 'content-type': 'application/octet-stream' });
+    }
+    const spare = /^\/spares\/([^/]+)\/session$/.exec(url.pathname);
+    if (spare && req.method === 'GET') {
+      const id = decodePathSegment(spare[1] ?? '', 'spare id');
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      if (verifySpareToken(token, d.internalToken) !== id) {
+        throw new Unauthorized("this spare's token is required");
+      }
+      if (!d.spares) throw new NotFound('this event handler keeps no warm spares');
+      d.spares.wait(id, req, res);
+      return;
     }
     const stop = /^\/sessions\/([^/]+)\/stop$/.exec(url.pathname);
     if (stop && req.method === 'POST') {

@@ -1,3 +1,4 @@
+import { handlerHttpUrl } from '../../shared/index.js';
 /**
  * A session's checkpoint, kept by the event handler (`/sessions/:id/checkpoint`, with the
  * worker's token) in Redis under the session: the same place an SDK worker's checkpoints go,
@@ -11,13 +12,9 @@ export interface CheckpointChannel {
   clear(): Promise<void>;
 }
 
-/** The handler's HTTP address from the WebSocket URL workers are given (ws://host:port/ws). */
+/** The handler's checkpoint address from the WebSocket URL workers are given (ws://host:port/ws). */
 export function checkpointUrl(handlerWsUrl: string, sessionId: string): string {
-  const u = new URL(handlerWsUrl);
-  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
-  u.pathname = `${u.pathname.replace(/\/ws\/?$/, '')}/sessions/${encodeURIComponent(sessionId)}/checkpoint`;
-  u.search = '';
-  return u.toString();
+  return handlerHttpUrl(handlerWsUrl, `/sessions/${encodeURIComponent(sessionId)}/checkpoint`);
 }
 
 /** How long a finished run keeps trying to clear its checkpoint (an event handler restart). */

@@ -2,21 +2,10 @@ import { DatasetStore, ModelRegistry, parseDatasetRef, runWorker } from '../../s
 import { handlerCheckpoints } from './checkpoint-client.js';
 import { loadConfig } from './config.js';
 import { runTrainingSession } from './run-session.js';
+import { sessionEnvironment } from './session-environment.js';
 
-// A warm spare (local mode) has loaded every module already and gets its session's
-// environment over IPC when the event handler hands it a session: no start-up on the clock.
-const env =
-  process.env.SWARMML_WARM === '1'
-    ? await new Promise<Record<string, string>>((resolve) => {
-        // Ready only once listening: a message sent before would be lost.
-        process.send?.({ ready: true });
-        process.once('message', (m: { env: Record<string, string> }) => {
-          // Disconnecting inside the handler trips node; unref lets the process end when done.
-          process.channel?.unref();
-          resolve(m.env);
-        });
-      })
-    : process.env;
+// A warm spare has its modules loaded before it is handed a session: no start-up on the clock.
+const env = await sessionEnvironment(process.env);
 const config = loadConfig(env);
 const ref = parseDatasetRef(config.SWARMML_DATASET);
 

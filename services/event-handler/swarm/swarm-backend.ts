@@ -5,8 +5,15 @@ import { checkLaunchRequest, type LaunchPolicy } from '../../../shared/index.js'
 import { readSwarmCluster } from '../cluster-route.js';
 import { DeathWatch, type ContainerDeath } from './swarm-events.js';
 import { lastLines } from './swarm-logs.js';
-import { explainPending, nodeFacts, placementFor } from './swarm-placement.js';
-import { SESSION_LABEL, workerServiceSpec, type WorkerSpecOptions } from './swarm-service-spec.js';
+import { SpareDesk } from './spare-desk.js';
+import { explainPending, nodeFacts, placementFor, type PlacementRules } from './swarm-placement.js';
+import {
+  KIND_LABEL,
+  SESSION_LABEL,
+  workerServiceSpec,
+  type WorkerSpecOptions,
+} from './swarm-service-spec.js';
+import { fitsSpare, SpareKeeper, type SpareNode } from './swarm-spares.js';
 import {
   lostTaskReason,
   newestTask,
@@ -43,6 +50,13 @@ export interface SwarmBackendOptions extends Omit<WorkerSpecOptions, 'secrets' |
   removeFinished?: boolean;
   /** @defaultValue 20 */
   logLines?: number;
+  /**
+   * Keep a warm spare on every ready node and hand built-in CPU trainings to them
+   * (swarm-spares.ts): where a spare waits for its session, and the token it shows there.
+   */
+  spares?: { waitUrl: (id: string) => string; token: (id: string) => string };
+  /** How often the spares are brought in line with the nodes. @defaultValue 5000 */
+  tendSparesMs?: number;
   log?: Logger;
 }
 
@@ -69,6 +83,10 @@ export class SwarmBackend implements Backend {
   private readonly placedAgain = new Map<string, Set<string>>();
   private readonly exitCbs = new Set<(e: WorkerExit) => void>();
   private readonly deaths: DeathWatch;
+  /** Where spares wait for sessions; the event handler's server routes their requests here. */
+  readonly spareDesk: SpareDesk | undefined;
+  private readonly keeper: SpareKeeper | undefined;
+  private tender: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
@@ -83,6 +101,17 @@ export class SwarmBackend implements Backend {
       (d) => this.onDeath(d),
       opts.log,
     );
+    if (opts.spares) {
+      this.spareDesk = new SpareDesk();
+      this.keeper = new SpareKeeper({
+        ...opts,
+        ...opts.spares,
+        docker: this.docker,
+        scopeLabels: { [SCOPE_LABEL]: this.scope },
+        desk: this.spareDesk,
+        secrets: () => this.resolveSecrets(),
+      });
+    }
   }
 
   /** Opens the events stream, adopts this scope's existing workers and starts polling. Idempotent. */
@@ -95,6 +124,12 @@ export class SwarmBackend implements Backend {
       }
       this.poller = setInterval(() => void this.poll(), this.opts.pollMs ?? 1000);
       this.poller.unref();
+      if (this.keeper) {
+        const keeper = this.keeper;
+        void keeper.tend();
+        this.tender = setInterval(() => void keeper.tend(), this.opts.tendSparesMs ?? 5000);
+        this.tender.unref();
+      }
     })();
     return this.started;
   }
@@ -105,8 +140,14 @@ export class SwarmBackend implements Backend {
       checkLaunchRequest({ image, device: spec.device, limits: spec.limits }, this.opts.policy);
     }
     await this.start();
-    const nodes = (await this.docker.listNodes()).map((n) => nodeFacts(n as never));
+    const listed = (await this.docker.listNodes()) as Array<{ ID?: string }>;
+    const nodes = listed.map((n) => nodeFacts(n as never));
     const rules = placementFor(spec, nodes, { gpuKind: this.opts.gpuKind });
+    if (this.keeper && fitsSpare(spec, this.opts.image)) {
+      const onNodes = listed.map((n, i) => ({ id: n.ID ?? '', facts: nodes[i]! }));
+      const placed = await this.handToSpare(spec, rules, onNodes);
+      if (placed) return placed;
+    }
     const created = (await this.docker.createService(
       workerServiceSpec({ ...spec, image }, rules, {
         ...this.opts,
@@ -122,6 +163,56 @@ export class SwarmBackend implements Backend {
       constraints: rules.constraints,
       ...(pendingReason ? { pendingReason } : {}),
     };
+  }
+
+  /**
+   * Gives the session to a warm spare when one is ready on a node its rules allow. The spare's
+   * service is labelled as the session's worker (a label change leaves its task running), so
+   * that list() finds it after an event handler restart.
+   */
+  private async handToSpare(
+    spec: LaunchSpec,
+    rules: PlacementRules,
+    nodes: SpareNode[],
+  ): Promise<Placement | undefined> {
+    const env = { ...spec.env, SWARMML_SESSION: spec.sessionId, SWARMML_DEVICE: spec.device };
+    const spare = this.keeper?.take(rules, nodes, env);
+    if (!spare) return undefined;
+    this.watched.set(spare.serviceId, spec.sessionId);
+    try {
+      const service = this.docker.getService(spare.serviceId);
+      const info = (await service.inspect()) as {
+        Version: { Index: number };
+        Spec: { Labels?: Record<string, string> };
+      };
+      await service.update({
+        version: info.Version.Index,
+        ...info.Spec,
+        Labels: { ...info.Spec.Labels, [SESSION_LABEL]: spec.sessionId, [KIND_LABEL]: spec.kind },
+      });
+    } catch (err) {
+      // The worker runs and is watched; only a handler restart would lose sight of it.
+      this.opts.log?.error(
+        { err, sessionId: spec.sessionId, serviceId: spare.serviceId },
+        'handed spare not labelled with its session',
+      );
+    }
+    this.opts.log?.info(
+      { sessionId: spec.sessionId, serviceId: spare.serviceId, node: spare.hostname },
+      'session handed to a warm spare',
+    );
+    return {
+      backend: 'swarm',
+      workerId: spare.serviceId,
+      ...(spare.hostname ? { node: spare.hostname } : {}),
+      constraints: rules.constraints,
+    };
+  }
+
+  /** Removes the spares not handed a session (tests, and a backend switched off for good). */
+  async removeSpares(): Promise<void> {
+    clearInterval(this.tender);
+    await this.keeper?.removeAll();
   }
 
   /** The worker's task state; `reason` says why a waiting task has no node. */
@@ -175,7 +266,7 @@ export class SwarmBackend implements Backend {
       const task = newestTask(tasks.filter((t) => t.ServiceID === s.ID));
       const view = task ? viewTask(task) : undefined;
       return {
-        sessionId: s.Spec?.Labels?.[SESSION_LABEL] ?? '',
+        sessionId: s.Spec?.Labels?.[SESSION_LABEL] ?? this.watched.get(s.ID) ?? '',
         workerId: s.ID,
         running: view?.phase !== 'ended',
         ...(view?.phase === 'ended' ? { exitCode: view.exitCode } : {}),
@@ -186,16 +277,21 @@ export class SwarmBackend implements Backend {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.poller);
+    clearInterval(this.tender);
+    // Spares stay: the next event handler adopts them. Held requests are let go to ask it.
+    this.spareDesk?.close();
     this.deaths.close();
     this.exitCbs.clear();
   }
 
+  /** This scope's workers: labelled with their session, or spares handed one just now. */
   private async scopeServices(): Promise<
     Array<{ ID: string; Spec?: { Labels?: Record<string, string> } }>
   > {
-    return await this.docker.listServices({
-      filters: { label: [`${SCOPE_LABEL}=${this.scope}`, SESSION_LABEL] },
+    const all = await this.docker.listServices({
+      filters: { label: [`${SCOPE_LABEL}=${this.scope}`] },
     });
+    return all.filter((s) => s.Spec?.Labels?.[SESSION_LABEL] || this.watched.has(s.ID));
   }
 
   private async resolveSecrets(): Promise<Array<{ id: string; name: string; target: string }>> {
@@ -210,8 +306,10 @@ export class SwarmBackend implements Backend {
   }
 
   private onDeath(d: ContainerDeath): void {
-    if (this.exitCbs.size === 0 || this.closed) return;
-    void this.finish(d.serviceId, d.sessionId, {
+    // A spare's container has no session label: its service says whose worker it became.
+    const sessionId = d.sessionId ?? this.watched.get(d.serviceId);
+    if (this.exitCbs.size === 0 || this.closed || sessionId === undefined) return;
+    void this.finish(d.serviceId, sessionId, {
       exitCode: d.exitCode,
       containerId: d.containerId,
     });

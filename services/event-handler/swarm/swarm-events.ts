@@ -4,7 +4,8 @@ import type { Logger } from '../../../shared/index.js';
 /** A task container of a worker service died on this node. */
 export interface ContainerDeath {
   serviceId: string;
-  sessionId: string;
+  /** Absent for a warm spare's container: made before its session, it carries no session label. */
+  sessionId?: string;
   containerId: string;
   exitCode: number | null;
 }
@@ -15,7 +16,7 @@ interface DockerEvent {
   Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
-/** Parses one line of the events stream; undefined for anything but a worker container's death. */
+/** Parses one line of the events stream; undefined for anything but a task container's death. */
 export function parseDeath(line: string, sessionLabel: string): ContainerDeath | undefined {
   let ev: DockerEvent;
   try {
@@ -26,11 +27,11 @@ export function parseDeath(line: string, sessionLabel: string): ContainerDeath |
   const attrs = ev.Actor?.Attributes ?? {};
   const serviceId = attrs['com.docker.swarm.service.id'];
   const sessionId = attrs[sessionLabel];
-  if (ev.Type !== 'container' || ev.Action !== 'die' || !serviceId || !sessionId) return undefined;
+  if (ev.Type !== 'container' || ev.Action !== 'die' || !serviceId) return undefined;
   const code = Number(attrs.exitCode);
   return {
     serviceId,
-    sessionId,
+    ...(sessionId ? { sessionId } : {}),
     containerId: ev.Actor?.ID ?? '',
     exitCode: attrs.exitCode !== undefined && Number.isInteger(code) ? code : null,
   };

@@ -79,21 +79,71 @@ export function workerServiceSpec(
         // Args, not Command: the image's entrypoint (which picks the service) stays in place.
         Args: workerArgs(spec, opts.image),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        Labels: labels,
-        // A session worker is a batch job: no HTTP server to probe.
-        HealthCheck: { Test: ['NONE'] },
-        StopGracePeriod: (opts.stopGraceMs ?? 10_000) * 1e6,
-        Secrets: (opts.secrets ?? []).map((s) => ({
-          SecretID: s.id,
-          SecretName: s.name,
-          File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 },
-        })),
+        ...workerContainer(labels, opts),
       },
       Resources: { Limits: limits, Reservations: reservations },
-      // A finished or failed session is reported, never retried behind the user's back.
-      RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
-      Placement: { Constraints: rules.constraints },
-      ...(opts.network ? { Networks: [{ Target: opts.network }] } : {}),
+      ...oneShotTask(rules.constraints, opts),
+    },
+    Mode: { Replicated: { Replicas: 1 } },
+    EndpointSpec: { Mode: 'dnsrr' },
+  };
+}
+
+/** What every worker container shares: labels, no health probe, grace, secrets. */
+function workerContainer(labels: Record<string, string>, opts: WorkerSpecOptions) {
+  return {
+    Labels: labels,
+    // A session worker is a batch job: no HTTP server to probe.
+    HealthCheck: { Test: ['NONE'] },
+    StopGracePeriod: (opts.stopGraceMs ?? 10_000) * 1e6,
+    Secrets: (opts.secrets ?? []).map((s) => ({
+      SecretID: s.id,
+      SecretName: s.name,
+      File: { Name: s.target, UID: '0', GID: '0', Mode: 0o444 },
+    })),
+  };
+}
+
+function oneShotTask(constraints: string[], opts: WorkerSpecOptions) {
+  return {
+    // A finished or failed session is reported, never retried behind the user's back.
+    RestartPolicy: { Condition: 'none' as const, MaxAttempts: 0 },
+    Placement: { Constraints: constraints },
+    ...(opts.network ? { Networks: [{ Target: opts.network }] } : {}),
+  };
+}
+
+/** Label on a warm spare's service and container; its value is the node id it is pinned to. */
+export const SPARE_LABEL = 'swarmml.spare';
+/** The spare's own id, which its token and wait URL carry. */
+export const SPARE_ID_LABEL = 'swarmml.spare.id';
+
+/**
+ * A warm spare: the built-in trainer started on one node ahead of any session, its modules
+ * loaded, waiting at `waitUrl` for the environment of the session it is handed. Handed, the
+ * service becomes that session's worker (its labels are updated; the task is not restarted).
+ */
+export function spareServiceSpec(
+  spare: { id: string; nodeId: string; waitUrl: string; token: string },
+  opts: WorkerSpecOptions,
+): Docker.CreateServiceOptions {
+  const labels = {
+    ...opts.labels,
+    [SPARE_LABEL]: spare.nodeId,
+    [SPARE_ID_LABEL]: spare.id,
+    [KIND_LABEL]: 'train',
+  };
+  return {
+    Name: `${opts.namePrefix ?? 'swarmml-worker'}-spare-${spare.id}`.slice(0, 63),
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: opts.image,
+        Args: ['trainer'],
+        Env: [`SWARMML_SPARE_URL=${spare.waitUrl}`, `SWARMML_SPARE_TOKEN=${spare.token}`],
+        ...workerContainer(labels, opts),
+      },
+      ...oneShotTask([`node.id==${spare.nodeId}`], opts),
     },
     Mode: { Replicated: { Replicas: 1 } },
     EndpointSpec: { Mode: 'dnsrr' },

@@ -19,8 +19,15 @@ $DOCKER info >/dev/null 2>&1 || {
   exit 0
 }
 
-# Session workers are services of their own, attached to the stack's network: remove them
-# first or the network cannot go.
+# The event handler goes first: while it runs it launches session workers and keeps a warm
+# spare on every node, so a worker removed before it would be replaced.
+$DOCKER service rm "${STACK}_event-handler" >/dev/null 2>&1 || true
+for _ in $(seq 1 60); do
+  [[ -z $($DOCKER ps -q --filter "label=com.docker.swarm.service.name=${STACK}_event-handler") ]] && break
+  sleep 0.5
+done
+# Session workers and spares are services of their own, attached to the stack's network:
+# remove them before the stack or the network cannot go.
 workers=$($DOCKER service ls -q --filter "label=swarmml.scope=$STACK")
 [[ -z $workers ]] || $DOCKER service rm $workers >/dev/null
 $DOCKER stack rm "$STACK" >/dev/null 2>&1 || true

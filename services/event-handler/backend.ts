@@ -28,6 +28,8 @@ export interface Placement {
   workerId: string;
   node?: string;
   constraints?: string[];
+  /** Started in a warm spare (its modules loaded ahead of the session): no start-up paid. */
+  warm?: true;
   /** Why it is not running yet (e.g. "no node advertises NVIDIA-GPU"), when known. */
   pendingReason?: string;
 }

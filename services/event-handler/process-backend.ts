@@ -147,7 +147,13 @@ export class ProcessBackend implements Backend {
     // finds it however soon it comes.
     this.spawnSpare();
     this.log.info({ sessionId: spec.sessionId, pid: r.pid }, 'worker started (warm spare)');
-    return { backend: 'process', workerId: String(r.pid), node: 'local', ...recorded(spec) };
+    return {
+      backend: 'process',
+      workerId: String(r.pid),
+      node: 'local',
+      warm: true,
+      ...recorded(spec),
+    };
   }
 
   async launch(spec: LaunchSpec): Promise<Placement> {

@@ -34,7 +34,13 @@ export type SessionRecord = Omit<StoredSession, 'request' | 'placement' | 'state
     trainer?: string;
     params?: Record<string, unknown>;
   } | null;
-  placement?: { backend?: string; workerId?: string; node?: string; pendingReason?: string } | null;
+  placement?: {
+    backend?: string;
+    workerId?: string;
+    node?: string;
+    warm?: boolean;
+    pendingReason?: string;
+  } | null;
 };
 
 /** An `epoch` event's payload as the curves plot it. */

@@ -13,7 +13,7 @@ import {
   workerServiceSpec,
   type WorkerSpecOptions,
 } from './swarm-service-spec.js';
-import { fitsSpare, SpareKeeper, type SpareNode } from './swarm-spares.js';
+import { fitsSpare, removeIdleSpares, SpareKeeper, type SpareNode } from './swarm-spares.js';
 import {
   lostTaskReason,
   newestTask,
@@ -129,6 +129,9 @@ export class SwarmBackend implements Backend {
         void keeper.tend();
         this.tender = setInterval(() => void keeper.tend(), this.opts.tendSparesMs ?? 5000);
         this.tender.unref();
+      } else {
+        const n = await removeIdleSpares(this.docker, { [SCOPE_LABEL]: this.scope });
+        if (n > 0) this.opts.log?.info({ removed: n }, 'warm spares of an earlier handler removed');
       }
     })();
     return this.started;
@@ -206,6 +209,7 @@ export class SwarmBackend implements Backend {
       workerId: spare.serviceId,
       ...(spare.hostname ? { node: spare.hostname } : {}),
       constraints: rules.constraints,
+      warm: true,
     };
   }
 

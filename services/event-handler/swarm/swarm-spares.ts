@@ -84,6 +84,48 @@ export function chooseSpare(
   return fit[0];
 }
 
+/** The parts of a spare's service (Engine API) the keeper reads. */
+interface SpareService {
+  ID: string;
+  CreatedAt?: string;
+  Spec?: {
+    Labels?: Record<string, string>;
+    TaskTemplate?: { ContainerSpec?: { Image?: string; Env?: string[] } };
+  };
+}
+
+/** A scope's spare services, those handed a session included. */
+async function scopeSpares(
+  docker: Docker,
+  scopeLabels: Record<string, string>,
+): Promise<SpareService[]> {
+  return (await docker.listServices({
+    filters: { label: [...Object.entries(scopeLabels).map(([k, v]) => `${k}=${v}`), SPARE_LABEL] },
+  })) as SpareService[];
+}
+
+/**
+ * Removes the spares of a scope that were not handed a session: a backend without spares
+ * (WARM_TRAINER=false) clears those an earlier one left.
+ */
+export async function removeIdleSpares(
+  docker: Docker,
+  scopeLabels: Record<string, string>,
+): Promise<number> {
+  const idle = (await scopeSpares(docker, scopeLabels)).filter(
+    (s) => !s.Spec?.Labels?.[SESSION_LABEL],
+  );
+  for (const s of idle) {
+    await docker
+      .getService(s.ID)
+      .remove()
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 404) throw err;
+      });
+  }
+  return idle.length;
+}
+
 export interface SpareKeeperOptions extends Omit<WorkerSpecOptions, 'secrets'> {
   docker: Docker;
   /** labels that find this backend's services (its scope) */
@@ -158,25 +200,15 @@ export class SpareKeeper {
     }
   }
 
-  /** Removes every spare not handed a session (tests; an operator switching them off). */
+  /** Removes every spare not handed a session (tests). */
   async removeAll(): Promise<void> {
     await this.tending;
     for (const s of await this.listSpares()) await this.remove(s.ID);
     this.spares = [];
   }
 
-  private async listSpares(): Promise<
-    Array<{
-      ID: string;
-      CreatedAt?: string;
-      Spec?: { Name?: string; Labels?: Record<string, string> };
-    }>
-  > {
-    const services = await this.o.docker.listServices({
-      filters: {
-        label: [...Object.entries(this.o.scopeLabels).map(([k, v]) => `${k}=${v}`), SPARE_LABEL],
-      },
-    });
+  private async listSpares(): Promise<SpareService[]> {
+    const services = await scopeSpares(this.o.docker, this.o.scopeLabels);
     const present = new Set(services.map((s) => s.ID));
     for (const id of this.handed) if (!present.has(id)) this.handed.delete(id);
     // A handed spare is a session's worker now: the backend watches it.
@@ -205,7 +237,8 @@ export class SpareKeeper {
         return t ? viewTask(t) : undefined;
       })();
       const ended = view?.phase === 'ended';
-      if (!usable.has(nodeId) || ended || !id || kept.some((k) => k.nodeId === nodeId)) {
+      const stale = !id || !this.isCurrent(id, s.Spec?.TaskTemplate?.ContainerSpec);
+      if (!usable.has(nodeId) || ended || stale || kept.some((k) => k.nodeId === nodeId)) {
         const born = this.made.get(s.ID) ?? Date.parse(s.CreatedAt ?? '');
         if (ended && now - born < SHORT_LIVED_MS) {
           this.heldBack.set(nodeId, now + BACKOFF_MS);
@@ -225,6 +258,20 @@ export class SpareKeeper {
     }
     // A spare handed while this round listed is a session's worker now.
     this.spares = kept.filter((k) => !this.handed.has(k.serviceId));
+  }
+
+  /**
+   * Whether a spare was made by this handler's settings: one left by an earlier deploy may run
+   * an older image, or wait at another address with a token that is no longer valid.
+   */
+  private isCurrent(id: string, spec: { Image?: string; Env?: string[] } | undefined): boolean {
+    const image = spec?.Image ?? '';
+    const env = spec?.Env ?? [];
+    return (
+      (image === this.o.image || image.startsWith(`${this.o.image}@`)) &&
+      env.includes(`SWARMML_SPARE_URL=${this.o.waitUrl(id)}`) &&
+      env.includes(`SWARMML_SPARE_TOKEN=${this.o.token(id)}`)
+    );
   }
 
   private async make(nodeId: string): Promise<Spare> {

@@ -170,7 +170,9 @@ export const sessionPage: PageFactory = (ctx, [id = '']) => {
       ],
       [
         'Placement',
-        [r.placement?.backend, r.placement?.node, r.workerId].filter(Boolean).join(' · ') || '–',
+        [r.placement?.backend, r.placement?.node, r.placement?.warm ? 'warm spare' : '', r.workerId]
+          .filter(Boolean)
+          .join(' · ') || '–',
       ],
       ['Started', time(r.started)],
       ['Duration', t0 === null ? '–' : duration((r.ended ? Date.parse(r.ended) : Date.now()) - t0)],

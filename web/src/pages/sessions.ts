@@ -35,7 +35,9 @@ const placement = (s: SessionRecord) => {
   const p = s.placement;
   if (!p) return '';
   return (
-    [p.backend, p.node, p.workerId ?? s.workerId].filter(Boolean).join(' · ') ||
+    [p.backend, p.node, p.warm ? 'warm spare' : '', p.workerId ?? s.workerId]
+      .filter(Boolean)
+      .join(' · ') ||
     (p.pendingReason ?? '')
   );
 };

@@ -439,6 +439,70 @@ describe('swarmml on a three-node swarm', { skip }, () => {
     if (resumed.state === 'succeeded') assert.equal(numbers[numbers.length - 1], EPOCHS_DRAINED);
   });
 
+  test('a session running past MOVE_AFTER_S is checkpointed, stopped and resumed on the low-priority node', async () => {
+    // The paper's 5 hours, made 5 s for this test only: the event handler is updated with a
+    // short threshold and a checkpoint every epoch, then given back its settings.
+    const handler = `${stack}_event-handler`;
+    const settings = ['MOVE_AFTER_S=5', 'MOVE_CHECK_MS=500', 'CHECKPOINT_EVERY_S=0'];
+    await dk(
+      'n1',
+      'service',
+      'update',
+      '-q',
+      ...settings.flatMap((e) => ['--env-add', e]),
+      handler,
+    );
+    try {
+      const created = await api.json<{ id: string }>('POST', '/api/v1/sessions', {
+        model: 'moved',
+        dataset: 'digits',
+        params: { hidden: [256, 256], epochs: EPOCHS_DRAINED, batchSize: 8 },
+      });
+      let ranOn: Node | undefined;
+      const ended = await waitFor(
+        async () => {
+          const r = await api.json<{
+            state: string;
+            placement?: { node?: string; constraints?: string[]; warm?: boolean };
+          }>('GET', `/api/v1/sessions/${created.id}`);
+          const node = await workerNode(created.id).catch(() => undefined);
+          if (node) ranOn = node;
+          return ['succeeded', 'failed', 'stopped'].includes(r.state) ? r : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 250, what: 'the moved session to finish' },
+      );
+      const evs = await sessionEvents(created.id);
+      const at = evs.map((e) => e.kind).lastIndexOf('session.requeued');
+      const later = evs.slice(at + 1).filter((e) => e.kind === 'epoch');
+      console.log(
+        `# moved session: ${ended.state}; re-queued: ${JSON.stringify(evs[at]?.payload)}; resumed at epoch ${String(later[0]?.payload.epoch)} on ${ended.placement?.node ?? ranOn} (warm spare: ${String(ended.placement?.warm === true)})`,
+      );
+      assert.ok(at >= 0 && evs[at]!.payload.lowPriority === true, 're-queued to move');
+      assert.ok(ended.placement?.constraints?.includes('node.labels.priority==low'));
+      assert.equal(ended.placement?.node?.replace('swarmml-', '') ?? ranOn, 'n3');
+      const stoppedByRule =
+        ended.state === 'stopped' &&
+        evs.some((e) => e.kind === 'decision' && e.payload.action === 'stop');
+      assert.ok(ended.state === 'succeeded' || stoppedByRule, JSON.stringify(ended));
+      const numbers = later.map((e) => Number(e.payload.epoch));
+      assert.ok(numbers[0]! > 1, 'resumed from its checkpoint, not epoch 1');
+      assert.deepEqual(
+        numbers,
+        numbers.map((_, i) => numbers[0]! + i),
+        'the epoch count continues',
+      );
+    } finally {
+      await dk(
+        'n1',
+        'service',
+        'update',
+        '-q',
+        ...settings.flatMap((e) => ['--env-rm', e.split('=')[0]!]),
+        handler,
+      );
+    }
+  });
+
   test("kill a node's engine: 0 failed requests, the window stays within the documented figure, nothing stored is lost, its session fails with Swarm's reason", async () => {
     const load = timedLoad(() => api.infer(model, row(2)), 16);
     loads.push(load);

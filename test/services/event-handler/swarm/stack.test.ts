@@ -61,10 +61,23 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
         allowFail: true,
       }),
     ].join('\n');
-  const workerServices = () =>
-    dockerCli(['service', 'ls', '-q', '--filter', `label=swarmml.scope=${stack}`])
+  const listed = (...filters: string[]) =>
+    dockerCli(['service', 'ls', '-q', ...filters.flatMap((f) => ['--filter', `label=${f}`])])
       .split('\n')
       .filter(Boolean);
+  /** Session workers, the warm spares handed a session included. */
+  const workerServices = () => listed(`swarmml.scope=${stack}`, 'swarmml.session');
+  /** Warm spares waiting for a session: started ahead, their modules loaded. */
+  const waitingSpares = () => {
+    const handed = new Set(workerServices());
+    return listed(`swarmml.scope=${stack}`, 'swarmml.spare').filter(
+      (id) =>
+        !handed.has(id) &&
+        dockerCli(['service', 'logs', '--raw', id], { allowFail: true }).includes(
+          'warm spare waiting for a session',
+        ),
+    );
+  };
 
   before(
     async () => {
@@ -160,6 +173,12 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
       readFileSync(DIGITS),
     );
     assert.equal(ds.count, 1797);
+    // The event handler keeps a spare trainer waiting on the node: the session goes to it.
+    const spares = await waitFor(() => waitingSpares()[0], {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: 'a warm spare waiting on the node',
+    });
     const created = await api.json<{ id: string }>('POST', '/api/v1/sessions', {
       model,
       dataset: 'digits',
@@ -167,7 +186,10 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
     });
     const session = await waitFor(
       async () => {
-        const s = await api.json<{ state: string; placement?: { backend: string } }>(
+        const s = await api.json<{
+          state: string;
+          placement?: { backend: string; workerId: string };
+        }>(
           'GET',
           `/api/v1/sessions/${created.id}`,
         );
@@ -177,7 +199,14 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
       { timeoutMs: 120_000, intervalMs: 250, what: 'the session to succeed' },
     );
     assert.equal(session.placement?.backend, 'swarm');
+    assert.equal(session.placement?.workerId, spares, 'the session ran in the warm spare');
     const trained = Date.now();
+    const next = await waitFor(() => waitingSpares().find((id) => id !== spares), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: 'a new spare in place of the one handed the session',
+    });
+    assert.ok(next);
     // The event listener accepts the first candidate: it becomes production.
     await waitFor(
       async () =>

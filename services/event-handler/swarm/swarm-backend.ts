@@ -213,12 +213,6 @@ export class SwarmBackend implements Backend {
     };
   }
 
-  /** Removes the spares not handed a session (tests, and a backend switched off for good). */
-  async removeSpares(): Promise<void> {
-    clearInterval(this.tender);
-    await this.keeper?.removeAll();
-  }
-
   /** The worker's task state; `reason` says why a waiting task has no node. */
   async inspectWorker(workerId: string): Promise<WorkerState> {
     const tasks = (await this.docker

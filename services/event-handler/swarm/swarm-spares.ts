@@ -200,13 +200,6 @@ export class SpareKeeper {
     }
   }
 
-  /** Removes every spare not handed a session (tests). */
-  async removeAll(): Promise<void> {
-    await this.tending;
-    for (const s of await this.listSpares()) await this.remove(s.ID);
-    this.spares = [];
-  }
-
   private async listSpares(): Promise<SpareService[]> {
     const services = await scopeSpares(this.o.docker, this.o.scopeLabels);
     const present = new Set(services.map((s) => s.ID));
@@ -230,6 +223,8 @@ export class SpareKeeper {
         : [];
     const kept: Spare[] = [];
     for (const s of services) {
+      // Handed since the listing: a session's worker, not the keeper's any more.
+      if (this.handed.has(s.ID)) continue;
       const nodeId = s.Spec?.Labels?.[SPARE_LABEL] ?? '';
       const id = s.Spec?.Labels?.[SPARE_ID_LABEL] ?? '';
       const view = (() => {
@@ -254,7 +249,13 @@ export class SpareKeeper {
     }
     for (const nodeId of usable) {
       if (kept.some((k) => k.nodeId === nodeId) || (this.heldBack.get(nodeId) ?? 0) > now) continue;
-      kept.push(await this.make(nodeId));
+      try {
+        kept.push(await this.make(nodeId));
+      } catch (err) {
+        // One node's failure (its engine gone mid-round) leaves the other nodes their spares.
+        this.heldBack.set(nodeId, now + BACKOFF_MS);
+        this.o.log?.warn({ err, nodeId }, 'warm spare not started; its node gets none for a while');
+      }
     }
     // A spare handed while this round listed is a session's worker now.
     this.spares = kept.filter((k) => !this.handed.has(k.serviceId));

@@ -225,21 +225,50 @@ export class SwarmBackend implements Backend {
     return task ? viewTask(task) : { phase: 'gone' };
   }
 
+  /**
+   * Stops a worker and returns once it has ended, so that a session resumed from its checkpoint
+   * never runs beside the worker still writing it. A container on this node gets the caller's
+   * grace period; one on another node is stopped there by Swarm (the service scaled to no
+   * replica: SIGTERM, then SIGKILL after the service's own StopGracePeriod) and waited for.
+   */
   async stop(workerId: string, opts: { graceMs?: number } = {}): Promise<void> {
     this.stopping.add(workerId);
     const view = await this.inspectWorker(workerId);
-    if (view.phase === 'running' && view.containerId) {
-      // Local containers get the caller's grace period; remote ones the service's own
-      // StopGracePeriod when the service is removed.
+    if (view.phase === 'running') {
       const t = Math.ceil((opts.graceMs ?? this.opts.stopGraceMs ?? 10_000) / 1000);
-      await this.docker
-        .getContainer(view.containerId)
-        .stop({ t })
-        .catch(() => undefined);
+      const stoppedHere =
+        view.containerId !== undefined &&
+        (await this.docker
+          .getContainer(view.containerId)
+          .stop({ t })
+          .then(
+            () => true,
+            (err: { statusCode?: number }) => err.statusCode === 304,
+          ));
+      if (!stoppedHere) await this.stopElsewhere(workerId);
       await this.poll();
     }
     await this.removeService(workerId);
     await this.poll();
+  }
+
+  private async stopElsewhere(workerId: string): Promise<void> {
+    const service = this.docker.getService(workerId);
+    const info = (await service.inspect().catch(() => undefined)) as
+      { Version: { Index: number }; Spec: { Mode?: unknown } } | undefined;
+    if (!info) return;
+    await service.update({
+      version: info.Version.Index,
+      ...info.Spec,
+      Mode: { Replicated: { Replicas: 0 } },
+    });
+    // Its end is reported by the task's state; a node that went down never reports it, so
+    // the wait is bounded by the grace and a margin for a loaded node.
+    const graceMs = (this.opts.stopGraceMs ?? 10_000) + 15_000;
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && (await this.inspectWorker(workerId)).phase === 'running') {
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   onExit(cb: (exit: WorkerExit) => void): () => void {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
+  bearerToken,
   createProbes,
   decodePathSegment,
   Forbidden,
@@ -54,7 +55,7 @@ export interface HandlerServerDeps {
 }
 
 function authenticate(header: string | undefined, secret: string): Peer | undefined {
-  const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+  const token = bearerToken(header);
   if (!token) return undefined;
   const a = Buffer.from(token);
   const b = Buffer.from(secret);
@@ -107,7 +108,7 @@ export function createHandlerServer(d: HandlerServerDeps): {
     const spare = /^\/spares\/([^/]+)\/session$/.exec(url.pathname);
     if (spare && req.method === 'GET') {
       const id = decodePathSegment(spare[1] ?? '', 'spare id');
-      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      const token = bearerToken(req.headers.authorization) ?? '';
       if (verifySpareToken(token, d.internalToken) !== id) {
         throw new Unauthorized("this spare's token is required");
       }

@@ -83,6 +83,28 @@ function timedLoad(send: () => Promise<{ status: number }>, n: number) {
   };
 }
 
+type Ev = { kind: string; payload: Record<string, unknown> };
+
+/**
+ * A session resumed from its checkpoint finished: it trained to its last epoch or the default
+ * plateau rule stopped it (a decision), and its epochs after the re-queue (`later`) start past
+ * 1 and count on. Returns those epoch numbers.
+ */
+function assertResumedAndDone(rec: { state: string }, evs: Ev[], later: Ev[]): number[] {
+  const stoppedByRule =
+    rec.state === 'stopped' &&
+    evs.some((e) => e.kind === 'decision' && e.payload.action === 'stop');
+  assert.ok(rec.state === 'succeeded' || stoppedByRule, JSON.stringify(rec));
+  const numbers = later.map((e) => Number(e.payload.epoch));
+  assert.ok(numbers[0]! > 1, 'resumed from its checkpoint, not epoch 1');
+  assert.deepEqual(
+    numbers,
+    numbers.map((_, i) => numbers[0]! + i),
+    'the epoch count continues',
+  );
+  return numbers;
+}
+
 /** Without blocking the event loop (test timeouts and output keep working meanwhile). */
 async function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
   try {
@@ -426,18 +448,7 @@ describe('swarmml on a three-node swarm', { skip }, () => {
     console.log(
       `# drained session: re-queued ${requeues.length} times, worker had run: ${requeues.map((e) => String(e.payload.ran)).join(',')}`,
     );
-    // It trains to its last epoch, unless the default plateau rule stops it first (a decision).
-    const stoppedByRule =
-      resumed.state === 'stopped' &&
-      evs.some((e) => e.kind === 'decision' && e.payload.action === 'stop');
-    assert.ok(resumed.state === 'succeeded' || stoppedByRule, JSON.stringify(resumed));
-    const numbers = later.map((e) => Number(e.payload.epoch));
-    assert.ok(numbers[0]! > 1, 'resumed from its checkpoint, not epoch 1');
-    assert.deepEqual(
-      numbers,
-      numbers.map((_, i) => numbers[0]! + i),
-      'the epoch count continues',
-    );
+    const numbers = assertResumedAndDone(resumed, evs, later);
     if (resumed.state === 'succeeded') assert.equal(numbers[numbers.length - 1], EPOCHS_DRAINED);
   });
 
@@ -501,17 +512,7 @@ describe('swarmml on a three-node swarm', { skip }, () => {
       assert.ok(at >= 0 && evs[at]!.payload.lowPriority === true, 're-queued to move');
       assert.ok(ended.placement?.constraints?.includes('node.labels.priority==low'));
       assert.equal(ended.placement?.node?.replace('swarmml-', '') ?? ranOn, 'n3');
-      const stoppedByRule =
-        ended.state === 'stopped' &&
-        evs.some((e) => e.kind === 'decision' && e.payload.action === 'stop');
-      assert.ok(ended.state === 'succeeded' || stoppedByRule, JSON.stringify(ended));
-      const numbers = later.map((e) => Number(e.payload.epoch));
-      assert.ok(numbers[0]! > 1, 'resumed from its checkpoint, not epoch 1');
-      assert.deepEqual(
-        numbers,
-        numbers.map((_, i) => numbers[0]! + i),
-        'the epoch count continues',
-      );
+      assertResumedAndDone(ended, evs, later);
     } finally {
       // The next test does not depend on these settings: it is not waited for.
       await dk(

@@ -15,6 +15,7 @@
  *
  *   node --import tsx scripts/bench/serving/main.ts
  *   env: BENCH_PARTS=mlp,replicas,grpc,ocr  BENCH_REPLICAS=1,2  BENCH_THREADS=1  BENCH_OCR_THREADS=<cores>
+ *        BENCH_MLP_FEATURES=784 (13: a tabular row, the small body the fast-path goals speak of)
  *        BENCH_WARM_UP_S=1  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
  *        BENCH_OCR_WIDTH=320  BENCH_OUT=figures.json
  */
@@ -32,7 +33,13 @@ import { BENCH_TOKEN, startGateway } from './gateway-server.js';
 import { grpcLoad } from './grpc-load.js';
 import { treeCpuSeconds } from './cpu-meter.js';
 import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
-import { BENCH_CLIENT_TOKEN, servingDirect, startServer } from './servers.js';
+import {
+  BENCH_CLIENT_TOKEN,
+  MLP_FEATURES,
+  MLP_SIZES,
+  servingDirect,
+  startServer,
+} from './servers.js';
 
 type Kind =
   | 'bare'
@@ -74,13 +81,13 @@ const ocrThreads = Number(env.BENCH_OCR_THREADS ?? cpus().length);
 const WARM_UP_S = Number(env.BENCH_WARM_UP_S ?? 1);
 
 async function sampleBodies(): Promise<{ request: string; response: string }> {
-  const x = seededFloats(784, 1, 1);
-  const session = await ort.InferenceSession.create(mlpModel());
-  const probs = (await session.run({ x: new ort.Tensor('float32', x, [1, 784]) })).probs!;
+  const x = seededFloats(MLP_FEATURES, 1, 1);
+  const session = await ort.InferenceSession.create(mlpModel(MLP_SIZES));
+  const probs = (await session.run({ x: new ort.Tensor('float32', x, [1, MLP_FEATURES]) })).probs!;
   await session.release();
   return {
     request: JSON.stringify({
-      inputs: [{ name: 'x', shape: [1, 784], datatype: 'FP32', data: Array.from(x) }],
+      inputs: [{ name: 'x', shape: [1, MLP_FEATURES], datatype: 'FP32', data: Array.from(x) }],
     }),
     response: JSON.stringify({
       model_name: 'mlp',
@@ -299,7 +306,7 @@ function binaryRequest(x: Float32Array): { body: Buffer; headerLength: number } 
       inputs: [
         {
           name: 'x',
-          shape: [1, 784],
+          shape: [1, MLP_FEATURES],
           datatype: 'FP32',
           parameters: { binary_data_size: x.byteLength },
         },
@@ -323,7 +330,7 @@ interface CpuPerRequest {
 /** One gateway (and serving) process pair, four protocols against it. */
 async function grpcPart(): Promise<(Row & { cpu?: CpuPerRequest })[]> {
   const { request } = await sampleBodies();
-  const x = seededFloats(784, 1, 1);
+  const x = seededFloats(MLP_FEATURES, 1, 1);
   const binary = binaryRequest(x);
   const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-redis-'));
   const redis = new RedisServer({ dir, port: await freePort() });
@@ -333,7 +340,7 @@ async function grpcPart(): Promise<(Row & { cpu?: CpuPerRequest })[]> {
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
   const url = `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`;
   const address = `127.0.0.1:${gw.msg.grpcPort}`;
-  const input = { name: 'x', datatype: 'FP32', shape: [1, 784] };
+  const input = { name: 'x', datatype: 'FP32', shape: [1, MLP_FEATURES] };
   const http = (body: string | Buffer, headers: Record<string, string>) => (c: number, s: number) =>
     autocannon({
       url,
@@ -467,7 +474,7 @@ async function main(): Promise<void> {
     const rows = await mlpPart();
     figures.mlp = rows;
     lines.push(
-      `\nsmall model: 784-128-10 MLP, KServe v2 JSON, ${durationS} s per cell, ` +
+      `\nsmall model: ${MLP_SIZES.join('-')} MLP, KServe v2 JSON, ${durationS} s per cell, ` +
         `${mlpThreads} onnxruntime thread(s) in express and serving, ${WARM_UP_S} s warm-up each`,
     );
     lines.push(

@@ -34,11 +34,20 @@ async function bare(responseBody: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * Input features of the small model, 784 (an MNIST-sized row: JSON parsing weighs) unless
+ * BENCH_MLP_FEATURES says otherwise, e.g. 13 for a tabular row, where the request itself is
+ * all that is left to cost. Read here so that every contender, in every child, serves the same.
+ */
+export const MLP_FEATURES = Number(process.env.BENCH_MLP_FEATURES ?? 784);
+export const MLP_SIZES = [MLP_FEATURES, 128, 10];
+
 /** (b) what a user writes instead: express, JSON body parser, session.run per request */
 async function plainExpress(threads: number): Promise<number> {
-  const session = await ort.InferenceSession.create(mlpModel(), sessionOptions(threads));
+  const session = await ort.InferenceSession.create(mlpModel(MLP_SIZES), sessionOptions(threads));
   // one run first, as serving's model process does before it reports the model loaded
-  await session.run({ x: new ort.Tensor('float32', new Float32Array(784), [1, 784]) });
+  const zeros = new Float32Array(MLP_FEATURES);
+  await session.run({ x: new ort.Tensor('float32', zeros, [1, MLP_FEATURES]) });
   const app = express();
   app.use(express.json({ limit: '10mb' }));
   app.post('/v2/models/mlp/infer', async (req, res) => {
@@ -75,7 +84,9 @@ async function serving(threads: number, mode: 'process' | 'thread'): Promise<num
 }
 
 async function servingApp(threads: number, mode: 'process' | 'thread') {
-  const source = new InMemoryModelSource().put('mlp', 1, mlpModel(), { production: true });
+  const source = new InMemoryModelSource().put('mlp', 1, mlpModel(MLP_SIZES), {
+    production: true,
+  });
   const app = buildApp({
     config: loadConfig({ PORT: '0', INTRA_OP_THREADS: String(threads), HOSTING_MODE: mode }),
     log: createLogger('bench', 'warn'),

@@ -13,6 +13,7 @@ import {
   workerServiceSpec,
   type WorkerSpecOptions,
 } from './swarm-service-spec.js';
+import { removeService, updateService } from './swarm-services.js';
 import { fitsSpare, removeIdleSpares, SpareKeeper, type SpareNode } from './swarm-spares.js';
 import {
   lostTaskReason,
@@ -183,16 +184,10 @@ export class SwarmBackend implements Backend {
     if (!spare) return undefined;
     this.watched.set(spare.serviceId, spec.sessionId);
     try {
-      const service = this.docker.getService(spare.serviceId);
-      const info = (await service.inspect()) as {
-        Version: { Index: number };
-        Spec: { Labels?: Record<string, string> };
-      };
-      await service.update({
-        version: info.Version.Index,
-        ...info.Spec,
-        Labels: { ...info.Spec.Labels, [SESSION_LABEL]: spec.sessionId, [KIND_LABEL]: spec.kind },
-      });
+      await updateService(this.docker, spare.serviceId, (s) => ({
+        ...s,
+        Labels: { ...s.Labels, [SESSION_LABEL]: spec.sessionId, [KIND_LABEL]: spec.kind },
+      }));
     } catch (err) {
       // The worker runs and is watched; only a handler restart would lose sight of it.
       this.opts.log?.error(
@@ -253,15 +248,11 @@ export class SwarmBackend implements Backend {
   }
 
   private async stopElsewhere(workerId: string): Promise<void> {
-    const service = this.docker.getService(workerId);
-    const info = (await service.inspect().catch(() => undefined)) as
-      { Version: { Index: number }; Spec: { Mode?: unknown } } | undefined;
-    if (!info) return;
-    await service.update({
-      version: info.Version.Index,
-      ...info.Spec,
+    const scaled = await updateService(this.docker, workerId, (s) => ({
+      ...s,
       Mode: { Replicated: { Replicas: 0 } },
-    });
+    }));
+    if (!scaled) return;
     // Its end is reported by the task's state; a node that went down never reports it, so
     // the wait is bounded by the grace and a margin for a loaded node.
     const graceMs = (this.opts.stopGraceMs ?? 10_000) + 15_000;
@@ -409,19 +400,10 @@ export class SwarmBackend implements Backend {
     // Already replaced: its successor is not listed yet.
     if (done.has(task.ID)) return true;
     if (done.size >= MAX_PLACEMENTS_AGAIN) return false;
-    const service = this.docker.getService(serviceId);
-    const info = (await service.inspect()) as {
-      Version: { Index: number };
-      Spec: { TaskTemplate?: { ForceUpdate?: number } };
-    };
-    await service.update({
-      version: info.Version.Index,
-      ...info.Spec,
-      TaskTemplate: {
-        ...info.Spec.TaskTemplate,
-        ForceUpdate: (info.Spec.TaskTemplate?.ForceUpdate ?? 0) + 1,
-      },
-    });
+    await updateService(this.docker, serviceId, (s) => ({
+      ...s,
+      TaskTemplate: { ...s.TaskTemplate, ForceUpdate: (s.TaskTemplate?.ForceUpdate ?? 0) + 1 },
+    }));
     done.add(task.ID);
     this.placedAgain.set(serviceId, done);
     this.opts.log?.warn(
@@ -463,12 +445,7 @@ export class SwarmBackend implements Backend {
     }
   }
 
-  private async removeService(serviceId: string): Promise<void> {
-    await this.docker
-      .getService(serviceId)
-      .remove()
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode !== 404) throw err;
-      });
+  private removeService(serviceId: string): Promise<void> {
+    return removeService(this.docker, serviceId);
   }
 }

@@ -45,7 +45,8 @@ export function placementFor(
   return spec.device === 'gpu' && gpuKind ? { constraints, gpuKind } : { constraints };
 }
 
-function labelConstraint(c: string): { key: string; value: string } | undefined {
+/** A `node.labels.<key>==<value>` constraint's parts; undefined for any other form. */
+export function labelConstraint(c: string): { key: string; value: string } | undefined {
   const m = /^node\.labels\.([^=!]+)==(.+)$/.exec(c);
   return m ? { key: m[1]!, value: m[2]! } : undefined;
 }

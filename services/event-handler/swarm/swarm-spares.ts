@@ -3,7 +3,13 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../../shared/index.js';
 import type { LaunchSpec } from '../backend.js';
 import type { SpareDesk } from './spare-desk.js';
-import { nodeFacts, type NodeFacts, type PlacementRules } from './swarm-placement.js';
+import {
+  labelConstraint,
+  nodeFacts,
+  type NodeFacts,
+  type PlacementRules,
+} from './swarm-placement.js';
+import { removeService } from './swarm-services.js';
 import {
   SESSION_LABEL,
   SPARE_ID_LABEL,
@@ -50,9 +56,9 @@ export function fitsSpare(spec: LaunchSpec, builtinImage: string): boolean {
 
 function meets(rules: PlacementRules, facts: NodeFacts): boolean {
   return rules.constraints.every((c) => {
-    const m = /^node\.labels\.([^=!]+)==(.+)$/.exec(c);
+    const lc = labelConstraint(c);
     // placementFor writes label equalities only; anything else is left to Swarm's scheduler.
-    return m ? facts.labels[m[1]!] === m[2] : false;
+    return lc ? facts.labels[lc.key] === lc.value : false;
   });
 }
 
@@ -115,14 +121,7 @@ export async function removeIdleSpares(
   const idle = (await scopeSpares(docker, scopeLabels)).filter(
     (s) => !s.Spec?.Labels?.[SESSION_LABEL],
   );
-  for (const s of idle) {
-    await docker
-      .getService(s.ID)
-      .remove()
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode !== 404) throw err;
-      });
-  }
+  for (const s of idle) await removeService(docker, s.ID);
   return idle.length;
 }
 
@@ -290,11 +289,6 @@ export class SpareKeeper {
 
   private async remove(serviceId: string): Promise<void> {
     this.made.delete(serviceId);
-    await this.o.docker
-      .getService(serviceId)
-      .remove()
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode !== 404) throw err;
-      });
+    await removeService(this.o.docker, serviceId);
   }
 }

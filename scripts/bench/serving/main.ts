@@ -1,5 +1,5 @@
 /**
- * Serving benchmark, every contender in one run under one load generator (autocannon):
+ * Serving benchmark, every contender of a part in one run under one load generator:
  *
  * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
  *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
@@ -9,7 +9,8 @@
  * small model through the gateway, one protocol against another, concurrency 1, 16, 64:
  *   HTTP JSON, HTTP binary tensors (autocannon), gRPC raw and typed contents (grpc-load.ts:
  *   a @grpc/grpc-js client keeping that many calls in flight on one channel).
- * compute-bound model, PaddleOCR PP-OCRv4 rec over KServe v2 binary tensors, concurrency 1, 8, 32:
+ * compute-bound model, PaddleOCR PP-OCRv4 rec over KServe v2 binary tensors, concurrency 1, 8, 32,
+ * loaded by closed-loop.ts (autocannon makes every 1 MB answer a string):
  *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving
  *   (model process), (c'-thread) serving with the model in a thread.
  *
@@ -17,7 +18,7 @@
  *   env: BENCH_PARTS=mlp,replicas,grpc,ocr  BENCH_REPLICAS=1,2  BENCH_THREADS=1  BENCH_OCR_THREADS=<cores>
  *        BENCH_MLP_FEATURES=784 (13: a tabular row, the small body the fast-path goals speak of)
  *        BENCH_WARM_UP_S=1  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
- *        BENCH_OCR_WIDTH=320  BENCH_OUT=figures.json
+ *        BENCH_OCR_WIDTH=320  BENCH_OCR_CLIENT=closed-loop (or autocannon)  BENCH_OUT=figures.json
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { freePort } from '../../../shared/runtime/net.js';
 import { mlpModel, seededFloats } from '../../../test/helpers/onnx-models.js';
 import { BENCH_TOKEN, startGateway } from './gateway-server.js';
 import { grpcLoad } from './grpc-load.js';
+import { closedLoop } from './closed-loop.js';
 import { treeCpuSeconds } from './cpu-meter.js';
 import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
 import {
@@ -79,6 +81,11 @@ const mlpThreads = Number(env.BENCH_THREADS ?? 1);
 const ocrThreads = Number(env.BENCH_OCR_THREADS ?? cpus().length);
 /** load on every server before it is measured, and runs of every raw session */
 const WARM_UP_S = Number(env.BENCH_WARM_UP_S ?? 1);
+/**
+ * The OCR part's load generator: closed-loop (an undici pool, answers read as bytes) unless
+ * `autocannon`, which spends ~10 ms of CPU per 1 MB answer making it a string (closed-loop.ts).
+ */
+const ocrClient = env.BENCH_OCR_CLIENT === 'autocannon' ? 'autocannon' : 'closed-loop';
 
 async function sampleBodies(): Promise<{ request: string; response: string }> {
   const x = seededFloats(MLP_FEATURES, 1, 1);
@@ -165,15 +172,16 @@ async function load(
   body: string | Buffer,
   headers: Record<string, string>,
   pids: Record<string, number> = {},
+  generator: typeof autocannon = autocannon,
 ): Promise<Row[]> {
   const opts = { url, method: 'POST', headers, body };
-  await autocannon({ ...opts, connections: Math.max(...conns), duration: WARM_UP_S });
+  await generator({ ...opts, connections: Math.max(...conns), duration: WARM_UP_S });
   const rows: Row[] = [];
   const cpu = () =>
     Object.entries(pids).map(([k, pid]) => [k, treeCpuSeconds(pid) ?? NaN] as const);
   for (const connections of conns) {
     const before = cpu();
-    const r = await autocannon({ ...opts, connections, duration: durationS });
+    const r = await generator({ ...opts, connections, duration: durationS });
     const after = new Map(cpu());
     const n = Math.max(1, r.requests.total);
     const cpuUs = Object.fromEntries(
@@ -449,6 +457,7 @@ async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSe
         body,
         headers,
         { [kind]: proc.pid! },
+        ocrClient === 'autocannon' ? autocannon : closedLoop,
       )),
     );
     await stop(proc);
@@ -545,7 +554,8 @@ async function main(): Promise<void> {
     const best = raw.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
     lines.push(
       `\ncompute-bound: PaddleOCR PP-OCRv4 rec ${OCR_SHAPE.join('x')}, KServe v2 binary, ${durationS} s per cell, ` +
-        `${ocrThreads} onnxruntime thread(s) in every contender, ${WARM_UP_S} s warm-up each`,
+        `${ocrThreads} onnxruntime thread(s) in every contender, ${WARM_UP_S} s warm-up each, ` +
+        `load from ${ocrClient}`,
     );
     lines.push(
       `raw onnxruntime in-process: ${raw.map((r) => `batch ${r.batch} ${r.rowsPerSec.toFixed(1)}`).join(', ')} rows/s`,

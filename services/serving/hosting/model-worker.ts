@@ -1,9 +1,9 @@
 /**
- * Model worker entry: a model process (forked by worker-spawner.ts with an IPC channel) or a
- * worker thread of the serving process (then runs arrive through shared-memory slots, see
- * shared-slots.ts, and everything else by message). Holds the onnxruntime sessions of one
- * model group, keyed by model and generation; as a process, a crash in native code takes
- * down only this group.
+ * Model worker entry: a model process (forked by worker-spawner.ts with an IPC channel, large
+ * tensors through slot files in shared memory, see tensor-files.ts) or a worker thread of the
+ * serving process (then runs arrive through shared-memory slots, see shared-slots.ts, and
+ * everything else by message). Holds the onnxruntime sessions of one model group, keyed by
+ * model and generation; as a process, a crash in native code takes down only this group.
  *
  * Startup time is restart time, so it imports nothing heavy: not shared/ (the entry point
  * pulls in the whole store), and protocol.ts for its types only (zod alone costs about
@@ -35,6 +35,15 @@ import {
   writeReply,
   type SlotMessage,
 } from './shared-slots.js';
+import {
+  FILE_MIN_BYTES,
+  readTensors,
+  slotFd,
+  tensorBytes,
+  writeTensors,
+  type FileReply,
+  type RunFileFields,
+} from './tensor-files.js';
 
 /** An error in the shape the parent revives (shared/errors.ts names and codes). */
 class WireFailure extends Error {
@@ -265,6 +274,29 @@ async function run(model: string, gen: number, inputs: TensorMap): Promise<Tenso
   return out;
 }
 
+/**
+ * A run from serving, its inputs read from its slot file when they were put there; the answer
+ * goes back through the file when it is large (tensor-files.ts), else inline.
+ */
+async function runAndAnswer(msg: Extract<ToWorker, { t: 'run' }> & RunFileFields): Promise<void> {
+  const inputs = msg.fileInputs ? readTensors(slotFd(msg.file!), msg.fileInputs) : msg.inputs;
+  const outputs = await run(msg.model, msg.gen, inputs);
+  if (msg.file && tensorBytes(outputs) >= FILE_MIN_BYTES) {
+    try {
+      const reply: FileReply = {
+        t: 'ok',
+        id: msg.id,
+        fileOutputs: writeTensors(slotFd(msg.file), outputs),
+      };
+      process.send?.(reply);
+      return;
+    } catch {
+      // no room in shared memory: the answer goes inline
+    }
+  }
+  send({ t: 'ok', id: msg.id, outputs });
+}
+
 function serialize(err: unknown) {
   if (err instanceof WireFailure)
     return { name: err.errName, code: err.code, message: err.message };
@@ -315,7 +347,7 @@ function onMessage(raw: unknown): void {
           break;
         }
         case 'run':
-          send({ t: 'ok', id: msg.id, outputs: await run(msg.model, msg.gen, msg.inputs) });
+          await runAndAnswer(msg);
           break;
         case 'fault':
           send({ t: 'ok', id: msg.id });

@@ -5,6 +5,15 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { ToWorker } from './protocol.js';
+import {
+  FILE_MIN_BYTES,
+  isFileReply,
+  readTensors,
+  SlotFiles,
+  tensorBytes,
+  writeTensors,
+  type RunFileFields,
+} from './tensor-files.js';
 
 export type HostingMode = 'process' | 'thread';
 
@@ -33,11 +42,21 @@ export interface WorkerLink {
   kill(): void;
 }
 
-/** A model process: a forked model-worker with an IPC channel. */
+/**
+ * A model process: a forked model-worker with an IPC channel. Large tensors of a run go
+ * through a slot file in shared memory instead of the channel (tensor-files.ts).
+ */
 export class ProcessLink implements WorkerLink {
   readonly mode = 'process' as const;
+  /** the slot file of each run in flight, by call id */
+  private readonly slotOf = new Map<number, number>();
 
-  constructor(private readonly child: ChildProcess) {}
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly files = new SlotFiles(),
+  ) {
+    child.once('exit', () => files.close());
+  }
 
   get pid(): number | undefined {
     return this.child.pid;
@@ -56,11 +75,59 @@ export class ProcessLink implements WorkerLink {
       sent(new Error('its channel closed'));
       return;
     }
-    this.child.send(msg, (err) => sent(err ?? null));
+    const wire = msg.t === 'run' ? this.throughFile(msg) : msg;
+    this.child.send(wire, (err) => {
+      if (err) this.release(msg.id);
+      sent(err ?? null);
+    });
   }
 
   onMessage(cb: (msg: unknown, built: boolean) => void): void {
-    this.child.on('message', (msg) => cb(msg, false));
+    this.child.on('message', (msg: unknown) => {
+      const id = (msg as { id?: unknown } | null)?.id;
+      const slot = typeof id === 'number' ? this.slotOf.get(id) : undefined;
+      if (slot === undefined) {
+        cb(msg, false);
+        return;
+      }
+      let answer = msg;
+      if (isFileReply(msg)) {
+        try {
+          answer = {
+            t: 'ok',
+            id: msg.id,
+            outputs: readTensors(this.files.fd(slot), msg.fileOutputs),
+          };
+        } catch (err) {
+          const message = `answer lost in its slot file: ${(err as Error).message}`;
+          answer = { t: 'fail', id: msg.id, error: { name: 'Error', code: 'INTERNAL', message } };
+        }
+      }
+      this.release(id as number);
+      cb(answer, false);
+    });
+  }
+
+  /** The run as sent: with its slot file named, and its inputs in it when they are large. */
+  private throughFile(msg: Extract<ToWorker, { t: 'run' }>): ToWorker & RunFileFields {
+    const slot = this.files.take();
+    if (slot === undefined) return msg;
+    this.slotOf.set(msg.id, slot);
+    const file = this.files.path(slot);
+    if (tensorBytes(msg.inputs) < FILE_MIN_BYTES) return { ...msg, file };
+    try {
+      const fileInputs = writeTensors(this.files.fd(slot), msg.inputs);
+      return { ...msg, inputs: {}, file, fileInputs };
+    } catch {
+      return { ...msg, file }; // no room in shared memory: the inputs go inline
+    }
+  }
+
+  private release(id: number): void {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return;
+    this.slotOf.delete(id);
+    this.files.release(slot);
   }
 
   onExit(cb: (how: string) => void): void {

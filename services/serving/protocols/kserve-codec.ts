@@ -161,11 +161,10 @@ function isTfServingBody(json: unknown): boolean {
   );
 }
 
-export interface EncodedResponse {
-  body: Buffer;
-  /** set when binary outputs follow the JSON */
-  headerLength: number | undefined;
-}
+export type EncodedResponse =
+  | { body: Buffer; headerLength: undefined }
+  /** binary outputs follow the JSON: the parts, sent as they are (sendMaybeCompressed) */
+  | { parts: Uint8Array[]; headerLength: number };
 
 export function encodeInfer(opts: {
   model: string;
@@ -228,5 +227,5 @@ export function encodeInfer(opts: {
   });
   if (blobs.length === 0) return { body: Buffer.from(head), headerLength: undefined };
   const headBuf = Buffer.from(head);
-  return { body: Buffer.concat([headBuf, ...blobs]), headerLength: headBuf.length };
+  return { parts: [headBuf, ...blobs], headerLength: headBuf.length };
 }

@@ -86,7 +86,7 @@ export async function handleKServe(
       });
       if (encoded.headerLength === undefined) await sendMaybeCompressed(req, res, encoded.body);
       else {
-        await sendMaybeCompressed(req, res, encoded.body, {
+        await sendMaybeCompressed(req, res, encoded.parts, {
           'content-type': 'application/octet-stream',
           'inference-header-content-length': encoded.headerLength,
         });

@@ -131,7 +131,7 @@ describe('HTTP compression on the inference routes', () => {
   });
 
   test("answers over 1 KB are gzip'ed for clients that accept it, others go plain", async () => {
-    const raw = (acceptEncoding: string) =>
+    const raw = (acceptEncoding: string, body: string = jsonBody) =>
       new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
         // node:http, not fetch: fetch inflates answers itself and hides the coding
         import('node:http').then(({ request }) => {
@@ -148,7 +148,7 @@ describe('HTTP compression on the inference routes', () => {
             },
           );
           req.on('error', reject);
-          req.end(jsonBody);
+          req.end(body);
         }, reject);
       });
     const zipped = await raw('gzip, deflate');
@@ -161,5 +161,34 @@ describe('HTTP compression on the inference routes', () => {
     const refused = await raw('gzip;q=0, identity');
     assert.equal(refused.headers['content-encoding'], undefined);
     assert.deepEqual(JSON.parse(refused.body.toString()).outputs[0].data, plain);
+
+    // Binary outputs: the JSON header and the tensor bytes, written as parts or gzip'ed whole.
+    const rows = 40; // 400 probabilities, 1.6 KB
+    const big = Array.from(seededFloats(rows * 784, 4));
+    const bigJson = await s.post(
+      '/v2/models/mlp/infer',
+      JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 784], datatype: 'FP32', data: big }] }),
+    );
+    const expected = (bigJson.body.outputs[0].data as number[]).map(Math.fround);
+    const binaryOut = JSON.stringify({
+      inputs: [{ name: 'x', shape: [rows, 784], datatype: 'FP32', data: big }],
+      outputs: [{ name: 'probs', parameters: { binary_data: true } }],
+    });
+    for (const coding of ['gzip', 'identity']) {
+      const answer = await raw(coding, binaryOut);
+      assert.equal(answer.headers['content-encoding'], coding === 'gzip' ? 'gzip' : undefined);
+      assert.equal(Number(answer.headers['content-length']), answer.body.length);
+      const whole = coding === 'gzip' ? gunzipSync(answer.body) : answer.body;
+      const headerLength = Number(answer.headers['inference-header-content-length']);
+      const header = JSON.parse(whole.subarray(0, headerLength).toString()) as {
+        outputs: { parameters: { binary_data_size: number } }[];
+      };
+      const bytes = whole.subarray(headerLength);
+      assert.equal(bytes.length, header.outputs[0]!.parameters.binary_data_size);
+      const floats = new Float32Array(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+      );
+      assert.deepEqual([...floats], expected, coding);
+    }
   });
 });

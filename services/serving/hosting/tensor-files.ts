@@ -3,11 +3,11 @@
  *
  * Processes cannot share a `SharedArrayBuffer`, and Node has no mmap. A file on a tmpfs
  * (`/dev/shm`) is the nearest thing: `pwrite` on one side and `pread` on the other are a
- * memcpy and a syscall each. Measured here for PaddleOCR's sizes (184 KB in, 1 MB out),
- * one round trip to a child process:
- * - IPC with V8 serialisation: 3.2 ms, and 1.55 ms of serving's CPU;
- * - length-framed bytes over a socketpair: 2.8-3.0 ms;
- * - a tmpfs file with a small IPC message as the doorbell: 0.6 ms and 0.34 ms of CPU.
+ * memcpy and a syscall each. For PaddleOCR's sizes (180 KB in, 1 MB out), one round trip to
+ * a child process took (scripts/bench/serving/process-transports.ts):
+ * - IPC with V8 serialisation: 2.2 ms, and 1.3 ms of serving's CPU;
+ * - length-framed bytes over a socketpair: 1.4 ms;
+ * - a tmpfs file with a small IPC message as the doorbell: 0.5 ms, and 0.3 ms of CPU.
  *
  * Each call in flight to a model process holds one slot file, made by the serving side
  * the first time that slot is needed. The model process answers through the same file
@@ -19,6 +19,7 @@
  */
 import {
   closeSync,
+  constants,
   openSync,
   readdirSync,
   readSync,
@@ -81,6 +82,20 @@ export function readTensors(fd: number, files: FileTensors): TensorMap {
 }
 
 const PREFIX = 'swarmml-tensors-';
+/** Never through a link: /dev/shm is writable by every user of the machine. */
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const CREATE = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
+
+/** A new slot file of our own; one left under the same name (a reused pid) is replaced. */
+function createFile(path: string): number {
+  try {
+    return openSync(path, CREATE, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    unlinkSync(path);
+    return openSync(path, CREATE, 0o600);
+  }
+}
 
 /** `/dev/shm` where there is one (Linux, containers), else the temp dir (the page cache). */
 export function tensorFileDir(): string {
@@ -145,7 +160,7 @@ export class SlotFiles {
     const index = this.free.pop();
     if (index !== undefined) return index;
     try {
-      this.fds.push(openSync(this.path(this.fds.length), 'w+', 0o600));
+      this.fds.push(createFile(this.path(this.fds.length)));
     } catch {
       return undefined;
     }
@@ -183,7 +198,7 @@ const opened = new Map<string, number>();
 export function slotFd(path: string): number {
   let fd = opened.get(path);
   if (fd === undefined) {
-    fd = openSync(path, 'r+');
+    fd = openSync(path, constants.O_RDWR | NOFOLLOW);
     opened.set(path, fd);
   }
   return fd;

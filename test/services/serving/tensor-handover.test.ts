@@ -9,7 +9,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +95,12 @@ test('slot files: tensors of every kind round-trip; files go with their owner', 
   const dir = mkdtempSync(join(tmpdir(), 'swarmml-slots-'));
   try {
     const files = new SlotFiles(dir);
+    // A name left behind (a reused pid) is replaced; a link planted there is not followed.
+    const target = join(dir, 'not-ours');
+    writeFileSync(target, 'keep');
+    symlinkSync(target, files.path(0));
     const a = files.take()!;
+    assert.equal(readFileSync(target, 'utf8'), 'keep');
     const b = files.take()!;
     assert.notEqual(a, b);
     const tensors: TensorMap = {
@@ -110,9 +122,10 @@ test('slot files: tensors of every kind round-trip; files go with their owner', 
     );
     files.release(a);
     assert.equal(files.take(), a, 'a released slot is taken again');
-    assert.equal(readdirSync(dir).length, 2);
+    assert.equal(readdirSync(dir).length, 3);
     files.close();
-    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(readdirSync(dir), ['not-ours']);
+    rmSync(target);
     assert.equal(files.take(), undefined, 'no slot after close');
 
     // Files of a serving process that is gone are swept; a live one's are kept.

@@ -205,7 +205,7 @@ export async function startLocalMode(
       await supervisor.start(name);
     }
 
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + s.startTimeoutS * 1000;
     for (;;) {
       if (failed) throw new Error(failed);
       if (interrupted) throw new Error(`${interrupted} during start-up`);
@@ -215,7 +215,10 @@ export async function startLocalMode(
       } catch {
         /* not listening yet */
       }
-      if (Date.now() > deadline) throw new Error(`gateway not ready on ${url} after 30 s`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `gateway not ready on ${url} after ${s.startTimeoutS} s (SWARMML_START_TIMEOUT_S)`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -24,6 +24,8 @@ export interface LocalSettings {
   demo: boolean;
   /** Redis's AOF fsync policy (REDIS_APPENDFSYNC), docs/operations.md @defaultValue 'everysec' */
   redisAppendfsync: AppendfsyncPolicy;
+  /** how long `up` waits for the gateway to be ready (SWARMML_START_TIMEOUT_S) @defaultValue 60 */
+  startTimeoutS: number;
 }
 
 /**
@@ -47,6 +49,12 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
   if (!Number.isInteger(port) || port < 1 || port > 65_526) {
     throw new Error(`SWARMML_PORT must be a port number, got ${env.SWARMML_PORT}`);
   }
+  const startTimeoutS = Number(env.SWARMML_START_TIMEOUT_S || 60);
+  if (!Number.isFinite(startTimeoutS) || startTimeoutS <= 0) {
+    throw new Error(
+      `SWARMML_START_TIMEOUT_S must be a number of seconds over 0, got ${env.SWARMML_START_TIMEOUT_S}`,
+    );
+  }
   return {
     home,
     port,
@@ -61,6 +69,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     prefix: env.SWARMML_PREFIX || 'swarmml',
     demo: !['0', 'false', 'no'].includes(env.SWARMML_DEMO ?? ''),
     redisAppendfsync: parseAppendfsync(env.REDIS_APPENDFSYNC),
+    startTimeoutS,
   };
 }
 

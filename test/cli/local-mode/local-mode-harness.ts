@@ -57,6 +57,8 @@ export async function startLocalModeUnderTest(
     SWARMML_PORT: String(port),
     SWARMML_REDIS_PORT: env.SWARMML_REDIS_PORT ?? String(await freePort()),
     LOG_LEVEL: 'warn',
+    // Test files start local modes side by side with a swarm stack on 2 cores.
+    SWARMML_START_TIMEOUT_S: '180',
     ...env,
   };
   delete childEnv.NODE_TEST_CONTEXT;

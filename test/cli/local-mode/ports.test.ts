@@ -94,3 +94,15 @@ test("local mode's home defaults to the checkout's .swarmml from any directory (
     process.chdir(cwd);
   }
 });
+
+test('SWARMML_START_TIMEOUT_S: 60 s unless set; anything but a positive number is refused by name', () => {
+  assert.equal(localSettings({ SWARMML_HOME: '/tmp/x' }).startTimeoutS, 60);
+  assert.equal(localSettings({ SWARMML_START_TIMEOUT_S: '90' }).startTimeoutS, 90);
+  for (const bad of ['soon', '-5', '0']) {
+    assert.throws(
+      () => localSettings({ SWARMML_START_TIMEOUT_S: bad }),
+      /SWARMML_START_TIMEOUT_S must be a number of seconds over 0, got/,
+      bad,
+    );
+  }
+});

@@ -10,6 +10,7 @@ export class StackClient {
     method: string,
     path: string,
     body?: unknown,
+    timeoutMs = 10_000,
   ): Promise<{ status: number; body: unknown; servedBy: string | null }> {
     const raw = Buffer.isBuffer(body);
     const res = await fetch(`${this.url}${path}`, {
@@ -21,7 +22,7 @@ export class StackClient {
           : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
       },
       ...(body === undefined ? {} : { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text();
     let parsed: unknown = text;
@@ -42,11 +43,17 @@ export class StackClient {
     return r.body as T;
   }
 
-  /** One KServe v2 prediction of a 64-feature row through the gateway. */
-  infer(model: string, row: number[]) {
-    return this.request('POST', `/v2/models/${model}/infer`, {
-      inputs: [{ name: 'input', shape: [1, row.length], datatype: 'FP32', data: row }],
-    });
+  /**
+   * One KServe v2 prediction of a 64-feature row through the gateway; a client that waits
+   * less than the gateway's response deadline sees a failure where the gateway would retry.
+   */
+  infer(model: string, row: number[], timeoutMs?: number) {
+    return this.request(
+      'POST',
+      `/v2/models/${model}/infer`,
+      { inputs: [{ name: 'input', shape: [1, row.length], datatype: 'FP32', data: row }] },
+      timeoutMs,
+    );
   }
 }
 

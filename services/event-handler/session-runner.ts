@@ -480,7 +480,13 @@ export class SessionRunner {
     if (isTerminal(rec.state)) return rec;
     if (rec.state === 'queued' || !rec.workerId) {
       await this.finish(sessionId, 'stopped', { exitCode: null, reason });
-      return this.d.sessions.get(sessionId);
+      // A launch may have recorded its worker between the read above and this end (the
+      // placement's own check only sees ends written before it): that worker must not train on.
+      const ended = await this.d.sessions.get(sessionId);
+      if (ended.workerId && ended.workerId !== rec.workerId) {
+        await this.d.backend.stop(ended.workerId, { graceMs: this.d.config.STOP_GRACE_MS });
+      }
+      return ended;
     }
     this.stopRequested.set(sessionId, reason);
     await this.d.backend.stop(rec.workerId, { graceMs: this.d.config.STOP_GRACE_MS });

@@ -142,6 +142,8 @@ let swept = false;
 /** The serving side's slot files for one model process; all removed when it is closed. */
 export class SlotFiles {
   private readonly fds: number[] = [];
+  /** each slot's path, made once: every run to the process names its slot */
+  private readonly paths: string[] = [];
   private readonly free: number[] = [];
   private readonly tag: string;
   private closed = false;
@@ -159,11 +161,13 @@ export class SlotFiles {
     if (this.closed) return undefined;
     const index = this.free.pop();
     if (index !== undefined) return index;
+    const path = join(this.dir, `${this.tag}-${this.fds.length}`);
     try {
-      this.fds.push(createFile(this.path(this.fds.length)));
+      this.fds.push(createFile(path));
     } catch {
       return undefined;
     }
+    this.paths.push(path);
     return this.fds.length - 1;
   }
 
@@ -172,7 +176,7 @@ export class SlotFiles {
   }
 
   path(index: number): string {
-    return join(this.dir, `${this.tag}-${index}`);
+    return this.paths[index] ?? join(this.dir, `${this.tag}-${index}`);
   }
 
   fd(index: number): number {

@@ -44,8 +44,8 @@ function describeLocal(l: LocalView): string[] {
     '',
     `local mode (supervisor pid ${l.supervisorPid})`,
     ...table(
-      l.processes.map((p) => [`  ${p.name}`, p.pid, p.port, p.health, p.restarts]),
-      ['  PROCESS', 'PID', 'PORT', 'HEALTH', 'RESTARTS'],
+      l.processes.map((p) => [`  ${p.name}`, p.pid, p.port, p.health, p.restarts, p.spare]),
+      ['  PROCESS', 'PID', 'PORT', 'HEALTH', 'RESTARTS', 'SPARE'],
     ).split('\n'),
   ];
 }

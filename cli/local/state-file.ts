@@ -23,6 +23,7 @@ export const LocalState = z.object({
       lastExit: z
         .object({ code: z.number().nullable(), signal: z.string().nullable(), at: z.string() })
         .nullable(),
+      spare: z.enum(['loading', 'ready', 'none']).optional(),
     }),
   ),
 });

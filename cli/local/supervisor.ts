@@ -5,7 +5,7 @@ import {
   restartDelay,
   type RestartPolicy,
 } from './restart-policy.js';
-import type { Unit } from './units.js';
+import type { SpareState, StartKind, Unit } from './units.js';
 
 /** What `swarmml status` shows of one supervised process. */
 export interface UnitState {
@@ -18,6 +18,8 @@ export interface UnitState {
   /** when the current process started (ISO) */
   since: string | null;
   lastExit: { code: number | null; signal: string | null; at: string } | null;
+  /** for a process that keeps a spare (the gateway): whether one stands by, loaded */
+  spare?: SpareState;
 }
 
 interface Slot {
@@ -31,7 +33,7 @@ interface Slot {
   startedAt: number;
   lastExit: UnitState['lastExit'];
   timer: NodeJS.Timeout | undefined;
-  starting: Promise<void> | undefined;
+  starting: Promise<StartKind> | undefined;
   waiters: (() => void)[];
 }
 
@@ -79,14 +81,13 @@ export class Supervisor {
 
   /** Starts a unit for the first time; rejects if it cannot start. */
   async start(name: string): Promise<void> {
-    const slot = this.slot(name);
-    await this.run(slot);
+    await this.run(this.slot(name));
   }
 
   /** From now on, a unit that dies is restarted (units that keep a spare start it now). */
   supervise(): void {
     this.supervising = true;
-    for (const slot of this.slots.values()) slot.unit.standby?.();
+    for (const slot of this.slots.values()) slot.unit.standby?.(() => this.changed());
   }
 
   /**
@@ -125,6 +126,7 @@ export class Supervisor {
       restarts: s.restarts,
       since: s.state === 'up' ? new Date(s.startedAt).toISOString() : null,
       lastExit: s.lastExit,
+      ...(s.unit.spare ? { spare: s.unit.spare } : {}),
     }));
   }
 
@@ -134,12 +136,13 @@ export class Supervisor {
     return s;
   }
 
-  private async run(slot: Slot): Promise<void> {
+  private async run(slot: Slot): Promise<StartKind> {
     slot.state = 'starting';
     this.changed();
     slot.starting = slot.unit.start();
+    let kind: StartKind;
     try {
-      await slot.starting;
+      kind = await slot.starting;
     } catch (err) {
       slot.state = 'stopped';
       this.changed();
@@ -151,6 +154,7 @@ export class Supervisor {
     slot.startedAt = Date.now();
     this.wake(slot);
     this.changed();
+    return kind;
   }
 
   private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
@@ -188,8 +192,9 @@ export class Supervisor {
       await new Promise<void>((resolve) => needs.waiters.push(resolve));
       if (this.stopping) return;
     }
+    let kind: StartKind;
     try {
-      await this.run(slot);
+      kind = await this.run(slot);
     } catch (err) {
       if (this.stopping) return;
       // A half-started process (redis-server up but not answering) goes before the next try.
@@ -198,8 +203,9 @@ export class Supervisor {
       this.scheduleRestart(slot, `restart failed: ${(err as Error).message}`);
       return;
     }
-    this.o.log(`${slot.unit.name} restarted (pid ${slot.unit.pid ?? '?'})`);
-    slot.unit.standby?.();
+    const how = kind === 'warm' ? ' from its spare' : '';
+    this.o.log(`${slot.unit.name} restarted (pid ${slot.unit.pid ?? '?'})${how}`);
+    slot.unit.standby?.(() => this.changed());
   }
 
   private wake(slot: Slot): void {

@@ -11,15 +11,27 @@ export interface Unit {
   /** the port it serves on, for `swarmml status` */
   readonly port: number | undefined;
   readonly pid: number | undefined;
-  /** Starts the process; resolves once it runs (Redis: once it answers PING). */
-  start(): Promise<void>;
+  /**
+   * Starts the process; resolves once it runs (Redis: once it answers PING), saying whether
+   * a spare was handed the service (`warm`) or a new process started (`cold`).
+   */
+  start(): Promise<StartKind>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited (at once if it does not run). */
   stop(graceMs: number): Promise<void>;
   /** Called on every exit of the process, wanted or not. */
   onExit(cb: ExitListener): void;
-  /** Prepares for a fast restart, if the unit can (a spare process); called while supervised. */
-  standby?(): void;
+  /**
+   * Prepares for a fast restart, if the unit can (a spare process); called while supervised.
+   * `changed` is called when the spare's state changes.
+   */
+  standby?(changed: () => void): void;
+  /** the spare's state, for units that keep one */
+  readonly spare?: SpareState;
 }
+
+export type StartKind = 'warm' | 'cold';
+/** `none` while a unit that keeps a spare has none (it died, or was just used) */
+export type SpareState = 'loading' | 'ready' | 'none';
 
 /**
  * A service as a child process in a process group of its own (detached), so that a
@@ -34,7 +46,7 @@ export interface Unit {
  */
 export class ServiceProcess implements Unit {
   private child: ChildProcess | undefined;
-  private spare: Spare | undefined;
+  private standing: Spare | undefined;
   private readonly listeners = new Set<ExitListener>();
 
   constructor(
@@ -52,6 +64,12 @@ export class ServiceProcess implements Unit {
 
   get pid(): number | undefined {
     return this.child && running(this.child) ? this.child.pid : undefined;
+  }
+
+  get spare(): SpareState | undefined {
+    if (!this.spec.warmArgs) return undefined;
+    if (!this.standing) return 'none';
+    return this.standing.isReady ? 'ready' : 'loading';
   }
 
   private spawn(args: string[]): ChildProcess {
@@ -73,15 +91,15 @@ export class ServiceProcess implements Unit {
     return child;
   }
 
-  async start(): Promise<void> {
-    const spare = this.spare;
-    this.spare = undefined;
+  async start(): Promise<StartKind> {
+    const spare = this.standing;
+    this.standing = undefined;
     // A spare still loading is further along than a cold start; one that hangs is passed over.
     const ready = spare && (await withTimeout(spare.ready, SPARE_WAIT_MS, false));
     if (spare && ready && running(spare.child) && spare.child.connected) {
       this.child = spare.child;
       spare.child.send({ go: true });
-      return;
+      return 'warm';
     }
     if (spare) signal(spare.child, 'SIGKILL');
     const child = this.spawn(this.spec.args);
@@ -90,29 +108,38 @@ export class ServiceProcess implements Unit {
       once(child, 'spawn'),
       once(child, 'error').then(([err]) => Promise.reject(err as Error)),
     ]);
+    return 'cold';
   }
 
   /** Starts a spare, if this service keeps one and none stands by. */
-  standby(): void {
-    if (!this.spec.warmArgs || this.spare) return;
+  standby(changed: () => void): void {
+    if (!this.spec.warmArgs || this.standing) return;
     const child = this.spawn(this.spec.warmArgs);
     const spare: Spare = {
       child,
+      isReady: false,
       ready: new Promise<boolean>((resolve) => {
-        child.once('message', () => resolve(true));
+        child.once('message', () => {
+          spare.isReady = true;
+          resolve(true);
+          if (this.standing === spare) changed();
+        });
         child.once('exit', () => resolve(false));
         child.once('error', () => resolve(false));
       }),
     };
     child.once('exit', () => {
-      if (this.spare === spare) this.spare = undefined;
+      if (this.standing !== spare) return;
+      this.standing = undefined;
+      changed();
     });
-    this.spare = spare;
+    this.standing = spare;
+    changed();
   }
 
   async stop(graceMs: number): Promise<void> {
-    const spare = this.spare;
-    this.spare = undefined;
+    const spare = this.standing;
+    this.standing = undefined;
     if (spare && running(spare.child)) {
       const gone = once(spare.child, 'close');
       signal(spare.child, 'SIGKILL'); // idle: nothing of its own to finish
@@ -147,6 +174,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T
 
 interface Spare {
   child: ChildProcess;
+  /** whether `ready` resolved true */
+  isReady: boolean;
   /** true once its modules are loaded; false if it died first */
   ready: Promise<boolean>;
 }
@@ -177,8 +206,9 @@ export class RedisUnit implements Unit {
     return this.server.running ? this.server.pid : undefined;
   }
 
-  start(): Promise<void> {
-    return this.server.start();
+  async start(): Promise<StartKind> {
+    await this.server.start();
+    return 'cold';
   }
 
   stop(graceMs: number): Promise<void> {

@@ -102,23 +102,26 @@ describe('local mode under faults', () => {
         if (!res) await new Promise((r) => setTimeout(r, 20)); // refused: the port is down
       }
     });
+    // The promise is a restart from the spare; one still loading its modules (a loaded
+    // machine, just after start-up) would make this a cold start's figure.
+    const spare = () => lm.state().processes.find((p) => p.name === 'gateway')?.spare;
+    await waitFor(() => spare() === 'ready', { timeoutMs: 120_000, what: "the gateway's spare" });
     try {
       const old = lm.pid('gateway');
       const t0 = performance.now();
       process.kill(old, 'SIGKILL');
       killed = true;
-      // Waited on longer than promised, so that a slow restart fails with its time.
       await waitFor(async () => lm.pid('gateway') !== old && (await ready()), {
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
         intervalMs: 50,
         what: 'the gateway back',
       });
       const backMs = performance.now() - t0;
       await waitFor(() => okAfterKill > 0, { what: 'load served again' });
-      // The 5 s goal is a figure to print, not a gate: a loaded CI machine took 7.6 s once.
-      // The gate only catches a restart that no longer uses the warm spare.
+      // The 5 s goal is a figure to print, not a gate: CI's 2 cores beside a three-node stack
+      // took 7.6 s once and 23.5 s another time. What is asserted is the mechanism that
+      // makes it fast: the spare, loaded, was handed the service (below).
       t.diagnostic(`the gateway was back after ${Math.round(backMs)} ms (goal < 5 s)`);
-      assert.ok(backMs < 20_000, `back after ${Math.round(backMs)} ms`);
     } finally {
       stop = true;
       await Promise.all(load);
@@ -127,7 +130,10 @@ describe('local mode under faults', () => {
       lm.output(),
       /^\[swarmml\]\s+gateway exited \(signal SIGKILL\) after \d+ m?s; restart 1 in 100 ms$/m,
     );
+    assert.match(lm.output(), /^\[swarmml\]\s+gateway restarted \(pid \d+\) from its spare$/m);
     assert.equal(lm.state().processes.find((p) => p.name === 'gateway')?.restarts, 1);
+    // A new spare stands by for the next restart.
+    await waitFor(() => spare() === 'ready', { timeoutMs: 120_000, what: 'a new spare' });
 
     // `swarmml status` lists every local process with its pid, port, health and restarts.
     const { command, args } = cliCommand();
@@ -136,7 +142,14 @@ describe('local mode under faults', () => {
     });
     const status = JSON.parse(stdout) as {
       local: {
-        processes: { name: string; pid: number; port: number; health: string; restarts: number }[];
+        processes: {
+          name: string;
+          pid: number;
+          port: number;
+          health: string;
+          restarts: number;
+          spare?: string;
+        }[];
       };
     };
     const byName = new Map(status.local.processes.map((p) => [p.name, p]));
@@ -153,6 +166,8 @@ describe('local mode under faults', () => {
       assert.ok(alive(p.pid), `${p.name} pid ${p.pid} runs`);
     }
     assert.equal(byName.get('gateway')?.restarts, 1);
+    assert.equal(byName.get('gateway')?.spare, 'ready');
+    assert.equal(byName.get('serving')?.spare, undefined, 'only the gateway keeps a spare');
     assert.equal(byName.get('gateway')?.port, Number(new URL(lm.url).port));
     // The listener's health port follows SWARMML_PORT too (it was 8084 whatever it said).
     assert.equal(byName.get('event-listener')?.port, Number(new URL(lm.url).port) + 5);

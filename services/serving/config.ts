@@ -30,7 +30,7 @@ const BatchOverride = z.object({
   maxDelayMs: z.number().min(0).optional(),
 });
 
-const HostingMode = z.enum(['auto', 'process', 'thread']);
+const HostingMode = z.enum(['auto', 'process', 'thread', 'inline']);
 
 const schema = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
@@ -78,8 +78,10 @@ const schema = baseEnv.extend({
   SPARE_PROCESS: envBool.default(true),
   /** how model groups are hosted: `process` (a child process each: a native crash takes only
    * that group), `thread` (a worker thread of serving, tensors through shared memory: cheaper
-   * per call, contains JS exceptions and heap exhaustion but not native crashes), or `auto`
-   * (a thread, moved to a process when a one-row run takes HOSTING_PROCESS_AT_RUN_US or more) */
+   * per call, contains JS exceptions and heap exhaustion but not native crashes), `inline`
+   * (on serving's own thread: no hand-off, no isolation; for micro-models, never chosen by
+   * `auto`), or `auto` (a thread, moved to a process when a one-row run takes
+   * HOSTING_PROCESS_AT_RUN_US or more) */
   HOSTING_MODE: HostingMode.default('auto'),
   /** per-model hosting, JSON `{"<model>": "process"}`; a group takes its first model's */
   HOSTING_OVERRIDES: jsonVar(z.record(z.string(), HostingMode), '{}'),

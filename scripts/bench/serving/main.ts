@@ -4,7 +4,7 @@
  * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
  *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
  *   session.run per request, (c) swarmml serving with the model in a model process, (c-thread)
- *   the same with the model in a model thread, (c-direct) serving's direct port (API token
+ *   the same with the model in a model thread, (c-inline) on serving's HTTP thread, (c-direct) serving's direct port (API token
  *   checked, model in a thread), (d) the gateway (auth, forwarding) in front of (c-thread).
  * small model through the gateway, one protocol against another, concurrency 1, 16, 64:
  *   HTTP JSON, HTTP binary tensors (autocannon), gRPC raw and typed contents (grpc-load.ts:
@@ -49,6 +49,7 @@ type Kind =
   | 'express'
   | 'serving'
   | 'serving-thread'
+  | 'serving-inline'
   | 'serving-direct'
   | 'gateway'
   | 'express-ocr'
@@ -61,6 +62,7 @@ const KINDS: Kind[] = [
   'express',
   'serving',
   'serving-thread',
+  'serving-inline',
   'serving-direct',
   'gateway',
   'express-ocr',
@@ -254,7 +256,7 @@ async function mlpPart(): Promise<Row[]> {
   const { request } = await sampleBodies();
   const json = { 'content-type': 'application/json' };
   const rows: Row[] = [];
-  for (const kind of ['bare', 'express', 'serving', 'serving-thread'] as const) {
+  for (const kind of ['bare', 'express', 'serving', 'serving-thread', 'serving-inline'] as const) {
     const { proc, msg } = await spawn(kind);
     rows.push(
       ...(await load(
@@ -505,12 +507,16 @@ async function main(): Promise<void> {
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
       );
     }
-    lines.push('hosting, thread against process: req/s ratio; CPU µs/req process → thread:');
+    lines.push(
+      'hosting against process: req/s of thread, inline; CPU µs/req process → thread → inline:',
+    );
     for (const c of mlpConns) {
       const p = get(rows, 'serving', c);
       const t = get(rows, 'serving-thread', c);
+      const i = get(rows, 'serving-inline', c);
       lines.push(
-        `  c=${c}: ${(t.rps / p.rps).toFixed(2)}; ${p.cpuUs?.serving} → ${t.cpuUs?.['serving-thread']}`,
+        `  c=${c}: ${(t.rps / p.rps).toFixed(2)}, ${(i.rps / p.rps).toFixed(2)}; ` +
+          `${p.cpuUs?.serving} → ${t.cpuUs?.['serving-thread']} → ${i.cpuUs?.['serving-inline']}`,
       );
     }
   }

@@ -15,8 +15,9 @@ import { mlpModel } from '../../../test/helpers/onnx-models.js';
 import { Keys, TokenLookup, createRedis, tokenHash } from '../../../shared/index.js';
 import { createDirectServer } from '../../../services/serving/direct-server.js';
 import { sessionOptions } from './ocr-servers.js';
+import type { HostingMode } from '../../../services/serving/hosting/worker-link.js';
 
-export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread';
+export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread' | 'serving-inline';
 
 /** (a) the physical limit: node:http answering a fixed body of the response's size */
 export async function bare(responseBody: string | Buffer): Promise<number> {
@@ -75,15 +76,15 @@ async function plainExpress(threads: number): Promise<number> {
 
 /**
  * (c) swarmml serving: its own node:http server, dynamic batching, the model in a model
- * process (`serving`) or a model thread (`serving-thread`)
+ * process (`serving`), a model thread (`serving-thread`) or on the HTTP thread (`serving-inline`)
  */
-async function serving(threads: number, mode: 'process' | 'thread'): Promise<number> {
+async function serving(threads: number, mode: HostingMode): Promise<number> {
   const app = await servingApp(threads, mode);
   await new Promise<void>((r) => app.server.listen(0, '127.0.0.1', r));
   return (app.server.address() as AddressInfo).port;
 }
 
-async function servingApp(threads: number, mode: 'process' | 'thread') {
+async function servingApp(threads: number, mode: HostingMode) {
   const source = new InMemoryModelSource().put('mlp', 1, mlpModel(MLP_SIZES), {
     production: true,
   });
@@ -122,5 +123,8 @@ export async function startServer(
 ): Promise<number> {
   if (kind === 'bare') return bare(responseBody);
   if (kind === 'express') return plainExpress(threads);
-  return serving(threads, kind === 'serving-thread' ? 'thread' : 'process');
+  return serving(
+    threads,
+    kind === 'serving' ? 'process' : kind === 'serving-thread' ? 'thread' : 'inline',
+  );
 }

@@ -43,8 +43,8 @@ export const SessionChoice = z.object({
   runUs: z.number().nonnegative(),
   /** every candidate's median µs, `<intra>x<inter>:<mode>` → µs */
   candidates: z.record(z.string(), z.number()).optional(),
-  /** how the model group is hosted: a process of its own or a thread of serving */
-  hosting: z.enum(['process', 'thread']).optional(),
+  /** how the model group is hosted: a process of its own, a thread of serving, or inline */
+  hosting: z.enum(['process', 'thread', 'inline']).optional(),
 });
 export type SessionChoice = z.infer<typeof SessionChoice>;
 

@@ -1,6 +1,7 @@
 /**
  * A started model worker as the supervisor sees it, whichever way it is hosted: a child
- * process (IPC over a pipe) or a worker thread in this process (shared memory). The supervisor
+ * process (IPC over a pipe), a worker thread in this process (shared memory), or serving's own
+ * thread (inline-link.ts: calls). The supervisor
  * sends ToWorker requests, gets FromWorker answers, and learns when the worker is gone.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -15,7 +16,7 @@ import {
   type RunFileFields,
 } from './tensor-files.js';
 
-export type HostingMode = 'process' | 'thread';
+export type HostingMode = 'process' | 'thread' | 'inline';
 
 export interface WorkerLink {
   readonly mode: HostingMode;

@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Unavailable, type Logger } from '../../../shared/index.js';
 import { startModuleWorker } from '../decoding/module-worker.js';
+import { InlineLink } from './inline-link.js';
 import { ThreadLink } from './thread-link.js';
 import { ProcessLink, type HostingMode, type WorkerLink } from './worker-link.js';
 
@@ -103,13 +104,15 @@ export class WorkerSpawner {
   }
 
   private start(): Promise<WorkerLink> {
+    if (this.mode === 'inline') return Promise.resolve(new InlineLink());
     return this.mode === 'thread'
       ? startThreadWorker(this.opts.threadHeapMb ?? 1024)
       : forkWorker();
   }
 
   private refill(): void {
-    if (!this.opts.keepSpare || this.closed || this.spare) return;
+    // An inline "worker" starts at once: a spare would save nothing.
+    if (!this.opts.keepSpare || this.closed || this.spare || this.mode === 'inline') return;
     const p = this.start();
     p.then(
       (link) => {

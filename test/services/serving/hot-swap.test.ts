@@ -1,6 +1,6 @@
 /**
- * Promotions under load swap generations atomically, in both hosting modes (a model process,
- * a model thread): 64 clients, no failures, every answer from one generation.
+ * Promotions under load swap generations atomically, in every hosting mode (a model process,
+ * a model thread, serving's own thread): 64 clients, no failures, every answer from one generation.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ function metricValue(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-for (const mode of ['process', 'thread'] as const) {
+for (const mode of ['process', 'thread', 'inline'] as const) {
   describe(`hosting ${mode}`, () => {
     let s: Serving;
     let src: InMemoryModelSource;

@@ -13,7 +13,7 @@ import { seededFloats, slowModel } from '../../helpers/onnx-models.js';
 
 const SIZE = 128;
 
-for (const mode of ['process', 'thread'] as const) {
+for (const mode of ['process', 'thread', 'inline'] as const) {
   test(`${mode}: reloading or unloading a generation lets the runs already on it finish`, async () => {
     const log = createLogger('serving', 'silent');
     const spawner = new WorkerSpawner({ keepSpare: false, log, mode });

@@ -1,9 +1,10 @@
 /**
- * How tensors reach a model worker and come back, both ways of hosting:
+ * How tensors reach a model worker and come back, every way of hosting:
  * - thread: shared-memory slots that start at 64 KB and are replaced by bigger ones when a
  *   request or an answer outgrows them;
  * - process: small tensors inside the IPC message, large ones through a slot file in shared
  *   memory (tensor-files.ts), removed when the process's link closes.
+ * - inline: no hand-off, the tensors are passed by reference (inline-link.ts).
  * Requests of every size, in flight together, each get their own answer, and errors come back
  * as typed errors.
  */
@@ -38,7 +39,7 @@ import { addConstantModel, seededFloats } from '../../helpers/onnx-models.js';
 const ourFiles = () =>
   readdirSync(tensorFileDir()).filter((n) => n.startsWith(`swarmml-tensors-${process.pid}-`));
 
-for (const mode of ['thread', 'process'] as HostingMode[]) {
+for (const mode of ['thread', 'process', 'inline'] as HostingMode[]) {
   test(`${mode} hosting: small and large tensors in flight together`, async () => {
     const log = createLogger('serving', 'silent');
     const spawner = new WorkerSpawner({ keepSpare: false, log, mode });
@@ -52,7 +53,7 @@ for (const mode of ['thread', 'process'] as HostingMode[]) {
     try {
       await proc.start();
       assert.equal(proc.mode, mode);
-      if (mode === 'thread') assert.equal(proc.pid, process.pid);
+      if (mode !== 'process') assert.equal(proc.pid, process.pid);
       else assert.notEqual(proc.pid, process.pid);
       await proc.load('add', 1, addConstantModel({ value: 1 }));
       const input = (rows: number, seed: number): TensorMap => ({

@@ -33,14 +33,16 @@ function entries(file) {
       comment.push(line.replace(/^\*\s?/, '').replace(/\s?\*\/$/, ''));
       continue;
     }
-    const m = /^([A-Z][A-Z0-9_]+): (z|baseEnv|envBool)/.exec(line);
+    const m = /^([A-Z][A-Z0-9_]+): [a-zA-Z]/.exec(line);
     if (m) {
       // The entry may span lines: read on to the next entry to find its default.
       let end = i + 1;
       while (end < lines.length && !/^\s*([A-Z][A-Z0-9_]+: |\/\*\*|\}\)|\/\/)/.test(lines[end]))
         end++;
       const rest = lines.slice(i, end).join(' ');
-      const d = /\.default\(((?:[^()]|\([^()]*\))*)\)/.exec(rest);
+      // jsonVar(schema, '<default>'): a JSON variable's default is its last argument
+      const d =
+        /\.default\(((?:[^()]|\([^()]*\))*)\)/.exec(rest) ?? /jsonVar\(.*, ('[^']*')\)/.exec(rest);
       const text = comment
         .join(' ')
         .replace(/@defaultValue.*/, '')

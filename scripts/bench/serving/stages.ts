@@ -106,20 +106,22 @@ async function main(): Promise<void> {
   await proc.close();
   await spawner.close();
 
-  // Thread hosting: both sides are in this process, so its CPU covers the whole call.
-  const threads = new WorkerSpawner({ keepSpare: false, log, mode: 'thread' });
-  const inThread = new ModelProcess({
-    group: 'mlp',
-    session: { graphOptimizationLevel: 'all', intraOpNumThreads: 1, spinning: false },
-    log,
-    spawner: threads,
-  });
-  await inThread.start();
-  await inThread.load('mlp', 1, mlpModel());
-  for (let i = 0; i < 2_000; i++) await inThread.run('mlp', 1, decoded.inputs);
-  add('model thread call: both sides', await time(() => inThread.run('mlp', 1, decoded.inputs)));
-  await inThread.close();
-  await threads.close();
+  // Thread and inline hosting: both sides are in this process, so its CPU covers the whole call.
+  for (const mode of ['thread', 'inline'] as const) {
+    const local = new WorkerSpawner({ keepSpare: false, log, mode });
+    const hosted = new ModelProcess({
+      group: 'mlp',
+      session: { graphOptimizationLevel: 'all', intraOpNumThreads: 1, spinning: false },
+      log,
+      spawner: local,
+    });
+    await hosted.start();
+    await hosted.load('mlp', 1, mlpModel());
+    for (let i = 0; i < 2_000; i++) await hosted.run('mlp', 1, decoded.inputs);
+    add(`model ${mode} call: both sides`, await time(() => hosted.run('mlp', 1, decoded.inputs)));
+    await hosted.close();
+    await local.close();
+  }
 
   add(
     'encodeInfer (JSON answer)',
@@ -138,13 +140,15 @@ async function main(): Promise<void> {
     cpu: serving.cpu + get('model process call: model').cpu - get('onnxruntime').cpu,
   };
   lines.push(line('  IPC, both sides (call minus session.run)', ipc));
-  const thread = get('model thread call');
-  lines.push(
-    line('  thread hand-off, both sides (call minus run)', {
-      wall: thread.wall - get('onnxruntime').wall,
-      cpu: thread.cpu - get('onnxruntime').cpu,
-    }),
-  );
+  for (const mode of ['thread', 'inline']) {
+    const call = get(`model ${mode} call`);
+    lines.push(
+      line(`  ${mode} hand-off, both sides (call minus run)`, {
+        wall: call.wall - get('onnxruntime').wall,
+        cpu: call.cpu - get('onnxruntime').cpu,
+      }),
+    );
+  }
   console.log(lines.join('\n'));
 }
 

@@ -4,9 +4,7 @@
  * token store.
  */
 import type { AddressInfo } from 'node:net';
-import { createLogger, createRedis } from '../../../shared/index.js';
-import { buildApp } from '../../../services/gateway/app.js';
-import { loadConfig } from '../../../services/gateway/config.js';
+import * as platform from './platform.js';
 
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
 
@@ -15,6 +13,11 @@ export async function startGateway(
   servingPorts: string,
   redisUrl: string,
 ): Promise<{ port: number; grpcPort: number }> {
+  const [{ createLogger, createRedis }, { buildApp }, { loadConfig }] = await Promise.all([
+    platform.shared(),
+    platform.gatewayApp(),
+    platform.gatewayConfig(),
+  ]);
   const log = createLogger('bench-gateway', 'warn');
   const gw = buildApp({
     config: loadConfig({

@@ -20,7 +20,9 @@
  *        BENCH_MLP_FEATURES=784 (13: a tabular row, the small body the fast-path goals speak of)
  *        BENCH_WARM_UP_S=1  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
  *        BENCH_OCR_WIDTH=320  BENCH_OCR_CLIENT=closed-loop (or autocannon)  BENCH_OUT=figures.json
+ *        BENCH_BUILD=dist (serving and the gateway as compiled by `npm run build`; or source)
  */
+import { BUILD } from './platform.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -497,13 +499,13 @@ async function main(): Promise<void> {
       ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
     );
     lines.push(
-      'against bare node:http (req/s): express, serving, serving-thread, serving-direct, gateway; gateway p50 - serving-thread p50 (ms):',
+      'against bare node:http (req/s): express, serving, serving-thread, serving-inline, serving-direct, gateway; gateway p50 - serving-thread p50 (ms):',
     );
     for (const c of mlpConns) {
       const bare = get(rows, 'bare', c).rps;
       const s = get(rows, 'serving-thread', c);
       lines.push(
-        `  c=${c}: ${['express', 'serving', 'serving-thread', 'serving-direct', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
+        `  c=${c}: ${['express', 'serving', 'serving-thread', 'serving-inline', 'serving-direct', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
       );
     }
@@ -597,7 +599,8 @@ async function main(): Promise<void> {
   }
   figures.loadAfter = loadavg()[0];
   lines.push(
-    `\nmachine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end`,
+    `\nmachine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end; ` +
+      `serving and the gateway ran from ${BUILD === 'dist' ? 'dist/ (compiled)' : 'source (tsx)'}`,
   );
   console.log(lines.join('\n'));
   if (env.BENCH_OUT) writeFileSync(env.BENCH_OUT, JSON.stringify(figures, null, 2));

@@ -9,13 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import express from 'express';
 import * as ort from 'onnxruntime-node';
-import { createLogger } from '../../../shared/runtime/logger.js';
-import { buildApp } from '../../../services/serving/app.js';
-import { loadConfig } from '../../../services/serving/config.js';
-import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { seededFloats } from '../../../test/helpers/onnx-models.js';
 import { ocrModelPath } from '../../../test/services/serving/ocr-models.js';
 import { bare } from './servers.js';
+import * as platform from './platform.js';
 
 export const OCR_WIDTH = Number(process.env.BENCH_OCR_WIDTH ?? 320);
 export const OCR_SHAPE = [1, 3, 48, OCR_WIDTH];
@@ -171,6 +168,13 @@ export async function servingOcr(
   threads = cpus().length,
   mode: 'process' | 'thread' = 'process',
 ): Promise<number> {
+  const [{ buildApp }, { loadConfig }, { InMemoryModelSource }, { createLogger }] =
+    await Promise.all([
+      platform.servingApp(),
+      platform.servingConfig(),
+      platform.modelSource(),
+      platform.shared(),
+    ]);
   const app = buildApp({
     config: loadConfig({
       PORT: '0',

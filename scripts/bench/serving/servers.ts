@@ -7,15 +7,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import * as ort from 'onnxruntime-node';
-import { createLogger } from '../../../shared/runtime/logger.js';
-import { buildApp } from '../../../services/serving/app.js';
-import { loadConfig } from '../../../services/serving/config.js';
-import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
 import { mlpModel } from '../../../test/helpers/onnx-models.js';
-import { Keys, TokenLookup, createRedis, tokenHash } from '../../../shared/index.js';
-import { createDirectServer } from '../../../services/serving/direct-server.js';
 import { sessionOptions } from './ocr-servers.js';
 import type { HostingMode } from '../../../services/serving/hosting/worker-link.js';
+import * as platform from './platform.js';
 
 export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread' | 'serving-inline';
 
@@ -85,6 +80,13 @@ async function serving(threads: number, mode: HostingMode): Promise<number> {
 }
 
 async function servingApp(threads: number, mode: HostingMode) {
+  const [{ buildApp }, { loadConfig }, { InMemoryModelSource }, { createLogger }] =
+    await Promise.all([
+      platform.servingApp(),
+      platform.servingConfig(),
+      platform.modelSource(),
+      platform.shared(),
+    ]);
   const source = new InMemoryModelSource().put('mlp', 1, mlpModel(MLP_SIZES), {
     production: true,
   });
@@ -105,6 +107,8 @@ export const BENCH_CLIENT_TOKEN = 'smt_bench-client-token-0123456789abcdef';
  * (tokens read from Redis, as in a deployment), what a client calls instead of the gateway
  */
 export async function servingDirect(threads: number, redisUrl: string): Promise<number> {
+  const { createLogger, createRedis, Keys, TokenLookup, tokenHash } = await platform.shared();
+  const { createDirectServer } = await platform.directServer();
   const log = createLogger('bench', 'warn');
   const redis = createRedis(redisUrl, log);
   const keys = new Keys('bench');

@@ -422,20 +422,30 @@ export class SessionRunner {
     return true;
   }
 
-  /** Ends a session: final state, exit code archived, and no candidate left undecided. */
+  /**
+   * Ends a session: final state, exit code archived, and no candidate left undecided. With
+   * `from`, only a session still in that state is ended (a compare-and-set): false, and
+   * nothing done, when another writer moved it first.
+   */
   async finish(
     sessionId: string,
     state: SessionState,
     patch: { exitCode: number | null; reason?: string; lastLogs?: string[] },
-  ): Promise<void> {
+    opts: { from?: SessionState } = {},
+  ): Promise<boolean> {
     const rec = await this.d.sessions.get(sessionId);
-    if (isTerminal(rec.state)) return;
-    // A worker that succeeded without ever saying hello still ran: record it as it was.
-    if (state === 'succeeded' && rec.state !== 'running') {
-      if (rec.state === 'placing') await this.move(sessionId, 'starting', {});
-      await this.move(sessionId, 'running', {});
+    if (isTerminal(rec.state)) return false;
+    if (opts.from) {
+      if (rec.state !== opts.from) return false;
+      if (!(await this.d.sessions.transitionFrom(sessionId, opts.from, state, patch))) return false;
+    } else {
+      // A worker that succeeded without ever saying hello still ran: record it as it was.
+      if (state === 'succeeded' && rec.state !== 'running') {
+        if (rec.state === 'placing') await this.move(sessionId, 'starting', {});
+        await this.move(sessionId, 'running', {});
+      }
+      await this.d.sessions.transition(sessionId, state, patch);
     }
-    await this.d.sessions.transition(sessionId, state, patch);
     this.sessionEnded(sessionId);
     // Nothing resumes an ended session: its checkpoint would only take memory.
     await this.d.checkpoints
@@ -452,6 +462,7 @@ export class SessionRunner {
       },
     });
     if (state !== 'succeeded') await this.rejectDangling(rec, state);
+    return true;
   }
 
   private async rejectDangling(rec: SessionRecord, state: SessionState): Promise<void> {
@@ -476,21 +487,29 @@ export class SessionRunner {
    * after the grace period) and is marked stopped when its worker exits.
    */
   async stop(sessionId: string, reason: string): Promise<SessionRecord> {
-    const rec = await this.d.sessions.get(sessionId);
-    if (isTerminal(rec.state)) return rec;
-    if (rec.state === 'queued' || !rec.workerId) {
-      await this.finish(sessionId, 'stopped', { exitCode: null, reason });
-      // A launch may have recorded its worker between the read above and this end (the
-      // placement's own check only sees ends written before it): that worker must not train on.
-      const ended = await this.d.sessions.get(sessionId);
-      if (ended.workerId && ended.workerId !== rec.workerId) {
-        await this.d.backend.stop(ended.workerId, { graceMs: this.d.config.STOP_GRACE_MS });
+    // Each pass acts on what it read; a pass that loses a race to another writer (the launch
+    // recorded its worker: placing → starting) reads again. A retry needs another writer to
+    // have moved the session in between, which a launch or a requeue does a few times at most.
+    for (;;) {
+      const rec = await this.d.sessions.get(sessionId);
+      if (isTerminal(rec.state)) return rec;
+      if (rec.state === 'queued' || !rec.workerId) {
+        // Ended only from the state read: no worker can have been recorded since, as the
+        // launch records its worker in the same step that leaves `placing`. A launch that
+        // finds the session ended stops its own worker (recordPlacement).
+        const ended = await this.finish(
+          sessionId,
+          'stopped',
+          { exitCode: null, reason },
+          { from: rec.state },
+        );
+        if (ended) return this.d.sessions.get(sessionId);
+        continue;
       }
-      return ended;
+      this.stopRequested.set(sessionId, reason);
+      await this.d.backend.stop(rec.workerId, { graceMs: this.d.config.STOP_GRACE_MS });
+      return this.d.sessions.get(sessionId);
     }
-    this.stopRequested.set(sessionId, reason);
-    await this.d.backend.stop(rec.workerId, { graceMs: this.d.config.STOP_GRACE_MS });
-    return this.d.sessions.get(sessionId);
   }
 
   async close(): Promise<void> {

@@ -189,26 +189,50 @@ export class SessionStore {
    * table forbids it (terminal states are final); concurrent transitions serialise.
    */
   async transition(id: string, to: SessionState, patch: SessionPatch = {}): Promise<SessionRecord> {
-    const k = this.keys;
     await withRetry(async () => {
-      const from = (await this.redis.hget(k.session(id), 'state')) as SessionState | null;
+      const from = (await this.redis.hget(this.keys.session(id), 'state')) as SessionState | null;
       if (from === null) throw new NotFound(`session ${id} not found`, { id });
-      if (!canTransition(from, to)) {
-        throw new Conflict(`session ${id} cannot go from ${from} to ${to}`, { id, from, to });
-      }
-      const now = new Date().toISOString();
-      const stamps: Partial<SessionRecord> = { updated: now };
-      if (to === 'running') stamps.started = now;
-      if (isTerminal(to)) stamps.ended = now;
-      const r = await transitionScript(
-        this.redis,
-        [k.session(id), k.sessionsByState(from), k.sessionsByState(to)],
-        [id, from, to, ...toFields({ ...patch, ...stamps })],
-      );
-      if (r === 'nosession') throw new NotFound(`session ${id} not found`, { id });
-      return r === 'ok' ? true : 'retry';
+      return (await this.write(id, from, to, patch)) ? true : 'retry';
     }, `transition ${id}`);
     return this.get(id);
+  }
+
+  /**
+   * Moves a session from exactly `from` to `to`; undefined, with nothing written, when another
+   * writer moved it first. For a writer whose decision rests on the state it read: a stop that
+   * found no worker to signal must not end a session whose launch has since recorded one.
+   */
+  async transitionFrom(
+    id: string,
+    from: SessionState,
+    to: SessionState,
+    patch: SessionPatch = {},
+  ): Promise<SessionRecord | undefined> {
+    return (await this.write(id, from, to, patch)) ? this.get(id) : undefined;
+  }
+
+  /** One compare-and-set of the state: false when it is no longer `from`. */
+  private async write(
+    id: string,
+    from: SessionState,
+    to: SessionState,
+    patch: SessionPatch,
+  ): Promise<boolean> {
+    if (!canTransition(from, to)) {
+      throw new Conflict(`session ${id} cannot go from ${from} to ${to}`, { id, from, to });
+    }
+    const k = this.keys;
+    const now = new Date().toISOString();
+    const stamps: Partial<SessionRecord> = { updated: now };
+    if (to === 'running') stamps.started = now;
+    if (isTerminal(to)) stamps.ended = now;
+    const r = await transitionScript(
+      this.redis,
+      [k.session(id), k.sessionsByState(from), k.sessionsByState(to)],
+      [id, from, to, ...toFields({ ...patch, ...stamps })],
+    );
+    if (r === 'nosession') throw new NotFound(`session ${id} not found`, { id });
+    return r === 'ok';
   }
 
   /** Sets fields without changing state. */

@@ -92,6 +92,28 @@ describe('session store', () => {
     for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof Conflict);
   });
 
+  test('transitionFrom writes only from the state its caller read', async () => {
+    const s = store();
+    const rec = await s.create({ kind: 'train', request: {} });
+    await s.transition(rec.id, 'placing');
+    // A launch records its worker as it leaves `placing`...
+    await s.transition(rec.id, 'starting', { workerId: 'w-7' });
+    // ...so a stop that read `placing` (no worker) writes nothing and learns it lost.
+    assert.equal(await s.transitionFrom(rec.id, 'placing', 'stopped', { reason: 'x' }), undefined);
+    const kept = await s.get(rec.id);
+    assert.equal(kept.state, 'starting');
+    assert.equal(kept.reason, undefined);
+    assert.equal(kept.ended, undefined);
+    // Read again, it ends the session from where it is, with its stamps and patch.
+    const ended = await s.transitionFrom(rec.id, 'starting', 'stopped', { reason: 'stop' });
+    assert.equal(ended?.state, 'stopped');
+    assert.equal(ended?.reason, 'stop');
+    assert.ok(ended?.ended);
+    assert.deepEqual(await s.list({ state: 'starting' }), { items: [], total: 0 });
+    await assert.rejects(s.transitionFrom(rec.id, 'stopped', 'running'), Conflict);
+    await assert.rejects(s.transitionFrom('nope', 'queued', 'placing'), NotFound);
+  });
+
   test('list is newest first, filters by state, pages', async () => {
     const s = store();
     const ids: string[] = [];

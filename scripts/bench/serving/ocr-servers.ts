@@ -168,13 +168,7 @@ export async function servingOcr(
   threads = cpus().length,
   mode: 'process' | 'thread' = 'process',
 ): Promise<number> {
-  const [{ buildApp }, { loadConfig }, { InMemoryModelSource }, { createLogger }] =
-    await Promise.all([
-      platform.servingApp(),
-      platform.servingConfig(),
-      platform.modelSource(),
-      platform.shared(),
-    ]);
+  const { buildApp, loadConfig, InMemoryModelSource, createLogger } = await platform.serving();
   const app = buildApp({
     config: loadConfig({
       PORT: '0',

@@ -69,3 +69,19 @@ export const gatewayApp = () =>
   load<typeof import('../../../services/gateway/app.js')>('services/gateway/app');
 export const gatewayConfig = () =>
   load<typeof import('../../../services/gateway/config.js')>('services/gateway/config');
+
+/** What a serving contender needs: its app, config, an in-memory registry and a logger. */
+export async function serving() {
+  const [app, config, source, common] = await Promise.all([
+    servingApp(),
+    servingConfig(),
+    modelSource(),
+    shared(),
+  ]);
+  return {
+    buildApp: app.buildApp,
+    loadConfig: config.loadConfig,
+    InMemoryModelSource: source.InMemoryModelSource,
+    createLogger: common.createLogger,
+  };
+}

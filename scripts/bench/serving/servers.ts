@@ -80,13 +80,7 @@ async function serving(threads: number, mode: HostingMode): Promise<number> {
 }
 
 async function servingApp(threads: number, mode: HostingMode) {
-  const [{ buildApp }, { loadConfig }, { InMemoryModelSource }, { createLogger }] =
-    await Promise.all([
-      platform.servingApp(),
-      platform.servingConfig(),
-      platform.modelSource(),
-      platform.shared(),
-    ]);
+  const { buildApp, loadConfig, InMemoryModelSource, createLogger } = await platform.serving();
   const source = new InMemoryModelSource().put('mlp', 1, mlpModel(MLP_SIZES), {
     production: true,
   });

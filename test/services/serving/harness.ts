@@ -4,7 +4,11 @@ import { createLogger } from '../../../shared/runtime/logger.js';
 import { buildApp, type ServingApp, type ServingDeps } from '../../../services/serving/app.js';
 import { loadConfig } from '../../../services/serving/config.js';
 import type { BackoffPolicy } from '../../../services/serving/hosting/backoff.js';
-import type { ModelSource } from '../../../services/serving/hosting/model-source.js';
+import {
+  InMemoryModelSource,
+  type ModelSource,
+} from '../../../services/serving/hosting/model-source.js';
+import type { SessionChoice } from '../../../services/serving/hosting/protocol.js';
 import type { DriftMonitor } from '../../../services/serving/drift/drift-monitor.js';
 
 export type JsonBody = any;
@@ -81,4 +85,13 @@ export function v2Body(
   extra: Record<string, unknown> = {},
 ) {
   return { inputs: [{ name, shape, datatype: 'FP32', data }], ...extra };
+}
+
+/** An in-memory registry that keeps what serving records on each generation (hosting, session). */
+export class RecordingSource extends InMemoryModelSource {
+  readonly recorded = new Map<string, SessionChoice>();
+  recordSession(name: string, gen: number, choice: SessionChoice): Promise<void> {
+    this.recorded.set(`${name}@${gen}`, choice);
+    return Promise.resolve();
+  }
 }

@@ -5,18 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InMemoryModelSource } from '../../../services/serving/hosting/model-source.js';
-import type { SessionChoice } from '../../../services/serving/hosting/protocol.js';
 import { addConstantModel } from '../../helpers/onnx-models.js';
-import { startServing, v2Body, type Serving } from './harness.js';
-
-class RecordingSource extends InMemoryModelSource {
-  readonly recorded = new Map<string, SessionChoice>();
-  recordSession(name: string, gen: number, choice: SessionChoice): Promise<void> {
-    this.recorded.set(`${name}@${gen}`, choice);
-    return Promise.resolve();
-  }
-}
+import { RecordingSource, startServing, v2Body, type Serving } from './harness.js';
 
 let s: Serving;
 let src: RecordingSource;

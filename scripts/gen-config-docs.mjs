@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes docs/config.md from the config schemas (shared/runtime/config.ts and services/*/config.ts):
-// each `NAME: z....` entry with its doc comment and default. `--check` fails when stale.
+// each `NAME: <schema>` entry (z..., a named schema, jsonVar(..., '<default>')) with its doc
+// comment and default. `--check` fails when stale.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 
 const sources = [

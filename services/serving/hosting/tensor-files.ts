@@ -161,7 +161,7 @@ export class SlotFiles {
     if (this.closed) return undefined;
     const index = this.free.pop();
     if (index !== undefined) return index;
-    const path = join(this.dir, `${this.tag}-${this.fds.length}`);
+    const path = this.nameOf(this.fds.length);
     try {
       this.fds.push(createFile(path));
     } catch {
@@ -176,7 +176,12 @@ export class SlotFiles {
   }
 
   path(index: number): string {
-    return this.paths[index] ?? join(this.dir, `${this.tag}-${index}`);
+    // A slot not made yet is named too: where it will be made.
+    return this.paths[index] ?? this.nameOf(index);
+  }
+
+  private nameOf(index: number): string {
+    return join(this.dir, `${this.tag}-${index}`);
   }
 
   fd(index: number): number {

@@ -53,10 +53,17 @@ export const clusterApi = {
   }),
 };
 
+/**
+ * How long a health probe may take before its process is reported down. A busy node answers a
+ * live process's /healthz in hundreds of ms (seen: 705 ms in CI), so 1 s reported live
+ * processes down; a hung one still shows within the page's refresh.
+ */
+const PROBE_TIMEOUT_MS = 2_500;
+
 async function probe(name: string, url: string): Promise<ProcessStatus> {
   const t0 = performance.now();
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await res.body?.cancel();
     const latencyMs = Math.round(performance.now() - t0);
     return res.ok

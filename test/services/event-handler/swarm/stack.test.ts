@@ -122,19 +122,29 @@ describe('the swarmml stack on a real swarm', { skip }, () => {
         assert.equal(health, 'healthy', `${s} container ${c}`);
       }
     }
-    const cluster = await api.json<{
+    type Cluster = {
       mode: string;
-      processes: { name: string; up: boolean }[];
+      processes: { name: string; up: boolean; latencyMs?: number }[];
       swarm: {
         nodes: { hostname: string; role: string; state: string; availability: string }[];
         services: { name: string; image: string; replicas: number; running: number }[];
       };
-    }>('GET', '/api/v1/cluster');
-    assert.equal(cluster.mode, 'swarm');
-    assert.ok(
-      cluster.processes.every((p) => p.up),
-      JSON.stringify(cluster.processes),
+    };
+    // The gateway probes each process when asked; on a loaded node a probe right after the
+    // stack comes up may run past its deadline, so the report is asked again until all are up.
+    let last: Cluster['processes'] = [];
+    const cluster = await waitFor(
+      async () => {
+        const c = await api.json<Cluster>('GET', '/api/v1/cluster');
+        last = c.processes;
+        return c.processes.every((p) => p.up) ? c : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'every process up' },
+    ).catch((err: Error) => assert.fail(`${err.message}; last: ${JSON.stringify(last)}`));
+    console.log(
+      `# cluster probes (ms): ${cluster.processes.map((p) => `${p.name} ${p.latencyMs}`).join(', ')}`,
     );
+    assert.equal(cluster.mode, 'swarm');
     assert.ok(cluster.swarm.nodes.some((n) => n.role === 'manager' && n.state === 'ready'));
     const serving = cluster.swarm.services.find((s) => s.name === `${stack}_serving`);
     assert.deepEqual(

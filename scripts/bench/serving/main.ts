@@ -18,7 +18,7 @@
  *   node --import tsx scripts/bench/serving/main.ts
  *   env: BENCH_PARTS=mlp,replicas,grpc,ocr  BENCH_REPLICAS=1,2  BENCH_THREADS=1  BENCH_OCR_THREADS=<cores>
  *        BENCH_MLP_FEATURES=784 (13: a tabular row, the small body the fast-path goals speak of)
- *        BENCH_WARM_UP_S=1  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_OCR_CONNECTIONS=1,8,32
+ *        BENCH_WARM_UP_S=1  BENCH_DURATION_S=5  BENCH_CONNECTIONS=1,16,64  BENCH_ROUNDS=1  BENCH_OCR_CONNECTIONS=1,8,32
  *        BENCH_OCR_WIDTH=320  BENCH_OCR_CLIENT=closed-loop (or autocannon)  BENCH_OUT=figures.json
  *        BENCH_BUILD=dist (serving and the gateway as compiled by `npm run build`; or source)
  */
@@ -78,6 +78,8 @@ const env = process.env;
 const parts = (env.BENCH_PARTS ?? 'mlp,replicas,grpc,ocr').split(',');
 const durationS = Number(env.BENCH_DURATION_S ?? 5);
 const mlpConns = (env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
+/** passes over the small model's contenders; figures are medians over them */
+const mlpRounds = Math.max(1, Number(env.BENCH_ROUNDS ?? 1));
 const ocrConns = (env.BENCH_OCR_CONNECTIONS ?? '1,8,32').split(',').map(Number);
 /**
  * onnxruntime intra-op threads of every contender that runs a model (raw, express, serving),
@@ -168,28 +170,52 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** the pass it was measured in (BENCH_ROUNDS) */
+  round?: number;
   /** CPU µs per request of each measured server process tree, by name */
   cpuUs?: Record<string, number>;
 }
 
-async function load(
-  part: Row['part'],
-  kind: string,
-  url: string,
-  conns: number[],
-  body: string | Buffer,
-  headers: Record<string, string>,
-  pids: Record<string, number> = {},
-  generator: typeof autocannon = autocannon,
-): Promise<Row[]> {
-  const opts = { url, method: 'POST', headers, body };
-  await generator({ ...opts, connections: Math.max(...conns), duration: WARM_UP_S });
+/** A server ready for load: where to send it, with what, and whose CPU to count. */
+interface Target {
+  part: Row['part'];
+  kind: string;
+  url: string;
+  body: string | Buffer;
+  headers: Record<string, string>;
+  pids?: Record<string, number>;
+  generator?: typeof autocannon;
+}
+
+/** `WARM_UP_S` of load at the highest concurrency, not measured. */
+async function warmUp(t: Target, conns: number[]): Promise<void> {
+  const { url, headers, body, generator = autocannon } = t;
+  await generator({
+    url,
+    method: 'POST',
+    headers,
+    body,
+    connections: Math.max(...conns),
+    duration: WARM_UP_S,
+  });
+}
+
+/** One measured cell per concurrency, with the CPU each named process tree spent. */
+async function measure(t: Target, conns: number[], round?: number): Promise<Row[]> {
+  const { part, kind, url, headers, body, pids = {}, generator = autocannon } = t;
   const rows: Row[] = [];
   const cpu = () =>
     Object.entries(pids).map(([k, pid]) => [k, treeCpuSeconds(pid) ?? NaN] as const);
   for (const connections of conns) {
     const before = cpu();
-    const r = await generator({ ...opts, connections, duration: durationS });
+    const r = await generator({
+      url,
+      method: 'POST',
+      headers,
+      body,
+      connections,
+      duration: durationS,
+    });
     const after = new Map(cpu());
     const n = Math.max(1, r.requests.total);
     const cpuUs = Object.fromEntries(
@@ -203,13 +229,63 @@ async function load(
       p50: r.latency.p50,
       p99: r.latency.p99,
       errors: r.non2xx + r.errors + r.timeouts,
-      ...(pids && Object.keys(pids).length ? { cpuUs } : {}),
+      ...(Object.keys(pids).length ? { cpuUs } : {}),
+      ...(round === undefined ? {} : { round }),
     });
     console.error(
-      `${kind} c=${connections}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms`,
+      `${round === undefined ? '' : `round ${round + 1}: `}${kind} c=${connections}: ` +
+        `${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms`,
     );
   }
   return rows;
+}
+
+async function load(t: Target, conns: number[]): Promise<Row[]> {
+  await warmUp(t, conns);
+  return measure(t, conns);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Each contender's cells of every round as one row: medians, errors summed. */
+function medianRows(rows: Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = `${r.kind}\0${r.connections}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const cpuKeys = Object.keys(g[0]!.cpuUs ?? {});
+    const { round: _round, ...first } = g[0]!;
+    return {
+      ...first,
+      rps: median(g.map((r) => r.rps)),
+      p50: median(g.map((r) => r.p50)),
+      p99: median(g.map((r) => r.p99)),
+      errors: g.reduce((n, r) => n + r.errors, 0),
+      ...(cpuKeys.length
+        ? {
+            cpuUs: Object.fromEntries(
+              cpuKeys.map((k) => [k, Math.round(median(g.map((r) => r.cpuUs![k]!)))]),
+            ),
+          }
+        : {}),
+    };
+  });
+}
+
+/**
+ * `kind`'s req/s against `base`'s at `c`: the median of each round's ratio, so that both
+ * sides of every ratio were measured minutes apart at most, with the spread over rounds.
+ */
+function ratioOf(rows: Row[], kind: string, base: string, c: number) {
+  const at = (k: string) => rows.filter((r) => r.kind === k && r.connections === c);
+  const ratios = at(kind).map((r) => r.rps / at(base).find((b) => b.round === r.round)!.rps);
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 /**
@@ -233,13 +309,18 @@ async function replicasPart(): Promise<Row[]> {
       try {
         rows.push(
           ...(await load(
-            'replicas',
-            `${n} replica${n > 1 ? 's' : ''}`,
-            `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`,
+            {
+              part: 'replicas',
+              kind: `${n} replica${n > 1 ? 's' : ''}`,
+              url: `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`,
+              body: request,
+              headers: {
+                'content-type': 'application/json',
+                authorization: `Bearer ${BENCH_TOKEN}`,
+              },
+              pids: { gateway: gw.proc.pid! },
+            },
             [Math.max(...mlpConns)],
-            request,
-            { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` },
-            { gateway: gw.proc.pid! },
           )),
         );
       } finally {
@@ -254,65 +335,71 @@ async function replicasPart(): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * Every contender is started first and idles while another is loaded; then each round loads
+ * each in turn, in an order shifted by one every round, so that a burst of other work on the
+ * machine lands on different contenders in different rounds. BENCH_ROUNDS=1 is one pass.
+ */
 async function mlpPart(): Promise<Row[]> {
   const { request } = await sampleBodies();
   const json = { 'content-type': 'application/json' };
-  const rows: Row[] = [];
-  for (const kind of ['bare', 'express', 'serving', 'serving-thread', 'serving-inline'] as const) {
-    const { proc, msg } = await spawn(kind);
-    rows.push(
-      ...(await load(
-        'mlp',
-        kind,
-        `http://127.0.0.1:${msg.port}/v2/models/mlp/infer`,
-        mlpConns,
-        request,
-        json,
-        { [kind]: proc.pid! },
-      )),
-    );
-    await stop(proc);
-  }
+  const procs: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'swarmml-bench-redis-'));
   const redis = new RedisServer({ dir, port: await freePort() });
-  await redis.start();
-  // serving as `auto` hosts this model in a deployment: in a thread
-  const serving = await spawn('serving-thread');
-  const gw = await spawn('gateway', [String(serving.msg.port), redis.url]);
-  const direct = await spawn('serving-direct', [redis.url]);
+  const targets: Target[] = [];
+  const target = (kind: string, port: number, pids: Record<string, number>, token?: string) =>
+    targets.push({
+      part: 'mlp',
+      kind,
+      url: `http://127.0.0.1:${port}/v2/models/mlp/infer`,
+      body: request,
+      headers: token ? { ...json, authorization: `Bearer ${token}` } : json,
+      pids,
+    });
   try {
-    rows.push(
-      ...(await load(
-        'mlp',
-        'serving-direct',
-        `http://127.0.0.1:${direct.msg.port}/v2/models/mlp/infer`,
-        mlpConns,
-        request,
-        { ...json, authorization: `Bearer ${BENCH_CLIENT_TOKEN}` },
-        { 'serving-direct': direct.proc.pid! },
-      )),
+    for (const kind of [
+      'bare',
+      'express',
+      'serving',
+      'serving-thread',
+      'serving-inline',
+    ] as const) {
+      const { proc, msg } = await spawn(kind);
+      procs.push(proc);
+      target(kind, msg.port, { [kind]: proc.pid! });
+    }
+    await redis.start();
+    const direct = await spawn('serving-direct', [redis.url]);
+    procs.push(direct.proc);
+    target(
+      'serving-direct',
+      direct.msg.port,
+      { 'serving-direct': direct.proc.pid! },
+      BENCH_CLIENT_TOKEN,
     );
-    await stop(direct.proc);
-    const url = `http://127.0.0.1:${gw.msg.port}/v2/models/mlp/infer`;
-    rows.push(
-      ...(await load(
-        'mlp',
-        'gateway',
-        url,
-        mlpConns,
-        request,
-        { ...json, authorization: `Bearer ${BENCH_TOKEN}` },
-        { gateway: gw.proc.pid!, serving: serving.proc.pid! },
-      )),
+    // serving as `auto` hosts this model in a deployment: in a thread
+    const serving = await spawn('serving-thread');
+    procs.push(serving.proc);
+    const gw = await spawn('gateway', [String(serving.msg.port), redis.url]);
+    procs.push(gw.proc);
+    target(
+      'gateway',
+      gw.msg.port,
+      { gateway: gw.proc.pid!, serving: serving.proc.pid! },
+      BENCH_TOKEN,
     );
+    for (const t of targets) await warmUp(t, mlpConns);
+    const rows: Row[] = [];
+    for (let round = 0; round < mlpRounds; round++) {
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      for (const t of order) rows.push(...(await measure(t, mlpConns, round)));
+    }
+    return rows;
   } finally {
-    await stop(direct.proc);
-    await stop(gw.proc);
-    await stop(serving.proc);
+    for (const p of procs) await stop(p);
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
 }
 
 /** The MLP's one-row request as KServe v2 binary tensors, asking for binary outputs. */
@@ -458,14 +545,16 @@ async function ocrPart(): Promise<{ rows: Row[]; raw: { batch: number; rowsPerSe
     const { proc, msg } = await spawn(kind, kind.startsWith('serving') ? [String(best.batch)] : []);
     rows.push(
       ...(await load(
-        'ocr',
-        kind,
-        `http://127.0.0.1:${msg.port}/v2/models/ocr/infer`,
+        {
+          part: 'ocr',
+          kind,
+          url: `http://127.0.0.1:${msg.port}/v2/models/ocr/infer`,
+          body,
+          headers,
+          pids: { [kind]: proc.pid! },
+          generator: ocrClient === 'autocannon' ? autocannon : closedLoop,
+        },
         ocrConns,
-        body,
-        headers,
-        { [kind]: proc.pid! },
-        ocrClient === 'autocannon' ? autocannon : closedLoop,
       )),
     );
     await stop(proc);
@@ -488,24 +577,39 @@ async function main(): Promise<void> {
     rows.find((r) => r.kind === kind && r.connections === c)!;
   const lines: string[] = [];
   if (parts.includes('mlp')) {
-    const rows = await mlpPart();
+    const cells = await mlpPart();
+    const rows = medianRows(cells);
     figures.mlp = rows;
+    if (mlpRounds > 1) figures.mlpCells = cells;
     lines.push(
       `\nsmall model: ${MLP_SIZES.join('-')} MLP, KServe v2 JSON, ${durationS} s per cell, ` +
-        `${mlpThreads} onnxruntime thread(s) in express and serving, ${WARM_UP_S} s warm-up each`,
+        `${mlpThreads} onnxruntime thread(s) in express and serving, ${WARM_UP_S} s warm-up each` +
+        (mlpRounds > 1 ? `; median of ${mlpRounds} rounds, contenders taking turns` : ''),
     );
     lines.push(
       'server        conns    req/s  p50 ms  p99 ms errors  CPU µs/req',
       ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
     );
+    const others = [
+      'express',
+      'serving',
+      'serving-thread',
+      'serving-inline',
+      'serving-direct',
+      'gateway',
+    ];
     lines.push(
-      'against bare node:http (req/s): express, serving, serving-thread, serving-inline, serving-direct, gateway; gateway p50 - serving-thread p50 (ms):',
+      `against bare node:http (req/s${mlpRounds > 1 ? ", each round's ratio, median [min-max]" : ''}): ` +
+        `${others.join(', ')}; gateway p50 - serving-thread p50 (ms):`,
     );
+    const shown = (x: { median: number; min: number; max: number }) =>
+      mlpRounds > 1
+        ? `${x.median.toFixed(2)} [${x.min.toFixed(2)}-${x.max.toFixed(2)}]`
+        : x.median.toFixed(2);
     for (const c of mlpConns) {
-      const bare = get(rows, 'bare', c).rps;
       const s = get(rows, 'serving-thread', c);
       lines.push(
-        `  c=${c}: ${['express', 'serving', 'serving-thread', 'serving-inline', 'serving-direct', 'gateway'].map((k) => (get(rows, k, c).rps / bare).toFixed(2)).join(', ')}; ` +
+        `  c=${c}: ${others.map((k) => shown(ratioOf(cells, k, 'bare', c))).join(', ')}; ` +
           `${(get(rows, 'gateway', c).p50 - s.p50).toFixed(1)}`,
       );
     }
@@ -517,7 +621,8 @@ async function main(): Promise<void> {
       const t = get(rows, 'serving-thread', c);
       const i = get(rows, 'serving-inline', c);
       lines.push(
-        `  c=${c}: ${(t.rps / p.rps).toFixed(2)}, ${(i.rps / p.rps).toFixed(2)}; ` +
+        `  c=${c}: ${shown(ratioOf(cells, 'serving-thread', 'serving', c))}, ` +
+          `${shown(ratioOf(cells, 'serving-inline', 'serving', c))}; ` +
           `${p.cpuUs?.serving} → ${t.cpuUs?.['serving-thread']} → ${i.cpuUs?.['serving-inline']}`,
       );
     }

@@ -2,7 +2,8 @@
  * Serving benchmark, every contender of a part in one run under one load generator:
  *
  * small model, 784-128-10 MLP over KServe v2 JSON, concurrency 1, 16, 64:
- *   (a) bare node:http answering a fixed body of the response's size, (b) plain express +
+ *   (a) bare node:http answering a fixed body of the response's size, (a-naive) node:http +
+ *   JSON.parse + session.run + JSON.stringify and nothing else, (b) plain express +
  *   session.run per request, (c) swarmml serving with the model in a model process, (c-thread)
  *   the same with the model in a model thread, (c-inline) on serving's HTTP thread, (c-direct) serving's direct port (API token
  *   checked, model in a thread), (d) the gateway (auth, forwarding) in front of (c-thread).
@@ -48,6 +49,7 @@ import {
 
 type Kind =
   | 'bare'
+  | 'naive'
   | 'express'
   | 'serving'
   | 'serving-thread'
@@ -61,6 +63,7 @@ type Kind =
   | 'bare-ocr';
 const KINDS: Kind[] = [
   'bare',
+  'naive',
   'express',
   'serving',
   'serving-thread',
@@ -359,6 +362,7 @@ async function mlpPart(): Promise<Row[]> {
   try {
     for (const kind of [
       'bare',
+      'naive',
       'express',
       'serving',
       'serving-thread',
@@ -591,6 +595,7 @@ async function main(): Promise<void> {
       ...rows.map((r) => `${fmt(r)}  ${cpuText(r)}`),
     );
     const others = [
+      'naive',
       'express',
       'serving',
       'serving-thread',

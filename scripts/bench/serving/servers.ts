@@ -1,5 +1,5 @@
 /**
- * The three servers the serving benchmark compares, each started in its own child process
+ * The servers the serving benchmark compares, each started in its own child process
  * (`main.ts` forks itself with the server's name) so the load generator never shares their
  * event loop.
  */
@@ -12,7 +12,8 @@ import { sessionOptions } from './ocr-servers.js';
 import type { HostingMode } from '../../../services/serving/hosting/worker-link.js';
 import * as platform from './platform.js';
 
-export type ServerKind = 'bare' | 'express' | 'serving' | 'serving-thread' | 'serving-inline';
+export type ServerKind =
+  'bare' | 'naive' | 'express' | 'serving' | 'serving-thread' | 'serving-inline';
 
 /** (a) the physical limit: node:http answering a fixed body of the response's size */
 export async function bare(responseBody: string | Buffer): Promise<number> {
@@ -38,12 +39,62 @@ export async function bare(responseBody: string | Buffer): Promise<number> {
 export const MLP_FEATURES = Number(process.env.BENCH_MLP_FEATURES ?? 784);
 export const MLP_SIZES = [MLP_FEATURES, 128, 10];
 
-/** (b) what a user writes instead: express, JSON body parser, session.run per request */
-async function plainExpress(threads: number): Promise<number> {
+/** The small model's session, run once, as serving's model process does before it reports ready. */
+async function mlpSession(threads: number): Promise<ort.InferenceSession> {
   const session = await ort.InferenceSession.create(mlpModel(MLP_SIZES), sessionOptions(threads));
-  // one run first, as serving's model process does before it reports the model loaded
   const zeros = new Float32Array(MLP_FEATURES);
   await session.run({ x: new ort.Tensor('float32', zeros, [1, MLP_FEATURES]) });
+  return session;
+}
+
+/** The answer both servers a user would write send: the KServe v2 shape, built by hand. */
+const answer = (probs: ort.Tensor) => ({
+  model_name: 'mlp',
+  outputs: [
+    {
+      name: 'probs',
+      datatype: 'FP32',
+      shape: probs.dims,
+      data: Array.from(probs.data as Float32Array),
+    },
+  ],
+});
+
+/**
+ * (a-naive) the least a Node server can do for an answer: node:http, read the body,
+ * `JSON.parse`, `session.run` on the HTTP thread, `JSON.stringify`; no validation, no
+ * batching, no metrics. The ceiling for JSON inference in one Node process.
+ */
+async function naive(threads: number): Promise<number> {
+  const session = await mlpSession(threads);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        inputs: { shape: number[]; data: number[] }[];
+      };
+      const inp = body.inputs[0]!;
+      session.run({ x: new ort.Tensor('float32', Float32Array.from(inp.data), inp.shape) }).then(
+        (out) => {
+          const text = JSON.stringify(answer(out.probs!));
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+          });
+          res.end(text);
+        },
+        () => res.writeHead(500).end(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+/** (b) what a user writes instead: express, JSON body parser, session.run per request */
+async function plainExpress(threads: number): Promise<number> {
+  const session = await mlpSession(threads);
   const app = express();
   app.use(express.json({ limit: '10mb' }));
   app.post('/v2/models/mlp/infer', async (req, res) => {
@@ -51,18 +102,7 @@ async function plainExpress(threads: number): Promise<number> {
     const out = await session.run({
       x: new ort.Tensor('float32', Float32Array.from(inp.data), inp.shape),
     });
-    const probs = out.probs!;
-    res.json({
-      model_name: 'mlp',
-      outputs: [
-        {
-          name: 'probs',
-          datatype: 'FP32',
-          shape: probs.dims,
-          data: Array.from(probs.data as Float32Array),
-        },
-      ],
-    });
+    res.json(answer(out.probs!));
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', r));
@@ -120,6 +160,7 @@ export async function startServer(
   threads: number,
 ): Promise<number> {
   if (kind === 'bare') return bare(responseBody);
+  if (kind === 'naive') return naive(threads);
   if (kind === 'express') return plainExpress(threads);
   return serving(
     threads,

@@ -56,7 +56,7 @@ export const clusterApi = {
 /**
  * How long a health probe may take before its process is reported down. A busy node answers a
  * live process's /healthz in hundreds of ms (seen: 705 ms in CI), so 1 s reported live
- * processes down; a hung one still shows within the page's refresh.
+ * processes down; a hung one is still reported down, 2.5 s after the report is asked for.
  */
 const PROBE_TIMEOUT_MS = 2_500;
 

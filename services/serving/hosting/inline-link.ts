@@ -39,33 +39,13 @@ export class InlineLink implements WorkerLink {
   }
 
   private async answer(msg: ToWorker): Promise<FromWorker> {
-    try {
-      switch (msg.t) {
-        case 'run':
-          return {
-            t: 'ok',
-            id: msg.id,
-            outputs: await this.runtime.run(msg.model, msg.gen, msg.inputs),
-          };
-        case 'load':
-          return {
-            t: 'ok',
-            id: msg.id,
-            ...(await this.runtime.load(msg.model, msg.gen, msg.bytes, msg.options)),
-          };
-        case 'unload':
-          await this.runtime.unload(msg.model, msg.gen);
-          return { t: 'ok', id: msg.id };
-        case 'fault':
-          throw new WireFailure(
-            'Unavailable',
-            'UNAVAILABLE',
-            "hosting inline runs the model on serving's own thread: there is no worker to fault",
-          );
-      }
-    } catch (err) {
-      return { t: 'fail', id: msg.id, error: serializeError(err) };
-    }
+    if (msg.t !== 'fault') return this.runtime.answer(msg);
+    const refused = new WireFailure(
+      'Unavailable',
+      'UNAVAILABLE',
+      "hosting inline runs the model on serving's own thread: there is no worker to fault",
+    );
+    return { t: 'fail', id: msg.id, error: serializeError(refused) };
   }
 
   onMessage(cb: (msg: unknown, built: boolean) => void): void {

@@ -9,7 +9,14 @@
  */
 import * as ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
-import type { ModelIO, SessionChoice, SessionOptions, TensorSpec } from './protocol.js';
+import type {
+  FromWorker,
+  ModelIO,
+  SessionChoice,
+  SessionOptions,
+  TensorSpec,
+  ToWorker,
+} from './protocol.js';
 import { ELEM, isElemType, type TensorMap, type TypedData } from '../tensors/tensors.js';
 
 /** An error in the shape the parent revives (shared/errors.ts names and codes). */
@@ -125,6 +132,31 @@ export class ModelRuntime {
       out[name] = { type: t.type, dims: [...t.dims], data: t.data as TypedData };
     }
     return out;
+  }
+
+  /**
+   * A load, unload or run message answered as the wire carries it: `ok` with what it made, or
+   * `fail` with the error serialised. A run uses the message's own tensors (a model process
+   * reads those it was handed in a slot file itself).
+   */
+  async answer(msg: Extract<ToWorker, { t: 'load' | 'unload' | 'run' }>): Promise<FromWorker> {
+    try {
+      switch (msg.t) {
+        case 'load':
+          return {
+            t: 'ok',
+            id: msg.id,
+            ...(await this.load(msg.model, msg.gen, msg.bytes, msg.options)),
+          };
+        case 'unload':
+          await this.unload(msg.model, msg.gen);
+          return { t: 'ok', id: msg.id };
+        case 'run':
+          return { t: 'ok', id: msg.id, outputs: await this.run(msg.model, msg.gen, msg.inputs) };
+      }
+    } catch (err) {
+      return { t: 'fail', id: msg.id, error: serializeError(err) };
+    }
   }
 
   /** Releases every session (each once its runs in progress are done). */

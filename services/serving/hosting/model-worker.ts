@@ -98,15 +98,8 @@ function onMessage(raw: unknown): void {
     try {
       switch (msg.t) {
         case 'load':
-          send({
-            t: 'ok',
-            id: msg.id,
-            ...(await runtime.load(msg.model, msg.gen, msg.bytes, msg.options)),
-          });
-          break;
         case 'unload':
-          await runtime.unload(msg.model, msg.gen);
-          send({ t: 'ok', id: msg.id });
+          send(await runtime.answer(msg));
           break;
         case 'run':
           await runAndAnswer(msg);

@@ -58,4 +58,5 @@ export * from './datasets/dataset-event.js';
 export * from './datasets/append-samples.js';
 export * from './datasets/version-view.js';
 export * from './protocol/cluster-views.js';
+export * from './protocol/serving-link.js';
 export * from './protocol/dataset-upload.js';

@@ -25,6 +25,7 @@ import { errorMiddleware } from './http/error-middleware.js';
 import type { RouteContext, RouteModule } from './http/route-context.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { createInferenceProxy, isInferencePath } from './serving/inference-proxy.js';
+import { ServingLinks } from './serving/serving-link.js';
 import { ResponseDeadlines } from './serving/response-deadlines.js';
 import { ServingUpstreams } from './serving/serving-upstreams.js';
 import { sessionRoutes } from './sessions/session-routes.js';
@@ -164,6 +165,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     log,
     maxBodyBytes: 64 * 1024 * 1024,
     responseDeadlines,
+    ...(config.SERVING_LINK ? { links: new ServingLinks(log) } : {}),
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
@@ -260,6 +262,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
       await revocations.close();
       await fanout.close();
       await grpcFront.close();
+      await inference.close();
       upstreams.close();
       await comm.close();
       await sessionsQueue.close();

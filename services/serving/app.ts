@@ -24,6 +24,7 @@ import type { RouteContext } from './protocols/route-context.js';
 import { handleTfServing } from './protocols/tfserving-routes.js';
 import { setupTraffic, type TrafficSetup } from './rollout/traffic-setup.js';
 import type { Redis } from 'ioredis';
+import { acceptServingLinks, type LinkServer } from './link/link-server.js';
 
 export interface ServingDeps {
   config: ServingConfig;
@@ -47,6 +48,8 @@ export interface ServingApp {
   metrics: ServingMetrics;
   decoder: DecodeOffload;
   rollout: TrafficSetup;
+  /** the gateway's serving links to the main port */
+  links: LinkServer;
   /** starts model processes and loads production generations */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -154,10 +157,12 @@ export function buildApp(deps: ServingDeps): ServingApp {
   // Outlive the gateway's keep-alive agent so it never reuses a socket we are closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const links = acceptServingLinks(server, { handle, log, maxBodyBytes: config.MAX_BODY_BYTES });
 
   return {
     server,
     handle,
+    links,
     fleet,
     metrics,
     decoder,
@@ -167,6 +172,7 @@ export function buildApp(deps: ServingDeps): ServingApp {
       await rollout.start();
     },
     async close() {
+      links.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

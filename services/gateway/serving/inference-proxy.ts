@@ -20,6 +20,7 @@ import type { Authenticator } from '../http/authenticate.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
 import { onSomeReplica, unreachable } from './replica-requests.js';
 import { ResponseDeadlines, routeOf, type ResponseDeadlineOptions } from './response-deadlines.js';
+import type { ServingLink, ServingLinks } from './serving-link.js';
 
 export interface InferenceProxyOptions {
   upstreams: ServingUpstreams;
@@ -43,6 +44,11 @@ export interface InferenceProxyOptions {
    * captured. Answers of paths it declines are piped straight through, never buffered.
    */
   wantsPrediction?: (path: string) => boolean;
+  /**
+   * Links to the replicas (one framed connection each, many requests in flight): used when
+   * open, HTTP otherwise. Without it every request goes by HTTP.
+   */
+  links?: ServingLinks;
   /** Called with each successful predict exchange (delivery rules hook in here). */
   onPrediction?: (
     path: string,
@@ -85,6 +91,8 @@ export interface InferenceProxy {
    * same replicas, retries and prediction capture as a REST call; answers its JSON.
    */
   predict(model: string, version: number | undefined, request: unknown): Promise<unknown>;
+  /** Closes the connections to the replicas. */
+  close(): Promise<void>;
 }
 
 /** Inference protocol paths (KServe v2 and TF Serving) that the gateway forwards. */
@@ -210,7 +218,18 @@ const NOT_FORWARDED = new Set([
   'content-encoding',
 ]);
 
+/** The same for an answer: its connection's headers stay with the hop. */
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
+
 const CONNECT_TIMEOUT_MS = 3_000;
+
+function forwardedHeaders(call: InferenceCall): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(call.headers)) {
+    if (v !== undefined && !NOT_FORWARDED.has(k)) headers[k] = v;
+  }
+  return headers;
+}
 
 /**
  * The inference hot path: a plain node:http handler (no express middleware) that checks the
@@ -226,6 +245,7 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
   // connections fail now with a retryable error and go elsewhere, instead of each waiting
   // out its own deadline. Its pool is dropped; a later pick opens a fresh one.
   o.upstreams.onDown((target) => {
+    o.links?.drop(target);
     const pool = pools.get(target.origin);
     if (!pool) return;
     pools.delete(target.origin);
@@ -251,29 +271,40 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
     return pool;
   };
 
-  const forward = async (target: URL, call: InferenceCall, sink: AnswerSink): Promise<void> => {
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(call.headers)) {
-      if (v !== undefined && !NOT_FORWARDED.has(k)) headers[k] = v;
-    }
+  const wantsCapture = (call: InferenceCall, status: number) =>
+    o.onPrediction !== undefined &&
+    call.method === 'POST' &&
+    status === 200 &&
+    (o.wantsPrediction?.(call.path) ?? true);
+
+  const captured = (call: InferenceCall, answer: Buffer, upHeaders: http.IncomingHttpHeaders) => {
+    // The replica gzip'ed it for a client that accepts gzip; capture reads it plain.
+    const gzipped = upHeaders['content-encoding'] === 'gzip';
+    o.onPrediction?.(call.path, call.body, gzipped ? gunzipSync(answer) : answer, upHeaders);
+  };
+
+  /** With one replica there is nowhere else to go: waiting is all a retry could do. */
+  const deadlineFor = (route: string) =>
+    o.upstreams.all().length > 1 ? deadlines.timeoutFor(route) : 0;
+
+  const forwardByHttp = async (
+    target: URL,
+    call: InferenceCall,
+    sink: AnswerSink,
+  ): Promise<void> => {
     const route = routeOf(call.path);
     const t0 = performance.now();
     const up = await poolFor(target).request({
       method: call.method as 'POST',
       path: call.path,
-      headers,
+      headers: forwardedHeaders(call),
       body: call.body.length > 0 ? call.body : null,
-      // With one replica there is nowhere else to go: waiting is all a retry could do.
-      headersTimeout: o.upstreams.all().length > 1 ? deadlines.timeoutFor(route) : 0,
+      headersTimeout: deadlineFor(route),
     });
     if (up.statusCode < 500) deadlines.observe(route, performance.now() - t0);
     const upHeaders = up.headers as http.IncomingHttpHeaders;
     sink.writeHead(up.statusCode, upHeaders);
-    const capture =
-      o.onPrediction !== undefined &&
-      call.method === 'POST' &&
-      up.statusCode === 200 &&
-      (o.wantsPrediction?.(call.path) ?? true);
+    const capture = wantsCapture(call, up.statusCode);
     const chunks: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       up.body.once('error', reject);
@@ -291,12 +322,39 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
         up.body.once('end', resolve);
       }
     });
-    if (capture) {
-      const answer = Buffer.concat(chunks);
-      // The replica gzip'ed it for a client that accepts gzip; capture reads it plain.
-      const gzipped = upHeaders['content-encoding'] === 'gzip';
-      o.onPrediction?.(call.path, call.body, gzipped ? gunzipSync(answer) : answer, upHeaders);
+    if (capture) captured(call, Buffer.concat(chunks), upHeaders);
+  };
+
+  /** The same over the replica's link: the answer comes whole, in one frame. */
+  const forwardByLink = async (
+    link: ServingLink,
+    call: InferenceCall,
+    sink: AnswerSink,
+  ): Promise<void> => {
+    const route = routeOf(call.path);
+    const headers = forwardedHeaders(call);
+    // The replica checks its own body limit on the declared length, as over HTTP.
+    headers['content-length'] = String(call.body.length);
+    const t0 = performance.now();
+    const { head, body } = await link.exchange(
+      { method: call.method, path: call.path, headers },
+      call.body,
+      deadlineFor(route),
+    );
+    if (head.status === 0) throw new BadGateway('the serving replica cut its answer off');
+    if (head.status < 500) deadlines.observe(route, performance.now() - t0);
+    const upHeaders: http.IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(head.headers)) {
+      if (!NOT_RETURNED.has(k)) upHeaders[k] = v;
     }
+    sink.writeHead(head.status, upHeaders);
+    sink.end(body);
+    if (wantsCapture(call, head.status)) captured(call, body, upHeaders);
+  };
+
+  const forward = (target: URL, call: InferenceCall, sink: AnswerSink): Promise<void> => {
+    const link = o.links?.ready(target);
+    return link ? forwardByLink(link, call, sink) : forwardByHttp(target, call, sink);
   };
 
   /** Some replica answers `call` into `sink`; retried elsewhere while nothing reached it. */
@@ -362,6 +420,13 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
         // binary_data_output asks for raw tensors, which a JSON reply cannot carry
         throw new BadGateway('the replica did not answer JSON');
       }
+    },
+
+    async close() {
+      o.links?.close();
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.destroy().catch(() => {})));
     },
   };
 }

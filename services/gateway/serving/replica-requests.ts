@@ -6,6 +6,7 @@
 import http from 'node:http';
 import { Unavailable } from '../../../shared/index.js';
 import type { ServingUpstreams } from './serving-upstreams.js';
+import { LINK_TIMEOUT } from './serving-link.js';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 const RETRYABLE = new Set([
@@ -19,6 +20,7 @@ const RETRYABLE = new Set([
   'UND_ERR_SOCKET',
   // no answer within the route's response deadline: a hung replica (inference is idempotent)
   'UND_ERR_HEADERS_TIMEOUT',
+  LINK_TIMEOUT,
 ]);
 
 /** The keep-alive agent for requests to serving replicas (one per gateway). */

@@ -152,6 +152,10 @@ export function buildApp(deps: GatewayDeps): Gateway {
   // One keep-alive pool to the replicas for both inference fronts (REST and gRPC).
   const servingAgent = createServingAgent();
   upstreams.track(servingAgent);
+  // Both fronts' inference goes over these links when open; a replica marked down loses
+  // its link, and the requests waiting on it go to another replica at once.
+  const links = config.SERVING_LINK ? new ServingLinks(log) : undefined;
+  if (links) upstreams.onDown((target) => links.drop(target));
   const responseDeadlines = {
     factor: config.RESPONSE_DEADLINE_FACTOR,
     floorMs: config.RESPONSE_DEADLINE_MIN_MS,
@@ -165,7 +169,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     log,
     maxBodyBytes: 64 * 1024 * 1024,
     responseDeadlines,
-    ...(config.SERVING_LINK ? { links: new ServingLinks(log) } : {}),
+    links,
     onPrediction: comm.onPrediction,
     wantsPrediction: comm.wantsPrediction,
   });
@@ -174,6 +178,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
     servingAgent,
     undefined,
     new ResponseDeadlines(responseDeadlines),
+    links,
   );
   const repository = { redis, keys, replicas: replicaHttp, log };
   // Repository load and unload change what every replica serves: answered here, not proxied.
@@ -263,6 +268,7 @@ export function buildApp(deps: GatewayDeps): Gateway {
       await fanout.close();
       await grpcFront.close();
       await inference.close();
+      links?.close();
       upstreams.close();
       await comm.close();
       await sessionsQueue.close();

@@ -8,10 +8,14 @@ import * as platform from './platform.js';
 
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
 
-/** `servingPorts`: one serving replica's port, or several, comma-separated. */
+/**
+ * `servingPorts`: one serving replica's port, or several, comma-separated. `link`: forward
+ * over the serving link (the default) or by HTTP.
+ */
 export async function startGateway(
   servingPorts: string,
   redisUrl: string,
+  { link = true }: { link?: boolean } = {},
 ): Promise<{ port: number; grpcPort: number }> {
   const [{ createLogger, createRedis }, { buildApp }, { loadConfig }] = await Promise.all([
     platform.shared(),
@@ -29,6 +33,7 @@ export async function startGateway(
         .split(',')
         .map((p) => `http://127.0.0.1:${p}`)
         .join(','),
+      SERVING_LINK: String(link),
     }),
     log,
     redis: createRedis(redisUrl, log),

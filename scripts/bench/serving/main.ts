@@ -6,7 +6,8 @@
  *   JSON.parse + session.run + JSON.stringify and nothing else, (b) plain express +
  *   session.run per request, (c) swarmml serving with the model in a model process, (c-thread)
  *   the same with the model in a model thread, (c-inline) on serving's HTTP thread, (c-direct) serving's direct port (API token
- *   checked, model in a thread), (d) the gateway (auth, forwarding) in front of (c-thread).
+ *   checked, model in a thread), (d) the gateway (auth, forwarding over the serving link) in
+ *   front of (c-thread), (d-http) the same gateway forwarding by HTTP (`SERVING_LINK=0`).
  * small model through the gateway, one protocol against another, concurrency 1, 16, 64:
  *   HTTP JSON, HTTP binary tensors (autocannon), gRPC raw and typed contents (grpc-load.ts:
  *   a @grpc/grpc-js client keeping that many calls in flight on one channel).
@@ -57,6 +58,7 @@ const MLP_KINDS = [
   'serving-inline',
   'serving-direct',
   'gateway',
+  'gateway-http',
 ] as const;
 const KINDS = [
   ...MLP_KINDS,
@@ -118,7 +120,9 @@ async function sampleBodies(): Promise<{ request: string; response: string }> {
 async function child(kind: Kind, args: string[]): Promise<void> {
   let msg: unknown;
   if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3), ocrThreads, WARM_UP_S) };
-  else if (kind === 'gateway') msg = await startGateway(args[0]!, args[1]!);
+  else if (kind === 'gateway' || kind === 'gateway-http') {
+    msg = await startGateway(args[0]!, args[1]!, { link: kind === 'gateway' });
+  }
   else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
   else if (kind === 'bare-ocr') msg = { port: await bareOcr() };
   else if (kind === 'serving-direct') msg = { port: await servingDirect(mlpThreads, args[0]!) };
@@ -369,14 +373,11 @@ async function mlpPart(): Promise<Row[]> {
     // serving as `auto` hosts this model in a deployment: in a thread
     const serving = await spawn('serving-thread');
     procs.push(serving.proc);
-    const gw = await spawn('gateway', [String(serving.msg.port), redis.url]);
-    procs.push(gw.proc);
-    target(
-      'gateway',
-      gw.msg.port,
-      { gateway: gw.proc.pid!, serving: serving.proc.pid! },
-      BENCH_TOKEN,
-    );
+    for (const kind of ['gateway', 'gateway-http'] as const) {
+      const gw = await spawn(kind, [String(serving.msg.port), redis.url]);
+      procs.push(gw.proc);
+      target(kind, gw.msg.port, { gateway: gw.proc.pid!, serving: serving.proc.pid! }, BENCH_TOKEN);
+    }
     for (const t of targets) await warmUp(t, mlpConns);
     const rows: Row[] = [];
     for (let round = 0; round < mlpRounds; round++) {

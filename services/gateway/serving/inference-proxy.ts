@@ -91,7 +91,7 @@ export interface InferenceProxy {
    * same replicas, retries and prediction capture as a REST call; answers its JSON.
    */
   predict(model: string, version: number | undefined, request: unknown): Promise<unknown>;
-  /** Closes the connections to the replicas. */
+  /** Closes its HTTP connections to the replicas (the links are the caller's). */
   close(): Promise<void>;
 }
 
@@ -245,7 +245,6 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
   // connections fail now with a retryable error and go elsewhere, instead of each waiting
   // out its own deadline. Its pool is dropped; a later pick opens a fresh one.
   o.upstreams.onDown((target) => {
-    o.links?.drop(target);
     const pool = pools.get(target.origin);
     if (!pool) return;
     pools.delete(target.origin);
@@ -423,7 +422,6 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
     },
 
     async close() {
-      o.links?.close();
       const all = [...pools.values()];
       pools.clear();
       await Promise.all(all.map((p) => p.destroy().catch(() => {})));

@@ -48,6 +48,8 @@ export class ServingLink {
     onClose: () => void,
   ) {
     socket.setNoDelay(true);
+    // A replica on a node that vanished sends no FIN: the keep-alive probes find it gone.
+    socket.setKeepAlive(true, 10_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => log.debug({ err }, 'serving link error'));
     socket.once('close', () => {

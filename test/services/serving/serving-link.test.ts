@@ -26,6 +26,7 @@ import { LINK_TIMEOUT, ServingLink } from '../../../services/gateway/serving/ser
 import { unreachable } from '../../../services/gateway/serving/replica-requests.js';
 import { mlpModel } from '../../helpers/onnx-models.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { inferenceClient } from '../../helpers/grpc-client.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startServing, v2Body, type Serving } from './harness.js';
@@ -112,6 +113,33 @@ describe('a gateway and a replica over the link', () => {
       }
     } finally {
       s.app.server.off('request', count);
+    }
+  });
+
+  test("the gRPC front's inference goes over the link too", async () => {
+    const rpc = inferenceClient(`127.0.0.1:${await g.gw.grpc.listen(0, '127.0.0.1')}`);
+    let byHttp = 0;
+    const count = () => byHttp++;
+    s.app.server.on('request', count);
+    try {
+      const x = [0.3, 0.2, -0.1, 0.4];
+      const answer = await rpc.call(
+        'ModelInfer',
+        {
+          model_name: 'mlp',
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: x } }],
+        },
+        g.adminToken,
+      );
+      assert.equal(byHttp, 0, 'no request reached the replica by HTTP');
+      s.app.server.off('request', count);
+      const direct = (await (await infer(s.url, v2Body('x', [1, 4], x))).json()) as {
+        outputs: { data: number[] }[];
+      };
+      assert.deepEqual(answer.outputs[0].contents.fp32_contents, direct.outputs[0]!.data);
+    } finally {
+      s.app.server.off('request', count);
+      rpc.close();
     }
   });
 

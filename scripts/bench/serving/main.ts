@@ -122,8 +122,7 @@ async function child(kind: Kind, args: string[]): Promise<void> {
   if (kind === 'raw-ocr') msg = { raw: await rawOcr(Number(args[0] ?? 3), ocrThreads, WARM_UP_S) };
   else if (kind === 'gateway' || kind === 'gateway-http') {
     msg = await startGateway(args[0]!, args[1]!, { link: kind === 'gateway' });
-  }
-  else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
+  } else if (kind === 'express-ocr') msg = { port: await expressOcr(ocrThreads) };
   else if (kind === 'bare-ocr') msg = { port: await bareOcr() };
   else if (kind === 'serving-direct') msg = { port: await servingDirect(mlpThreads, args[0]!) };
   else if (kind === 'serving-ocr' || kind === 'serving-ocr-thread') {

@@ -28,8 +28,9 @@ export interface InferenceProxyOptions {
   log: Logger;
   maxBodyBytes: number;
   /**
-   * Ignored: REST inference goes through undici pools of its own (one per replica), which
-   * cost about half of node:http's client per request; the gRPC front still uses the agent.
+   * Ignored: REST inference goes over the serving links, or undici pools of its own (one per
+   * replica), which cost about half of node:http's client per request; the gRPC front uses
+   * the agent when a replica has no link.
    */
   agent?: http.Agent;
   /** How long a request may wait for some replica to accept it before a 503. @defaultValue 3000 */
@@ -233,10 +234,11 @@ function forwardedHeaders(call: InferenceCall): Record<string, string | string[]
 
 /**
  * The inference hot path: a plain node:http handler (no express middleware) that checks the
- * token, buffers the (small) body so a failed replica can be retried on another, and streams
- * the replica's answer back (kept whole only when a delivery rule wants it). Replicas are
- * reached through undici pools of kept-alive connections, one per replica: undici's client
- * costs less CPU per request than node:http's. Protocol errors use the specs' `{error}` body.
+ * token and buffers the (small) body so a failed replica can be retried on another. A replica
+ * is reached over its serving link when that is open (the answer comes whole, in a frame),
+ * else through an undici pool of kept-alive connections, whose answer is streamed back (kept
+ * whole only when a delivery rule wants it): undici's client costs less CPU per request than
+ * node:http's, and a link less than either. Protocol errors use the specs' `{error}` body.
  */
 export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
   const pools = new Map<string, Pool>();

@@ -8,6 +8,7 @@
  * A request's head is its method, path and headers; an answer's is its status and headers.
  * The id pairs an answer with its request; answers may come in any order.
  */
+import type { Writable } from 'node:stream';
 import { z } from 'zod';
 
 /** The `Upgrade` token both ends name; a replica that does not know it answers HTTP. */
@@ -48,6 +49,31 @@ export function encodeFrame(id: number, head: unknown, body: Buffer): Buffer[] {
   prefix.writeUInt32BE(id, 4);
   prefix.writeUInt32BE(headBytes.length, 8);
   return body.length > 0 ? [prefix, headBytes, body] : [prefix, headBytes];
+}
+
+/**
+ * Writes frames on a link's socket; the frames of one event-loop turn leave in one write.
+ * Each of a server's requests comes in its own I/O callback, so the flush waits for the check
+ * phase (`setImmediate`, after them all), not for the end of the callback (`nextTick`): per
+ * callback, it was still a write per request.
+ */
+export class FrameWriter {
+  private corked = false;
+
+  constructor(private readonly socket: Writable) {}
+
+  send(id: number, head: unknown, body: Buffer): void {
+    if (this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    for (const part of encodeFrame(id, head, body)) this.socket.write(part);
+  }
 }
 
 /** A frame longer than a reader's limit: the connection is out of step or hostile. */

@@ -6,8 +6,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import {
-  encodeFrame,
   FrameReader,
+  FrameWriter,
   LinkAnswerHead,
   SERVING_LINK_PATH,
   SERVING_LINK_PROTOCOL,
@@ -38,8 +38,8 @@ const closedError = (why: string) => Object.assign(new Error(why), { code: 'ECON
 export class ServingLink {
   private readonly waiting = new Map<number, Waiting>();
   private readonly reader = new FrameReader(MAX_ANSWER_BYTES);
+  private readonly writer: FrameWriter;
   private nextId = 1;
-  private corked = false;
   private closed = false;
 
   private constructor(
@@ -47,6 +47,7 @@ export class ServingLink {
     private readonly log: Logger,
     onClose: () => void,
   ) {
+    this.writer = new FrameWriter(socket);
     socket.setNoDelay(true);
     // A replica on a node that vanished sends no FIN: the keep-alive probes find it gone.
     socket.setKeepAlive(true, 10_000);
@@ -106,18 +107,7 @@ export class ServingLink {
         }, timeoutMs);
       }
       this.waiting.set(id, w);
-      if (!this.corked) {
-        // Requests sent in this loop turn leave in one write. Each client's request comes in
-        // its own I/O callback, so the flush waits for the check phase (after them all),
-        // not for the end of this callback: per callback, it was a write per request.
-        this.corked = true;
-        this.socket.cork();
-        setImmediate(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
-      }
-      for (const part of encodeFrame(id, head, body)) this.socket.write(part);
+      this.writer.send(id, head, body);
     });
   }
 

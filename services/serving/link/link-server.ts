@@ -8,8 +8,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
-  encodeFrame,
   FrameReader,
+  FrameWriter,
   LinkRequestHead,
   SERVING_LINK_PATH,
   SERVING_LINK_PROTOCOL,
@@ -70,20 +70,8 @@ export function acceptServingLinks(server: Server, o: LinkServerOptions): LinkSe
 function serveLink(socket: Duplex, head: Buffer, o: LinkServerOptions): void {
   (socket as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   const reader = new FrameReader(o.maxBodyBytes + HEAD_ROOM_BYTES);
-  let corked = false;
-  const send = (id: number, answer: LinkAnswerHead, body: Buffer) => {
-    if (socket.destroyed) return;
-    if (!corked) {
-      // Answers finished in this loop turn leave in one write (as the gateway's requests).
-      corked = true;
-      socket.cork();
-      setImmediate(() => {
-        corked = false;
-        socket.uncork();
-      });
-    }
-    for (const part of encodeFrame(id, answer, body)) socket.write(part);
-  };
+  const writer = new FrameWriter(socket);
+  const send = (id: number, answer: LinkAnswerHead, body: Buffer) => writer.send(id, answer, body);
   const onFrames = (chunk: Buffer) => {
     let frames;
     try {

@@ -83,9 +83,23 @@ describe('a gateway and a replica over the link', () => {
     );
     g = await startTestGateway(r, { env: { SERVING_UPSTREAM: s.url } });
     headers = { authorization: `Bearer ${g.adminToken}` };
-    // The first request goes by HTTP and opens the link behind it.
-    assert.equal((await infer(g.url, row(0), headers)).status, 200);
-    await waitFor(() => s.app.links.open === 1, { what: 'the link open' });
+    // The first request goes by HTTP and opens the link behind it. The replica counts the link
+    // before the gateway has read its 101, so wait for a request that no longer comes by HTTP.
+    await waitFor(
+      async () => {
+        let byHttp = 0;
+        const count = () => byHttp++;
+        s.app.server.on('request', count);
+        try {
+          assert.equal((await infer(g.url, row(0), headers)).status, 200);
+        } finally {
+          s.app.server.off('request', count);
+        }
+        return byHttp === 0;
+      },
+      { what: 'a request answered over the link' },
+    );
+    assert.equal(s.app.links.open, 1, 'one link to the replica');
   });
   after(async () => {
     await g?.close();

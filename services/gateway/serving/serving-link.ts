@@ -48,6 +48,8 @@ export class ServingLink {
     onClose: () => void,
   ) {
     this.writer = new FrameWriter(socket);
+    // The upgrade's idle timeout stays on the socket; a link may idle for as long as it likes.
+    socket.setTimeout(0);
     socket.setNoDelay(true);
     // A replica on a node that vanished sends no FIN: the keep-alive probes find it gone.
     socket.setKeepAlive(true, 10_000);

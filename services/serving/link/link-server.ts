@@ -42,7 +42,8 @@ export function acceptServingLinks(server: Server, o: LinkServerOptions): LinkSe
       req.url !== SERVING_LINK_PATH ||
       req.headers.upgrade?.toLowerCase() !== SERVING_LINK_PROTOCOL
     ) {
-      const text = JSON.stringify({ error: `no upgrade to "${req.headers.upgrade ?? ''}" here` });
+      const asked = (req.headers.upgrade ?? '').slice(0, 40);
+      const text = JSON.stringify({ error: `no upgrade to "${asked}" here` });
       socket.end(
         `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n` +
           `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,

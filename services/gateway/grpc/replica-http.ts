@@ -7,8 +7,7 @@ import http from 'node:http';
 import { guardConnect, onSomeReplica } from '../serving/replica-requests.js';
 import { ResponseDeadlines, routeOf } from '../serving/response-deadlines.js';
 import type { ServingUpstreams } from '../serving/serving-upstreams.js';
-import type { ServingLink, ServingLinks } from '../serving/serving-link.js';
-import { BadGateway } from '../../../shared/index.js';
+import type { ServingLinks } from '../serving/serving-link.js';
 import { ReplicaError } from './status.js';
 
 export interface ReplicaAnswer {
@@ -116,30 +115,17 @@ export class ReplicaHttp {
       const t0 = performance.now();
       const link = this.links?.ready(target);
       const a = link
-        ? await this.overLink(link, r, timeout)
+        ? await link.request(
+            r.method,
+            r.path,
+            r.headers ?? {},
+            r.body ?? Buffer.alloc(0),
+            timeout ?? 0,
+          )
         : await send(this.agent, target, r, undefined, timeout);
       if (a.status < 500) this.deadlines?.observe(route, performance.now() - t0);
       return a;
     });
-  }
-
-  private async overLink(
-    link: ServingLink,
-    r: ReplicaRequest,
-    timeoutMs = 0,
-  ): Promise<ReplicaAnswer> {
-    const body = r.body ?? Buffer.alloc(0);
-    const { head, body: answer } = await link.exchange(
-      {
-        method: r.method,
-        path: r.path,
-        headers: { ...r.headers, 'content-length': String(body.length) },
-      },
-      body,
-      timeoutMs,
-    );
-    if (head.status === 0) throw new BadGateway('the serving replica cut its answer off');
-    return { status: head.status, headers: head.headers, body: answer };
   }
 
   /** A GET whose 2xx JSON answer is wanted; other answers become a ReplicaError. */

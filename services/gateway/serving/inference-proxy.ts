@@ -333,24 +333,22 @@ export function createInferenceProxy(o: InferenceProxyOptions): InferenceProxy {
     sink: AnswerSink,
   ): Promise<void> => {
     const route = routeOf(call.path);
-    const headers = forwardedHeaders(call);
-    // The replica checks its own body limit on the declared length, as over HTTP.
-    headers['content-length'] = String(call.body.length);
     const t0 = performance.now();
-    const { head, body } = await link.exchange(
-      { method: call.method, path: call.path, headers },
+    const answer = await link.request(
+      call.method,
+      call.path,
+      forwardedHeaders(call),
       call.body,
       deadlineFor(route),
     );
-    if (head.status === 0) throw new BadGateway('the serving replica cut its answer off');
-    if (head.status < 500) deadlines.observe(route, performance.now() - t0);
+    if (answer.status < 500) deadlines.observe(route, performance.now() - t0);
     const upHeaders: http.IncomingHttpHeaders = {};
-    for (const [k, v] of Object.entries(head.headers)) {
+    for (const [k, v] of Object.entries(answer.headers)) {
       if (!NOT_RETURNED.has(k)) upHeaders[k] = v;
     }
-    sink.writeHead(head.status, upHeaders);
-    sink.end(body);
-    if (wantsCapture(call, head.status)) captured(call, body, upHeaders);
+    sink.writeHead(answer.status, upHeaders);
+    sink.end(answer.body);
+    if (wantsCapture(call, answer.status)) captured(call, answer.body, upHeaders);
   };
 
   const forward = (target: URL, call: InferenceCall, sink: AnswerSink): Promise<void> => {

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import {
+  BadGateway,
   FrameReader,
   FrameWriter,
   LinkAnswerHead,
@@ -14,6 +15,13 @@ import {
   type LinkRequestHead,
   type Logger,
 } from '../../../shared/index.js';
+
+/** A replica's answer over the link, as an HTTP exchange would give it. */
+export interface LinkReply {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
 
 export interface LinkAnswer {
   head: LinkAnswerHead;
@@ -89,6 +97,26 @@ export class ServingLink {
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /**
+   * One request as an HTTP exchange would make it: the body's length declared (the replica
+   * checks its limit on it, as over HTTP), and an answer cut off part way a 502.
+   */
+  async request(
+    method: string,
+    path: string,
+    headers: Record<string, string | string[]>,
+    body: Buffer,
+    timeoutMs: number,
+  ): Promise<LinkReply> {
+    const answer = await this.exchange(
+      { method, path, headers: { ...headers, 'content-length': String(body.length) } },
+      body,
+      timeoutMs,
+    );
+    if (answer.head.status === 0) throw new BadGateway('the serving replica cut its answer off');
+    return { status: answer.head.status, headers: answer.head.headers, body: answer.body };
   }
 
   /** Sends one request; `timeoutMs` 0 waits as long as the link stays open. */

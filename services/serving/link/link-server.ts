@@ -13,7 +13,6 @@ import {
   LinkRequestHead,
   SERVING_LINK_PATH,
   SERVING_LINK_PROTOCOL,
-  type LinkAnswerHead,
   type Logger,
 } from '../../../shared/index.js';
 import { runLinked } from './link-exchange.js';
@@ -72,7 +71,6 @@ function serveLink(socket: Duplex, head: Buffer, o: LinkServerOptions): void {
   (socket as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   const reader = new FrameReader(o.maxBodyBytes + HEAD_ROOM_BYTES);
   const writer = new FrameWriter(socket);
-  const send = (id: number, answer: LinkAnswerHead, body: Buffer) => writer.send(id, answer, body);
   const onFrames = (chunk: Buffer) => {
     let frames;
     try {
@@ -86,14 +84,16 @@ function serveLink(socket: Duplex, head: Buffer, o: LinkServerOptions): void {
       const parsed = parseHead(frame.head);
       if (typeof parsed === 'string') {
         const text = JSON.stringify({ error: parsed, code: 'BAD_INPUT' });
-        send(
+        writer.send(
           frame.id,
           { status: 400, headers: { 'content-type': 'application/json' } },
           Buffer.from(text),
         );
         continue;
       }
-      runLinked(o.handle, parsed, frame.body, (answer, body) => send(frame.id, answer, body));
+      runLinked(o.handle, parsed, frame.body, (answer, body) =>
+        writer.send(frame.id, answer, body),
+      );
     }
   };
   socket.on('data', onFrames);
